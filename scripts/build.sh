@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds the native addon for this machine (debug unless --release) and
+# regenerates index.js / index.d.ts. Cargo makes repeated builds no-ops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x node_modules/.bin/napi ]; then npm ci --no-audit --no-fund; fi
+exec node_modules/.bin/napi build --platform "$@"

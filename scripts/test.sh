@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite (`npm test`): lint, Rust tests, the napi build, then
+# the same JS test files under Node's test runner and under bun.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --check
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+step "cargo test"
+cargo test
+step "napi build (debug)"
+bash scripts/build.sh
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  step "generated bindings match the committed index.js / index.d.ts"
+  git diff --exit-code -- index.js index.d.ts
+fi
+step "git server packages (nginx, fcgiwrap)"
+bash scripts/git-server.sh install
+step "node --test __test__/"
+node --test --test-concurrency=1 __test__/
+step "bun test __test__/"
+node_modules/.bin/bun test --timeout 600000 __test__/

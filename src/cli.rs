@@ -1,0 +1,220 @@
+//! The `sst-local-state` command line: clap parsing into plain option
+//! structs, one function per command, human or `--json` output, and the
+//! documented exit codes (0 ok, 1 error, 2 usage, 4 state conflict).
+
+use std::io::Write;
+
+use camino::Utf8PathBuf;
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::config_dir::{resolve_config_dir, Platform};
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+/// Keep SST's local deploy state in git, safely, from any CI.
+#[derive(Debug, Parser)]
+#[command(name = "sst-local-state", version, about, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 ok, 1 error, 2 usage, 4 state conflict or unsaved state.")]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags accepted by every command.
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Print one JSON object on stdout instead of human-readable lines.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Print nothing but errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more detail about each step.
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    /// Run as if started in this directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    cwd: Option<Utf8PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print SST's config directory, computed exactly as SST computes it.
+    ConfigDir,
+}
+
+/// Where a command writes: results on `out` (stdout), progress and errors
+/// on `err` (stderr).
+pub struct Ui<'a> {
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    json: bool,
+    quiet: bool,
+    verbose: bool,
+}
+
+impl Ui<'_> {
+    /// A progress line on stderr (not in `--quiet` or `--json` mode).
+    pub fn step(&mut self, line: &str) {
+        if !self.quiet && !self.json {
+            let _ = writeln!(self.err, "{line}");
+        }
+    }
+
+    /// A detail line on stderr, shown with `--verbose` only.
+    pub fn detail(&mut self, line: &str) {
+        if self.verbose && !self.json {
+            let _ = writeln!(self.err, "  {line}");
+        }
+    }
+
+    /// The command's result: `human` on stdout, or `json` with `--json`.
+    fn result(&mut self, human: &str, json: &Value) {
+        if self.json {
+            let _ = writeln!(self.out, "{json}");
+        } else if !human.is_empty() {
+            let _ = writeln!(self.out, "{human}");
+        }
+    }
+
+    fn error(&mut self, error: &Error) {
+        if self.json {
+            let body = json!({"error": {"code": error.code(), "message": error.to_string()}});
+            let _ = writeln!(self.out, "{body}");
+        } else {
+            let _ = writeln!(self.err, "error[{}]: {error}", error.code());
+        }
+    }
+}
+
+/// Runs the CLI with `argv` (without the program name) in environment
+/// `env`, writing to `out` and `err`; returns the process exit code.
+pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let wants_json = argv
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(
+        std::iter::once("sst-local-state".to_string()).chain(argv.iter().cloned()),
+    ) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            if code == 0 {
+                let _ = write!(out, "{}", e.render());
+            } else if wants_json {
+                let error = Error::Usage(e.kind().to_string());
+                let body = json!({"error": {"code": error.code(), "message": e.render().to_string().trim()}});
+                let _ = writeln!(out, "{body}");
+            } else {
+                let _ = write!(err, "{}", e.render());
+            }
+            return code;
+        }
+    };
+    let mut ui = Ui {
+        out,
+        err,
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+    };
+    match execute(&cli, env, &mut ui) {
+        Ok(()) => 0,
+        Err(error) => {
+            ui.error(&error);
+            error.exit_code()
+        }
+    }
+}
+
+fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
+    match &cli.command {
+        Command::ConfigDir => {
+            let dir = resolve_config_dir(env, Platform::current())?;
+            ui.result(&dir, &json!({ "configDir": dir }));
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    fn run_with(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
+        let env = Env::from_map(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            false,
+        );
+        let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run(&argv, &env, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn config_dir_human_and_json() {
+        let (code, out, _) = run_with(&["config-dir"], &[("HOME", "/home/u")]);
+        assert_eq!((code, out.as_str()), (0, "/home/u/.config/sst\n"));
+        let (code, out, _) = run_with(&["config-dir", "--json"], &[("XDG_CONFIG_HOME", "/x")]);
+        assert_eq!(code, 0);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v, json!({"configDir": "/x/sst"}));
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn errors_have_codes_and_exit_1() {
+        let (code, out, err) = run_with(&["config-dir"], &[("XDG_CONFIG_HOME", "rel")]);
+        assert_eq!(code, 1);
+        assert!(out.is_empty());
+        assert!(err.starts_with("error[CONFIG_DIR_RELATIVE_XDG]"), "{err}");
+        let (code, out, _) = run_with(&["--json", "config-dir"], &[]);
+        assert_eq!(code, 1);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["error"]["code"], "CONFIG_DIR_NO_HOME");
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        let (code, _, err) = run_with(&["no-such-command"], &[]);
+        assert_eq!(code, 2);
+        assert!(err.contains("no-such-command"));
+        let (code, out, _) = run_with(&["--json", "config-dir", "--bogus"], &[]);
+        assert_eq!(code, 2);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["error"]["code"], "USAGE");
+        assert!(v["error"]["message"].as_str().unwrap().contains("--bogus"));
+    }
+
+    #[test]
+    fn help_and_version_exit_0() {
+        let (code, out, _) = run_with(&["--help"], &[]);
+        assert_eq!(code, 0);
+        assert!(out.contains("config-dir"));
+        let (code, out, _) = run_with(&["--version"], &[]);
+        assert_eq!(code, 0);
+        assert_eq!(
+            out.trim(),
+            format!("sst-local-state {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}

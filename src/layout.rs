@@ -1,0 +1,147 @@
+//! Where each state file of a stage lives: in the repository's state folder
+//! and in SST's config dir.
+
+use camino::Utf8PathBuf;
+use serde::Serialize;
+
+use crate::names::FALLBACK_STAGE;
+use crate::project::StageContext;
+
+/// One kind of state file SST keeps for a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    /// `passphrase/<stage>.json`: base64 of the stage's 32-byte key.
+    Passphrase,
+    /// `passphrase/_fallback.json`: key of the fallback secrets.
+    FallbackPassphrase,
+    /// `secret/<stage>.json`: the stage's secrets, AES-256-GCM encrypted.
+    Secret,
+    /// `secret/_fallback.json`: fallback secrets for every stage.
+    FallbackSecret,
+    /// `app/<stage>.json`: the Pulumi checkpoint.
+    App,
+}
+
+impl Kind {
+    /// Every kind, in the order files are written: passphrases before the
+    /// files they decrypt, the checkpoint last, so an interrupted run never
+    /// leaves state that SST would pair with a freshly made passphrase.
+    pub const ALL: [Kind; 5] = [
+        Kind::Passphrase,
+        Kind::FallbackPassphrase,
+        Kind::Secret,
+        Kind::FallbackSecret,
+        Kind::App,
+    ];
+
+    /// SST's key (the folder under `state/`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::App => "app",
+            Kind::Passphrase | Kind::FallbackPassphrase => "passphrase",
+            Kind::Secret | Kind::FallbackSecret => "secret",
+        }
+    }
+
+    /// Whether the file holds key material or secrets (written mode 0600).
+    pub fn is_private(self) -> bool {
+        self != Kind::App
+    }
+
+    /// Whether the file belongs to SST's `_fallback` stage.
+    pub fn is_fallback(self) -> bool {
+        matches!(self, Kind::FallbackPassphrase | Kind::FallbackSecret)
+    }
+
+    /// The passphrase that decrypts this kind's secrets, if any.
+    pub fn passphrase(self) -> Option<Kind> {
+        match self {
+            Kind::App | Kind::Secret => Some(Kind::Passphrase),
+            Kind::FallbackSecret => Some(Kind::FallbackPassphrase),
+            Kind::Passphrase | Kind::FallbackPassphrase => None,
+        }
+    }
+
+    /// A short human label (`app`, `secret (fallback)`, ...).
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::App => "app",
+            Kind::Passphrase => "passphrase",
+            Kind::FallbackPassphrase => "passphrase (fallback)",
+            Kind::Secret => "secret",
+            Kind::FallbackSecret => "secret (fallback)",
+        }
+    }
+}
+
+/// One state file and its two homes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateFile {
+    /// What it holds.
+    pub kind: Kind,
+    /// Path relative to the project root (`infra/state/app/dev.json`).
+    pub repo_rel: Utf8PathBuf,
+    /// Absolute path in the repository's worktree.
+    pub repo_path: Utf8PathBuf,
+    /// Absolute path where SST reads it (`<configDir>/state/app/<app>/dev.json`).
+    pub config_path: Utf8PathBuf,
+}
+
+/// The state files of the context's stage, in [`Kind::ALL`] order.
+pub fn state_files(ctx: &StageContext) -> Vec<StateFile> {
+    Kind::ALL
+        .iter()
+        .map(|&kind| {
+            let stage = if kind.is_fallback() {
+                FALLBACK_STAGE
+            } else {
+                ctx.stage.as_str()
+            };
+            let file = format!("{stage}.json");
+            let repo_rel = ctx.state_dir.join(kind.key()).join(&file);
+            StateFile {
+                kind,
+                repo_path: ctx.project_root.join(&repo_rel),
+                repo_rel,
+                config_path: ctx
+                    .config_dir
+                    .join("state")
+                    .join(kind.key())
+                    .join(ctx.app.as_str())
+                    .join(&file),
+            }
+        })
+        .collect()
+}
+
+/// Where `sst-local-state` keeps its own records in the config dir (SST never reads it).
+pub fn tool_dir(ctx: &StageContext) -> Utf8PathBuf {
+    ctx.config_dir.join("sst-local-state")
+}
+
+/// The record of what prepare/commit last put in the config dir for the stage.
+pub fn marker_path(ctx: &StageContext) -> Utf8PathBuf {
+    tool_dir(ctx)
+        .join("synced")
+        .join(ctx.app.as_str())
+        .join(format!("{}.json", ctx.stage))
+}
+
+/// SST's own lock file for the stage (left behind by a crashed deploy).
+pub fn sst_lock_path(ctx: &StageContext) -> Utf8PathBuf {
+    ctx.config_dir
+        .join("state")
+        .join("lock")
+        .join(ctx.app.as_str())
+        .join(format!("{}.json", ctx.stage))
+}
+
+/// SST's update records for the stage (one per run).
+pub fn sst_update_dir(ctx: &StageContext) -> Utf8PathBuf {
+    ctx.config_dir
+        .join("state")
+        .join("update")
+        .join(ctx.app.as_str())
+        .join(ctx.stage.as_str())
+}

@@ -1,0 +1,323 @@
+//! The SST project a command works on: its root (the nearest
+//! `sst.config.ts`), its settings, and every common option resolved with
+//! one precedence: explicit option/flag > env `SST_LOCAL_STATE_*` >
+//! `"sstLocalState"` in the project's `package.json` > defaults.
+
+use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
+use serde::Deserialize;
+
+use crate::config_dir::{resolve_config_dir, Platform};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::names::{App, Stage};
+use crate::sst_config::{read_app_config, StaticValue};
+
+/// The file SST looks for to find a project.
+pub const CONFIG_FILE: &str = "sst.config.ts";
+/// Default state folder, relative to the project root (the seed recipe's).
+pub const DEFAULT_STATE_DIR: &str = "infra/state";
+
+/// Who is asking: decides how options are named in error messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Caller {
+    /// The JS API (`options.stage`).
+    #[default]
+    Js,
+    /// The CLI (`--stage`).
+    Cli,
+}
+
+impl Caller {
+    /// The name of an option for this caller: `options.<js>` or `--<flag>`.
+    pub fn name(self, js: &str, flag: &str) -> String {
+        match self {
+            Caller::Js => format!("options.{js}"),
+            Caller::Cli => format!("--{flag}"),
+        }
+    }
+}
+
+/// Options every stage command takes, as the caller gave them.
+#[derive(Debug, Clone, Default)]
+pub struct CommonOptions {
+    /// Stage name; else env `SST_STAGE`.
+    pub stage: Option<String>,
+    /// App name; else env, `package.json`, then `sst.config.ts`.
+    pub app: Option<String>,
+    /// Where to start looking for `sst.config.ts`; else the process's cwd.
+    pub cwd: Option<Utf8PathBuf>,
+    /// State folder relative to the project root; default `infra/state`.
+    pub state_dir: Option<String>,
+    /// SST's config dir; default as SST computes it.
+    pub config_dir: Option<Utf8PathBuf>,
+    /// Who is asking (for error wording).
+    pub caller: Caller,
+}
+
+/// The `"sstLocalState"` object of the project's `package.json`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PackageSettings {
+    /// App name.
+    pub app: Option<String>,
+    /// State folder.
+    pub state_dir: Option<String>,
+    /// SST config dir.
+    pub config_dir: Option<String>,
+    /// Branch to push state commits to.
+    pub branch: Option<String>,
+    /// Remote to push to.
+    pub remote: Option<String>,
+    /// Commit message template.
+    pub message: Option<String>,
+}
+
+/// A project and stage with every common option resolved and validated.
+#[derive(Debug, Clone)]
+pub struct StageContext {
+    /// Directory holding `sst.config.ts`.
+    pub project_root: Utf8PathBuf,
+    /// App name.
+    pub app: App,
+    /// Stage name.
+    pub stage: Stage,
+    /// State folder, relative to the project root (always inside it).
+    pub state_dir: Utf8PathBuf,
+    /// SST's config dir.
+    pub config_dir: Utf8PathBuf,
+    /// The `package.json` settings (for command-specific options).
+    pub settings: PackageSettings,
+    /// Non-fatal findings worth telling the user.
+    pub warnings: Vec<String>,
+}
+
+impl StageContext {
+    /// The state folder as an absolute path.
+    pub fn state_dir_abs(&self) -> Utf8PathBuf {
+        self.project_root.join(&self.state_dir)
+    }
+}
+
+/// Resolves `options` in `env`. Reads `sst.config.ts` and `package.json`;
+/// writes nothing.
+pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
+    let caller = options.caller;
+    let stage_flag = caller.name("stage", "stage");
+    let stage = match (&options.stage, env.get("SST_STAGE")) {
+        (Some(s), _) => Stage::parse(s, &stage_flag)?,
+        (None, Some(s)) => Stage::parse(s, "env SST_STAGE")?,
+        (None, None) => return Err(Error::StageRequired),
+    };
+    let explicit_app = match (&options.app, env.get("SST_LOCAL_STATE_APP")) {
+        (Some(a), _) => Some(App::parse(a, &caller.name("app", "app"))?),
+        (None, Some(a)) => Some(App::parse(a, "env SST_LOCAL_STATE_APP")?),
+        (None, None) => None,
+    };
+
+    let cwd = absolute_cwd(options.cwd.as_deref(), &caller.name("cwd", "cwd"))?;
+    let project_root = find_project_root(&cwd)?;
+    let settings = read_package_settings(&project_root)?;
+    let mut warnings = Vec::new();
+
+    let config_file = project_root.join(CONFIG_FILE);
+    let source =
+        std::fs::read_to_string(&config_file).map_err(|e| Error::io("reading", &config_file, e))?;
+    let parsed = read_app_config(&source);
+    if let Ok(cfg) = &parsed {
+        match &cfg.home {
+            StaticValue::Literal(home) if home != "local" => {
+                return Err(Error::HomeNotLocal {
+                    file: config_file,
+                    home: home.clone(),
+                })
+            }
+            StaticValue::Literal(_) => {}
+            StaticValue::Dynamic => warnings.push(format!(
+                "{config_file}: `home` is not a literal; make sure it evaluates to \"local\" for this stage"
+            )),
+            StaticValue::Absent => warnings.push(format!(
+                "{config_file}: no `home` found in app(); SST's default home is not \"local\""
+            )),
+        }
+    }
+    let app = match (explicit_app, &settings.app) {
+        (Some(app), _) => app,
+        (None, Some(a)) => App::parse(
+            a,
+            &format!("{}/package.json sstLocalState.app", project_root),
+        )?,
+        (None, None) => match parsed {
+            Ok(cfg) => match cfg.name {
+                StaticValue::Literal(name) => App::parse(&name, config_file.as_str())?,
+                StaticValue::Dynamic => {
+                    return Err(Error::AppNameUnresolved {
+                        file: config_file,
+                        reason: "`name` in app() is not a string literal".into(),
+                    })
+                }
+                StaticValue::Absent => {
+                    return Err(Error::AppNameUnresolved {
+                        file: config_file,
+                        reason: "app() returns no `name`".into(),
+                    })
+                }
+            },
+            Err(e) => {
+                return Err(Error::AppNameUnresolved {
+                    file: config_file,
+                    reason: e.to_string(),
+                })
+            }
+        },
+    };
+
+    let state_dir = match (
+        &options.state_dir,
+        env.get("SST_LOCAL_STATE_STATE_DIR"),
+        &settings.state_dir,
+    ) {
+        (Some(d), _, _) => validate_state_dir(d, &caller.name("stateDir", "state-dir"))?,
+        (None, Some(d), _) => validate_state_dir(d, "env SST_LOCAL_STATE_STATE_DIR")?,
+        (None, None, Some(d)) => validate_state_dir(d, "package.json sstLocalState.stateDir")?,
+        (None, None, None) => Utf8PathBuf::from(DEFAULT_STATE_DIR),
+    };
+
+    let config_dir = match (
+        &options.config_dir,
+        env.get("SST_LOCAL_STATE_CONFIG_DIR"),
+        &settings.config_dir,
+    ) {
+        (Some(d), _, _) => validate_config_dir(d, &cwd, &caller.name("configDir", "config-dir"))?,
+        (None, Some(d), _) => {
+            validate_config_dir(Utf8Path::new(d), &cwd, "env SST_LOCAL_STATE_CONFIG_DIR")?
+        }
+        (None, None, Some(d)) => validate_config_dir(
+            Utf8Path::new(d),
+            &project_root,
+            "package.json sstLocalState.configDir",
+        )?,
+        (None, None, None) => resolve_config_dir(env, Platform::current())?.into(),
+    };
+
+    Ok(StageContext {
+        project_root,
+        app,
+        stage,
+        state_dir,
+        config_dir,
+        settings,
+        warnings,
+    })
+}
+
+/// `cwd` made absolute against the process's working directory.
+pub fn absolute_cwd(cwd: Option<&Utf8Path>, flag: &str) -> Result<Utf8PathBuf> {
+    let process_cwd = || -> Result<Utf8PathBuf> {
+        let dir = std::env::current_dir()
+            .map_err(|e| Error::io("reading the working directory", ".", e))?;
+        Utf8PathBuf::from_path_buf(dir).map_err(|p| {
+            Error::option(
+                flag,
+                format!("the working directory {} is not UTF-8", p.display()),
+            )
+        })
+    };
+    let dir = match cwd {
+        Some(d) if d.is_absolute() => d.to_path_buf(),
+        Some(d) => process_cwd()?.join(d),
+        None => process_cwd()?,
+    };
+    if !dir.is_dir() {
+        return Err(Error::option(flag, format!("{dir} is not a directory")));
+    }
+    Ok(dir)
+}
+
+/// The nearest directory at or above `cwd` that holds `sst.config.ts`.
+pub fn find_project_root(cwd: &Utf8Path) -> Result<Utf8PathBuf> {
+    cwd.ancestors()
+        .find(|dir| dir.join(CONFIG_FILE).is_file())
+        .map(Utf8Path::to_path_buf)
+        .ok_or_else(|| Error::ProjectNotFound {
+            cwd: cwd.to_path_buf(),
+        })
+}
+
+/// The `"sstLocalState"` object of `<root>/package.json` (defaults when
+/// there is no such file or key).
+pub fn read_package_settings(root: &Utf8Path) -> Result<PackageSettings> {
+    #[derive(Deserialize)]
+    struct PackageJson {
+        #[serde(rename = "sstLocalState")]
+        sst_local_state: Option<serde_json::Value>,
+    }
+    let path = root.join("package.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PackageSettings::default()),
+        Err(e) => return Err(Error::io("reading", path, e)),
+    };
+    let pkg: PackageJson = serde_json::from_str(&text)
+        .map_err(|e| Error::option(format!("{path}"), format!("not valid JSON: {e}")))?;
+    match pkg.sst_local_state {
+        None => Ok(PackageSettings::default()),
+        Some(value) => serde_json::from_value(value)
+            .map_err(|e| Error::option(format!("{path} \"sstLocalState\""), e.to_string())),
+    }
+}
+
+/// A state folder must be a relative path that stays inside the project.
+fn validate_state_dir(value: &str, origin: &str) -> Result<Utf8PathBuf> {
+    let path = Utf8Path::new(value);
+    let bad = |reason: &str| Err(Error::option(origin, format!("{value:?} {reason}")));
+    if value.is_empty() {
+        return bad("is empty");
+    }
+    if path.is_absolute() || path.has_root() {
+        return bad("must be relative to the project root");
+    }
+    let mut clean = Utf8PathBuf::new();
+    for component in path.components() {
+        match component {
+            Utf8Component::Normal(part) => clean.push(part),
+            Utf8Component::CurDir => {}
+            _ => return bad("must stay inside the project (no `..`)"),
+        }
+    }
+    if clean.as_str().is_empty() {
+        return bad("must name a folder below the project root");
+    }
+    Ok(clean)
+}
+
+fn validate_config_dir(value: &Utf8Path, base: &Utf8Path, origin: &str) -> Result<Utf8PathBuf> {
+    if value.as_str().is_empty() {
+        return Err(Error::option(origin, "is empty"));
+    }
+    Ok(base.join(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_dir_rules() {
+        assert_eq!(
+            validate_state_dir("infra/state", "x").unwrap(),
+            "infra/state"
+        );
+        assert_eq!(validate_state_dir("./a/./b/", "x").unwrap(), "a/b");
+        for bad in ["", "/etc", "../x", "a/../../b", ".", "a/.."] {
+            let e = validate_state_dir(bad, "--state-dir").unwrap_err();
+            assert_eq!(e.code(), "INVALID_OPTION", "{bad}");
+            assert!(e.to_string().contains("--state-dir"));
+        }
+    }
+
+    #[test]
+    fn caller_names() {
+        assert_eq!(Caller::Js.name("stateDir", "state-dir"), "options.stateDir");
+        assert_eq!(Caller::Cli.name("stateDir", "state-dir"), "--state-dir");
+    }
+}

@@ -1,0 +1,825 @@
+//! Statically reads the app `name` and `home` from an SST `sst.config.ts`, using the oxc TypeScript parser.
+//!
+//! Nothing is evaluated: the module finds the `$config({...})` call (normally `export default`),
+//! its `app` function, and the object literal that function returns, then reports each property
+//! as a [`StaticValue`].
+
+use std::fmt;
+
+use oxc_allocator::Allocator;
+use oxc_ast::ast::{
+    Argument, ArrowFunctionExpression, Declaration, Expression, Function, ObjectExpression,
+    ObjectPropertyKind, Program, Statement,
+};
+use oxc_parser::Parser;
+use oxc_span::SourceType;
+
+/// What could be read statically from `sst.config.ts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppConfig {
+    /// `Some(name)` when `name` is a string literal or an expression-free template literal.
+    ///
+    /// That is, [`StaticValue::Literal`] in that case; [`StaticValue::Dynamic`] when it is any
+    /// other expression, when the `return` statements of `app` disagree on it, or when `app`
+    /// returns no object literal at all; [`StaticValue::Absent`] when the returned object
+    /// has no `name` property.
+    pub name: StaticValue,
+    /// The `home` property (`"aws"`, `"cloudflare"`, `"local"`, ...), read by the same rules as `name`.
+    pub home: StaticValue,
+}
+
+/// The static value of one property of the object returned by `app`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaticValue {
+    /// A literal string value.
+    Literal(String),
+    /// The property is present but is not a literal (a variable, a call, a conditional, ...).
+    Dynamic,
+    /// The property is absent.
+    Absent,
+}
+
+/// Why `sst.config.ts` could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigParseError {
+    /// The source has TypeScript syntax errors (message: first error, with line:column).
+    ///
+    /// The message reads `"LINE:COLUMN: text"` (both 1-based, the column counted in
+    /// characters), or just `"text"` when the parser gave no position.
+    Syntax(String),
+    /// No `$config({...})` call with an `app` function was found.
+    NoAppFunction,
+}
+
+impl fmt::Display for ConfigParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Syntax(message) if starts_with_position(message) => {
+                write!(f, "sst.config.ts has a syntax error at {message}")
+            }
+            Self::Syntax(message) => write!(f, "sst.config.ts has a syntax error: {message}"),
+            Self::NoAppFunction => {
+                f.write_str("no `app()` function found in the `$config({...})` call")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigParseError {}
+
+/// Parses `source` (the text of sst.config.ts) and reads the object returned by `app(...)`.
+///
+/// # Errors
+///
+/// [`ConfigParseError::Syntax`] when the source does not parse as a TypeScript module, and
+/// [`ConfigParseError::NoAppFunction`] when no `$config({...})` call with an `app` function
+/// (method, arrow, function expression, or a reference to a top-level one) is found.
+pub fn read_app_config(source: &str) -> Result<AppConfig, ConfigParseError> {
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, source, SourceType::ts().with_module(true)).parse();
+    if let Some(error) = parsed.diagnostics.errors().next() {
+        let label = error
+            .labels
+            .iter()
+            .find(|label| label.primary())
+            .or_else(|| error.labels.first());
+        let message = match label {
+            Some(label) => {
+                let (line, column) = line_column(source, label.offset() as usize);
+                format!("{line}:{column}: {}", error.message)
+            }
+            None => error.message.to_string(),
+        };
+        return Err(ConfigParseError::Syntax(message));
+    }
+    if parsed.panicked {
+        return Err(ConfigParseError::Syntax(
+            "the parser stopped early".to_owned(),
+        ));
+    }
+
+    let program = &parsed.program;
+    let app = find_app_function(program).ok_or(ConfigParseError::NoAppFunction)?;
+    let mut returned = Vec::new();
+    match app {
+        AppFunction::Function(function) => {
+            if let Some(body) = &function.body {
+                collect_returned_objects(&body.statements, &mut returned);
+            }
+        }
+        AppFunction::Arrow(arrow) => match arrow.get_expression() {
+            Some(expression) => {
+                if let Expression::ObjectExpression(object) = expression.get_inner_expression() {
+                    returned.push(&**object);
+                }
+            }
+            None => {
+                if let Some(body) = arrow.get_function_body() {
+                    collect_returned_objects(&body.statements, &mut returned);
+                }
+            }
+        },
+    }
+
+    Ok(AppConfig {
+        name: agreed_value(&returned, "name"),
+        home: agreed_value(&returned, "home"),
+    })
+}
+
+/// The `app` function, found in the `$config` argument.
+#[derive(Clone, Copy)]
+enum AppFunction<'s, 'a> {
+    Function(&'s Function<'a>),
+    Arrow(&'s ArrowFunctionExpression<'a>),
+}
+
+/// Finds `app` in the `$config({...})` call: first the one that `export default` names (directly
+/// or through a top-level variable), then any other `$config(...)` at the top level.
+fn find_app_function<'s, 'a>(program: &'s Program<'a>) -> Option<AppFunction<'s, 'a>> {
+    let mut candidates: Vec<&'s Expression<'a>> = Vec::new();
+    for statement in &program.body {
+        let Statement::ExportDefaultDeclaration(export) = statement else {
+            continue;
+        };
+        let Some(expression) = export.declaration.as_expression() else {
+            continue;
+        };
+        candidates.push(expression);
+        if let Expression::Identifier(ident) = expression.get_inner_expression() {
+            candidates.extend(top_level_initializer(program, ident.name.as_str()));
+        }
+    }
+    for statement in &program.body {
+        match statement {
+            Statement::ExpressionStatement(statement) => candidates.push(&statement.expression),
+            Statement::TSExportAssignment(export) => candidates.push(&export.expression),
+            statement => {
+                if let Some(Declaration::VariableDeclaration(declaration)) =
+                    top_level_declaration(statement)
+                {
+                    candidates.extend(
+                        declaration
+                            .declarations
+                            .iter()
+                            .filter_map(|d| d.init.as_ref()),
+                    );
+                }
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .find_map(|expression| app_in_config_call(program, expression))
+}
+
+/// `app` in `$config({ app ... })`, when `expression` is such a call.
+fn app_in_config_call<'s, 'a>(
+    program: &'s Program<'a>,
+    expression: &'s Expression<'a>,
+) -> Option<AppFunction<'s, 'a>> {
+    let expression = match expression.get_inner_expression() {
+        // `module.exports = $config(...)`
+        Expression::AssignmentExpression(assignment) => assignment.right.get_inner_expression(),
+        expression => expression,
+    };
+    let Expression::CallExpression(call) = expression else {
+        return None;
+    };
+    if !call.callee.is_specific_id("$config") {
+        return None;
+    }
+    let Expression::ObjectExpression(object) = call
+        .arguments
+        .first()
+        .and_then(Argument::as_expression)?
+        .get_inner_expression()
+    else {
+        return None;
+    };
+    // The last `app` wins, as it would when the object is evaluated.
+    let value = object
+        .properties
+        .iter()
+        .rev()
+        .find_map(|property| match property {
+            ObjectPropertyKind::ObjectProperty(property)
+                if !property.kind.is_accessor() && property.key.is_specific_static_name("app") =>
+            {
+                Some(&property.value)
+            }
+            _ => None,
+        })?;
+    as_app_function(program, value, 0)
+}
+
+/// `value` as a function: a method, function expression or arrow, or the name of a
+/// top-level function declaration or of a top-level variable holding one.
+fn as_app_function<'s, 'a>(
+    program: &'s Program<'a>,
+    value: &'s Expression<'a>,
+    depth: u8,
+) -> Option<AppFunction<'s, 'a>> {
+    match value.get_inner_expression() {
+        Expression::FunctionExpression(function) => Some(AppFunction::Function(function)),
+        Expression::ArrowFunctionExpression(arrow) => Some(AppFunction::Arrow(arrow)),
+        Expression::Identifier(ident) if depth < 4 => {
+            let name = ident.name.as_str();
+            program
+                .body
+                .iter()
+                .find_map(|statement| match top_level_declaration(statement) {
+                    Some(Declaration::FunctionDeclaration(function))
+                        if function.name().is_some_and(|n| n == name) =>
+                    {
+                        Some(AppFunction::Function(function))
+                    }
+                    _ => None,
+                })
+                .or_else(|| {
+                    let init = top_level_initializer(program, name)?;
+                    as_app_function(program, init, depth + 1)
+                })
+        }
+        _ => None,
+    }
+}
+
+/// The declaration a top-level statement makes, whether exported or not.
+fn top_level_declaration<'s, 'a>(statement: &'s Statement<'a>) -> Option<&'s Declaration<'a>> {
+    match statement {
+        Statement::ExportDeclaration(export) => Some(&export.declaration),
+        statement => statement.as_declaration(),
+    }
+}
+
+/// The initializer of the top-level `const`/`let`/`var` named `name`.
+fn top_level_initializer<'s, 'a>(
+    program: &'s Program<'a>,
+    name: &str,
+) -> Option<&'s Expression<'a>> {
+    program
+        .body
+        .iter()
+        .find_map(|statement| match top_level_declaration(statement) {
+            Some(Declaration::VariableDeclaration(declaration)) => {
+                declaration.declarations.iter().find_map(|declarator| {
+                    let bound = declarator.id.get_identifier_name()?;
+                    if bound == name {
+                        declarator.init.as_ref()
+                    } else {
+                        None
+                    }
+                })
+            }
+            _ => None,
+        })
+}
+
+/// Collects, in source order, the object literals that `return` statements in `statements`
+/// return, without descending into nested functions.
+fn collect_returned_objects<'s, 'a>(
+    statements: &'s [Statement<'a>],
+    out: &mut Vec<&'s ObjectExpression<'a>>,
+) {
+    for statement in statements {
+        collect_from_statement(statement, out);
+    }
+}
+
+fn collect_from_statement<'s, 'a>(
+    statement: &'s Statement<'a>,
+    out: &mut Vec<&'s ObjectExpression<'a>>,
+) {
+    match statement {
+        Statement::ReturnStatement(ret) => {
+            if let Some(Expression::ObjectExpression(object)) =
+                ret.argument.as_ref().map(Expression::get_inner_expression)
+            {
+                out.push(object);
+            }
+        }
+        Statement::BlockStatement(block) => collect_returned_objects(&block.body, out),
+        Statement::IfStatement(if_statement) => {
+            collect_from_statement(&if_statement.consequent, out);
+            if let Some(alternate) = &if_statement.alternate {
+                collect_from_statement(alternate, out);
+            }
+        }
+        Statement::TryStatement(try_statement) => {
+            collect_returned_objects(&try_statement.block.body, out);
+            if let Some(handler) = &try_statement.handler {
+                collect_returned_objects(&handler.body.body, out);
+            }
+            if let Some(finalizer) = &try_statement.finalizer {
+                collect_returned_objects(&finalizer.body, out);
+            }
+        }
+        Statement::SwitchStatement(switch) => {
+            for case in &switch.cases {
+                collect_returned_objects(&case.consequent, out);
+            }
+        }
+        Statement::LabeledStatement(labeled) => collect_from_statement(&labeled.body, out),
+        Statement::ForStatement(s) => collect_from_statement(&s.body, out),
+        Statement::ForInStatement(s) => collect_from_statement(&s.body, out),
+        Statement::ForOfStatement(s) => collect_from_statement(&s.body, out),
+        Statement::WhileStatement(s) => collect_from_statement(&s.body, out),
+        Statement::DoWhileStatement(s) => collect_from_statement(&s.body, out),
+        Statement::WithStatement(s) => collect_from_statement(&s.body, out),
+        _ => {}
+    }
+}
+
+/// `key` read from the first returned object; `Dynamic` when a later returned object disagrees,
+/// or when `app` returns no object literal (nothing is known then).
+fn agreed_value(objects: &[&ObjectExpression<'_>], key: &str) -> StaticValue {
+    let Some((first, rest)) = objects.split_first() else {
+        return StaticValue::Dynamic;
+    };
+    let value = property_value(first, key);
+    if rest
+        .iter()
+        .all(|object| property_value(object, key) == value)
+    {
+        value
+    } else {
+        StaticValue::Dynamic
+    }
+}
+
+/// The static value of property `key` of `object`, following evaluation order: a later
+/// property overrides an earlier one, and a spread (or a computed key that can't be read)
+/// may override anything before it.
+fn property_value(object: &ObjectExpression<'_>, key: &str) -> StaticValue {
+    let mut value = StaticValue::Absent;
+    for property in &object.properties {
+        match property {
+            ObjectPropertyKind::SpreadProperty(_) => value = StaticValue::Dynamic,
+            ObjectPropertyKind::ObjectProperty(property) => match property.key.static_name() {
+                Some(name) if name == key => {
+                    value = if property.kind.is_accessor() {
+                        StaticValue::Dynamic
+                    } else {
+                        literal_string(&property.value)
+                    };
+                }
+                Some(_) => {}
+                None => value = StaticValue::Dynamic,
+            },
+        }
+    }
+    value
+}
+
+/// `Literal` for a string literal or an expression-free template literal (through parentheses,
+/// `as`, `satisfies`, `!` and `<T>` assertions), `Dynamic` for anything else.
+fn literal_string(expression: &Expression<'_>) -> StaticValue {
+    match expression.get_inner_expression() {
+        Expression::StringLiteral(literal) if !literal.lone_surrogates => {
+            StaticValue::Literal(literal.value.as_str().to_owned())
+        }
+        Expression::TemplateLiteral(template)
+            if template.quasis.iter().all(|quasi| !quasi.lone_surrogates) =>
+        {
+            template
+                .single_quasi()
+                .map_or(StaticValue::Dynamic, |cooked| {
+                    StaticValue::Literal(cooked.as_str().to_owned())
+                })
+        }
+        _ => StaticValue::Dynamic,
+    }
+}
+
+/// 1-based line and character column of byte `offset` in `source`.
+fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &source[..offset];
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let line = before.matches('\n').count() + 1;
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// Whether `message` starts with `LINE:COLUMN: `.
+fn starts_with_position(message: &str) -> bool {
+    let mut parts = message.splitn(3, ':');
+    let is_number = |part: Option<&str>| {
+        part.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    is_number(parts.next()) && is_number(parts.next()) && parts.next().is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(value: &str) -> StaticValue {
+        StaticValue::Literal(value.to_owned())
+    }
+
+    fn read(source: &str) -> AppConfig {
+        read_app_config(source).unwrap_or_else(|e| panic!("{e}\n---\n{source}"))
+    }
+
+    #[test]
+    fn standard_template_with_reference_header() {
+        let source = r#"/// <reference path="./.sst/platform/config.d.ts" />
+export default $config({
+  app(input) {
+    return {
+      name: "my-app",
+      removal: input?.stage === "production" ? "retain" : "remove",
+      protect: ["production"].includes(input?.stage),
+      home: "aws",
+    };
+  },
+  async run() {
+    new sst.aws.Bucket("MyBucket");
+  },
+});
+"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("my-app"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn method_with_local_home() {
+        let source = r#"export default $config({
+  app(input) {
+    return { name: "my-app", removal: input?.stage === "production" ? "retain" : "remove", home: "local" };
+  },
+  async run() {},
+});"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("my-app"),
+                home: lit("local")
+            }
+        );
+    }
+
+    #[test]
+    fn async_method() {
+        let source = r#"export default $config({
+  async app(input) { return { name: "async-app", home: "cloudflare" }; },
+  async run() {},
+});"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("async-app"),
+                home: lit("cloudflare")
+            }
+        );
+    }
+
+    #[test]
+    fn arrow_with_expression_body() {
+        let source = r#"export default $config({
+  app: (input) => ({ name: "arrow-app", home: "aws" }),
+  run: async () => {},
+});"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("arrow-app"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn arrow_with_block_body_and_types() {
+        let source = r#"export default $config({
+  app: async (input: { stage?: string }): Promise<any> => {
+    const removal = input.stage === "production" ? "retain" : "remove";
+    return { name: "block-arrow", removal, home: "aws" };
+  },
+  async run() {},
+});"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("block-arrow"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn async_function_expression_property() {
+        let source = r#"export default $config({
+  app: async function (input) {
+    return { name: "fn-app", home: "aws" };
+  },
+  run: function () {},
+});"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("fn-app"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn comments_everywhere() {
+        let source = r#"// header comment
+/* block */ export default /* a */ $config( /* b */ {
+  // the app
+  app /* c */ (input /* d */) /* e */ {
+    /* f */ return /* g */ {
+      // name follows
+      name: /* h */ "commented" /* i */, // trailing
+      /** doc */ home: "aws", /* j */
+    }; // k
+  },
+  /* l */ async run() { /* m */ },
+} /* n */ ) /* o */ ;
+// footer"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("commented"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn satisfies_and_as_const() {
+        let source = r#"import type { App } from "./types";
+export default $config({
+  app(input) {
+    return ({ name: "typed" as const, home: "aws" satisfies string } as const) satisfies App;
+  },
+  async run() {},
+} satisfies Config) as unknown as Config;"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("typed"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn template_literal_name() {
+        let source =
+            "export default $config({ app() { return { name: `tpl-app`, home: `aws` }; } });";
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("tpl-app"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn template_literal_with_expression_is_dynamic() {
+        let source =
+            "export default $config({ app(i) { return { name: `app-${i.stage}`, home: 'aws' }; } });";
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: StaticValue::Dynamic,
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn name_from_env_is_dynamic() {
+        let source = r#"export default $config({
+  app() { return { name: process.env.APP, home: "aws" }; },
+});"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: StaticValue::Dynamic,
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn name_from_conditional_is_dynamic() {
+        let source = r#"export default $config({
+  app(input) { return { name: input.stage === "prod" ? "a" : "b", home: "aws" }; },
+});"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: StaticValue::Dynamic,
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn home_absent() {
+        let source = r#"export default $config({ app() { return { name: "no-home" }; } });"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("no-home"),
+                home: StaticValue::Absent
+            }
+        );
+    }
+
+    #[test]
+    fn shorthand_and_spread() {
+        let source = r#"const home = "aws";
+export default $config({
+  app() { return { home, ...{ x: 1 }, name: "after-spread" }; },
+});"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("after-spread"),
+                home: StaticValue::Dynamic
+            }
+        );
+    }
+
+    #[test]
+    fn several_returns_first_object_wins_and_disagreement_is_dynamic() {
+        let agree = r#"export default $config({
+  app(input) {
+    if (!input) return undefined as any;
+    if (input.stage === "prod") {
+      return { name: "same", home: "aws" };
+    }
+    const f = () => { return { name: "nested-fn-ignored" }; };
+    return { name: "same", home: "aws", removal: "remove" };
+  },
+});"#;
+        assert_eq!(
+            read(agree),
+            AppConfig {
+                name: lit("same"),
+                home: lit("aws")
+            }
+        );
+
+        let disagree = r#"export default $config({
+  app(input) {
+    if (input.stage === "prod") return { name: "a", home: "aws" };
+    return { name: "b", home: "aws" };
+  },
+});"#;
+        assert_eq!(
+            read(disagree),
+            AppConfig {
+                name: StaticValue::Dynamic,
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn no_object_literal_returned_is_dynamic() {
+        let source = "export default $config({ app: (input) => makeApp(input) });";
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: StaticValue::Dynamic,
+                home: StaticValue::Dynamic
+            }
+        );
+    }
+
+    #[test]
+    fn const_then_export_default() {
+        let source = r#"const config = $config({
+  app(input) { return { name: "via-const", home: "aws" }; },
+  async run() {},
+});
+export default config;"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("via-const"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn other_top_level_shapes() {
+        let exported_const = r#"export const config = $config({
+  app: () => ({ name: "exported-const", home: "aws" }),
+});"#;
+        assert_eq!(
+            read(exported_const),
+            AppConfig {
+                name: lit("exported-const"),
+                home: lit("aws")
+            }
+        );
+        let export_assignment = r#"export = $config({ app() { return { name: "assigned" }; } });"#;
+        assert_eq!(
+            read(export_assignment),
+            AppConfig {
+                name: lit("assigned"),
+                home: StaticValue::Absent
+            }
+        );
+        let parenthesised = r#"export default ($config)(({
+  app: ((input) => (({ name: ("paren"), home: ("aws") }))),
+}));"#;
+        assert_eq!(
+            read(parenthesised),
+            AppConfig {
+                name: lit("paren"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn app_referenced_by_name() {
+        let source = r#"function app(input: any) { return { name: "named-fn", home: "aws" }; }
+export default $config({ app, async run() {} });"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("named-fn"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn string_keys_and_escapes() {
+        let source = r#"export default $config({ "app"() { return { "name": "it\u0027s", 'home': 'aws' }; } });"#;
+        assert_eq!(
+            read(source),
+            AppConfig {
+                name: lit("it's"),
+                home: lit("aws")
+            }
+        );
+    }
+
+    #[test]
+    fn syntax_error_reports_position() {
+        let source = "export default $config({\n  app() {\n    return { name: \"x\" home: \"aws\" };\n  },\n});\n";
+        let error = read_app_config(source).unwrap_err();
+        let ConfigParseError::Syntax(message) = &error else {
+            panic!("{error:?}")
+        };
+        assert!(message.starts_with("3:"), "{message}");
+        let shown = error.to_string();
+        assert!(
+            shown.starts_with("sst.config.ts has a syntax error at 3:"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn no_config_call() {
+        let source = "export default { app() { return { name: 'x' }; } };";
+        assert_eq!(
+            read_app_config(source),
+            Err(ConfigParseError::NoAppFunction)
+        );
+        assert_eq!(
+            ConfigParseError::NoAppFunction.to_string(),
+            "no `app()` function found in the `$config({...})` call"
+        );
+    }
+
+    #[test]
+    fn config_without_app() {
+        let source = "export default $config({ async run() {} });";
+        assert_eq!(
+            read_app_config(source),
+            Err(ConfigParseError::NoAppFunction)
+        );
+        assert_eq!(read_app_config(""), Err(ConfigParseError::NoAppFunction));
+    }
+
+    #[test]
+    fn line_column_counts_characters() {
+        assert_eq!(line_column("ab\ncé d", 7), (2, 4));
+        assert_eq!(line_column("", 10), (1, 1));
+        assert!(starts_with_position("3:14: boom"));
+        assert!(!starts_with_position("boom: 3"));
+    }
+}
