@@ -9,6 +9,113 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Resource counts of a Pulumi checkpoint. */
+export interface CheckpointSummary {
+  /** Resources in `checkpoint.latest.resources`. */
+  resources: number
+  /** Entries in `pending_operations` (non-zero: a run was interrupted). */
+  pendingOperations: number
+}
+
+/** One state file in a `stageStatus` result. */
+export interface FileStatus {
+  /** Which file. */
+  kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
+  /** Path in the repository. */
+  repoPath: string
+  /** Path in SST's config dir. */
+  configPath: string
+  /**
+   * `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
+   * (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`.
+   */
+  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent'
+  /** Size in the repository, when present. */
+  repoBytes?: number
+  /** Size in the config dir, when present. */
+  configBytes?: number
+}
+
+/** One state file in a `prepareStage` result. */
+export interface PreparedFile {
+  /** Which file: `app` (checkpoint), `passphrase`, `secret`, `fallbackSecret`, `fallbackPassphrase`. */
+  kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
+  /** Path in the repository. */
+  repoPath: string
+  /** Path in SST's config dir. */
+  configPath: string
+  /** What prepare did (or, with `dryRun`, would do). */
+  action: 'written' | 'unchanged' | 'absent' | 'removed'
+  /** Size of the repository's version in bytes (0 when absent). */
+  bytes: number
+}
+
+/** Options of `prepareStage`. */
+export interface PrepareOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir; default `resolveConfigDir()`. */
+  configDir?: string
+  /** Back up config-dir files holding unsaved changes, then overwrite them. */
+  force?: boolean
+  /** Report what would change; write nothing. */
+  dryRun?: boolean
+  /** Reject with `STATE_MISSING` when the repository has no checkpoint for the stage. */
+  requireState?: boolean
+}
+
+/** The result of `prepareStage`. */
+export interface PrepareResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** Directory holding `sst.config.ts`. */
+  projectRoot: string
+  /** SST's config dir. */
+  configDir: string
+  /** The state folder in the repository. */
+  stateDir: string
+  /** Per-file outcome (passphrases first, the checkpoint last: the write order). */
+  files: Array<PreparedFile>
+  /** The repository has no checkpoint for the stage (SST will start a new one). */
+  firstDeploy: boolean
+  /** The checkpoint's counts, when there is one. */
+  checkpoint?: CheckpointSummary
+  /** Where unsaved config-dir files were backed up (with `force`). */
+  backupDir?: string
+  /** Whether nothing was written. */
+  dryRun: boolean
+  /** SST's lock for the stage, when one is left in the config dir. */
+  sstLock?: SstLockInfo
+  /** Findings that did not stop the run. */
+  warnings: Array<string>
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Restores a stage's complete SST state (checkpoint, passphrase, secrets,
+ * fallback secrets) from the repository's state folder into SST's config
+ * dir, so `sst deploy` on this machine works exactly as on the machine that
+ * deployed last. Checks every file first (codes `STATE_EMPTY`,
+ * `STATE_CORRUPT`, `PASSPHRASE_INVALID`, `PASSPHRASE_MISSING`,
+ * `SECRET_UNDECRYPTABLE`) and writes nothing when one fails. Refuses with
+ * `UNSAVED_STATE` to overwrite config-dir files that hold changes never
+ * committed, unless `force` (they are backed up first, see `backupDir`).
+ * Writes are atomic; passphrase and secrets get mode 0600.
+ */
+export declare function prepareStage(options: PrepareOptions): Promise<PrepareResult>
+
 /**
  * SST's config directory (where SST keeps local state), computed exactly
  * as SST computes it (Go's `os.UserConfigDir()` + `/sst`):
@@ -40,3 +147,68 @@ export interface ResolveConfigDirOptions {
  * stdout (results) and stderr (progress, errors).
  */
 export declare function runCli(argv: Array<string>): Promise<number>
+
+/** SST's lock for a stage (a deploy is running, or one crashed). */
+export interface SstLockInfo {
+  /** The lock file. */
+  path: string
+  /** The SST command that took it. */
+  command: string
+  /** When it was taken (RFC 3339). */
+  created: string
+  /** SST's update id of that run. */
+  updateId?: string
+}
+
+/** Options every stage command takes. */
+export interface StageOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /**
+   * Where to look for `sst.config.ts` (its nearest ancestor holding one is
+   * the project root); default `process.cwd()`.
+   */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir; default `resolveConfigDir()`. */
+  configDir?: string
+}
+
+/**
+ * Compares a stage's state in the repository with SST's config dir, file
+ * by file, with resource counts on both sides, pending operations, and SST's
+ * own lock (left by a crashed deploy). Reads only.
+ */
+export declare function stageStatus(options?: StageOptions | undefined | null): Promise<StatusResult>
+
+/** The result of `stageStatus`. */
+export interface StatusResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** Directory holding `sst.config.ts`. */
+  projectRoot: string
+  /** SST's config dir. */
+  configDir: string
+  /** Per-file comparison. */
+  files: Array<FileStatus>
+  /** Counts of the repository's checkpoint. */
+  repoCheckpoint?: CheckpointSummary
+  /** Counts of the config dir's checkpoint. */
+  configCheckpoint?: CheckpointSummary
+  /** SST's lock for the stage, if one exists. */
+  sstLock?: SstLockInfo
+  /** Whether every file is in sync or absent on both sides. */
+  clean: boolean
+  /** Findings such as a corrupt file on one side. */
+  warnings: Array<string>
+  /** Wall time in milliseconds. */
+  durationMs: number
+}

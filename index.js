@@ -835,5 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.prepareStage = nativeBinding.prepareStage
 module.exports.resolveConfigDir = nativeBinding.resolveConfigDir
 module.exports.runCli = nativeBinding.runCli
+module.exports.stageStatus = nativeBinding.stageStatus

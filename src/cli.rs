@@ -11,6 +11,14 @@ use serde_json::{json, Value};
 use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::prepare::{prepare, PrepareOptions};
+use crate::project::{Caller, CommonOptions};
+use crate::render;
+use crate::status::status;
+
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).expect("reports serialise to JSON")
+}
 
 /// Keep SST's local deploy state in git, safely, from any CI.
 #[derive(Debug, Parser)]
@@ -42,8 +50,57 @@ struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Restore the stage's state from the repository into SST's config dir.
+    Prepare(PrepareArgs),
+    /// Compare the stage's state in the repository and in SST's config dir.
+    Status(StageArgs),
     /// Print SST's config directory, computed exactly as SST computes it.
     ConfigDir,
+}
+
+/// Flags naming the stage and where its state lives.
+#[derive(Debug, Args)]
+struct StageArgs {
+    /// The stage (else env SST_STAGE).
+    #[arg(long, value_name = "NAME")]
+    stage: Option<String>,
+    /// The app name (else env SST_LOCAL_STATE_APP, package.json, then sst.config.ts).
+    #[arg(long, value_name = "NAME")]
+    app: Option<String>,
+    /// State folder relative to the project root [default: infra/state].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<String>,
+    /// SST's config dir [default: as SST computes it].
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<Utf8PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PrepareArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// Back up config-dir files with unsaved changes, then overwrite them.
+    #[arg(long)]
+    force: bool,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Fail (STATE_MISSING) when the repository has no state for the stage.
+    #[arg(long)]
+    require_state: bool,
+}
+
+impl StageArgs {
+    fn common(&self, global: &GlobalArgs) -> CommonOptions {
+        CommonOptions {
+            stage: self.stage.clone(),
+            app: self.app.clone(),
+            cwd: global.cwd.clone(),
+            state_dir: self.state_dir.clone(),
+            config_dir: self.config_dir.clone(),
+            caller: Caller::Cli,
+        }
+    }
 }
 
 /// Where a command writes: results on `out` (stdout), progress and errors
@@ -77,6 +134,13 @@ impl Ui<'_> {
             let _ = writeln!(self.out, "{json}");
         } else if !human.is_empty() {
             let _ = writeln!(self.out, "{human}");
+        }
+    }
+
+    /// A warning on stderr (shown even with `--quiet`; in `--json` mode it is in the result).
+    pub fn warn(&mut self, line: &str) {
+        if !self.json {
+            let _ = writeln!(self.err, "warning: {line}");
         }
     }
 
@@ -133,6 +197,28 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
 
 fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
     match &cli.command {
+        Command::Prepare(args) => {
+            let options = PrepareOptions {
+                common: args.stage.common(&cli.global),
+                force: args.force,
+                dry_run: args.dry_run,
+                require_state: args.require_state,
+            };
+            let report = prepare(&options, env)?;
+            ui.result(&render::prepare(&report), &to_json(&report));
+            for warning in &report.warnings {
+                ui.warn(warning);
+            }
+            Ok(())
+        }
+        Command::Status(args) => {
+            let report = status(&args.common(&cli.global), env)?;
+            ui.result(&render::status(&report), &to_json(&report));
+            for warning in &report.warnings {
+                ui.warn(warning);
+            }
+            Ok(())
+        }
         Command::ConfigDir => {
             let dir = resolve_config_dir(env, Platform::current())?;
             ui.result(&dir, &json!({ "configDir": dir }));

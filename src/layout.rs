@@ -2,13 +2,13 @@
 //! and in SST's config dir.
 
 use camino::Utf8PathBuf;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::names::FALLBACK_STAGE;
 use crate::project::StageContext;
 
 /// One kind of state file SST keeps for a stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Kind {
     /// `passphrase/<stage>.json`: base64 of the stage's 32-byte key.

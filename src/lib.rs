@@ -10,19 +10,26 @@ pub mod env;
 pub mod error;
 pub mod fsx;
 pub mod layout;
+pub mod marker;
 pub mod names;
+pub mod prepare;
 pub mod project;
 pub mod redact;
+pub mod render;
 pub mod sst_config;
 pub mod state;
+pub mod status;
 pub mod urlmatch;
 
 use std::collections::{BTreeMap, HashMap};
 
 use napi_derive::napi;
 
+use serde::Deserialize;
+
 use crate::config_dir::Platform;
 use crate::env::Env as ProcessEnv;
+use crate::project::{Caller, CommonOptions};
 use napi::bindgen_prelude::{JsError, PromiseRaw, ToNapiValue};
 use napi::Env;
 
@@ -74,6 +81,247 @@ pub fn resolve_config_dir(
         None => ProcessEnv::process(),
     };
     config_dir::resolve_config_dir(&env, platform).map_err(js_error)
+}
+
+/// Options every stage command takes.
+#[napi(object)]
+#[derive(Default)]
+pub struct StageOptions {
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts` (its nearest ancestor holding one is
+    /// the project root); default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// State folder relative to the project root; default `infra/state`.
+    pub state_dir: Option<String>,
+    /// SST's config dir; default `resolveConfigDir()`.
+    pub config_dir: Option<String>,
+}
+
+impl StageOptions {
+    fn common(self) -> CommonOptions {
+        CommonOptions {
+            stage: self.stage,
+            app: self.app,
+            cwd: self.cwd.map(Into::into),
+            state_dir: self.state_dir,
+            config_dir: self.config_dir.map(Into::into),
+            caller: Caller::Js,
+        }
+    }
+}
+
+/// Options of `prepareStage`.
+#[napi(object)]
+pub struct PrepareOptions {
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// State folder relative to the project root; default `infra/state`.
+    pub state_dir: Option<String>,
+    /// SST's config dir; default `resolveConfigDir()`.
+    pub config_dir: Option<String>,
+    /// Back up config-dir files holding unsaved changes, then overwrite them.
+    pub force: Option<bool>,
+    /// Report what would change; write nothing.
+    pub dry_run: Option<bool>,
+    /// Reject with `STATE_MISSING` when the repository has no checkpoint for the stage.
+    pub require_state: Option<bool>,
+}
+
+/// One state file in a `prepareStage` result.
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreparedFile {
+    /// Which file: `app` (checkpoint), `passphrase`, `secret`, `fallbackSecret`, `fallbackPassphrase`.
+    #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
+    pub kind: String,
+    /// Path in the repository.
+    pub repo_path: String,
+    /// Path in SST's config dir.
+    pub config_path: String,
+    /// What prepare did (or, with `dryRun`, would do).
+    #[napi(ts_type = "'written' | 'unchanged' | 'absent' | 'removed'")]
+    pub action: String,
+    /// Size of the repository's version in bytes (0 when absent).
+    pub bytes: f64,
+}
+
+/// Resource counts of a Pulumi checkpoint.
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointSummary {
+    /// Resources in `checkpoint.latest.resources`.
+    pub resources: u32,
+    /// Entries in `pending_operations` (non-zero: a run was interrupted).
+    pub pending_operations: u32,
+}
+
+/// SST's lock for a stage (a deploy is running, or one crashed).
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SstLockInfo {
+    /// The lock file.
+    pub path: String,
+    /// The SST command that took it.
+    pub command: String,
+    /// When it was taken (RFC 3339).
+    pub created: String,
+    /// SST's update id of that run.
+    pub update_id: Option<String>,
+}
+
+/// The result of `prepareStage`.
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrepareResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Directory holding `sst.config.ts`.
+    pub project_root: String,
+    /// SST's config dir.
+    pub config_dir: String,
+    /// The state folder in the repository.
+    pub state_dir: String,
+    /// Per-file outcome (passphrases first, the checkpoint last: the write order).
+    pub files: Vec<PreparedFile>,
+    /// The repository has no checkpoint for the stage (SST will start a new one).
+    pub first_deploy: bool,
+    /// The checkpoint's counts, when there is one.
+    pub checkpoint: Option<CheckpointSummary>,
+    /// Where unsaved config-dir files were backed up (with `force`).
+    pub backup_dir: Option<String>,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// SST's lock for the stage, when one is left in the config dir.
+    pub sst_lock: Option<SstLockInfo>,
+    /// Findings that did not stop the run.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// One state file in a `stageStatus` result.
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileStatus {
+    /// Which file.
+    #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
+    pub kind: String,
+    /// Path in the repository.
+    pub repo_path: String,
+    /// Path in SST's config dir.
+    pub config_path: String,
+    /// `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
+    /// (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`.
+    #[napi(
+        ts_type = "'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent'"
+    )]
+    pub state: String,
+    /// Size in the repository, when present.
+    pub repo_bytes: Option<f64>,
+    /// Size in the config dir, when present.
+    pub config_bytes: Option<f64>,
+}
+
+/// The result of `stageStatus`.
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Directory holding `sst.config.ts`.
+    pub project_root: String,
+    /// SST's config dir.
+    pub config_dir: String,
+    /// Per-file comparison.
+    pub files: Vec<FileStatus>,
+    /// Counts of the repository's checkpoint.
+    pub repo_checkpoint: Option<CheckpointSummary>,
+    /// Counts of the config dir's checkpoint.
+    pub config_checkpoint: Option<CheckpointSummary>,
+    /// SST's lock for the stage, if one exists.
+    pub sst_lock: Option<SstLockInfo>,
+    /// Whether every file is in sync or absent on both sides.
+    pub clean: bool,
+    /// Findings such as a corrupt file on one side.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// Converts a core report into its JS object through their shared JSON shape.
+fn convert<T: serde::Serialize, U: serde::de::DeserializeOwned>(report: T) -> U {
+    serde_json::to_value(report)
+        .and_then(serde_json::from_value)
+        .expect("binding structs mirror the core reports")
+}
+
+/// Restores a stage's complete SST state (checkpoint, passphrase, secrets,
+/// fallback secrets) from the repository's state folder into SST's config
+/// dir, so `sst deploy` on this machine works exactly as on the machine that
+/// deployed last. Checks every file first (codes `STATE_EMPTY`,
+/// `STATE_CORRUPT`, `PASSPHRASE_INVALID`, `PASSPHRASE_MISSING`,
+/// `SECRET_UNDECRYPTABLE`) and writes nothing when one fails. Refuses with
+/// `UNSAVED_STATE` to overwrite config-dir files that hold changes never
+/// committed, unless `force` (they are backed up first, see `backupDir`).
+/// Writes are atomic; passphrase and secrets get mode 0600.
+#[napi(ts_return_type = "Promise<PrepareResult>")]
+pub fn prepare_stage<'env>(
+    env: &'env Env,
+    options: PrepareOptions,
+) -> napi::Result<PromiseRaw<'env, PrepareResult>> {
+    let core = prepare::PrepareOptions {
+        force: options.force.unwrap_or(false),
+        dry_run: options.dry_run.unwrap_or(false),
+        require_state: options.require_state.unwrap_or(false),
+        common: StageOptions {
+            stage: options.stage,
+            app: options.app,
+            cwd: options.cwd,
+            state_dir: options.state_dir,
+            config_dir: options.config_dir,
+        }
+        .common(),
+    };
+    spawn_blocking(
+        env,
+        move || prepare::prepare(&core, &ProcessEnv::process()),
+        convert,
+    )
+}
+
+/// Compares a stage's state in the repository with SST's config dir, file
+/// by file, with resource counts on both sides, pending operations, and SST's
+/// own lock (left by a crashed deploy). Reads only.
+#[napi(ts_return_type = "Promise<StatusResult>")]
+pub fn stage_status<'env>(
+    env: &'env Env,
+    options: Option<StageOptions>,
+) -> napi::Result<PromiseRaw<'env, StatusResult>> {
+    let common = options.unwrap_or_default().common();
+    spawn_blocking(
+        env,
+        move || status::status(&common, &ProcessEnv::process()),
+        convert,
+    )
 }
 
 /// Runs `work` on tokio's blocking pool and settles a promise with its

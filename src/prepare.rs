@@ -1,0 +1,240 @@
+//! Prepare: restore a stage's complete SST state from the repository into
+//! SST's config dir. Every file is checked before anything is written;
+//! config-dir files holding unsaved changes are never overwritten (unless
+//! forced, and then only after a backup); writes are atomic and ordered so
+//! an interrupted run never pairs state with a missing passphrase.
+
+use std::time::Instant;
+
+use camino::Utf8PathBuf;
+use serde::Serialize;
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::layout::{state_files, tool_dir, Kind, StateFile};
+use crate::marker::Marker;
+use crate::project::{self, CommonOptions, StageContext};
+use crate::state::{CheckpointInfo, StateSet};
+use crate::status::{read_sst_lock, SstLock};
+
+/// Options of [`prepare`].
+#[derive(Debug, Clone, Default)]
+pub struct PrepareOptions {
+    /// Stage, app, paths.
+    pub common: CommonOptions,
+    /// Back up config-dir files with unsaved changes, then overwrite them.
+    pub force: bool,
+    /// Report what would change; write nothing.
+    pub dry_run: bool,
+    /// Fail with `STATE_MISSING` when the repository has no checkpoint for the stage.
+    pub require_state: bool,
+}
+
+/// What prepare did (or would do) to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// Copied from the repository into the config dir.
+    Written,
+    /// The config dir already held the repository's version.
+    Unchanged,
+    /// In neither place.
+    Absent,
+    /// Removed from the config dir: prepare had put it there, and the repository no longer has it.
+    Removed,
+}
+
+/// One state file in a prepare result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileOutcome {
+    /// What the file holds.
+    pub kind: Kind,
+    /// Path in the repository.
+    pub repo_path: Utf8PathBuf,
+    /// Path in SST's config dir.
+    pub config_path: Utf8PathBuf,
+    /// What happened.
+    pub action: Action,
+    /// Size of the repository's version (0 when absent).
+    pub bytes: u64,
+}
+
+/// The result of [`prepare`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrepareReport {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Directory holding `sst.config.ts`.
+    pub project_root: Utf8PathBuf,
+    /// SST's config dir.
+    pub config_dir: Utf8PathBuf,
+    /// The state folder in the repository.
+    pub state_dir: Utf8PathBuf,
+    /// Per-file outcome, passphrases first.
+    pub files: Vec<FileOutcome>,
+    /// The repository has no checkpoint for the stage: SST will start a new one.
+    pub first_deploy: bool,
+    /// The checkpoint's resource counts when there is one.
+    pub checkpoint: Option<CheckpointInfo>,
+    /// Where unsaved config-dir files were backed up (with `force`).
+    pub backup_dir: Option<Utf8PathBuf>,
+    /// Whether this was a dry run (nothing written).
+    pub dry_run: bool,
+    /// SST's lock for the stage, when one is left in the config dir.
+    pub sst_lock: Option<SstLock>,
+    /// Things worth knowing that did not stop the run.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Restores the stage's state from the repository into SST's config dir.
+pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
+    let started = Instant::now();
+    let ctx = project::resolve(&options.common, env)?;
+    let files = state_files(&ctx);
+
+    let mut repo = StateSet::default();
+    for file in &files {
+        if let Some(bytes) = fsx::read_optional(&file.repo_path)? {
+            repo.insert(file.kind, file.repo_path.clone(), bytes);
+        }
+    }
+    let info = repo.check(|kind| path_of(&files, kind).repo_path.clone())?;
+    let first_deploy = repo.get(Kind::App).is_none();
+    if first_deploy && options.require_state {
+        return Err(Error::StateMissing {
+            file: path_of(&files, Kind::App).repo_path.clone(),
+        });
+    }
+
+    let (marker, marker_ok) = Marker::load(&ctx)?;
+    let mut warnings = ctx.warnings.clone();
+    if !marker_ok {
+        warnings.push(format!(
+            "{} could not be read; treating every differing config-dir file as unsaved",
+            crate::layout::marker_path(&ctx)
+        ));
+    }
+
+    let mut plan = Vec::new();
+    let mut unsaved = Vec::new();
+    let mut new_marker = Marker::default();
+    for file in &files {
+        let repo_bytes = repo.get(file.kind);
+        let repo_hash = repo_bytes.map(fsx::blob_hash);
+        let config_hash = fsx::blob_hash_file(&file.config_path)?;
+        let recorded = marker.hash(file.kind);
+        let action = match (&repo_hash, &config_hash) {
+            (None, None) => Action::Absent,
+            (Some(r), Some(c)) if r == c => Action::Unchanged,
+            (Some(_), None) => Action::Written,
+            (Some(_), Some(c)) if Some(c.as_str()) == recorded => Action::Written,
+            (None, Some(c)) if Some(c.as_str()) == recorded => Action::Removed,
+            (_, Some(_)) => {
+                unsaved.push(file.clone());
+                if repo_hash.is_some() {
+                    Action::Written
+                } else {
+                    Action::Removed
+                }
+            }
+        };
+        if let Some(hash) = repo_hash {
+            new_marker.files.insert(file.kind, hash);
+        }
+        plan.push(FileOutcome {
+            kind: file.kind,
+            repo_path: file.repo_path.clone(),
+            config_path: file.config_path.clone(),
+            action,
+            bytes: repo_bytes.map_or(0, |b| b.len() as u64),
+        });
+    }
+
+    if !unsaved.is_empty() && !options.force {
+        return Err(Error::UnsavedState {
+            files: unsaved.iter().map(|f| f.config_path.clone()).collect(),
+        });
+    }
+
+    let backup_dir = (!unsaved.is_empty()).then(|| {
+        tool_dir(&ctx)
+            .join("backup")
+            .join(ctx.app.as_str())
+            .join(ctx.stage.as_str())
+            .join(fsx::utc_stamp())
+    });
+    let sst_lock = read_sst_lock(&ctx);
+    if let Some(lock) = &sst_lock {
+        warnings.push(format!(
+            "SST's lock for this stage exists ({}): a `{}` run started {} did not finish; run `sst unlock --stage {}` once you are sure no deploy is running",
+            lock.path, lock.command, lock.created, ctx.stage
+        ));
+    }
+    if info.checkpoint.is_some_and(|c| c.pending_operations > 0) {
+        warnings.push("the checkpoint has pending_operations: a previous run was interrupted mid-operation; `sst refresh` may be needed".into());
+    }
+
+    if !options.dry_run {
+        if let Some(dir) = &backup_dir {
+            back_up(&ctx, dir, &unsaved)?;
+        }
+        for (file, outcome) in files.iter().zip(&plan) {
+            match outcome.action {
+                Action::Written => fsx::write_atomic(
+                    &file.config_path,
+                    repo.get(file.kind)
+                        .expect("written files come from the repo"),
+                    file.kind.is_private(),
+                )?,
+                Action::Removed => fsx::remove_optional(&file.config_path)?,
+                Action::Unchanged | Action::Absent => {}
+            }
+        }
+        new_marker.save(&ctx)?;
+    }
+
+    Ok(PrepareReport {
+        app: ctx.app.to_string(),
+        stage: ctx.stage.to_string(),
+        project_root: ctx.project_root.clone(),
+        config_dir: ctx.config_dir.clone(),
+        state_dir: ctx.state_dir_abs(),
+        files: plan,
+        first_deploy,
+        checkpoint: info.checkpoint,
+        backup_dir,
+        dry_run: options.dry_run,
+        sst_lock,
+        warnings,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {
+    files
+        .iter()
+        .find(|f| f.kind == kind)
+        .expect("every kind has a file")
+}
+
+/// Copies `files` (their config-dir versions) into `dir`, keeping their
+/// path below the config dir.
+fn back_up(ctx: &StageContext, dir: &camino::Utf8Path, files: &[StateFile]) -> Result<()> {
+    for file in files {
+        let bytes = std::fs::read(&file.config_path)
+            .map_err(|e| Error::io("reading", &file.config_path, e))?;
+        let rel = file
+            .config_path
+            .strip_prefix(&ctx.config_dir)
+            .expect("config paths are below the config dir");
+        fsx::write_atomic(&dir.join(rel), &bytes, file.kind.is_private())?;
+    }
+    Ok(())
+}

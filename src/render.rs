@@ -1,0 +1,110 @@
+//! Human-readable renderings of command reports (the CLI's default output).
+
+use std::fmt::Write;
+
+use camino::Utf8Path;
+
+use crate::prepare::{Action, PrepareReport};
+use crate::status::{StatusReport, SyncState};
+
+fn rel<'a>(path: &'a Utf8Path, base: &Utf8Path) -> &'a Utf8Path {
+    path.strip_prefix(base).unwrap_or(path)
+}
+
+/// One line per file, then the summary and the time taken.
+pub fn prepare(r: &PrepareReport) -> String {
+    let mut out = String::new();
+    let verb = if r.dry_run {
+        "prepare (dry run)"
+    } else {
+        "prepare"
+    };
+    let _ = writeln!(out, "{verb} {}/{} -> {}", r.app, r.stage, r.config_dir);
+    for f in &r.files {
+        let action = match (f.action, r.dry_run) {
+            (Action::Written, false) => "written",
+            (Action::Written, true) => "would write",
+            (Action::Removed, false) => "removed",
+            (Action::Removed, true) => "would remove",
+            (Action::Unchanged, _) => "unchanged",
+            (Action::Absent, _) => "absent",
+        };
+        let size = if f.bytes > 0 {
+            format!(" ({} bytes)", f.bytes)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {action:<12} {:<22} {} -> {}{size}",
+            f.kind.label(),
+            rel(&f.repo_path, &r.project_root),
+            rel(&f.config_path, &r.config_dir),
+        );
+    }
+    if let Some(dir) = &r.backup_dir {
+        let verb = if r.dry_run {
+            "would back up"
+        } else {
+            "backed up"
+        };
+        let _ = writeln!(out, "{verb} unsaved config-dir files to {dir}");
+    }
+    if r.first_deploy {
+        let _ = writeln!(out, "no checkpoint in the repository: first deploy of this stage, SST will start a new state");
+    } else if let Some(c) = r.checkpoint {
+        let _ = writeln!(out, "checkpoint: {} resources", c.resources);
+    }
+    let _ = write!(out, "done in {} ms", r.duration_ms);
+    out
+}
+
+/// One line per file, the checkpoint summaries and SST's lock.
+pub fn status(r: &StatusReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "status {}/{} (repo {} <-> {})",
+        r.app, r.stage, r.project_root, r.config_dir
+    );
+    for f in &r.files {
+        let state = match f.state {
+            SyncState::InSync => "in sync",
+            SyncState::ChangedInConfigDir => "changed in config dir (unsaved: commit it)",
+            SyncState::ChangedInRepo => "changed in repo (prepare again)",
+            SyncState::OnlyInRepo => "only in repo",
+            SyncState::OnlyInConfigDir => "only in config dir",
+            SyncState::Absent => "absent",
+        };
+        let _ = writeln!(out, "  {:<22} {state}", f.kind.label());
+    }
+    let count = |c: Option<crate::state::CheckpointInfo>| {
+        c.map_or("-".to_string(), |c| c.resources.to_string())
+    };
+    let _ = writeln!(
+        out,
+        "resources: repo {}, config dir {}",
+        count(r.repo_checkpoint),
+        count(r.config_checkpoint)
+    );
+    if let Some(c) = r.config_checkpoint.filter(|c| c.pending_operations > 0) {
+        let _ = writeln!(
+            out,
+            "pending operations in the config dir's checkpoint: {} (an interrupted run)",
+            c.pending_operations
+        );
+    }
+    match &r.sst_lock {
+        Some(lock) => {
+            let _ = write!(
+                out,
+                "SST lock: held by `{}` since {} ({})",
+                lock.command, lock.created, lock.path
+            );
+        }
+        None => {
+            let _ = write!(out, "SST lock: none");
+        }
+    }
+    out
+}

@@ -1,0 +1,184 @@
+//! Status: how a stage's state in the repository compares with SST's
+//! config dir, file by file, plus what SST itself left behind (its lock of
+//! a crashed run, pending operations in the checkpoint). Reads only.
+
+use std::time::Instant;
+
+use camino::Utf8PathBuf;
+use serde::{Deserialize, Serialize};
+
+use crate::env::Env;
+use crate::error::Result;
+use crate::fsx;
+use crate::layout::{sst_lock_path, state_files, Kind};
+use crate::marker::Marker;
+use crate::project::{self, CommonOptions, StageContext};
+use crate::state::{check_checkpoint, CheckpointInfo};
+
+/// How one state file compares between the repository and the config dir.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncState {
+    /// Same content in both places.
+    InSync,
+    /// The config dir holds changes not saved to the repository (commit them).
+    ChangedInConfigDir,
+    /// The repository moved on since the last prepare (prepare again).
+    ChangedInRepo,
+    /// Only the repository has it (prepare restores it).
+    OnlyInRepo,
+    /// Only the config dir has it (commit saves it).
+    OnlyInConfigDir,
+    /// In neither place.
+    Absent,
+}
+
+/// One state file in a status report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileStatus {
+    /// What the file holds.
+    pub kind: Kind,
+    /// Path in the repository.
+    pub repo_path: Utf8PathBuf,
+    /// Path in SST's config dir.
+    pub config_path: Utf8PathBuf,
+    /// The comparison.
+    pub state: SyncState,
+    /// Size in the repository, when present.
+    pub repo_bytes: Option<u64>,
+    /// Size in the config dir, when present.
+    pub config_bytes: Option<u64>,
+}
+
+/// SST's lock file for a stage (present while a deploy runs, or after one crashed).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SstLock {
+    /// The lock file.
+    pub path: Utf8PathBuf,
+    /// The SST command that took it (`deploy`, `remove`, ...).
+    pub command: String,
+    /// When it was taken (RFC 3339, as SST wrote it).
+    pub created: String,
+    /// SST's update id of that run.
+    pub update_id: Option<String>,
+}
+
+/// The result of [`status`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Directory holding `sst.config.ts`.
+    pub project_root: Utf8PathBuf,
+    /// SST's config dir.
+    pub config_dir: Utf8PathBuf,
+    /// Per-file comparison.
+    pub files: Vec<FileStatus>,
+    /// Checkpoint summary of the repository's version (None when absent or unreadable).
+    pub repo_checkpoint: Option<CheckpointInfo>,
+    /// Checkpoint summary of the config dir's version.
+    pub config_checkpoint: Option<CheckpointInfo>,
+    /// SST's lock for the stage, if one exists.
+    pub sst_lock: Option<SstLock>,
+    /// Whether every file is in sync (or absent on both sides).
+    pub clean: bool,
+    /// Findings such as a corrupt file on one side.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Compares the stage's state in the repository and the config dir.
+pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
+    let started = Instant::now();
+    let ctx = project::resolve(options, env)?;
+    let (marker, _) = Marker::load(&ctx)?;
+    let mut warnings = ctx.warnings.clone();
+    let mut files = Vec::new();
+    let mut checkpoints = (None, None);
+    for file in state_files(&ctx) {
+        let repo = fsx::read_optional(&file.repo_path)?;
+        let config = fsx::read_optional(&file.config_path)?;
+        if file.kind == Kind::App {
+            let mut summary = |path: &camino::Utf8Path, bytes: &Option<Vec<u8>>| {
+                bytes
+                    .as_ref()
+                    .and_then(|b| match check_checkpoint(path, b) {
+                        Ok(info) => Some(info),
+                        Err(e) => {
+                            warnings.push(format!("[{}] {e}", e.code()));
+                            None
+                        }
+                    })
+            };
+            checkpoints = (
+                summary(&file.repo_path, &repo),
+                summary(&file.config_path, &config),
+            );
+        }
+        let state = match (&repo, &config) {
+            (None, None) => SyncState::Absent,
+            (Some(_), None) => SyncState::OnlyInRepo,
+            (None, Some(_)) => SyncState::OnlyInConfigDir,
+            (Some(r), Some(c)) if r == c => SyncState::InSync,
+            (Some(_), Some(c)) if marker.hash(file.kind) == Some(fsx::blob_hash(c).as_str()) => {
+                SyncState::ChangedInRepo
+            }
+            (Some(_), Some(_)) => SyncState::ChangedInConfigDir,
+        };
+        files.push(FileStatus {
+            kind: file.kind,
+            repo_path: file.repo_path,
+            config_path: file.config_path,
+            state,
+            repo_bytes: repo.as_ref().map(|b| b.len() as u64),
+            config_bytes: config.as_ref().map(|b| b.len() as u64),
+        });
+    }
+    let sst_lock = read_sst_lock(&ctx);
+    Ok(StatusReport {
+        app: ctx.app.to_string(),
+        stage: ctx.stage.to_string(),
+        project_root: ctx.project_root.clone(),
+        config_dir: ctx.config_dir.clone(),
+        clean: files
+            .iter()
+            .all(|f| matches!(f.state, SyncState::InSync | SyncState::Absent)),
+        files,
+        repo_checkpoint: checkpoints.0,
+        config_checkpoint: checkpoints.1,
+        sst_lock,
+        warnings,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// SST's lock file for the stage, when present (`None` when absent or unreadable).
+pub fn read_sst_lock(ctx: &StageContext) -> Option<SstLock> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Raw {
+        created: Option<String>,
+        #[serde(rename = "updateID")]
+        update_id: Option<String>,
+        command: Option<String>,
+    }
+    let path = sst_lock_path(ctx);
+    let bytes = std::fs::read(&path).ok()?;
+    let raw: Raw = serde_json::from_slice(&bytes).unwrap_or(Raw {
+        created: None,
+        update_id: None,
+        command: None,
+    });
+    Some(SstLock {
+        path,
+        command: raw.command.unwrap_or_else(|| "unknown".into()),
+        created: raw.created.unwrap_or_else(|| "unknown".into()),
+        update_id: raw.update_id,
+    })
+}

@@ -1,0 +1,142 @@
+//! Shared fixture for integration tests: a temporary SST project (with
+//! `sst.config.ts`) and a separate temporary SST config dir.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+use aes_gcm::Aes256Gcm;
+use base64::Engine;
+use camino::{Utf8Path, Utf8PathBuf};
+use sst_local_state::env::Env;
+use sst_local_state::project::CommonOptions;
+
+pub const CONFIG_TS: &str = r#"/// <reference path="./.sst/platform/config.d.ts" />
+export default $config({
+  app(input) {
+    return { name: "demo-app", removal: input?.stage === "production" ? "retain" : "remove", home: "local" };
+  },
+  async run() {},
+});
+"#;
+
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    pub root: Utf8PathBuf,
+    pub project: Utf8PathBuf,
+    pub config: Utf8PathBuf,
+    pub key: [u8; 32],
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+        let project = root.join("project");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(project.join("sst.config.ts"), CONFIG_TS).unwrap();
+        Fixture {
+            _dir: dir,
+            config: root.join("config/sst"),
+            project,
+            root,
+            key: [42; 32],
+        }
+    }
+
+    pub fn options(&self, stage: &str) -> CommonOptions {
+        CommonOptions {
+            stage: Some(stage.into()),
+            cwd: Some(self.project.clone()),
+            config_dir: Some(self.config.clone()),
+            ..CommonOptions::default()
+        }
+    }
+
+    pub fn env(&self) -> Env {
+        Env::from_map(BTreeMap::new(), false)
+    }
+
+    pub fn passphrase(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.key)
+    }
+
+    pub fn encrypt(&self, json: &str) -> Vec<u8> {
+        encrypt_with(&self.key, json)
+    }
+
+    /// Writes `infra/state/<rel>` in the project.
+    pub fn repo_write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        let path = self.project.join("infra/state").join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// A complete valid stage in the repo: checkpoint, passphrase, secrets, fallback pair.
+    pub fn repo_full_stage(&self, stage: &str) {
+        self.repo_write(
+            &format!("app/{stage}.json"),
+            checkpoint(&["urn:a", "urn:b"]),
+        );
+        self.repo_write(&format!("passphrase/{stage}.json"), self.passphrase());
+        self.repo_write(
+            &format!("secret/{stage}.json"),
+            self.encrypt(r#"{"MySecret":"v1"}"#),
+        );
+        self.repo_write("passphrase/_fallback.json", self.passphrase());
+        self.repo_write("secret/_fallback.json", self.encrypt(r#"{"Shared":"f"}"#));
+    }
+
+    /// `<config>/state/<key>/demo-app/<file>`.
+    pub fn config_path(&self, key: &str, file: &str) -> Utf8PathBuf {
+        self.config
+            .join("state")
+            .join(key)
+            .join("demo-app")
+            .join(file)
+    }
+
+    /// Every file below `dir` with its bytes (empty when `dir` is absent).
+    pub fn snapshot(dir: &Utf8Path) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        if dir.exists() {
+            walk(dir.as_std_path(), dir.as_std_path(), &mut out);
+        }
+        out
+    }
+}
+
+fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(base, &path, out);
+        } else {
+            let rel = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.insert(rel, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+pub fn encrypt_with(key: &[u8; 32], json: &str) -> Vec<u8> {
+    let cipher = Aes256Gcm::new_from_slice(key).unwrap();
+    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+    let mut out = nonce.to_vec();
+    out.extend(cipher.encrypt(&nonce, json.as_bytes()).unwrap());
+    out
+}
+
+pub fn checkpoint(urns: &[&str]) -> String {
+    let resources: Vec<String> = urns
+        .iter()
+        .map(|u| format!(r#"{{"urn":"{u}","type":"t"}}"#))
+        .collect();
+    format!(
+        r#"{{"version":3,"checkpoint":{{"stack":"organization/demo-app/dev","latest":{{"manifest":{{"time":"2024-01-01T00:00:00Z","magic":"m","version":"v3.0.0"}},"resources":[{}]}}}}}}"#,
+        resources.join(",")
+    )
+}
