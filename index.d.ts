@@ -17,6 +17,103 @@ export interface CheckpointSummary {
   pendingOperations: number
 }
 
+/** Options of `commitStage`. */
+export interface CommitOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir; default `resolveConfigDir()`. */
+  configDir?: string
+  /**
+   * Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default
+   * `chore(sst-state): {app}/{stage} {summary} [skip ci]`; trailers are always added.
+   */
+  message?: string
+  /**
+   * Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
+   * the CI's branch variables, then the checked-out branch).
+   */
+  branch?: string
+  /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** `false`: commit on HEAD locally and push nothing. Default `true`. */
+  push?: boolean
+  /** Report what would be committed; write nothing. */
+  dryRun?: boolean
+}
+
+/** The result of `commitStage`. */
+export interface CommitResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** Whether a commit was made (false when nothing changed, or on a dry run). */
+  committed: boolean
+  /** The commit's id. */
+  commit?: string
+  /** Whether the commit was pushed. */
+  pushed: boolean
+  /** The branch pushed to. */
+  branch?: string
+  /** The remote's name. */
+  remote?: string
+  /** The remote's URL with credentials redacted. */
+  remoteUrl?: string
+  /** The files that changed. */
+  files: Array<CommittedFile>
+  /** Push attempts (more than 1 when the branch moved and the commit was rebuilt on its new tip). */
+  attempts: number
+  /** The commit message (with trailers). */
+  message?: string
+  /** Whether HEAD now points at the commit. */
+  headUpdated: boolean
+  /** Whether nothing was written. */
+  dryRun: boolean
+  /** Steps with their times. */
+  steps: Array<StepTime>
+  /** Findings that did not stop the run. */
+  warnings: Array<string>
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Saves what SST left in its config dir for a stage (checkpoint, secrets,
+ * passphrases) into the repository as one commit on the remote branch's
+ * tip, and pushes it without force. Checks the files as `prepareStage` does
+ * and never commits a corrupt or empty checkpoint. Commits only the state
+ * files (never `git add .`; your index and other files are untouched), works
+ * from detached, shallow and PR-merge CI checkouts, sends `http.extraheader`
+ * credentials, and retries on a moved branch. Rejects with `STATE_CONFLICT`
+ * when another run changed this stage's state meanwhile: nothing is
+ * overwritten and the state is pushed to a rescue branch named in the error
+ * (`err.rescueBranch`). Other codes:
+ * `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`, `PUSH_REJECTED`,
+ * `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`.
+ */
+export declare function commitStage(options: CommitOptions): Promise<CommitResult>
+
+/** One file a commit changed. */
+export interface CommittedFile {
+  /** Which file. */
+  kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
+  /** Path in the repository, relative to its root. */
+  path: string
+  /** Whether the file is new in the branch or changed. */
+  change: 'added' | 'modified'
+  /** Size in bytes. */
+  bytes: number
+}
+
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
   /** Which file. */
@@ -211,4 +308,12 @@ export interface StatusResult {
   warnings: Array<string>
   /** Wall time in milliseconds. */
   durationMs: number
+}
+
+/** One step of a command and its wall time. */
+export interface StepTime {
+  /** What was done. */
+  name: string
+  /** Milliseconds. */
+  ms: number
 }

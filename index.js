@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.commitStage = nativeBinding.commitStage
 module.exports.prepareStage = nativeBinding.prepareStage
 module.exports.resolveConfigDir = nativeBinding.resolveConfigDir
 module.exports.runCli = nativeBinding.runCli

@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# napi builds with an explicit --target; give every cargo command the same
+# one so they all share target/<host>/ instead of building everything twice.
+CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: //p')"
+export CARGO_BUILD_TARGET
+
 step "cargo fmt --check"
 cargo fmt --check
 step "cargo clippy --all-targets -- -D warnings"

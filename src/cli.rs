@@ -8,6 +8,7 @@ use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
+use crate::commit::{commit, CommitOptions};
 use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -37,7 +38,7 @@ struct GlobalArgs {
     /// Print one JSON object on stdout instead of human-readable lines.
     #[arg(long, global = true)]
     json: bool,
-    /// Print nothing but errors.
+    /// Print nothing but errors and warnings (`--json` output is still printed).
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     quiet: bool,
     /// Print more detail about each step.
@@ -52,6 +53,8 @@ struct GlobalArgs {
 enum Command {
     /// Restore the stage's state from the repository into SST's config dir.
     Prepare(PrepareArgs),
+    /// Save the stage's state from SST's config dir to the repository: commit and push.
+    Commit(CommitArgs),
     /// Compare the stage's state in the repository and in SST's config dir.
     Status(StageArgs),
     /// Print SST's config directory, computed exactly as SST computes it.
@@ -88,6 +91,28 @@ struct PrepareArgs {
     /// Fail (STATE_MISSING) when the repository has no state for the stage.
     #[arg(long)]
     require_state: bool,
+}
+
+#[derive(Debug, Args)]
+struct CommitArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// Commit message template; {app}, {stage} and {summary} are replaced
+    /// [default: "chore(sst-state): {app}/{stage} {summary} [skip ci]"].
+    #[arg(long, short, value_name = "TEMPLATE")]
+    message: Option<String>,
+    /// Branch to push to [default: from the CI environment, else the checked-out branch].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// Remote to push to [default: origin].
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Commit on HEAD locally; push nothing.
+    #[arg(long, conflicts_with_all = ["branch", "remote"])]
+    no_push: bool,
+    /// Show what would be committed; write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 impl StageArgs {
@@ -132,7 +157,7 @@ impl Ui<'_> {
     fn result(&mut self, human: &str, json: &Value) {
         if self.json {
             let _ = writeln!(self.out, "{json}");
-        } else if !human.is_empty() {
+        } else if !human.is_empty() && !self.quiet {
             let _ = writeln!(self.out, "{human}");
         }
     }
@@ -146,8 +171,10 @@ impl Ui<'_> {
 
     fn error(&mut self, error: &Error) {
         if self.json {
-            let body = json!({"error": {"code": error.code(), "message": error.to_string()}});
-            let _ = writeln!(self.out, "{body}");
+            let mut body = error.details();
+            body.insert("code".into(), error.code().into());
+            body.insert("message".into(), error.to_string().into());
+            let _ = writeln!(self.out, "{}", json!({ "error": body }));
         } else {
             let _ = writeln!(self.err, "error[{}]: {error}", error.code());
         }
@@ -206,6 +233,22 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             };
             let report = prepare(&options, env)?;
             ui.result(&render::prepare(&report), &to_json(&report));
+            for warning in &report.warnings {
+                ui.warn(warning);
+            }
+            Ok(())
+        }
+        Command::Commit(args) => {
+            let options = CommitOptions {
+                common: args.stage.common(&cli.global),
+                message: args.message.clone(),
+                branch: args.branch.clone(),
+                remote: args.remote.clone(),
+                no_push: args.no_push,
+                dry_run: args.dry_run,
+            };
+            let report = commit(&options, env)?;
+            ui.result(&render::commit(&report), &to_json(&report));
             for warning in &report.warnings {
                 ui.warn(warning);
             }

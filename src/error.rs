@@ -172,6 +172,16 @@ pub enum Error {
         paths: String,
         /// Where our state was kept and how to resolve.
         rescue: String,
+        /// The rescue branch holding our state, when the push to it worked.
+        rescue_branch: Option<String>,
+    },
+    /// The config dir's passphrase differs from the repository's.
+    #[error("{file} differs from the repository's passphrase {repo_file}: SST made a new passphrase (was prepare run before the deploy?); committing it would make every secret and secret output undecryptable")]
+    PassphraseMismatch {
+        /// The config-dir passphrase.
+        file: Utf8PathBuf,
+        /// The repository's passphrase.
+        repo_file: Utf8PathBuf,
     },
     /// The remote could not be reached.
     #[error("network error talking to {url}: {message}")]
@@ -238,6 +248,7 @@ impl Error {
             Error::AuthFailed { .. } => "AUTH_FAILED",
             Error::PushRejected { .. } => "PUSH_REJECTED",
             Error::StateConflict { .. } => "STATE_CONFLICT",
+            Error::PassphraseMismatch { .. } => "PASSPHRASE_MISMATCH",
             Error::Network { .. } => "NETWORK_ERROR",
             Error::Git { .. } => "GIT_ERROR",
             Error::Io { .. } => "IO_ERROR",
@@ -249,9 +260,31 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
-            Error::StateConflict { .. } | Error::UnsavedState { .. } => 4,
+            Error::StateConflict { .. }
+            | Error::UnsavedState { .. }
+            | Error::PassphraseMismatch { .. } => 4,
             _ => 1,
         }
+    }
+
+    /// Machine-readable details beside `code` and `message` (JS error
+    /// properties and `--json` fields): `files` of `UNSAVED_STATE`,
+    /// `rescueBranch` of `STATE_CONFLICT`, never a secret.
+    pub fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        match self {
+            Error::UnsavedState { files } => {
+                map.insert("files".into(), files.iter().map(|f| f.as_str()).collect());
+            }
+            Error::StateConflict {
+                rescue_branch: Some(branch),
+                ..
+            } => {
+                map.insert("rescueBranch".into(), branch.as_str().into());
+            }
+            _ => {}
+        }
+        map
     }
 
     /// Builds an [`Error::Io`] for `path`.

@@ -5,16 +5,19 @@
 
 pub mod ci_env;
 pub mod cli;
+pub mod commit;
 pub mod config_dir;
 pub mod env;
 pub mod error;
 pub mod fsx;
 pub mod layout;
 pub mod marker;
+pub mod message;
 pub mod names;
 pub mod prepare;
 pub mod project;
 pub mod redact;
+pub mod remote;
 pub mod render;
 pub mod sst_config;
 pub mod state;
@@ -324,9 +327,142 @@ pub fn stage_status<'env>(
     )
 }
 
+/// Options of `commitStage`.
+#[napi(object)]
+pub struct CommitOptions {
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// State folder relative to the project root; default `infra/state`.
+    pub state_dir: Option<String>,
+    /// SST's config dir; default `resolveConfigDir()`.
+    pub config_dir: Option<String>,
+    /// Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default
+    /// `chore(sst-state): {app}/{stage} {summary} [skip ci]`; trailers are always added.
+    pub message: Option<String>,
+    /// Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
+    /// the CI's branch variables, then the checked-out branch).
+    pub branch: Option<String>,
+    /// Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// `false`: commit on HEAD locally and push nothing. Default `true`.
+    pub push: Option<bool>,
+    /// Report what would be committed; write nothing.
+    pub dry_run: Option<bool>,
+}
+
+/// One file a commit changed.
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommittedFile {
+    /// Which file.
+    #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
+    pub kind: String,
+    /// Path in the repository, relative to its root.
+    pub path: String,
+    /// Whether the file is new in the branch or changed.
+    #[napi(ts_type = "'added' | 'modified'")]
+    pub change: String,
+    /// Size in bytes.
+    pub bytes: f64,
+}
+
+/// One step of a command and its wall time.
+#[napi(object)]
+#[derive(Deserialize)]
+pub struct StepTime {
+    /// What was done.
+    pub name: String,
+    /// Milliseconds.
+    pub ms: f64,
+}
+
+/// The result of `commitStage`.
+#[napi(object)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Whether a commit was made (false when nothing changed, or on a dry run).
+    pub committed: bool,
+    /// The commit's id.
+    pub commit: Option<String>,
+    /// Whether the commit was pushed.
+    pub pushed: bool,
+    /// The branch pushed to.
+    pub branch: Option<String>,
+    /// The remote's name.
+    pub remote: Option<String>,
+    /// The remote's URL with credentials redacted.
+    pub remote_url: Option<String>,
+    /// The files that changed.
+    pub files: Vec<CommittedFile>,
+    /// Push attempts (more than 1 when the branch moved and the commit was rebuilt on its new tip).
+    pub attempts: u32,
+    /// The commit message (with trailers).
+    pub message: Option<String>,
+    /// Whether HEAD now points at the commit.
+    pub head_updated: bool,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// Steps with their times.
+    pub steps: Vec<StepTime>,
+    /// Findings that did not stop the run.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// Saves what SST left in its config dir for a stage (checkpoint, secrets,
+/// passphrases) into the repository as one commit on the remote branch's
+/// tip, and pushes it without force. Checks the files as `prepareStage` does
+/// and never commits a corrupt or empty checkpoint. Commits only the state
+/// files (never `git add .`; your index and other files are untouched), works
+/// from detached, shallow and PR-merge CI checkouts, sends `http.extraheader`
+/// credentials, and retries on a moved branch. Rejects with `STATE_CONFLICT`
+/// when another run changed this stage's state meanwhile: nothing is
+/// overwritten and the state is pushed to a rescue branch named in the error
+/// (`err.rescueBranch`). Other codes:
+/// `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`, `PUSH_REJECTED`,
+/// `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`.
+#[napi(ts_return_type = "Promise<CommitResult>")]
+pub fn commit_stage<'env>(
+    env: &'env Env,
+    options: CommitOptions,
+) -> napi::Result<PromiseRaw<'env, CommitResult>> {
+    let core = commit::CommitOptions {
+        message: options.message,
+        branch: options.branch,
+        remote: options.remote,
+        no_push: !options.push.unwrap_or(true),
+        dry_run: options.dry_run.unwrap_or(false),
+        common: StageOptions {
+            stage: options.stage,
+            app: options.app,
+            cwd: options.cwd,
+            state_dir: options.state_dir,
+            config_dir: options.config_dir,
+        }
+        .common(),
+    };
+    spawn_blocking(
+        env,
+        move || commit::commit(&core, &ProcessEnv::process()),
+        convert,
+    )
+}
+
 /// Runs `work` on tokio's blocking pool and settles a promise with its
 /// result; a core error rejects it with a JS `Error` whose `code` property
-/// is the stable error code.
+/// is the stable error code, plus the error's details (`files`, `rescueBranch`).
 fn spawn_blocking<'env, T, V>(
     env: &'env Env,
     work: impl FnOnce() -> error::Result<T> + Send + 'static,

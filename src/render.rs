@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use camino::Utf8Path;
 
+use crate::commit::CommitReport;
 use crate::prepare::{Action, PrepareReport};
 use crate::status::{StatusReport, SyncState};
 
@@ -106,5 +107,37 @@ pub fn status(r: &StatusReport) -> String {
             let _ = write!(out, "SST lock: none");
         }
     }
+    out
+}
+
+/// One line per step with its time, the changed files, the outcome.
+pub fn commit(r: &CommitReport) -> String {
+    let mut out = String::new();
+    let verb = if r.dry_run {
+        "commit (dry run)"
+    } else {
+        "commit"
+    };
+    let target = match (&r.remote, &r.branch) {
+        (Some(remote), Some(branch)) => format!(" -> {remote} {branch}"),
+        _ => " (local, no push)".to_string(),
+    };
+    let _ = writeln!(out, "{verb} {}/{}{target}", r.app, r.stage);
+    for step in &r.steps {
+        let _ = writeln!(out, "  {:<60} {:>6} ms", step.name, step.ms);
+    }
+    for f in &r.files {
+        let _ = writeln!(out, "  {:<9} {} ({} bytes)", f.change, f.path, f.bytes);
+    }
+    let outcome = match (&r.commit, r.pushed, r.dry_run) {
+        (_, _, true) if r.files.is_empty() => "nothing changed: no commit".to_string(),
+        (_, _, true) => format!("would commit {} file(s)", r.files.len()),
+        (None, _, false) => "nothing changed: no commit, no push".to_string(),
+        (Some(c), true, false) => {
+            format!("committed {c} and pushed it ({} attempt(s))", r.attempts)
+        }
+        (Some(c), false, false) => format!("committed {c} (not pushed)"),
+    };
+    let _ = write!(out, "{outcome}\ndone in {} ms", r.duration_ms);
     out
 }

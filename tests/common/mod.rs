@@ -140,3 +140,82 @@ pub fn checkpoint(urns: &[&str]) -> String {
         resources.join(",")
     )
 }
+
+/// Points libgit2's global/XDG/system config at an empty directory, so the
+/// machine's own git config cannot leak into tests.
+pub fn isolate_git_config() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
+        for level in [
+            git2::ConfigLevel::Global,
+            git2::ConfigLevel::XDG,
+            git2::ConfigLevel::System,
+        ] {
+            unsafe { git2::opts::set_search_path(level, dir.path()).unwrap() };
+        }
+    });
+}
+
+impl Fixture {
+    /// Makes the project a git repository on branch `main` with everything committed.
+    pub fn git_init(&self) -> git2::Repository {
+        isolate_git_config();
+        let repo = git2::Repository::init_opts(
+            &self.project,
+            git2::RepositoryInitOptions::new().initial_head("main"),
+        )
+        .unwrap();
+        {
+            let mut cfg = repo.config().unwrap();
+            cfg.set_str("user.name", "Test User").unwrap();
+            cfg.set_str("user.email", "test@example.com").unwrap();
+        }
+        commit_all(&repo, "initial");
+        repo
+    }
+
+    /// A bare repository next to the project, holding the project's history, set as `origin`.
+    pub fn add_origin(&self, repo: &git2::Repository) -> git2::Repository {
+        let bare_path = self.root.join("remote.git");
+        let bare = git2::Repository::init_opts(
+            &bare_path,
+            git2::RepositoryInitOptions::new()
+                .bare(true)
+                .initial_head("main"),
+        )
+        .unwrap();
+        let mut remote = repo.remote("origin", bare_path.as_str()).unwrap();
+        remote
+            .push(&["refs/heads/main:refs/heads/main"], None)
+            .unwrap();
+        bare
+    }
+}
+
+/// Stages every file and commits on HEAD.
+pub fn commit_all(repo: &git2::Repository, message: &str) -> git2::Oid {
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::now("Test User", "test@example.com").unwrap();
+    let parents: Vec<git2::Commit> = repo
+        .head()
+        .ok()
+        .and_then(|h| h.peel_to_commit().ok())
+        .into_iter()
+        .collect();
+    let parents: Vec<&git2::Commit> = parents.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .unwrap()
+}
+
+/// The content of `path` in `commit`'s tree.
+pub fn blob_in(repo: &git2::Repository, commit: git2::Oid, path: &str) -> Option<Vec<u8>> {
+    let tree = repo.find_commit(commit).unwrap().tree().unwrap();
+    let entry = tree.get_path(std::path::Path::new(path)).ok()?;
+    Some(repo.find_blob(entry.id()).unwrap().content().to_vec())
+}

@@ -1,0 +1,563 @@
+// `sst-local-state commit`, end to end against a real smart-HTTP git server
+// (nginx + git-http-backend): CI-style checkouts and their credentials
+// (GitHub Actions, Azure DevOps, GitLab), PR merge checkouts, the user's own
+// changes, races with another pipeline, and a round trip with the real SST CLI.
+// Runs under `node --test` and `bun test`; expensive setup runs lazily inside
+// tests (bun caps hooks at 5 s).
+import { test, describe, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+
+import { startGitServer } from './helpers/git-server.mjs'
+import { EXAMPLE_DIR, REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
+
+const SLOW = { timeout: 600_000 }
+const CLI = join(REPO_ROOT, 'cli.js')
+const STATE = 'infra/state/app/dev.json'
+const SUBJECT = /^chore\(sst-state\): demo-app\/dev .*\[skip ci\]$/
+
+const temps = []
+let server
+after(() => {
+  server?.stop()
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true })
+})
+
+function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  temps.push(dir)
+  return dir
+}
+
+/** One git server for the whole file, started by the first test needing it. */
+async function gitServer() {
+  server ??= await startGitServer()
+  return server
+}
+
+// ---------------------------------------------------------------- isolation --
+
+// libgit2 reads ~/.gitconfig and $XDG_CONFIG_HOME/git/config: an empty HOME
+// and XDG dir keep the developer's and the machine's git config out.
+const HOME = tempDir('sls-commit-home-')
+const BASE_ENV = (() => {
+  const env = { ...process.env }
+  const drop = /^(GIT_|SSH_ASKPASS$|SSH_AUTH_SOCK$|SST_|XDG_|GITHUB_|GITLAB_|CI$|CI_|TF_BUILD$|BUILD_|SYSTEM_|BITBUCKET_|BUILDKITE|CIRCLE|BRANCH$)/
+  for (const key of Object.keys(env)) if (drop.test(key)) delete env[key]
+  return Object.assign(env, {
+    HOME,
+    XDG_CONFIG_HOME: join(HOME, '.config'),
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+  })
+})()
+const GIT_ENV = {
+  ...BASE_ENV,
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
+}
+
+function git(args, cwd, { buffer = false } = {}) {
+  const res = spawnSync('git', args, { cwd, env: GIT_ENV, encoding: buffer ? 'buffer' : 'utf8' })
+  if (res.error) throw res.error
+  return res
+}
+
+function gitOk(args, cwd) {
+  const res = git(args, cwd)
+  assert.equal(res.status, 0, `git ${args.join(' ')} failed:\n${res.stderr}`)
+  return res.stdout.replace(/\s+$/, '') // keep leading spaces: `git status --porcelain` has them
+}
+
+/** `git show <rev>:<path>` in a bare repo, as bytes (null when absent). */
+function showBlob(bare, rev, path = STATE) {
+  const res = git(['--git-dir', bare, 'show', `${rev}:${path}`], undefined, { buffer: true })
+  return res.status === 0 ? res.stdout : null
+}
+
+function revParse(bareOrWork, rev = 'main', { bare = true } = {}) {
+  return bare ? gitOk(['--git-dir', bareOrWork, 'rev-parse', rev]) : gitOk(['rev-parse', rev], bareOrWork)
+}
+
+/** Runs cli.js; `json` parsed when --json was passed and stdout is JSON. */
+function cli(args, cwd, extraEnv = {}) {
+  const res = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...BASE_ENV, ...extraEnv }, encoding: 'utf8' })
+  if (res.error) throw res.error
+  let json
+  if (args.includes('--json')) {
+    try {
+      json = JSON.parse(res.stdout)
+    } catch {
+      // asserted by the caller
+    }
+  }
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr, json }
+}
+
+function commitCli(dir, configDir, extra = [], env = {}) {
+  return cli(['commit', '--stage', 'dev', '--config-dir', configDir, ...extra], dir, env)
+}
+
+function assertOk(res, what) {
+  assert.equal(res.status, 0, `${what} failed (exit ${res.status}):\n${res.stdout}\n${res.stderr}`)
+  return res
+}
+
+// -------------------------------------------------------------------- state --
+
+function checkpoint(resources, tag = 'x') {
+  const list = [{ urn: 'urn:pulumi:dev::demo-app::pulumi:pulumi:Stack::demo-app-dev', custom: false, type: 'pulumi:pulumi:Stack' }]
+  for (let i = 1; i < resources; i++) {
+    list.push({ urn: `urn:pulumi:dev::demo-app::sst:aws:Bucket::${tag}${i}`, custom: true, type: 'sst:aws:Bucket', id: `${tag}-${i}` })
+  }
+  return JSON.stringify({ version: 3, checkpoint: { stack: 'organization/demo-app/dev', latest: { resources: list } } }, null, 2)
+}
+
+/** Where SST reads the stage's checkpoint in config dir `configDir`. */
+const configCheckpoint = (configDir) => join(configDir, 'state', 'app', 'demo-app', 'dev.json')
+
+/** What "SST" leaves after a deploy: a new checkpoint in the config dir. Returns its bytes. */
+function deploy(configDir, resources, tag) {
+  writeFileSync(configCheckpoint(configDir), checkpoint(resources, tag))
+  return readFileSync(configCheckpoint(configDir))
+}
+
+let seedDir
+/** A local repo: examples/basic + infra/state for dev (1 resource), one commit on main. */
+function seed() {
+  if (seedDir) return seedDir
+  const dir = tempDir('sls-seed-')
+  cpSync(EXAMPLE_DIR, dir, { recursive: true, filter: (src) => !/[/\\](\.sst|node_modules)$/.test(src) })
+  mkdirSync(join(dir, 'infra', 'state', 'passphrase'), { recursive: true })
+  mkdirSync(join(dir, 'infra', 'state', 'app'), { recursive: true })
+  writeFileSync(join(dir, 'infra', 'state', 'passphrase', 'dev.json'), randomBytes(32).toString('base64'))
+  writeFileSync(join(dir, STATE), checkpoint(1))
+  writeFileSync(join(dir, 'README.md'), '# demo\n')
+  gitOk(['init', '-q', '-b', 'main'], dir)
+  gitOk(['add', '-A'], dir)
+  gitOk(['commit', '-q', '-m', 'initial'], dir)
+  seedDir = dir
+  return dir
+}
+
+/** A fresh server repo holding the seed on main. */
+async function seededRepo(name) {
+  const srv = await gitServer()
+  const repo = srv.newRepo(name)
+  gitOk(['push', '-q', repo.open, 'main'], seed())
+  return repo
+}
+
+/** A CI checkout: shallow clone, detached HEAD. `config` is passed as `git -c` (not persisted). */
+function ciClone(url, { config = [], shallow = true } = {}) {
+  const dir = join(tempDir('sls-ci-'), 'checkout')
+  gitOk([...config.flatMap((c) => ['-c', c]), 'clone', '-q', ...(shallow ? ['--depth', '1'] : []), url, dir])
+  gitOk(['checkout', '-q', '--detach'], dir)
+  return dir
+}
+
+/** `prepare` into a fresh config dir; returns the config dir. */
+function prepare(dir) {
+  const configDir = join(tempDir('sls-cfg-'), 'sst')
+  assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configDir], dir), 'prepare')
+  assert.ok(existsSync(configCheckpoint(configDir)))
+  return configDir
+}
+
+/** A commit by "another pipeline" on top of main, pushed to `ref` (refs/other/next); returns its id. */
+function otherPipeline(repo, path, content, ref = 'refs/other/next') {
+  const dir = join(tempDir('sls-other-'), 'other')
+  gitOk(['clone', '-q', repo.open, dir])
+  mkdirSync(dirname(join(dir, path)), { recursive: true })
+  writeFileSync(join(dir, path), content)
+  gitOk(['add', path], dir)
+  gitOk(['commit', '-q', '-m', `other pipeline: ${path}`], dir)
+  gitOk(['push', '-q', repo.open, `HEAD:${ref}`], dir)
+  return revParse(dir, 'HEAD', { bare: false })
+}
+
+/**
+ * A pre-receive hook that, once (while `<repo>/race-once` exists), moves main
+ * to refs/other/next: the ref moves between our fetch and our push, exactly
+ * like a concurrent pipeline. (Ref updates are refused inside git's object
+ * quarantine, hence `env -u GIT_QUARANTINE_PATH`; refs/other/next's objects
+ * are already in the main object store.)
+ */
+function raceOnce(repo) {
+  const hook = join(repo.path, 'hooks', 'pre-receive')
+  const marker = join(repo.path, 'race-once')
+  mkdirSync(dirname(hook), { recursive: true })
+  writeFileSync(
+    hook,
+    `#!/bin/sh
+if [ -f '${marker}' ]; then
+  rm -f '${marker}'
+  env -u GIT_QUARANTINE_PATH git update-ref refs/heads/main "$(git rev-parse refs/other/next)" || exit 1
+fi
+cat >/dev/null
+exit 0
+`,
+  )
+  chmodSync(hook, 0o755)
+  writeFileSync(marker, '')
+  return marker
+}
+
+/**
+ * After a commit built on a remote tip that is ahead of the checkout, the
+ * checkout must not claim to undo the other pipeline's work: either HEAD
+ * stayed (only our state file shows as modified) or HEAD moved to our commit
+ * and the worktree and index hold the other pipeline's files too. Never an
+ * index that stages the reverse of the other pipeline's commit.
+ */
+function assertCheckoutConsistent(dir, report, tip) {
+  const head = revParse(dir, 'HEAD', { bare: false })
+  const staged = gitOk(['diff', '--cached', '--name-status'], dir)
+  assert.equal(staged, '', `the index differs from HEAD (headUpdated ${report.headUpdated}):\n${staged}`)
+  const status = gitOk(['status', '--porcelain'], dir)
+  if (report.headUpdated) {
+    assert.equal(head, tip)
+    assert.equal(status, '')
+    assert.equal(readFileSync(join(dir, 'README-other.md'), 'utf8'), 'other pipeline\n')
+  } else {
+    assert.notEqual(head, tip)
+    assert.equal(status, ` M ${STATE}`)
+  }
+}
+
+/** Paths changed by a commit. */
+function changedPaths(bare, rev) {
+  return gitOk(['--git-dir', bare, 'diff-tree', '--no-commit-id', '--name-only', '-r', rev]).split('\n').filter(Boolean)
+}
+
+// -------------------------------------------------------------------- tests --
+
+describe('commit: CI credentials', () => {
+  test('GitHub Actions: extraheader via includeIf; without it AUTH_FAILED and no token printed', SLOW, async () => {
+    const srv = await gitServer()
+    const repo = await seededRepo('gha')
+    const header = `AUTHORIZATION: ${srv.basicHeader}`
+    const dir = ciClone(repo.basic, { config: [`http.extraheader=${header}`] })
+    assert.doesNotMatch(readFileSync(join(dir, '.git', 'config'), 'utf8'), /extraheader/i)
+    // actions/checkout v5 style: the header in a separate file, included for this gitdir
+    const credFile = join(dirname(dir), 'git-credentials-x.config')
+    writeFileSync(credFile, `[http "${srv.url}/"]\n\textraheader = ${header}\n`)
+    const includeKey = `includeIf.gitdir:${dir}/.git.path`
+    gitOk(['config', includeKey, credFile], dir)
+    gitOk(['ls-remote', 'origin', 'main'], dir) // the git CLI authenticates with it too
+
+    const before = revParse(repo.path)
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'gha')
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit')
+    const report = res.json
+    assert.equal(report.committed, true)
+    assert.equal(report.pushed, true)
+    assert.equal(report.branch, 'main')
+    assert.equal(report.attempts, 1)
+    const tip = revParse(repo.path)
+    assert.equal(report.commit, tip)
+    assert.equal(revParse(repo.path, 'main^'), before)
+    assert.match(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%s', 'main']), SUBJECT)
+    assert.equal(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%(trailers:key=SST-Stage,valueonly)', 'main']), 'dev')
+    assert.equal(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%(trailers:key=SST-App,valueonly)', 'main']), 'demo-app')
+    // no identity configured anywhere: the bot identity
+    assert.equal(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%an <%ae>', 'main']), 'sst-local-state <sst-local-state@users.noreply.github.com>')
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    assert.deepEqual(changedPaths(repo.path, 'main'), [STATE])
+    for (const out of [res.stdout, res.stderr]) {
+      assert.ok(!out.includes(srv.token))
+      assert.ok(!out.includes(srv.basicHeader.split(' ')[1]))
+    }
+
+    // The header is gone: nothing else authenticates, and nothing leaks.
+    gitOk(['config', '--unset', includeKey], dir)
+    deploy(configDir, 3, 'gha2')
+    for (const extra of [['--json'], []]) {
+      const failed = commitCli(dir, configDir, ['--branch', 'main', ...extra])
+      assert.equal(failed.status, 1, `${failed.stdout}\n${failed.stderr}`)
+      if (extra.length) assert.equal(failed.json?.error?.code, 'AUTH_FAILED', failed.stdout)
+      else assert.match(failed.stderr, /^error\[AUTH_FAILED\]/)
+      for (const out of [failed.stdout, failed.stderr]) {
+        assert.ok(!out.includes(srv.token), 'the token was printed')
+        assert.ok(!out.includes(srv.basicHeader.split(' ')[1]), 'the basic credentials were printed')
+      }
+    }
+    assert.equal(revParse(repo.path), tip)
+  })
+
+  test('Azure DevOps: user in the URL, bearer extraheader for that exact URL in .git/config', SLOW, async () => {
+    const srv = await gitServer()
+    const repo = await seededRepo('azure')
+    const url = repo.bearer.replace('http://', 'http://org@')
+    const header = `AUTHORIZATION: ${srv.bearerHeader}`
+    const dir = ciClone(url, { config: [`http.extraheader=${header}`] })
+    gitOk(['config', `http.${url}.extraheader`, header], dir)
+    assert.equal(gitOk(['remote', 'get-url', 'origin'], dir), url)
+
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'azure')
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit')
+    assert.equal(res.json.pushed, true)
+    assert.equal(res.json.commit, revParse(repo.path))
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    assert.ok(!(res.stdout + res.stderr).includes(srv.token))
+  })
+
+  test('GitLab: token in the remote URL; never printed, remoteUrl redacted', SLOW, async () => {
+    const srv = await gitServer()
+    const repo = await seededRepo('gitlab')
+    const dir = ciClone(repo.basicWithToken)
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'gitlab')
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit')
+    assert.equal(res.json.pushed, true)
+    assert.equal(res.json.commit, revParse(repo.path))
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    assert.match(res.json.remoteUrl, /127\.0\.0\.1:\d+\/basic\/gitlab\.git$/)
+    assert.ok(!res.json.remoteUrl.includes(srv.token))
+    assert.ok(!(res.stdout + res.stderr).includes(srv.token))
+
+    deploy(configDir, 3, 'gitlab2')
+    const human = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--verbose']), 'commit (human)')
+    assert.deepEqual(showBlob(repo.path, 'main'), readFileSync(configCheckpoint(configDir)))
+    assert.ok(!(human.stdout + human.stderr).includes(srv.token))
+  })
+})
+
+describe('commit: what is committed, and where', () => {
+  test('PR merge checkout: the commit goes on the branch tip, not on the merge commit', SLOW, async () => {
+    const repo = await seededRepo('pr-merge')
+    // a feature branch on the server, one commit past main
+    const featureWork = join(tempDir('sls-feature-'), 'feature')
+    gitOk(['clone', '-q', repo.open, featureWork])
+    gitOk(['checkout', '-q', '-b', 'feature'], featureWork)
+    writeFileSync(join(featureWork, 'feature.txt'), 'feature\n')
+    gitOk(['add', 'feature.txt'], featureWork)
+    gitOk(['commit', '-q', '-m', 'feature'], featureWork)
+    gitOk(['push', '-q', 'origin', 'feature'], featureWork)
+
+    const mainTip = revParse(repo.path)
+    const dir = ciClone(repo.open)
+    gitOk(['fetch', '-q', '--depth', '2', 'origin', '+refs/heads/feature:refs/remotes/origin/feature'], dir)
+    gitOk(['merge', '-q', '--no-ff', '--no-edit', 'origin/feature'], dir)
+    const merge = revParse(dir, 'HEAD', { bare: false })
+    assert.equal(gitOk(['rev-list', '--parents', '-n', '1', 'HEAD'], dir).split(' ').length, 3)
+    assert.notEqual(git(['symbolic-ref', '-q', 'HEAD'], dir).status, 0, 'HEAD should be detached')
+
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'pr')
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit')
+    assert.equal(res.json.pushed, true)
+    const tip = revParse(repo.path)
+    assert.equal(res.json.commit, tip)
+    assert.equal(revParse(repo.path, 'main^'), mainTip)
+    assert.notEqual(revParse(repo.path, 'main^'), merge)
+    assert.ok(!gitOk(['--git-dir', repo.path, 'ls-tree', '-r', '--name-only', 'main']).split('\n').includes('feature.txt'))
+    assert.notEqual(git(['--git-dir', repo.path, 'cat-file', '-e', merge]).status, 0, 'the merge commit was pushed')
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    // HEAD stays on the merge commit; the worktree holds the new state
+    assert.equal(res.json.headUpdated, false)
+    assert.equal(revParse(dir, 'HEAD', { bare: false }), merge)
+    assert.deepEqual(readFileSync(join(dir, STATE)), ours)
+    assert.ok(existsSync(join(dir, 'feature.txt')))
+  })
+
+  test("the user's staged, modified and untracked files are neither committed nor touched", SLOW, async () => {
+    const repo = await seededRepo('user-files')
+    const dir = ciClone(repo.open)
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'user')
+
+    writeFileSync(join(dir, 'staged.txt'), 'staged\n')
+    gitOk(['add', 'staged.txt'], dir)
+    const config = `${readFileSync(join(dir, 'sst.config.ts'), 'utf8')}// local edit\n`
+    writeFileSync(join(dir, 'sst.config.ts'), config)
+    writeFileSync(join(dir, 'untracked.txt'), 'untracked\n')
+    const statusBefore = gitOk(['status', '--porcelain'], dir)
+    assert.equal(statusBefore, [' M sst.config.ts', 'A  staged.txt', '?? untracked.txt'].join('\n'))
+    const stagedBefore = gitOk(['diff', '--cached'], dir)
+
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit')
+    assert.equal(res.json.pushed, true)
+    const tip = revParse(repo.path)
+    assert.deepEqual(changedPaths(repo.path, tip), [STATE])
+    assert.deepEqual(res.json.files.map((f) => [f.kind, f.path, f.change]), [['app', STATE, 'modified']])
+
+    assert.equal(gitOk(['status', '--porcelain'], dir), statusBefore)
+    assert.equal(gitOk(['status', '--porcelain', '--', STATE], dir), '')
+    assert.equal(gitOk(['diff', '--cached'], dir), stagedBefore)
+    assert.equal(readFileSync(join(dir, 'sst.config.ts'), 'utf8'), config)
+    assert.equal(readFileSync(join(dir, 'untracked.txt'), 'utf8'), 'untracked\n')
+    assert.equal(res.json.headUpdated, true)
+    assert.equal(revParse(dir, 'HEAD', { bare: false }), tip)
+    assert.deepEqual(readFileSync(join(dir, STATE)), ours)
+  })
+
+  test('nothing changed since prepare: no commit, no push', SLOW, async () => {
+    const repo = await seededRepo('unchanged')
+    const dir = ciClone(repo.open)
+    const configDir = prepare(dir)
+    const before = revParse(repo.path)
+    const head = revParse(dir, 'HEAD', { bare: false })
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit --json')
+    assert.equal(res.json.committed, false)
+    assert.equal(res.json.pushed, false)
+    assert.equal(res.json.commit, null)
+    assert.deepEqual(res.json.files, [])
+    const human = assertOk(commitCli(dir, configDir, ['--branch', 'main']), 'commit')
+    assert.match(human.stdout, /nothing changed/)
+    assert.equal(revParse(repo.path), before)
+    assert.equal(gitOk(['--git-dir', repo.path, 'for-each-ref', '--format=%(refname)']), 'refs/heads/main')
+    assert.equal(revParse(dir, 'HEAD', { bare: false }), head)
+    assert.equal(gitOk(['status', '--porcelain'], dir), '')
+  })
+
+  test('--dry-run writes nothing but lists the file; --no-push commits on HEAD only', SLOW, async () => {
+    const repo = await seededRepo('dry-run')
+    const dir = ciClone(repo.open)
+    const configDir = prepare(dir)
+    const repoBefore = readFileSync(join(dir, STATE))
+    const ours = deploy(configDir, 2, 'dry')
+    const before = revParse(repo.path)
+    const head = revParse(dir, 'HEAD', { bare: false })
+
+    const dry = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--dry-run', '--json']), 'commit --dry-run --json')
+    assert.equal(dry.json.dryRun, true)
+    assert.equal(dry.json.committed, false)
+    assert.equal(dry.json.pushed, false)
+    assert.deepEqual(dry.json.files.map((f) => f.path), [STATE])
+    assert.match(dry.json.message.split('\n')[0], SUBJECT)
+    const dryHuman = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--dry-run']), 'commit --dry-run')
+    assert.ok(dryHuman.stdout.includes(STATE), dryHuman.stdout)
+    assert.match(dryHuman.stdout, /would commit 1 file/)
+    assert.equal(revParse(repo.path), before)
+    assert.equal(revParse(dir, 'HEAD', { bare: false }), head)
+    assert.deepEqual(readFileSync(join(dir, STATE)), repoBefore)
+    assert.equal(gitOk(['status', '--porcelain'], dir), '')
+
+    const local = assertOk(commitCli(dir, configDir, ['--no-push', '--json']), 'commit --no-push')
+    assert.equal(local.json.committed, true)
+    assert.equal(local.json.pushed, false)
+    assert.equal(local.json.headUpdated, true)
+    const newHead = revParse(dir, 'HEAD', { bare: false })
+    assert.equal(local.json.commit, newHead)
+    assert.equal(revParse(dir, 'HEAD^', { bare: false }), head)
+    assert.deepEqual(git(['show', `HEAD:${STATE}`], dir, { buffer: true }).stdout, ours)
+    assert.deepEqual(readFileSync(join(dir, STATE)), ours)
+    assert.equal(gitOk(['status', '--porcelain'], dir), '')
+    assert.equal(revParse(repo.path), before, 'the server changed')
+  })
+})
+
+describe('commit: another pipeline moves the branch between our fetch and our push', () => {
+  test('unrelated change: rebuilt on the new tip and pushed', SLOW, async () => {
+    const repo = await seededRepo('race-unrelated')
+    const dir = ciClone(repo.open)
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'race')
+    const other = otherPipeline(repo, 'README-other.md', 'other pipeline\n')
+    const marker = raceOnce(repo)
+
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit')
+    assert.ok(!existsSync(marker), 'the race hook did not run')
+    assert.equal(res.json.pushed, true)
+    assert.ok(res.json.attempts >= 2, `attempts: ${res.json.attempts}`)
+    const tip = revParse(repo.path)
+    assert.equal(res.json.commit, tip)
+    assert.equal(revParse(repo.path, 'main^'), other)
+    assert.deepEqual(changedPaths(repo.path, tip), [STATE])
+    assert.equal(showBlob(repo.path, 'main', 'README-other.md')?.toString(), 'other pipeline\n')
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    assert.deepEqual(readFileSync(join(dir, STATE)), ours)
+    assertCheckoutConsistent(dir, res.json, tip)
+  })
+
+  test('a full (not shallow) clone behind the remote branch: HEAD, index and worktree stay consistent', SLOW, async () => {
+    const repo = await seededRepo('behind-full')
+    const dir = ciClone(repo.open, { shallow: false })
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'behind')
+    // another pipeline merged to main after our checkout
+    const other = otherPipeline(repo, 'README-other.md', 'other pipeline\n', 'refs/heads/main')
+
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit')
+    assert.equal(res.json.pushed, true)
+    const tip = revParse(repo.path)
+    assert.equal(res.json.commit, tip)
+    assert.equal(revParse(repo.path, 'main^'), other)
+    assert.deepEqual(changedPaths(repo.path, tip), [STATE])
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    assert.deepEqual(readFileSync(join(dir, STATE)), ours)
+    assertCheckoutConsistent(dir, res.json, tip)
+  })
+
+  test("same stage's state changed: STATE_CONFLICT, ours on a rescue branch, theirs kept", SLOW, async () => {
+    const repo = await seededRepo('race-conflict')
+    const dir = ciClone(repo.open)
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'ours')
+    const theirs = checkpoint(5, 'theirs')
+    const other = otherPipeline(repo, STATE, theirs)
+    const marker = raceOnce(repo)
+
+    const res = commitCli(dir, configDir, ['--branch', 'main', '--json'])
+    assert.ok(!existsSync(marker), 'the race hook did not run')
+    assert.equal(res.status, 4, `${res.stdout}\n${res.stderr}`)
+    assert.equal(res.json?.error?.code, 'STATE_CONFLICT', res.stdout)
+    const rescue = /sst-local-state\/rescue\/demo-app\/dev\/[0-9]{8}T[0-9]{6}Z/.exec(res.json.error.message)?.[0]
+    assert.ok(rescue, res.json.error.message)
+    assert.ok(res.json.error.message.includes(STATE), res.json.error.message)
+    assert.deepEqual(showBlob(repo.path, `refs/heads/${rescue}`), ours)
+    assert.equal(revParse(repo.path), other)
+    assert.equal(showBlob(repo.path, 'main').toString(), theirs)
+    assert.deepEqual(readFileSync(join(dir, STATE)), ours)
+  })
+})
+
+describe('commit: round trip with the real SST CLI', () => {
+  test('a secret set on machine A is listed by SST on machine B after commit, clone, prepare', SLOW, async () => {
+    const srv = await gitServer()
+    const repo = srv.newRepo('sst-round-trip')
+    const project = await makeSstProject()
+    temps.push(project.dir)
+    gitOk(['init', '-q', '-b', 'main'], project.dir)
+    gitOk(['add', '-A'], project.dir)
+    assert.ok(!gitOk(['ls-files'], project.dir).split('\n').some((f) => f.startsWith('.sst/')))
+    gitOk(['commit', '-q', '-m', 'initial'], project.dir)
+    gitOk(['remote', 'add', 'origin', repo.open], project.dir)
+    gitOk(['push', '-q', 'origin', 'main'], project.dir)
+
+    // machine A: first deploy (no state yet), SST makes a passphrase and a secret
+    const homeA = tempDir('sls-home-a-')
+    const configA = join(homeA, 'sst')
+    const first = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configA, '--json'], project.dir), 'prepare A')
+    assert.equal(first.json.firstDeploy, true)
+    const set = runSst(['secret', 'set', 'DbPassword', 'round-trip-value', '--stage', 'dev'], { cwd: project.dir, configHome: homeA })
+    assert.equal(set.status, 0, `sst secret set failed (exit ${set.status})`)
+    const res = assertOk(commitCli(project.dir, configA, ['--json']), 'commit A')
+    assert.equal(res.json.pushed, true)
+    assert.equal(res.json.branch, 'main') // the checked-out branch
+    assert.equal(res.json.commit, revParse(repo.path))
+    assert.deepEqual(res.json.files.map((f) => f.path).sort(), ['infra/state/passphrase/dev.json', 'infra/state/secret/dev.json'])
+    assert.equal(revParse(project.dir, 'HEAD', { bare: false }), res.json.commit)
+    assert.ok(!(res.stdout + res.stderr).includes('round-trip-value'))
+
+    // machine B: a fresh CI checkout
+    const clone = ciClone(repo.open)
+    symlinkSync(join(project.dir, '.sst'), join(clone, '.sst'), 'junction')
+    const homeB = tempDir('sls-home-b-')
+    const second = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', join(homeB, 'sst'), '--json'], clone), 'prepare B')
+    assert.equal(second.json.files.find((f) => f.kind === 'secret').action, 'written')
+    const list = runSst(['secret', 'list', '--stage', 'dev'], { cwd: clone, configHome: homeB })
+    assert.equal(list.status, 0, `sst secret list failed (exit ${list.status})`)
+    assert.ok(/^DbPassword=round-trip-value$/m.test(list.stdout), 'sst secret list on B does not show the secret set on A')
+  })
+})

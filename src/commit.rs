@@ -1,0 +1,683 @@
+//! Commit: save what SST left in its config dir for a stage back into the
+//! repository as one small commit on the remote branch's tip, and push it
+//! without force. Only our paths are committed (built on the base tree with
+//! a `TreeUpdateBuilder`: the user's index and other files are untouched);
+//! a branch that moved under us is retried on the new tip when the stage's
+//! state did not change there, and is a `STATE_CONFLICT` (our state pushed to
+//! a rescue branch, nothing overwritten) when it did.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository};
+use serde::Serialize;
+
+use crate::ci_env;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::layout::{state_files, Kind, StateFile};
+use crate::marker::Marker;
+use crate::message::{self, MessageFacts};
+use crate::project::{self, Caller, CommonOptions, StageContext};
+use crate::remote::{git_error, PushOutcome, Remote};
+use crate::state::{check_checkpoint, StateSet};
+
+/// How many times a push is rebuilt on a moved branch tip.
+const PUSH_ATTEMPTS: u32 = 5;
+
+/// Options of [`commit`].
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// Stage, app, paths.
+    pub common: CommonOptions,
+    /// Message template (`{app}`, `{stage}`, `{summary}`); default [`message::DEFAULT_TEMPLATE`].
+    pub message: Option<String>,
+    /// Branch to push to; else env, `package.json`, CI variables, the checked-out branch.
+    pub branch: Option<String>,
+    /// Remote; default `origin`.
+    pub remote: Option<String>,
+    /// `false`: commit on HEAD locally, push nothing.
+    pub no_push: bool,
+    /// Report what would be committed; write nothing.
+    pub dry_run: bool,
+}
+
+/// One changed state file.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedFile {
+    /// What the file holds.
+    pub kind: Kind,
+    /// Path in the repository, relative to its root.
+    pub path: String,
+    /// `added` or `modified`.
+    pub change: &'static str,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// One step of the run and its wall time.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// What was done.
+    pub name: String,
+    /// How long it took.
+    pub ms: u64,
+}
+
+/// The result of [`commit`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitReport {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Whether a commit was made.
+    pub committed: bool,
+    /// The commit's id.
+    pub commit: Option<String>,
+    /// Whether it was pushed.
+    pub pushed: bool,
+    /// The branch pushed to (None with `noPush`).
+    pub branch: Option<String>,
+    /// The remote's name.
+    pub remote: Option<String>,
+    /// The remote's URL, credentials redacted.
+    pub remote_url: Option<String>,
+    /// Files that changed.
+    pub files: Vec<ChangedFile>,
+    /// Push attempts made.
+    pub attempts: u32,
+    /// The commit message.
+    pub message: Option<String>,
+    /// Whether HEAD now points at the commit.
+    pub head_updated: bool,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Steps with their times.
+    pub steps: Vec<Step>,
+    /// Findings that did not stop the run.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+struct Timer {
+    started: Instant,
+    last: Instant,
+    steps: Vec<Step>,
+}
+
+impl Timer {
+    fn step(&mut self, name: impl Into<String>) {
+        let now = Instant::now();
+        self.steps.push(Step {
+            name: name.into(),
+            ms: now.duration_since(self.last).as_millis() as u64,
+        });
+        self.last = now;
+    }
+}
+
+/// Saves the stage's config-dir state to the repository, commits and pushes it.
+pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
+    let now = Instant::now();
+    let mut timer = Timer {
+        started: now,
+        last: now,
+        steps: Vec::new(),
+    };
+    let ctx = project::resolve(&options.common, env)?;
+    let files = state_files(&ctx);
+
+    // 1. Collect and check what SST left in the config dir.
+    let mut collected = StateSet::default();
+    for file in &files {
+        if let Some(bytes) = fsx::read_optional(&file.config_path)? {
+            collected.insert(file.kind, file.config_path.clone(), bytes);
+        }
+    }
+    let info = collected.check(|kind| path_of(&files, kind).config_path.clone())?;
+    timer.step("read and checked the config dir");
+
+    // 2. The repository and the paths of our files in it.
+    let repo = Repository::discover(&ctx.project_root).map_err(|_| Error::NotAGitRepo {
+        path: ctx.project_root.clone(),
+    })?;
+    let workdir = repo_workdir(&repo, &ctx.project_root)?;
+    let rel_root = relative_to(&workdir, &ctx.project_root)?;
+    let tree_paths: BTreeMap<Kind, String> = files
+        .iter()
+        .map(|f| (f.kind, tree_path(&rel_root, &f.repo_rel)))
+        .collect();
+
+    // 3. The base: the remote branch's tip (fetched), or HEAD without push.
+    let mut warnings = ctx.warnings.clone();
+    let push = !options.no_push;
+    let (remote, branch) = if push {
+        let remote_name = pick(
+            &options.remote,
+            env.non_empty("SST_LOCAL_STATE_REMOTE"),
+            &ctx.settings.remote,
+        )
+        .unwrap_or_else(|| "origin".into());
+        let remote = Remote::open(&repo, &remote_name, env)?;
+        let branch = pick_branch(options, &ctx, env, &repo)?;
+        (Some(remote), Some(branch))
+    } else {
+        (None, None)
+    };
+    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let mut base = match (&remote, &branch) {
+        (Some(remote), Some(branch)) => {
+            let tip = remote.fetch_branch(branch)?;
+            timer.step(format!("fetched {} {branch}", remote.name));
+            match tip {
+                Some(oid) => Some(
+                    repo.find_commit(oid)
+                        .map_err(|e| git_error("reading the fetched tip", &e, &[]))?,
+                ),
+                None => {
+                    warnings.push(format!(
+                        "branch {branch} does not exist on {}: it will be created from HEAD",
+                        remote.name
+                    ));
+                    head.clone()
+                }
+            }
+        }
+        _ => head.clone(),
+    };
+
+    // 4. What changed against the base.
+    let changes = diff_against(&repo, base.as_ref(), &collected, &tree_paths)?;
+    if changes.is_empty() {
+        if !options.dry_run {
+            record_synced(&ctx, &collected)?;
+        }
+        timer.step("nothing changed");
+        return Ok(report(
+            &ctx,
+            &timer,
+            options,
+            remote.as_ref(),
+            branch,
+            Vec::new(),
+            None,
+            warnings,
+        ));
+    }
+    // Never replace the repository's passphrase: that would orphan every secret.
+    if let Some(base_commit) = &base {
+        for kind in [Kind::Passphrase, Kind::FallbackPassphrase] {
+            if changes.contains(&kind) && blob_at(&repo, base_commit, &tree_paths[&kind])?.is_some()
+            {
+                return Err(Error::PassphraseMismatch {
+                    file: path_of(&files, kind).config_path.clone(),
+                    repo_file: path_of(&files, kind).repo_path.clone(),
+                });
+            }
+        }
+    }
+
+    let facts = MessageFacts {
+        changed: changes.clone(),
+        resources_before: base
+            .as_ref()
+            .and_then(|b| checkpoint_resources(&repo, b, &tree_paths[&Kind::App])),
+        resources_after: info.checkpoint.map(|c| c.resources),
+        update: message::newest_update(&ctx),
+        ci_run_url: ci_env::detect(env).and_then(|ci| ci.run_url),
+    };
+    let template = options
+        .message
+        .clone()
+        .or_else(|| ctx.settings.message.clone());
+    let msg = message::compose(&ctx, template.as_deref(), &facts);
+    let changed_files: Vec<ChangedFile> = changes
+        .iter()
+        .map(|&kind| ChangedFile {
+            kind,
+            path: tree_paths[&kind].clone(),
+            change: if base
+                .as_ref()
+                .and_then(|b| blob_at(&repo, b, &tree_paths[&kind]).ok().flatten())
+                .is_some()
+            {
+                "modified"
+            } else {
+                "added"
+            },
+            bytes: collected.get(kind).map_or(0, |b| b.len() as u64),
+        })
+        .collect();
+    if options.dry_run {
+        timer.step("dry run: nothing written");
+        return Ok(report(
+            &ctx,
+            &timer,
+            options,
+            remote.as_ref(),
+            branch,
+            changed_files,
+            Some((None, msg, 0, false)),
+            warnings,
+        ));
+    }
+
+    // 5. Commit (only our paths) and push, rebuilding on a moved tip.
+    let (author, committer) = message::identities(&repo, env)?;
+    let blobs: BTreeMap<Kind, Oid> = changes
+        .iter()
+        .map(|&kind| {
+            repo.blob(collected.get(kind).expect("changed files were collected"))
+                .map(|oid| (kind, oid))
+                .map_err(|e| git_error("writing a blob", &e, &[]))
+        })
+        .collect::<Result<_>>()?;
+    let make_commit = |parent: Option<&git2::Commit>| -> Result<Oid> {
+        let tree = build_tree(&repo, parent, &blobs, &tree_paths)?;
+        let parents: Vec<&git2::Commit> = parent.into_iter().collect();
+        repo.commit(None, &author, &committer, &msg, &tree, &parents)
+            .map_err(|e| git_error("creating the commit", &e, &[]))
+    };
+    let mut oid = make_commit(base.as_ref())?;
+    timer.step(format!("committed {}", &oid.to_string()[..12]));
+
+    let mut attempts = 0;
+    if let (Some(remote), Some(branch)) = (&remote, &branch) {
+        loop {
+            attempts += 1;
+            match remote.push(oid, branch)? {
+                PushOutcome::Accepted => {
+                    timer.step(format!("pushed to {} {branch}", remote.name));
+                    break;
+                }
+                PushOutcome::Moved(reason) => {
+                    timer.step(format!("push rejected ({reason}): {branch} moved"));
+                    let tip = remote
+                        .fetch_branch(branch)?
+                        .map(|t| repo.find_commit(t))
+                        .transpose()
+                        .map_err(|e| git_error("reading the fetched tip", &e, &[]))?;
+                    let conflicts = conflicting_paths(
+                        &repo,
+                        base.as_ref(),
+                        tip.as_ref(),
+                        &changes,
+                        &tree_paths,
+                    )?;
+                    if !conflicts.is_empty() || attempts >= PUSH_ATTEMPTS {
+                        write_worktree(&workdir, &collected, &changes, &tree_paths)?;
+                        return Err(rescue(&ctx, remote, branch, oid, conflicts, attempts));
+                    }
+                    std::thread::sleep(Duration::from_millis(100 * 2u64.pow(attempts - 1)));
+                    base = tip;
+                    oid = make_commit(base.as_ref())?;
+                    timer.step(format!(
+                        "rebuilt on the new tip as {}",
+                        &oid.to_string()[..12]
+                    ));
+                }
+            }
+        }
+    }
+
+    // 6. The worktree and HEAD show the new state.
+    write_worktree(&workdir, &collected, &changes, &tree_paths)?;
+    let head_updated = move_head(
+        &repo,
+        oid,
+        head.as_ref().map(|h| h.id()),
+        branch.as_deref(),
+        &tree_paths,
+        &changes,
+    )?;
+    if !head_updated {
+        warnings.push("HEAD was left where it was (the commit is not a descendant of it, e.g. a PR merge checkout); the state files in the worktree are updated".into());
+    }
+    record_synced(&ctx, &collected)?;
+    timer.step("updated the worktree");
+    Ok(report(
+        &ctx,
+        &timer,
+        options,
+        remote.as_ref(),
+        branch,
+        changed_files,
+        Some((Some(oid), msg, attempts, head_updated)),
+        warnings,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    ctx: &StageContext,
+    timer: &Timer,
+    options: &CommitOptions,
+    remote: Option<&Remote<'_>>,
+    branch: Option<String>,
+    files: Vec<ChangedFile>,
+    made: Option<(Option<Oid>, String, u32, bool)>,
+    warnings: Vec<String>,
+) -> CommitReport {
+    let (commit, message, attempts, head_updated) = match made {
+        Some((oid, msg, attempts, head)) => (oid.map(|o| o.to_string()), Some(msg), attempts, head),
+        None => (None, None, 0, false),
+    };
+    CommitReport {
+        app: ctx.app.to_string(),
+        stage: ctx.stage.to_string(),
+        committed: commit.is_some(),
+        pushed: commit.is_some() && remote.is_some(),
+        commit,
+        branch,
+        remote: remote.map(|r| r.name.clone()),
+        remote_url: remote.map(|r| r.display_url.clone()),
+        files,
+        attempts,
+        message,
+        head_updated,
+        dry_run: options.dry_run,
+        steps: timer.steps.clone(),
+        warnings,
+        duration_ms: timer.started.elapsed().as_millis() as u64,
+    }
+}
+
+fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {
+    files
+        .iter()
+        .find(|f| f.kind == kind)
+        .expect("every kind has a file")
+}
+
+fn pick(explicit: &Option<String>, env: Option<&str>, settings: &Option<String>) -> Option<String> {
+    explicit
+        .clone()
+        .or_else(|| env.map(str::to_string))
+        .or_else(|| settings.clone())
+}
+
+/// `--branch` > env > `package.json` > CI variables > the checked-out branch.
+fn pick_branch(
+    options: &CommitOptions,
+    ctx: &StageContext,
+    env: &Env,
+    repo: &Repository,
+) -> Result<String> {
+    let flag = Caller::name(options.common.caller, "branch", "branch");
+    let chosen = pick(
+        &options.branch,
+        env.non_empty("SST_LOCAL_STATE_BRANCH"),
+        &ctx.settings.branch,
+    )
+    .or_else(|| ci_env::detect(env).and_then(|ci| ci.branch))
+    .or_else(|| {
+        let head = repo.head().ok()?;
+        head.is_branch()
+            .then(|| head.shorthand().ok().map(str::to_string))
+            .flatten()
+    })
+    .ok_or(Error::NoBranch)?;
+    let branch = chosen
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&chosen)
+        .to_string();
+    if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
+        return Err(Error::option(
+            flag,
+            format!("{branch:?} is not a valid branch name"),
+        ));
+    }
+    Ok(branch)
+}
+
+fn repo_workdir(repo: &Repository, project_root: &Utf8Path) -> Result<Utf8PathBuf> {
+    let workdir = repo.workdir().ok_or_else(|| Error::NotAGitRepo {
+        path: project_root.to_path_buf(),
+    })?;
+    Utf8PathBuf::from_path_buf(workdir.to_path_buf()).map_err(|p| {
+        Error::option(
+            "cwd",
+            format!("the repository path {} is not UTF-8", p.display()),
+        )
+    })
+}
+
+/// `path` relative to `base`, both canonicalised (so symlinked temp dirs agree).
+fn relative_to(base: &Utf8Path, path: &Utf8Path) -> Result<Utf8PathBuf> {
+    let canon = |p: &Utf8Path| -> Result<Utf8PathBuf> {
+        let c = std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?;
+        Utf8PathBuf::from_path_buf(c)
+            .map_err(|c| Error::option("cwd", format!("{} is not UTF-8", c.display())))
+    };
+    let (base, path) = (canon(base)?, canon(path)?);
+    path.strip_prefix(&base)
+        .map(Utf8Path::to_path_buf)
+        .map_err(|_| Error::NotAGitRepo { path })
+}
+
+/// A path inside the git tree (always `/`-separated).
+fn tree_path(rel_root: &Utf8Path, repo_rel: &Utf8Path) -> String {
+    rel_root
+        .join(repo_rel)
+        .components()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn blob_at(repo: &Repository, commit: &git2::Commit, path: &str) -> Result<Option<Oid>> {
+    let tree = commit
+        .tree()
+        .map_err(|e| git_error("reading a tree", &e, &[]))?;
+    let found = tree
+        .get_path(std::path::Path::new(path))
+        .ok()
+        .map(|entry| entry.id());
+    let _ = repo;
+    Ok(found)
+}
+
+fn checkpoint_resources(repo: &Repository, commit: &git2::Commit, path: &str) -> Option<u32> {
+    let oid = blob_at(repo, commit, path).ok()??;
+    let blob = repo.find_blob(oid).ok()?;
+    check_checkpoint(Utf8Path::new(path), blob.content())
+        .ok()
+        .map(|c| c.resources)
+}
+
+/// Kinds whose config-dir content differs from the base commit's (files
+/// absent from the config dir are never deleted from the repository).
+fn diff_against(
+    repo: &Repository,
+    base: Option<&git2::Commit>,
+    collected: &StateSet,
+    paths: &BTreeMap<Kind, String>,
+) -> Result<BTreeSet<Kind>> {
+    let mut changed = BTreeSet::new();
+    for (&kind, path) in paths {
+        let Some(bytes) = collected.get(kind) else {
+            continue;
+        };
+        let ours = Oid::hash_object(git2::ObjectType::Blob, bytes)
+            .map_err(|e| git_error("hashing", &e, &[]))?;
+        let theirs = match base {
+            Some(b) => blob_at(repo, b, path)?,
+            None => None,
+        };
+        if theirs != Some(ours) {
+            changed.insert(kind);
+        }
+    }
+    Ok(changed)
+}
+
+/// Paths that changed between `base` and `tip` and that we may not build
+/// over: any of this stage's own files, and any file we change ourselves.
+fn conflicting_paths(
+    repo: &Repository,
+    base: Option<&git2::Commit>,
+    tip: Option<&git2::Commit>,
+    ours: &BTreeSet<Kind>,
+    paths: &BTreeMap<Kind, String>,
+) -> Result<Vec<String>> {
+    let mut conflicts = Vec::new();
+    for (&kind, path) in paths {
+        if kind.is_fallback() && !ours.contains(&kind) {
+            continue;
+        }
+        let at = |c: Option<&git2::Commit>| -> Result<Option<Oid>> {
+            match c {
+                Some(c) => blob_at(repo, c, path),
+                None => Ok(None),
+            }
+        };
+        if at(base)? != at(tip)? {
+            conflicts.push(path.clone());
+        }
+    }
+    Ok(conflicts)
+}
+
+fn build_tree<'r>(
+    repo: &'r Repository,
+    parent: Option<&git2::Commit>,
+    blobs: &BTreeMap<Kind, Oid>,
+    paths: &BTreeMap<Kind, String>,
+) -> Result<git2::Tree<'r>> {
+    let mut update = TreeUpdateBuilder::new();
+    for (kind, oid) in blobs {
+        update.upsert(paths[kind].as_str(), *oid, FileMode::Blob);
+    }
+    let base_tree = match parent {
+        Some(p) => p
+            .tree()
+            .map_err(|e| git_error("reading the base tree", &e, &[]))?,
+        None => {
+            let empty = repo
+                .treebuilder(None)
+                .and_then(|b| b.write())
+                .map_err(|e| git_error("writing an empty tree", &e, &[]))?;
+            repo.find_tree(empty)
+                .map_err(|e| git_error("reading an empty tree", &e, &[]))?
+        }
+    };
+    let tree_oid = update
+        .create_updated(repo, &base_tree)
+        .map_err(|e| git_error("building the commit's tree", &e, &[]))?;
+    repo.find_tree(tree_oid)
+        .map_err(|e| git_error("reading the new tree", &e, &[]))
+}
+
+fn write_worktree(
+    workdir: &Utf8Path,
+    collected: &StateSet,
+    changes: &BTreeSet<Kind>,
+    paths: &BTreeMap<Kind, String>,
+) -> Result<()> {
+    for &kind in changes {
+        let bytes = collected.get(kind).expect("changed files were collected");
+        fsx::write_atomic(&workdir.join(&paths[&kind]), bytes, kind.is_private())?;
+    }
+    Ok(())
+}
+
+/// Moves HEAD to `oid` when that is a fast-forward of HEAD (keeping an
+/// attached branch attached when it is the pushed branch), and refreshes the
+/// index entries of our paths only.
+fn move_head(
+    repo: &Repository,
+    oid: Oid,
+    head: Option<Oid>,
+    branch: Option<&str>,
+    paths: &BTreeMap<Kind, String>,
+    changes: &BTreeSet<Kind>,
+) -> Result<bool> {
+    let fast_forward = match head {
+        None => true,
+        Some(h) => h == oid || repo.graph_descendant_of(oid, h).unwrap_or(false),
+    };
+    if !fast_forward {
+        return Ok(false);
+    }
+    let g = |e: git2::Error| git_error("updating HEAD", &e, &[]);
+    let head_ref = repo.find_reference("HEAD").map_err(g)?;
+    let attached = head_ref
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .map(str::to_string);
+    match (attached, branch) {
+        // the checked-out branch is the one we committed to: move it along
+        (Some(target), Some(b)) if target == format!("refs/heads/{b}") => {
+            repo.reference(&target, oid, true, "sst-local-state: state commit")
+                .map_err(g)?;
+        }
+        (Some(target), None) => {
+            repo.reference(&target, oid, true, "sst-local-state: state commit")
+                .map_err(g)?;
+        }
+        // another branch is checked out: leave it alone
+        (Some(_), Some(_)) => return Ok(false),
+        (None, _) => repo.set_head_detached(oid).map_err(g)?,
+    }
+    let mut index = repo.index().map_err(g)?;
+    for kind in changes {
+        index
+            .add_path(std::path::Path::new(&paths[kind]))
+            .map_err(g)?;
+    }
+    index.write().map_err(g)?;
+    Ok(true)
+}
+
+/// Records the config dir's files as saved, so a later prepare on this
+/// machine does not take them for unsaved changes.
+fn record_synced(ctx: &StageContext, collected: &StateSet) -> Result<()> {
+    let mut marker = Marker::default();
+    for kind in Kind::ALL {
+        if let Some(bytes) = collected.get(kind) {
+            marker.files.insert(kind, fsx::blob_hash(bytes));
+        }
+    }
+    marker.save(ctx)
+}
+
+/// Pushes our commit to a new rescue branch and builds the conflict error.
+fn rescue(
+    ctx: &StageContext,
+    remote: &Remote<'_>,
+    branch: &str,
+    oid: Oid,
+    conflicts: Vec<String>,
+    attempts: u32,
+) -> Error {
+    let rescue_branch = format!(
+        "sst-local-state/rescue/{}/{}/{}",
+        ctx.app,
+        ctx.stage,
+        fsx::utc_stamp()
+    );
+    let kept = match remote.push(oid, &rescue_branch) {
+        Ok(PushOutcome::Accepted) => format!("Our state is on branch {rescue_branch} (commit {oid}) and in the worktree."),
+        Ok(PushOutcome::Moved(reason)) => format!("Pushing it to {rescue_branch} failed ({reason}); it is in the worktree and in local commit {oid}."),
+        Err(e) => format!("Pushing it to {rescue_branch} failed ({e}); it is in the worktree and in local commit {oid}."),
+    };
+    let paths = if conflicts.is_empty() {
+        format!("{branch} (it kept moving after {attempts} attempts)")
+    } else {
+        conflicts.join(", ")
+    };
+    Error::StateConflict {
+        branch: branch.to_string(),
+        paths,
+        rescue: format!("{kept} Resolve by deciding which state is right: compare both, then prepare the right one and deploy again (`sst refresh` reconciles the checkpoint with the cloud)."),
+        rescue_branch: Some(rescue_branch),
+    }
+}
