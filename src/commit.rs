@@ -333,12 +333,13 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         &repo,
         oid,
         head.as_ref().map(|h| h.id()),
+        base.as_ref().map(|b| b.id()),
         branch.as_deref(),
         &tree_paths,
         &changes,
     )?;
     if !head_updated {
-        warnings.push("HEAD was left where it was (the commit is not a descendant of it, e.g. a PR merge checkout); the state files in the worktree are updated".into());
+        warnings.push("HEAD was left where it was: the commit was built on the remote branch's tip, which is not HEAD (a PR merge checkout, a checkout behind the remote, or another branch checked out); the state files in the worktree are updated".into());
     }
     record_synced(&ctx, &collected)?;
     timer.step("updated the worktree");
@@ -588,22 +589,20 @@ fn write_worktree(
     Ok(())
 }
 
-/// Moves HEAD to `oid` when that is a fast-forward of HEAD (keeping an
-/// attached branch attached when it is the pushed branch), and refreshes the
-/// index entries of our paths only.
+/// Moves HEAD to `oid` when the commit was built directly on HEAD (so the
+/// worktree differs from it only in our paths), keeping an attached branch
+/// attached when it is the pushed branch, and refreshes the index entries of
+/// our paths only. Any other checkout is left where it is.
 fn move_head(
     repo: &Repository,
     oid: Oid,
     head: Option<Oid>,
+    base: Option<Oid>,
     branch: Option<&str>,
     paths: &BTreeMap<Kind, String>,
     changes: &BTreeSet<Kind>,
 ) -> Result<bool> {
-    let fast_forward = match head {
-        None => true,
-        Some(h) => h == oid || repo.graph_descendant_of(oid, h).unwrap_or(false),
-    };
-    if !fast_forward {
+    if head != base {
         return Ok(false);
     }
     let g = |e: git2::Error| git_error("updating HEAD", &e, &[]);

@@ -56,7 +56,11 @@ fn commits_only_our_paths_and_keeps_the_users_index() {
     let mut index = repo.index().unwrap();
     index.add_path(std::path::Path::new("staged.txt")).unwrap();
     index.write().unwrap();
-    std::fs::write(fx.project.join("sst.config.ts"), format!("{}// edited\n", common::CONFIG_TS)).unwrap();
+    std::fs::write(
+        fx.project.join("sst.config.ts"),
+        format!("{}// edited\n", common::CONFIG_TS),
+    )
+    .unwrap();
     std::fs::write(fx.project.join("untracked.txt"), "u").unwrap();
     let before = repo.head().unwrap().target().unwrap();
 
