@@ -18,7 +18,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
 use crate::layout::{state_files, Kind, StateFile};
-use crate::marker::Marker;
+use crate::marker::{Loaded, Marker};
 use crate::message::{self, MessageFacts};
 use crate::project::{self, Caller, CommonOptions, StageContext};
 use crate::remote::{git_error, PushOutcome, Remote};
@@ -172,23 +172,76 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         (None, None)
     };
     let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    // What this run's deploy started from: what prepare restored (or the
+    // last commit saved), else HEAD's version. Another run's change to these
+    // files since then is a conflict, whatever the branch looks like now.
+    let started_from: BTreeMap<Kind, Option<Oid>> = match Marker::load(&ctx)? {
+        Loaded::Found(marker) => Kind::ALL
+            .iter()
+            .map(|&k| (k, marker.hash(k).and_then(|h| Oid::from_str(h).ok())))
+            .collect(),
+        Loaded::Absent | Loaded::Corrupt => blobs_in(&repo, head.as_ref(), &tree_paths)?,
+    };
+    let ours: BTreeMap<Kind, Option<Oid>> = tree_paths
+        .keys()
+        .map(|&k| {
+            (
+                k,
+                collected.get(k).map(|b| {
+                    Oid::hash_object(git2::ObjectType::Blob, b).expect("hashing bytes cannot fail")
+                }),
+            )
+        })
+        .collect();
+    // The base: the branch's last known tip (`refs/remotes/<remote>/<branch>`,
+    // checked by the push itself, which fails if the branch moved), else a
+    // fetch of it; HEAD without push.
+    let conflicts_at = |tip: Option<&git2::Commit>| -> Result<Vec<String>> {
+        let at_tip = blobs_in(&repo, tip, &tree_paths)?;
+        Ok(tree_paths
+            .iter()
+            .filter(|(k, _)| !k.is_fallback() || ours[*k] != started_from[*k])
+            .filter(|(k, _)| at_tip[*k] != started_from[*k] && at_tip[*k] != ours[*k])
+            .map(|(_, path)| path.clone())
+            .collect())
+    };
+    let fetch = |remote: &Remote<'_>,
+                 branch: &str,
+                 timer: &mut Timer|
+     -> Result<Option<git2::Commit<'_>>> {
+        let fetched = remote.fetch_branch(branch)?;
+        timer.step(format!("fetched {} {branch}", remote.name));
+        fetched
+            .map(|oid| repo.find_commit(oid))
+            .transpose()
+            .map_err(|e| git_error("reading the fetched tip", &e, &[]))
+    };
     let mut base = match (&remote, &branch) {
         (Some(remote), Some(branch)) => {
-            let tip = remote.fetch_branch(branch)?;
-            timer.step(format!("fetched {} {branch}", remote.name));
-            match tip {
-                Some(oid) => Some(
-                    repo.find_commit(oid)
-                        .map_err(|e| git_error("reading the fetched tip", &e, &[]))?,
-                ),
-                None => {
-                    warnings.push(format!(
-                        "branch {branch} does not exist on {}: it will be created from HEAD",
-                        remote.name
+            let known = repo
+                .find_reference(&format!("refs/remotes/{}/{branch}", remote.name))
+                .ok()
+                .and_then(|r| r.peel_to_commit().ok());
+            let tip = match known {
+                // a stale known tip is caught by the push; one that does not
+                // hold what this run started from is fetched right away
+                Some(commit) if conflicts_at(Some(&commit))?.is_empty() => {
+                    timer.step(format!(
+                        "based on {}/{branch} {}",
+                        remote.name,
+                        &commit.id().to_string()[..12]
                     ));
-                    head.clone()
+                    Some(commit)
                 }
+                _ => fetch(remote, branch, &mut timer)?,
+            };
+            if tip.is_none() {
+                warnings.push(format!(
+                    "branch {branch} does not exist on {}: it will be created from HEAD",
+                    remote.name
+                ));
             }
+            tip.or_else(|| head.clone())
         }
         _ => head.clone(),
     };
@@ -287,6 +340,13 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     };
     let mut oid = make_commit(base.as_ref())?;
     timer.step(format!("committed {}", &oid.to_string()[..12]));
+    if let (Some(remote), Some(branch)) = (&remote, &branch) {
+        let conflicts = conflicts_at(base.as_ref())?;
+        if !conflicts.is_empty() {
+            write_worktree(&workdir, &collected, &changes, &tree_paths)?;
+            return Err(rescue(&ctx, remote, branch, oid, conflicts, 0));
+        }
+    }
 
     let mut attempts = 0;
     if let (Some(remote), Some(branch)) = (&remote, &branch) {
@@ -295,22 +355,19 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             match remote.push(oid, branch)? {
                 PushOutcome::Accepted => {
                     timer.step(format!("pushed to {} {branch}", remote.name));
+                    // as git does: the remote-tracking ref follows the push
+                    let _ = repo.reference(
+                        &format!("refs/remotes/{}/{branch}", remote.name),
+                        oid,
+                        true,
+                        "sst-local-state: push",
+                    );
                     break;
                 }
                 PushOutcome::Moved(reason) => {
                     timer.step(format!("push rejected ({reason}): {branch} moved"));
-                    let tip = remote
-                        .fetch_branch(branch)?
-                        .map(|t| repo.find_commit(t))
-                        .transpose()
-                        .map_err(|e| git_error("reading the fetched tip", &e, &[]))?;
-                    let conflicts = conflicting_paths(
-                        &repo,
-                        base.as_ref(),
-                        tip.as_ref(),
-                        &changes,
-                        &tree_paths,
-                    )?;
+                    let tip = fetch(remote, branch, &mut timer)?;
+                    let conflicts = conflicts_at(tip.as_ref())?;
                     if !conflicts.is_empty() || attempts >= PUSH_ATTEMPTS {
                         write_worktree(&workdir, &collected, &changes, &tree_paths)?;
                         return Err(rescue(&ctx, remote, branch, oid, conflicts, attempts));
@@ -519,31 +576,22 @@ fn diff_against(
     Ok(changed)
 }
 
-/// Paths that changed between `base` and `tip` and that we may not build
-/// over: any of this stage's own files, and any file we change ourselves.
-fn conflicting_paths(
+/// The blob id of each state file in `commit` (None: absent, or no commit).
+fn blobs_in(
     repo: &Repository,
-    base: Option<&git2::Commit>,
-    tip: Option<&git2::Commit>,
-    ours: &BTreeSet<Kind>,
+    commit: Option<&git2::Commit>,
     paths: &BTreeMap<Kind, String>,
-) -> Result<Vec<String>> {
-    let mut conflicts = Vec::new();
-    for (&kind, path) in paths {
-        if kind.is_fallback() && !ours.contains(&kind) {
-            continue;
-        }
-        let at = |c: Option<&git2::Commit>| -> Result<Option<Oid>> {
-            match c {
-                Some(c) => blob_at(repo, c, path),
-                None => Ok(None),
-            }
-        };
-        if at(base)? != at(tip)? {
-            conflicts.push(path.clone());
-        }
-    }
-    Ok(conflicts)
+) -> Result<BTreeMap<Kind, Option<Oid>>> {
+    paths
+        .iter()
+        .map(|(&kind, path)| {
+            let oid = match commit {
+                Some(c) => blob_at(repo, c, path)?,
+                None => None,
+            };
+            Ok((kind, oid))
+        })
+        .collect()
 }
 
 fn build_tree<'r>(

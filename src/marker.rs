@@ -22,18 +22,38 @@ pub struct Marker {
     pub files: BTreeMap<Kind, String>,
 }
 
-impl Marker {
-    /// The stage's marker; an absent or unreadable one is empty (`false` in
-    /// the second field when it existed but could not be parsed).
-    pub fn load(ctx: &StageContext) -> Result<(Marker, bool)> {
-        let path = marker_path(ctx);
-        match fsx::read_optional(&path)? {
-            None => Ok((Marker::default(), true)),
-            Some(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(marker) => Ok((marker, true)),
-                Err(_) => Ok((Marker::default(), false)),
-            },
+/// The outcome of reading a stage's marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loaded {
+    /// Nothing was ever synced for the stage on this machine.
+    Absent,
+    /// The file exists but is not a marker (treated as empty).
+    Corrupt,
+    /// The marker.
+    Found(Marker),
+}
+
+impl Loaded {
+    /// The marker, empty when absent or corrupt.
+    pub fn marker(&self) -> Marker {
+        match self {
+            Loaded::Found(m) => m.clone(),
+            Loaded::Absent | Loaded::Corrupt => Marker::default(),
         }
+    }
+}
+
+impl Marker {
+    /// Reads the stage's marker.
+    pub fn load(ctx: &StageContext) -> Result<Loaded> {
+        let path = marker_path(ctx);
+        Ok(match fsx::read_optional(&path)? {
+            None => Loaded::Absent,
+            Some(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(marker) => Loaded::Found(marker),
+                Err(_) => Loaded::Corrupt,
+            },
+        })
     }
 
     /// Writes the marker atomically.

@@ -13,7 +13,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
 use crate::layout::{state_files, tool_dir, Kind, StateFile};
-use crate::marker::Marker;
+use crate::marker::{Loaded, Marker};
 use crate::project::{self, CommonOptions, StageContext};
 use crate::state::{CheckpointInfo, StateSet};
 use crate::status::{read_sst_lock, SstLock};
@@ -113,9 +113,10 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         });
     }
 
-    let (marker, marker_ok) = Marker::load(&ctx)?;
+    let loaded = Marker::load(&ctx)?;
+    let marker = loaded.marker();
     let mut warnings = ctx.warnings.clone();
-    if !marker_ok {
+    if loaded == Loaded::Corrupt {
         warnings.push(format!(
             "{} could not be read; treating every differing config-dir file as unsaved",
             crate::layout::marker_path(&ctx)

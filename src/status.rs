@@ -97,7 +97,7 @@ pub struct StatusReport {
 pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let started = Instant::now();
     let ctx = project::resolve(options, env)?;
-    let (marker, _) = Marker::load(&ctx)?;
+    let marker = Marker::load(&ctx)?.marker();
     let mut warnings = ctx.warnings.clone();
     let mut files = Vec::new();
     let mut checkpoints = (None, None);

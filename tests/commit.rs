@@ -318,3 +318,51 @@ fn not_a_git_repo() {
     let err = commit(&options(&fx, |o| o.no_push = true), &fx.env()).unwrap_err();
     assert_eq!(err.code(), "NOT_A_GIT_REPO");
 }
+
+/// Another run saves this stage's state after our prepare and before our
+/// commit: building on the new tip would silently drop its deploy.
+#[test]
+fn a_state_change_saved_by_another_run_since_prepare_is_a_conflict() {
+    let (fx, repo) = prepared();
+    let bare = fx.add_origin(&repo);
+    // the other run: a clone of the remote that commits a new checkpoint and pushes it
+    let other_dir = fx.root.join("other");
+    let other = git2::Repository::clone(fx.root.join("remote.git").as_str(), &other_dir).unwrap();
+    let theirs = checkpoint(&["urn:a", "urn:theirs"]);
+    std::fs::write(other_dir.join("infra/state/app/dev.json"), &theirs).unwrap();
+    common::commit_all(&other, "their deploy");
+    other
+        .find_remote("origin")
+        .unwrap()
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    // our deploy, started from the state prepare restored, ends
+    let ours = checkpoint(&["urn:a", "urn:ours"]);
+    std::fs::write(fx.config_path("app", "dev.json"), &ours).unwrap();
+    let err = commit(&options(&fx, |o| o.branch = Some("main".into())), &fx.env()).unwrap_err();
+    assert_eq!(err.code(), "STATE_CONFLICT", "{err}");
+    let rescue = err.details()["rescueBranch"].as_str().unwrap().to_string();
+    assert!(rescue.starts_with("sst-local-state/rescue/demo-app/dev/"));
+    let main = bare
+        .find_reference("refs/heads/main")
+        .unwrap()
+        .target()
+        .unwrap();
+    assert_eq!(
+        blob_in(&bare, main, "infra/state/app/dev.json").unwrap(),
+        theirs.as_bytes()
+    );
+    let saved = bare
+        .find_reference(&format!("refs/heads/{rescue}"))
+        .unwrap()
+        .target()
+        .unwrap();
+    assert_eq!(
+        blob_in(&bare, saved, "infra/state/app/dev.json").unwrap(),
+        ours.as_bytes()
+    );
+    assert_eq!(
+        std::fs::read_to_string(fx.project.join("infra/state/app/dev.json")).unwrap(),
+        ours
+    );
+}
