@@ -514,6 +514,7 @@ describe('commit: another pipeline moves the branch between our fetch and our pu
     assert.equal(res.json?.error?.code, 'STATE_CONFLICT', res.stdout)
     const rescue = /sst-local-state\/rescue\/demo-app\/dev\/[0-9]{8}T[0-9]{6}Z/.exec(res.json.error.message)?.[0]
     assert.ok(rescue, res.json.error.message)
+    assert.equal(res.json.error.rescueBranch, rescue)
     assert.ok(res.json.error.message.includes(STATE), res.json.error.message)
     assert.deepEqual(showBlob(repo.path, `refs/heads/${rescue}`), ours)
     assert.equal(revParse(repo.path), other)

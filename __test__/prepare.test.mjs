@@ -179,10 +179,13 @@ describe('unsaved state', () => {
     await assert.rejects(prepareStage({ stage: 'dev', cwd: project, configDir }), (err) => {
       assert.equal(err.code, 'UNSAVED_STATE')
       assert.ok(err.message.includes(local))
+      assert.deepEqual(err.files, [local])
       return true
     })
     const refused = cli(['prepare', '--stage', 'dev', '--config-dir', configDir], project)
     assert.equal(refused.status, 4)
+    const refusedJson = cli(['prepare', '--stage', 'dev', '--config-dir', configDir, '--json'], project)
+    assert.deepEqual(JSON.parse(refusedJson.stdout).error.files, [local])
     assert.equal(readFileSync(local, 'utf8'), localBytes)
 
     const forced = cli(['prepare', '--stage', 'dev', '--config-dir', configDir, '--force'], project)

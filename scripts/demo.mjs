@@ -1,28 +1,41 @@
 // The demo: the main job of sst-local-state on the built-in example app
-// (examples/basic, home: "local"), in a throw-away workspace. Fixtures are
-// made at run time (a fresh random passphrase; nothing secret is committed).
+// (examples/basic, home: "local"), in a throw-away workspace: a bare "remote",
+// a CI-style checkout (depth 1, detached), prepare, a simulated deploy,
+// commit + push, and the pushed commit. Fixtures are made at run time (a
+// fresh random passphrase; nothing secret is committed to this repository).
 import { createCipheriv, randomBytes } from 'node:crypto'
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
-const { prepareStage, stageStatus, resolveConfigDir } = require('../index.js')
+const { prepareStage, stageStatus, commitStage, resolveConfigDir } = require('../index.js')
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..')
 const work = mkdtempSync(join(tmpdir(), 'sst-local-state-demo-'))
-const project = join(work, 'project')
+const seed = join(work, 'seed')
+const remote = join(work, 'remote.git')
+const project = join(work, 'ci-checkout')
 const configDir = join(work, 'ci-machine', 'sst')
 const say = (line = '') => console.log(line)
 
 try {
   say(`Your machine's SST config dir would be: ${resolveConfigDir()}`)
   say(`Demo workspace: ${work}`)
-  cpSync(join(root, 'examples', 'basic'), project, { recursive: true })
+  const gitEnv = {
+    ...process.env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: join(work, 'gitconfig'),
+    GIT_AUTHOR_NAME: 'Demo Dev', GIT_AUTHOR_EMAIL: 'dev@example.com',
+    GIT_COMMITTER_NAME: 'Demo Dev', GIT_COMMITTER_EMAIL: 'dev@example.com',
+  }
+  const git = (args, cwd = work) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' })
+  cpSync(join(root, 'examples', 'basic'), seed, { recursive: true })
 
   // The repository's committed state, as a previous deploy left it.
-  const state = join(project, 'infra', 'state')
+  const state = join(seed, 'infra', 'state')
   const key = randomBytes(32)
   const encrypt = (obj, k) => {
     const nonce = randomBytes(12)
@@ -53,7 +66,15 @@ try {
     mkdirSync(join(state, rel, '..'), { recursive: true })
     writeFileSync(join(state, rel), content)
   }
-  say(`\n1. The repository holds the stage's state in infra/state/ (as committed by a previous deploy).`)
+  git(['init', '-q', '--bare', '-b', 'main', remote])
+  git(['init', '-q', '-b', 'main'], seed)
+  git(['add', '-A'], seed)
+  git(['commit', '-q', '-m', 'demo app with its deploy state'], seed)
+  git(['push', '-q', remote, 'main'], seed)
+  git(['clone', '-q', '--depth', '1', `file://${remote}`, project])
+  git(['checkout', '-q', '--detach'], project)
+  say(`\n1. A remote (${remote}) whose main branch holds the app and its state in infra/state/;`)
+  say(`   a CI-style checkout of it: depth 1, detached HEAD (${project}).`)
 
   say(`\n2. prepareStage({ stage: 'dev' }) on a fresh CI machine (config dir ${configDir}):`)
   const prepared = await prepareStage({ stage: 'dev', cwd: project, configDir })
@@ -73,12 +94,31 @@ try {
   for (const f of status.files) say(`   ${f.kind.padEnd(18)} ${f.state}`)
   say(`   clean: ${status.clean}; SST lock: ${status.sstLock ? status.sstLock.command : 'none'}`)
 
-  say(`\n5. A local change nobody saved is never overwritten:`)
-  writeFileSync(join(configDir, 'state', 'app', 'demo-app', 'dev.json'), '{"version":3,"checkpoint":{"stack":"organization/demo-app/dev","latest":null}}')
+  say(`\n5. The deploy (simulated here: SST would need cloud credentials) adds a resource and writes its update record:`)
+  const checkpointFile = join(configDir, 'state', 'app', 'demo-app', 'dev.json')
+  const deployed = JSON.parse(readFileSync(checkpointFile, 'utf8'))
+  deployed.checkpoint.latest.resources.push({ urn: 'urn:pulumi:dev::demo-app::aws:lambda/function:Function::Api', type: 'aws:lambda/function:Function', custom: true, id: 'demo-api' })
+  writeFileSync(checkpointFile, JSON.stringify(deployed, null, 2))
+  const updateId = randomBytes(12).toString('hex')
+  mkdirSync(join(configDir, 'state', 'update', 'demo-app', 'dev'), { recursive: true })
+  writeFileSync(join(configDir, 'state', 'update', 'demo-app', 'dev', `${updateId}.json`), JSON.stringify({ id: updateId, version: '4.17.1', command: 'deploy', errors: null, timeStarted: new Date().toISOString() }))
+  say(`   stageStatus: app ${(await stageStatus({ stage: 'dev', cwd: project, configDir })).files.find((f) => f.kind === 'app').state}`)
+
+  say(`\n6. commitStage({ stage: 'dev', branch: 'main' }): one commit of the state files only, pushed without force:`)
+  const committed = await commitStage({ stage: 'dev', cwd: project, configDir, branch: 'main' })
+  for (const step of committed.steps) say(`   ${step.name.padEnd(50)} ${String(step.ms).padStart(5)} ms`)
+  for (const f of committed.files) say(`   ${f.change} ${f.path}`)
+  say(`   pushed ${committed.commit} to ${committed.remote} ${committed.branch} in ${committed.durationMs} ms`)
+
+  say(`\n7. The remote's main branch now:`)
+  for (const line of git(['--git-dir', remote, 'log', '--format=%h %s%n%b', '-2']).trimEnd().split('\n')) say(`   ${line}`)
+
+  say(`\n8. A local change nobody saved is never overwritten by the next prepare:`)
+  writeFileSync(checkpointFile, '{"version":3,"checkpoint":{"stack":"organization/demo-app/dev","latest":null}}')
   try {
     await prepareStage({ stage: 'dev', cwd: project, configDir })
   } catch (err) {
-    say(`   prepareStage rejected: ${err.code}`)
+    say(`   prepareStage rejected: ${err.code} (${err.files.length} file)`)
   }
   say('\nDemo finished.')
 } finally {

@@ -33,7 +33,7 @@ use serde::Deserialize;
 use crate::config_dir::Platform;
 use crate::env::Env as ProcessEnv;
 use crate::project::{Caller, CommonOptions};
-use napi::bindgen_prelude::{JsError, PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{JsError, JsObjectValue, JsValue, PromiseRaw, ToNapiValue};
 use napi::Env;
 
 fn js_error(error: error::Error) -> napi::Error<String> {
@@ -479,9 +479,16 @@ where
     };
     env.spawn_future_with_callback(fut, move |env, result| match result {
         Ok(value) => Ok(to_js(value)),
-        Err(error) => Err(napi::Error::from(
-            JsError::from(js_error(error)).into_unknown(*env),
-        )),
+        Err(error) => {
+            let details = error.details();
+            let js = JsError::from(js_error(error)).into_unknown(*env);
+            if let Ok(mut object) = js.coerce_to_object() {
+                for (key, value) in details {
+                    object.set_named_property(&key, value)?;
+                }
+            }
+            Err(napi::Error::from(js))
+        }
     })
 }
 
