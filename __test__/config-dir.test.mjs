@@ -138,3 +138,26 @@ describe('CLI config-dir', { skip: process.platform !== 'linux' }, () => {
     assert.equal(await runCli(['--bogus-flag']), 2)
   })
 })
+
+describe('installed as a dependency', { skip: process.platform !== 'linux' }, () => {
+  test('npx and bunx find the sst-local-state bin in a consumer project', { timeout: 120_000 }, () => {
+    const consumer = mkdtempSync(join(tmpdir(), 'sls-consumer-'))
+    try {
+      const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--offline', REPO_ROOT], {
+        cwd: consumer,
+        encoding: 'utf8',
+        env: { ...process.env, npm_config_package_lock: 'false' },
+      })
+      assert.equal(npm.status, 0, npm.stderr)
+      const env = { ...process.env, XDG_CONFIG_HOME: '/tmp/sls-consumer-xdg' }
+      const npx = spawnSync('npx', ['--no-install', 'sst-local-state', 'config-dir'], { cwd: consumer, env, encoding: 'utf8' })
+      assert.equal(npx.stdout, '/tmp/sls-consumer-xdg/sst\n', npx.stderr)
+      const bunx = spawnSync(BUN_BIN, ['x', 'sst-local-state', 'config-dir'], { cwd: consumer, env, encoding: 'utf8' })
+      assert.equal(bunx.stdout, '/tmp/sls-consumer-xdg/sst\n', bunx.stderr)
+      const json = spawnSync(BUN_BIN, ['x', 'sst-local-state', 'config-dir', '--json'], { cwd: consumer, env, encoding: 'utf8' })
+      assert.deepEqual(JSON.parse(json.stdout), { configDir: '/tmp/sls-consumer-xdg/sst' })
+    } finally {
+      rmSync(consumer, { recursive: true, force: true })
+    }
+  })
+})

@@ -332,3 +332,41 @@ fn no_project_and_no_stage() {
     let err = run(&fx, "dev", |o| o.common.stage = None).unwrap_err();
     assert_eq!(err.code(), "STAGE_REQUIRED");
 }
+
+#[test]
+fn status_reports_sst_lock_and_pending_operations() {
+    let fx = Fixture::new();
+    fx.repo_full_stage("dev");
+    run(&fx, "dev", |_| {}).unwrap();
+    // a crashed deploy: SST's lock is left, the checkpoint has pending operations
+    let lock = fx.config.join("state/lock/demo-app/dev.json");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(&lock, r#"{"created":"2026-11-26T10:00:00Z","updateID":"0123456789abcdef01234567","runID":"r","command":"deploy","ignore":true}"#).unwrap();
+    let pending = r#"{"version":3,"checkpoint":{"stack":"s","latest":{"resources":[{"urn":"a"}],"pending_operations":[{"resource":{"urn":"b"},"type":"creating"}]}}}"#;
+    std::fs::write(fx.config_path("app", "dev.json"), pending).unwrap();
+    let st = status(&fx.options("dev"), &fx.env()).unwrap();
+    let lock_info = st.sst_lock.unwrap();
+    assert_eq!(
+        (lock_info.command.as_str(), lock_info.created.as_str()),
+        ("deploy", "2026-11-26T10:00:00Z")
+    );
+    assert_eq!(
+        lock_info.update_id.as_deref(),
+        Some("0123456789abcdef01234567")
+    );
+    assert_eq!(st.config_checkpoint.unwrap().pending_operations, 1);
+    assert!(!st.clean);
+    // prepare warns about the lock (and refuses the unsaved checkpoint)
+    std::fs::write(
+        fx.config_path("app", "dev.json"),
+        checkpoint(&["urn:a", "urn:b"]),
+    )
+    .unwrap();
+    let report = run(&fx, "dev", |_| {}).unwrap();
+    assert!(report.sst_lock.is_some());
+    assert!(
+        report.warnings.iter().any(|w| w.contains("sst unlock")),
+        "{:?}",
+        report.warnings
+    );
+}
