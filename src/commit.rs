@@ -141,7 +141,23 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             collected.insert(file.kind, file.config_path.clone(), bytes);
         }
     }
-    let info = collected.check(|kind| path_of(&files, kind).config_path.clone())?;
+    // checks (a JSON scan of the checkpoint) and hashing run side by side
+    let (info, ours) = std::thread::scope(|scope| {
+        let hashes = scope.spawn(|| {
+            Kind::ALL
+                .iter()
+                .map(|&k| {
+                    let oid = collected.get(k).map(|b| {
+                        Oid::from_str(&fsx::blob_hash(b)).expect("a blob hash is a valid oid")
+                    });
+                    (k, oid)
+                })
+                .collect::<BTreeMap<Kind, Option<Oid>>>()
+        });
+        let info = collected.check(|kind| path_of(&files, kind).config_path.clone());
+        (info, hashes.join().expect("hashing does not panic"))
+    });
+    let info = info?;
     timer.step("read and checked the config dir");
 
     // 2. The repository and the paths of our files in it.
@@ -182,17 +198,6 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             .collect(),
         Loaded::Absent | Loaded::Corrupt => blobs_in(&repo, head.as_ref(), &tree_paths)?,
     };
-    let ours: BTreeMap<Kind, Option<Oid>> = tree_paths
-        .keys()
-        .map(|&k| {
-            (
-                k,
-                collected.get(k).map(|b| {
-                    Oid::hash_object(git2::ObjectType::Blob, b).expect("hashing bytes cannot fail")
-                }),
-            )
-        })
-        .collect();
     // The base: the branch's last known tip (`refs/remotes/<remote>/<branch>`,
     // checked by the push itself, which fails if the branch moved), else a
     // fetch of it; HEAD without push.
@@ -247,7 +252,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     };
 
     // 4. What changed against the base.
-    let changes = diff_against(&repo, base.as_ref(), &collected, &tree_paths)?;
+    let changes = diff_against(&repo, base.as_ref(), &ours, &tree_paths)?;
     if changes.is_empty() {
         if !options.dry_run {
             record_synced(&ctx, &collected)?;
@@ -555,16 +560,14 @@ fn checkpoint_resources(repo: &Repository, commit: &git2::Commit, path: &str) ->
 fn diff_against(
     repo: &Repository,
     base: Option<&git2::Commit>,
-    collected: &StateSet,
+    ours: &BTreeMap<Kind, Option<Oid>>,
     paths: &BTreeMap<Kind, String>,
 ) -> Result<BTreeSet<Kind>> {
     let mut changed = BTreeSet::new();
     for (&kind, path) in paths {
-        let Some(bytes) = collected.get(kind) else {
+        let Some(ours) = ours[&kind] else {
             continue;
         };
-        let ours = Oid::hash_object(git2::ObjectType::Blob, bytes)
-            .map_err(|e| git_error("hashing", &e, &[]))?;
         let theirs = match base {
             Some(b) => blob_at(repo, b, path)?,
             None => None,

@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use camino::Utf8Path;
+use sha1::Digest;
 
 use crate::error::{Error, Result};
 
@@ -81,25 +82,54 @@ pub fn remove_optional(path: &Utf8Path) -> Result<()> {
 
 /// The git blob id of `bytes` (hex), our content hash.
 pub fn blob_hash(bytes: &[u8]) -> String {
-    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
-        .map(|oid| oid.to_string())
-        .unwrap_or_default()
+    let mut hasher = blob_hasher(bytes.len() as u64);
+    hasher.update(bytes);
+    hex(&hasher.finalize())
 }
 
 /// The git blob id of the file at `path`, streamed; `None` when it does not exist.
 pub fn blob_hash_file(path: &Utf8Path) -> Result<Option<String>> {
-    if !path.exists() {
-        return Ok(None);
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("reading", path, e)),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("reading", path, e))?
+        .len();
+    let mut hasher = blob_hasher(len);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("reading", path, e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
     }
-    git2::Oid::hash_file(git2::ObjectType::Blob, path)
-        .map(|oid| Some(oid.to_string()))
-        .map_err(|e| {
-            Error::io(
-                "hashing",
-                path,
-                std::io::Error::other(e.message().to_string()),
-            )
-        })
+    if total != len {
+        return Err(Error::io(
+            "reading",
+            path,
+            std::io::Error::other("the file changed while it was read"),
+        ));
+    }
+    Ok(Some(hex(&hasher.finalize())))
+}
+
+fn blob_hasher(len: u64) -> sha1::Sha1 {
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(format!("blob {len}\0").as_bytes());
+    hasher
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The current UTC time as `YYYYMMDDTHHMMSSZ` (safe in file and ref names).

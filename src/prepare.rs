@@ -105,7 +105,24 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
             repo.insert(file.kind, file.repo_path.clone(), bytes);
         }
     }
-    let info = repo.check(|kind| path_of(&files, kind).repo_path.clone())?;
+    // checks (a JSON scan of the checkpoint) and hashing run side by side
+    let (info, hashes) = std::thread::scope(|scope| {
+        let hashes = scope.spawn(|| {
+            files
+                .iter()
+                .map(|f| {
+                    Ok((
+                        repo.get(f.kind).map(fsx::blob_hash),
+                        fsx::blob_hash_file(&f.config_path)?,
+                    ))
+                })
+                .collect::<Result<Vec<(Option<String>, Option<String>)>>>()
+        });
+        let info = repo.check(|kind| path_of(&files, kind).repo_path.clone());
+        (info, hashes.join().expect("hashing does not panic"))
+    });
+    let info = info?;
+    let hashes = hashes?;
     let first_deploy = repo.get(Kind::App).is_none();
     if first_deploy && options.require_state {
         return Err(Error::StateMissing {
@@ -126,10 +143,8 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let mut plan = Vec::new();
     let mut unsaved = Vec::new();
     let mut new_marker = Marker::default();
-    for file in &files {
+    for (file, (repo_hash, config_hash)) in files.iter().zip(hashes) {
         let repo_bytes = repo.get(file.kind);
-        let repo_hash = repo_bytes.map(fsx::blob_hash);
-        let config_hash = fsx::blob_hash_file(&file.config_path)?;
         let recorded = marker.hash(file.kind);
         let action = match (&repo_hash, &config_hash) {
             (None, None) => Action::Absent,
