@@ -391,15 +391,10 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
 
     // 6. The worktree and HEAD show the new state.
     write_worktree(&workdir, &collected, &changes, &tree_paths)?;
-    let head_updated = move_head(
-        &repo,
-        oid,
-        head.as_ref().map(|h| h.id()),
-        base.as_ref().map(|b| b.id()),
-        branch.as_deref(),
-        &tree_paths,
-        &changes,
-    )?;
+    // HEAD follows only when the commit was built directly on it (so the
+    // worktree differs from it in our paths alone)
+    let head_updated = head.as_ref().map(|h| h.id()) == base.as_ref().map(|b| b.id())
+        && move_head(&repo, oid, branch.as_deref(), &workdir, &tree_paths, &blobs)?;
     if !head_updated {
         warnings.push("HEAD was left where it was: the commit was built on the remote branch's tip, which is not HEAD (a PR merge checkout, a checkout behind the remote, or another branch checked out); the state files in the worktree are updated".into());
     }
@@ -640,22 +635,17 @@ fn write_worktree(
     Ok(())
 }
 
-/// Moves HEAD to `oid` when the commit was built directly on HEAD (so the
-/// worktree differs from it only in our paths), keeping an attached branch
-/// attached when it is the pushed branch, and refreshes the index entries of
-/// our paths only. Any other checkout is left where it is.
+/// Moves HEAD to `oid`, keeping an attached branch attached when it is the
+/// pushed branch (any other checked-out branch is left alone), and refreshes
+/// the index entries of our paths only.
 fn move_head(
     repo: &Repository,
     oid: Oid,
-    head: Option<Oid>,
-    base: Option<Oid>,
     branch: Option<&str>,
+    workdir: &Utf8Path,
     paths: &BTreeMap<Kind, String>,
-    changes: &BTreeSet<Kind>,
+    blobs: &BTreeMap<Kind, Oid>,
 ) -> Result<bool> {
-    if head != base {
-        return Ok(false);
-    }
     let g = |e: git2::Error| git_error("updating HEAD", &e, &[]);
     let head_ref = repo.find_reference("HEAD").map_err(g)?;
     let attached = head_ref
@@ -678,13 +668,44 @@ fn move_head(
         (None, _) => repo.set_head_detached(oid).map_err(g)?,
     }
     let mut index = repo.index().map_err(g)?;
-    for kind in changes {
-        index
-            .add_path(std::path::Path::new(&paths[kind]))
-            .map_err(g)?;
+    for (kind, blob) in blobs {
+        let path = &paths[kind];
+        match index_entry(&workdir.join(path), path, *blob) {
+            // the blob is already in the object store: no second hash and compression
+            Some(entry) => index.add(&entry).map_err(g)?,
+            None => index.add_path(std::path::Path::new(path)).map_err(g)?,
+        }
     }
     index.write().map_err(g)?;
     Ok(true)
+}
+
+/// An index entry for a file we just wrote with content `blob`, with the
+/// file's stat data so git sees it as clean without re-hashing it.
+#[cfg(unix)]
+fn index_entry(file: &Utf8Path, path: &str, blob: Oid) -> Option<git2::IndexEntry> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).ok()?;
+    let time = |secs: i64, nanos: i64| git2::IndexTime::new(secs as i32, nanos as u32);
+    Some(git2::IndexEntry {
+        ctime: time(meta.ctime(), meta.ctime_nsec()),
+        mtime: time(meta.mtime(), meta.mtime_nsec()),
+        dev: meta.dev() as u32,
+        ino: meta.ino() as u32,
+        mode: 0o100644,
+        uid: meta.uid(),
+        gid: meta.gid(),
+        file_size: meta.size() as u32,
+        id: blob,
+        flags: path.len().min(0xfff) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    })
+}
+
+#[cfg(not(unix))]
+fn index_entry(_file: &Utf8Path, _path: &str, _blob: Oid) -> Option<git2::IndexEntry> {
+    None
 }
 
 /// Records the config dir's files as saved, so a later prepare on this
