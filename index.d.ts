@@ -124,9 +124,10 @@ export interface FileStatus {
   configPath: string
   /**
    * `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
-   * (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`.
+   * (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`;
+   * `encrypted` (the repository's passphrase is age-encrypted and no key is configured).
    */
-  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent'
+  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted'
   /** Size in the repository, when present. */
   repoBytes?: number
   /** Size in the config dir, when present. */

@@ -529,6 +529,11 @@ describe('commit: round trip with the real SST CLI', () => {
     const repo = srv.newRepo('sst-round-trip')
     const project = await makeSstProject()
     temps.push(project.dir)
+    // the team's age key: the passphrase is committed encrypted to it
+    const keyFile = join(tempDir('sls-key-'), 'age-key.txt')
+    const initRes = assertOk(cli(['init', '--key-file', keyFile, '--json'], project.dir), 'init')
+    assert.equal(initRes.json.createdKey, true)
+    assert.ok(!(initRes.stdout + initRes.stderr).includes('AGE-SECRET-KEY'), 'init never prints the secret key')
     gitOk(['init', '-q', '-b', 'main'], project.dir)
     gitOk(['add', '-A'], project.dir)
     assert.ok(!gitOk(['ls-files'], project.dir).split('\n').some((f) => f.startsWith('.sst/')))
@@ -547,7 +552,10 @@ describe('commit: round trip with the real SST CLI', () => {
     assert.equal(res.json.pushed, true)
     assert.equal(res.json.branch, 'main') // the checked-out branch
     assert.equal(res.json.commit, revParse(repo.path))
-    assert.deepEqual(res.json.files.map((f) => f.path).sort(), ['infra/state/passphrase/dev.json', 'infra/state/secret/dev.json'])
+    assert.deepEqual(res.json.files.map((f) => f.path).sort(), ['infra/state/passphrase/dev.age', 'infra/state/secret/dev.json'])
+    const sealed = showBlob(repo.path, 'main', 'infra/state/passphrase/dev.age').toString()
+    assert.match(sealed, /^-----BEGIN AGE ENCRYPTED FILE-----/)
+    assert.ok(!sealed.includes(readFileSync(join(configA, 'state', 'passphrase', 'demo-app', 'dev.json'), 'utf8')))
     assert.equal(revParse(project.dir, 'HEAD', { bare: false }), res.json.commit)
     assert.ok(!(res.stdout + res.stderr).includes('round-trip-value'))
 
@@ -555,7 +563,11 @@ describe('commit: round trip with the real SST CLI', () => {
     const clone = ciClone(repo.open)
     symlinkSync(join(project.dir, '.sst'), join(clone, '.sst'), 'junction')
     const homeB = tempDir('sls-home-b-')
-    const second = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', join(homeB, 'sst'), '--json'], clone), 'prepare B')
+    const noKey = cli(['prepare', '--stage', 'dev', '--config-dir', join(homeB, 'sst'), '--json'], clone)
+    assert.equal(noKey.json.error.code, 'AGE_KEY_MISSING')
+    const ciSecret = { SST_LOCAL_STATE_AGE_KEY: readFileSync(keyFile, 'utf8') }
+    const second = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', join(homeB, 'sst'), '--json'], clone, ciSecret), 'prepare B')
+    assert.ok(!(second.stdout + second.stderr).includes('AGE-SECRET-KEY'))
     assert.equal(second.json.files.find((f) => f.kind === 'secret').action, 'written')
     const list = runSst(['secret', 'list', '--stage', 'dev'], { cwd: clone, configHome: homeB })
     assert.equal(list.status, 0, `sst secret list failed (exit ${list.status})`)

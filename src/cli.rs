@@ -12,6 +12,7 @@ use crate::commit::{commit, CommitOptions};
 use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::init::{init, InitOptions};
 use crate::prepare::{prepare, PrepareOptions};
 use crate::project::{Caller, CommonOptions};
 use crate::render;
@@ -57,8 +58,24 @@ enum Command {
     Commit(CommitArgs),
     /// Compare the stage's state in the repository and in SST's config dir.
     Status(StageArgs),
+    /// Set up age encryption of stage passphrases: create (or reuse) a key
+    /// outside the repository and list its public key in <stateDir>/age-recipients.txt.
+    Init(InitArgs),
     /// Print SST's config directory, computed exactly as SST computes it.
     ConfigDir,
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// State folder relative to the project root [default: infra/state].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<String>,
+    /// SST's config dir (the default key file lives below it).
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<Utf8PathBuf>,
+    /// Where to keep the secret key [default: <configDir>/sst-local-state/age-key.txt].
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<Utf8PathBuf>,
 }
 
 /// Flags naming the stage and where its state lives.
@@ -260,6 +277,21 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             for warning in &report.warnings {
                 ui.warn(warning);
             }
+            Ok(())
+        }
+        Command::Init(args) => {
+            let options = InitOptions {
+                common: CommonOptions {
+                    cwd: cli.global.cwd.clone(),
+                    state_dir: args.state_dir.clone(),
+                    config_dir: args.config_dir.clone(),
+                    caller: Caller::Cli,
+                    ..CommonOptions::default()
+                },
+                key_file: args.key_file.clone(),
+            };
+            let report = init(&options, env)?;
+            ui.result(&render::init(&report), &to_json(&report));
             Ok(())
         }
         Command::ConfigDir => {

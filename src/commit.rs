@@ -17,11 +17,13 @@ use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
+use crate::layout;
 use crate::layout::{state_files, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
 use crate::message::{self, MessageFacts};
 use crate::project::{self, Caller, CommonOptions, StageContext};
 use crate::remote::{git_error, PushOutcome, Remote};
+use crate::seal;
 use crate::state::{check_checkpoint, StateSet};
 
 /// How many times a push is rebuilt on a moved branch tip.
@@ -188,21 +190,69 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         (None, None)
     };
     let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let loaded = Marker::load(&ctx)?;
+    let sealed_paths: BTreeMap<Kind, String> = files
+        .iter()
+        .filter_map(|f| Some((f.kind, tree_path(&rel_root, f.sealed_rel.as_ref()?))))
+        .collect();
+    let identities = std::cell::OnceCell::new();
+    // The content id of each state file in a commit; an age-encrypted
+    // passphrase counts as its plaintext (decrypted with the configured key,
+    // or, without one, trusted to be what prepare last recorded).
+    let ids_in = |commit: Option<&git2::Commit>| -> Result<BTreeMap<Kind, Option<Oid>>> {
+        let mut ids = blobs_in(&repo, commit, &tree_paths)?;
+        for (kind, path) in &sealed_paths {
+            let Some(sealed) = commit
+                .map(|c| blob_at(&repo, c, path))
+                .transpose()?
+                .flatten()
+            else {
+                continue;
+            };
+            let keys = match identities.get() {
+                Some(keys) => keys,
+                None => {
+                    let keys = seal::identities(env, &seal::default_key_file(&ctx.config_dir))?;
+                    identities.get_or_init(|| keys)
+                }
+            };
+            let plain: Option<&Vec<age::x25519::Identity>> = Some(keys).filter(|k| !k.is_empty());
+            let id = match (plain, &loaded) {
+                (Some(keys), _) => {
+                    let blob = repo
+                        .find_blob(sealed)
+                        .map_err(|e| git_error("reading a blob", &e, &[]))?;
+                    let bytes = seal::open(Utf8Path::new(path), blob.content(), keys)?;
+                    Oid::from_str(&fsx::blob_hash(&bytes)).ok()
+                }
+                (None, Loaded::Found(m)) if m.hash(*kind).is_some() => {
+                    m.hash(*kind).and_then(|h| Oid::from_str(h).ok())
+                }
+                (None, _) => {
+                    return Err(Error::AgeKeyMissing {
+                        file: workdir.join(path),
+                    })
+                }
+            };
+            ids.insert(*kind, id);
+        }
+        Ok(ids)
+    };
     // What this run's deploy started from: what prepare restored (or the
     // last commit saved), else HEAD's version. Another run's change to these
     // files since then is a conflict, whatever the branch looks like now.
-    let started_from: BTreeMap<Kind, Option<Oid>> = match Marker::load(&ctx)? {
+    let started_from: BTreeMap<Kind, Option<Oid>> = match &loaded {
         Loaded::Found(marker) => Kind::ALL
             .iter()
             .map(|&k| (k, marker.hash(k).and_then(|h| Oid::from_str(h).ok())))
             .collect(),
-        Loaded::Absent | Loaded::Corrupt => blobs_in(&repo, head.as_ref(), &tree_paths)?,
+        Loaded::Absent | Loaded::Corrupt => ids_in(head.as_ref())?,
     };
     // The base: the branch's last known tip (`refs/remotes/<remote>/<branch>`,
     // checked by the push itself, which fails if the branch moved), else a
     // fetch of it; HEAD without push.
     let conflicts_at = |tip: Option<&git2::Commit>| -> Result<Vec<String>> {
-        let at_tip = blobs_in(&repo, tip, &tree_paths)?;
+        let at_tip = ids_in(tip)?;
         Ok(tree_paths
             .iter()
             .filter(|(k, _)| !k.is_fallback() || ours[*k] != started_from[*k])
@@ -252,7 +302,13 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     };
 
     // 4. What changed against the base.
-    let changes = diff_against(&repo, base.as_ref(), &ours, &tree_paths)?;
+    // Kinds whose config-dir content differs from the base (files absent
+    // from the config dir are never deleted from the repository).
+    let at_base = ids_in(base.as_ref())?;
+    let changes: BTreeSet<Kind> = Kind::ALL
+        .into_iter()
+        .filter(|k| ours[k].is_some() && ours[k] != at_base[k])
+        .collect();
     if changes.is_empty() {
         if !options.dry_run {
             record_synced(&ctx, &collected)?;
@@ -270,15 +326,85 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         ));
     }
     // Never replace the repository's passphrase: that would orphan every secret.
-    if let Some(base_commit) = &base {
-        for kind in [Kind::Passphrase, Kind::FallbackPassphrase] {
-            if changes.contains(&kind) && blob_at(&repo, base_commit, &tree_paths[&kind])?.is_some()
-            {
-                return Err(Error::PassphraseMismatch {
-                    file: path_of(&files, kind).config_path.clone(),
-                    repo_file: path_of(&files, kind).repo_path.clone(),
-                });
+    for kind in [Kind::Passphrase, Kind::FallbackPassphrase] {
+        if changes.contains(&kind) && at_base[&kind].is_some() {
+            return Err(Error::PassphraseMismatch {
+                file: path_of(&files, kind).config_path.clone(),
+                repo_file: path_of(&files, kind).repo_path.clone(),
+            });
+        }
+    }
+
+    // What to write: a new passphrase only ever encrypted to the team's age
+    // recipients (or in plain text when explicitly allowed).
+    let recipients_rel = layout::recipients_rel(&ctx);
+    let recipients_file = ctx.project_root.join(&recipients_rel);
+    let recipients = match fsx::read_optional(&recipients_file)? {
+        Some(bytes) => Some((
+            seal::parse_recipients(&recipients_file, &String::from_utf8_lossy(&bytes))?,
+            bytes,
+        )),
+        None => None,
+    };
+    let plaintext_ok = env
+        .non_empty(seal::PLAINTEXT_ENV)
+        .is_some_and(|v| v != "0" && v != "false")
+        || ctx.settings.plaintext_passphrase == Some(true);
+    let mut outputs: Vec<Output> = Vec::new();
+    for &kind in &changes {
+        let bytes = collected.get(kind).expect("changed files were collected");
+        let output = match (kind.passphrase_kind(), &recipients) {
+            (true, Some((keys, _))) => Output {
+                kind: Some(kind),
+                path: sealed_paths[&kind].clone(),
+                bytes: seal::seal(bytes, keys),
+                private: false,
+            },
+            (true, None) if !plaintext_ok => {
+                return Err(Error::PlaintextPassphrase {
+                    file: path_of(&files, kind).repo_path.clone(),
+                    recipients: recipients_file,
+                })
             }
+            (true, None) => {
+                warnings.push(format!(
+                    "[PLAINTEXT_PASSPHRASE] committing {} in plain text ({} is set)",
+                    tree_paths[&kind],
+                    seal::PLAINTEXT_ENV
+                ));
+                Output {
+                    kind: Some(kind),
+                    path: tree_paths[&kind].clone(),
+                    bytes: bytes.to_vec(),
+                    private: true,
+                }
+            }
+            (false, _) => Output {
+                kind: Some(kind),
+                path: tree_paths[&kind].clone(),
+                bytes: bytes.to_vec(),
+                private: kind.is_private(),
+            },
+        };
+        outputs.push(output);
+    }
+    // the recipients file travels with the first encrypted passphrase
+    if let Some((_, text)) = &recipients {
+        let path = tree_path(&rel_root, &recipients_rel);
+        let in_base = base
+            .as_ref()
+            .map(|b| blob_at(&repo, b, &path))
+            .transpose()?
+            .flatten();
+        if outputs.iter().any(|o| o.path.ends_with(".age"))
+            && in_base != Some(Oid::from_str(&fsx::blob_hash(text)).expect("hex"))
+        {
+            outputs.push(Output {
+                kind: None,
+                path,
+                bytes: text.clone(),
+                private: false,
+            });
         }
     }
 
@@ -296,21 +422,19 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         .clone()
         .or_else(|| ctx.settings.message.clone());
     let msg = message::compose(&ctx, template.as_deref(), &facts);
-    let changed_files: Vec<ChangedFile> = changes
+    let changed_files: Vec<ChangedFile> = outputs
         .iter()
-        .map(|&kind| ChangedFile {
-            kind,
-            path: tree_paths[&kind].clone(),
-            change: if base
-                .as_ref()
-                .and_then(|b| blob_at(&repo, b, &tree_paths[&kind]).ok().flatten())
-                .is_some()
-            {
-                "modified"
-            } else {
-                "added"
-            },
-            bytes: collected.get(kind).map_or(0, |b| b.len() as u64),
+        .filter_map(|o| {
+            Some(ChangedFile {
+                kind: o.kind?,
+                path: o.path.clone(),
+                change: if at_base[&o.kind?].is_some() {
+                    "modified"
+                } else {
+                    "added"
+                },
+                bytes: o.bytes.len() as u64,
+            })
         })
         .collect();
     if options.dry_run {
@@ -329,16 +453,16 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
 
     // 5. Commit (only our paths) and push, rebuilding on a moved tip.
     let (author, committer) = message::identities(&repo, env)?;
-    let blobs: BTreeMap<Kind, Oid> = changes
+    let blobs: Vec<(String, Oid)> = outputs
         .iter()
-        .map(|&kind| {
-            repo.blob(collected.get(kind).expect("changed files were collected"))
-                .map(|oid| (kind, oid))
+        .map(|o| {
+            repo.blob(&o.bytes)
+                .map(|oid| (o.path.clone(), oid))
                 .map_err(|e| git_error("writing a blob", &e, &[]))
         })
         .collect::<Result<_>>()?;
     let make_commit = |parent: Option<&git2::Commit>| -> Result<Oid> {
-        let tree = build_tree(&repo, parent, &blobs, &tree_paths)?;
+        let tree = build_tree(&repo, parent, &blobs)?;
         let parents: Vec<&git2::Commit> = parent.into_iter().collect();
         repo.commit(None, &author, &committer, &msg, &tree, &parents)
             .map_err(|e| git_error("creating the commit", &e, &[]))
@@ -348,7 +472,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     if let (Some(remote), Some(branch)) = (&remote, &branch) {
         let conflicts = conflicts_at(base.as_ref())?;
         if !conflicts.is_empty() {
-            write_worktree(&workdir, &collected, &changes, &tree_paths)?;
+            write_worktree(&workdir, &outputs)?;
             return Err(rescue(&ctx, remote, branch, oid, conflicts, 0));
         }
     }
@@ -374,7 +498,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
                     let tip = fetch(remote, branch, &mut timer)?;
                     let conflicts = conflicts_at(tip.as_ref())?;
                     if !conflicts.is_empty() || attempts >= PUSH_ATTEMPTS {
-                        write_worktree(&workdir, &collected, &changes, &tree_paths)?;
+                        write_worktree(&workdir, &outputs)?;
                         return Err(rescue(&ctx, remote, branch, oid, conflicts, attempts));
                     }
                     std::thread::sleep(Duration::from_millis(100 * 2u64.pow(attempts - 1)));
@@ -390,11 +514,11 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     }
 
     // 6. The worktree and HEAD show the new state.
-    write_worktree(&workdir, &collected, &changes, &tree_paths)?;
+    write_worktree(&workdir, &outputs)?;
     // HEAD follows only when the commit was built directly on it (so the
     // worktree differs from it in our paths alone)
     let head_updated = head.as_ref().map(|h| h.id()) == base.as_ref().map(|b| b.id())
-        && move_head(&repo, oid, branch.as_deref(), &workdir, &tree_paths, &blobs)?;
+        && move_head(&repo, oid, branch.as_deref(), &workdir, &blobs)?;
     if !head_updated {
         warnings.push("HEAD was left where it was: the commit was built on the remote branch's tip, which is not HEAD (a PR merge checkout, a checkout behind the remote, or another branch checked out); the state files in the worktree are updated".into());
     }
@@ -550,30 +674,6 @@ fn checkpoint_resources(repo: &Repository, commit: &git2::Commit, path: &str) ->
         .map(|c| c.resources)
 }
 
-/// Kinds whose config-dir content differs from the base commit's (files
-/// absent from the config dir are never deleted from the repository).
-fn diff_against(
-    repo: &Repository,
-    base: Option<&git2::Commit>,
-    ours: &BTreeMap<Kind, Option<Oid>>,
-    paths: &BTreeMap<Kind, String>,
-) -> Result<BTreeSet<Kind>> {
-    let mut changed = BTreeSet::new();
-    for (&kind, path) in paths {
-        let Some(ours) = ours[&kind] else {
-            continue;
-        };
-        let theirs = match base {
-            Some(b) => blob_at(repo, b, path)?,
-            None => None,
-        };
-        if theirs != Some(ours) {
-            changed.insert(kind);
-        }
-    }
-    Ok(changed)
-}
-
 /// The blob id of each state file in `commit` (None: absent, or no commit).
 fn blobs_in(
     repo: &Repository,
@@ -592,15 +692,26 @@ fn blobs_in(
         .collect()
 }
 
+/// A file the commit writes.
+struct Output {
+    /// The state file it is (None for the recipients file).
+    kind: Option<Kind>,
+    /// Path in the tree.
+    path: String,
+    /// Content as committed (an encrypted passphrase is ciphertext).
+    bytes: Vec<u8>,
+    /// Mode 0600 in the worktree.
+    private: bool,
+}
+
 fn build_tree<'r>(
     repo: &'r Repository,
     parent: Option<&git2::Commit>,
-    blobs: &BTreeMap<Kind, Oid>,
-    paths: &BTreeMap<Kind, String>,
+    blobs: &[(String, Oid)],
 ) -> Result<git2::Tree<'r>> {
     let mut update = TreeUpdateBuilder::new();
-    for (kind, oid) in blobs {
-        update.upsert(paths[kind].as_str(), *oid, FileMode::Blob);
+    for (path, oid) in blobs {
+        update.upsert(path.as_str(), *oid, FileMode::Blob);
     }
     let base_tree = match parent {
         Some(p) => p
@@ -622,15 +733,9 @@ fn build_tree<'r>(
         .map_err(|e| git_error("reading the new tree", &e, &[]))
 }
 
-fn write_worktree(
-    workdir: &Utf8Path,
-    collected: &StateSet,
-    changes: &BTreeSet<Kind>,
-    paths: &BTreeMap<Kind, String>,
-) -> Result<()> {
-    for &kind in changes {
-        let bytes = collected.get(kind).expect("changed files were collected");
-        fsx::write_atomic(&workdir.join(&paths[&kind]), bytes, kind.is_private())?;
+fn write_worktree(workdir: &Utf8Path, outputs: &[Output]) -> Result<()> {
+    for o in outputs {
+        fsx::write_atomic(&workdir.join(&o.path), &o.bytes, o.private)?;
     }
     Ok(())
 }
@@ -643,8 +748,7 @@ fn move_head(
     oid: Oid,
     branch: Option<&str>,
     workdir: &Utf8Path,
-    paths: &BTreeMap<Kind, String>,
-    blobs: &BTreeMap<Kind, Oid>,
+    blobs: &[(String, Oid)],
 ) -> Result<bool> {
     let g = |e: git2::Error| git_error("updating HEAD", &e, &[]);
     let head_ref = repo.find_reference("HEAD").map_err(g)?;
@@ -668,8 +772,7 @@ fn move_head(
         (None, _) => repo.set_head_detached(oid).map_err(g)?,
     }
     let mut index = repo.index().map_err(g)?;
-    for (kind, blob) in blobs {
-        let path = &paths[kind];
+    for (path, blob) in blobs {
         match index_entry(&workdir.join(path), path, *blob) {
             // the blob is already in the object store: no second hash and compression
             Some(entry) => index.add(&entry).map_err(g)?,

@@ -175,6 +175,28 @@ pub enum Error {
         /// The rescue branch holding our state, when the push to it worked.
         rescue_branch: Option<String>,
     },
+    /// An age-encrypted passphrase is in the repository but no identity is configured.
+    #[error("{file} is encrypted with age and no key is configured: set SST_LOCAL_STATE_AGE_KEY (the CI secret holding the AGE-SECRET-KEY-1… line) or SST_LOCAL_STATE_AGE_KEY_FILE")]
+    AgeKeyMissing {
+        /// The encrypted file.
+        file: Utf8PathBuf,
+    },
+    /// An age file does not decrypt with the configured identities.
+    #[error("{file} does not decrypt with the configured age key: {reason}")]
+    DecryptFailed {
+        /// The encrypted file.
+        file: Utf8PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// A new passphrase would be committed in plain text.
+    #[error("refusing to commit the new passphrase {file} in plain text: anyone who can read the repository could decrypt every secret. Run `sst-local-state init` to create {recipients} (the team's age public keys), or set SST_LOCAL_STATE_PLAINTEXT_PASSPHRASE=1 to accept plain text")]
+    PlaintextPassphrase {
+        /// The passphrase that would be committed.
+        file: Utf8PathBuf,
+        /// The recipients file to create.
+        recipients: Utf8PathBuf,
+    },
     /// The config dir's passphrase differs from the repository's.
     #[error("{file} differs from the repository's passphrase {repo_file}: SST made a new passphrase (was prepare run before the deploy?); committing it would make every secret and secret output undecryptable")]
     PassphraseMismatch {
@@ -249,6 +271,9 @@ impl Error {
             Error::PushRejected { .. } => "PUSH_REJECTED",
             Error::StateConflict { .. } => "STATE_CONFLICT",
             Error::PassphraseMismatch { .. } => "PASSPHRASE_MISMATCH",
+            Error::AgeKeyMissing { .. } => "AGE_KEY_MISSING",
+            Error::DecryptFailed { .. } => "DECRYPT_FAILED",
+            Error::PlaintextPassphrase { .. } => "PLAINTEXT_PASSPHRASE",
             Error::Network { .. } => "NETWORK_ERROR",
             Error::Git { .. } => "GIT_ERROR",
             Error::Io { .. } => "IO_ERROR",

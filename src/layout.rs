@@ -63,6 +63,11 @@ impl Kind {
         }
     }
 
+    /// Whether the file is a passphrase (committed age-encrypted).
+    pub fn passphrase_kind(self) -> bool {
+        matches!(self, Kind::Passphrase | Kind::FallbackPassphrase)
+    }
+
     /// A short human label (`app`, `secret (fallback)`, ...).
     pub fn label(self) -> &'static str {
         match self {
@@ -86,6 +91,18 @@ pub struct StateFile {
     pub repo_path: Utf8PathBuf,
     /// Absolute path where SST reads it (`<configDir>/state/app/<app>/dev.json`).
     pub config_path: Utf8PathBuf,
+    /// For passphrases: the age-encrypted form in the repository
+    /// (`infra/state/passphrase/dev.age`), relative to the project root.
+    pub sealed_rel: Option<Utf8PathBuf>,
+}
+
+impl StateFile {
+    /// The absolute path of the age-encrypted form, for passphrases.
+    pub fn sealed_path(&self, ctx: &StageContext) -> Option<Utf8PathBuf> {
+        self.sealed_rel
+            .as_ref()
+            .map(|rel| ctx.project_root.join(rel))
+    }
 }
 
 /// The state files of the context's stage, in [`Kind::ALL`] order.
@@ -100,6 +117,8 @@ pub fn state_files(ctx: &StageContext) -> Vec<StateFile> {
             };
             let file = format!("{stage}.json");
             let repo_rel = ctx.state_dir.join(kind.key()).join(&file);
+            let sealed_rel = (kind.key() == "passphrase")
+                .then(|| ctx.state_dir.join(kind.key()).join(format!("{stage}.age")));
             StateFile {
                 kind,
                 repo_path: ctx.project_root.join(&repo_rel),
@@ -110,9 +129,15 @@ pub fn state_files(ctx: &StageContext) -> Vec<StateFile> {
                     .join(kind.key())
                     .join(ctx.app.as_str())
                     .join(&file),
+                sealed_rel,
             }
         })
         .collect()
+}
+
+/// The team's age recipients (public keys), relative to the project root.
+pub fn recipients_rel(ctx: &StageContext) -> Utf8PathBuf {
+    ctx.state_dir.join(crate::seal::RECIPIENTS_FILE)
 }
 
 /// Where `sst-local-state` keeps its own records in the config dir (SST never reads it).

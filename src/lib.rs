@@ -10,6 +10,7 @@ pub mod config_dir;
 pub mod env;
 pub mod error;
 pub mod fsx;
+pub mod init;
 pub mod layout;
 pub mod marker;
 pub mod message;
@@ -19,6 +20,7 @@ pub mod project;
 pub mod redact;
 pub mod remote;
 pub mod render;
+pub mod seal;
 pub mod sst_config;
 pub mod state;
 pub mod status;
@@ -230,9 +232,10 @@ pub struct FileStatus {
     /// Path in SST's config dir.
     pub config_path: String,
     /// `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
-    /// (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`.
+    /// (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`;
+    /// `encrypted` (the repository's passphrase is age-encrypted and no key is configured).
     #[napi(
-        ts_type = "'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent'"
+        ts_type = "'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted'"
     )]
     pub state: String,
     /// Size in the repository, when present.

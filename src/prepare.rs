@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::env::Env;
@@ -15,6 +15,7 @@ use crate::fsx;
 use crate::layout::{state_files, tool_dir, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
 use crate::project::{self, CommonOptions, StageContext};
+use crate::seal;
 use crate::state::{CheckpointInfo, StateSet};
 use crate::status::{read_sst_lock, SstLock};
 
@@ -99,12 +100,9 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let ctx = project::resolve(&options.common, env)?;
     let files = state_files(&ctx);
 
-    let mut repo = StateSet::default();
-    for file in &files {
-        if let Some(bytes) = fsx::read_optional(&file.repo_path)? {
-            repo.insert(file.kind, file.repo_path.clone(), bytes);
-        }
-    }
+    let mut warnings = ctx.warnings.clone();
+    let (repo, sealed_unreadable) = read_repo_state(&ctx, &files, env, true, &mut warnings)?;
+    debug_assert!(sealed_unreadable.is_empty());
     // checks (a JSON scan of the checkpoint) and hashing run side by side
     let (info, hashes) = std::thread::scope(|scope| {
         let hashes = scope.spawn(|| {
@@ -132,7 +130,6 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
 
     let loaded = Marker::load(&ctx)?;
     let marker = loaded.marker();
-    let mut warnings = ctx.warnings.clone();
     if loaded == Loaded::Corrupt {
         warnings.push(format!(
             "{} could not be read; treating every differing config-dir file as unsaved",
@@ -166,7 +163,9 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         }
         plan.push(FileOutcome {
             kind: file.kind,
-            repo_path: file.repo_path.clone(),
+            repo_path: repo
+                .path(file.kind)
+                .map_or_else(|| file.repo_path.clone(), Utf8Path::to_path_buf),
             config_path: file.config_path.clone(),
             action,
             bytes: repo_bytes.map_or(0, |b| b.len() as u64),
@@ -231,6 +230,62 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         warnings,
         duration_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// Reads the stage's files from the repository: passphrases from their
+/// age-encrypted form (`.age`, decrypted with the configured key) or, in the
+/// legacy layout, from plain `.json` (with a warning). With `strict`, a
+/// missing or wrong key is an error; otherwise (status) such passphrases are
+/// left out and returned.
+pub fn read_repo_state(
+    ctx: &StageContext,
+    files: &[StateFile],
+    env: &Env,
+    strict: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(StateSet, Vec<Kind>)> {
+    let mut repo = StateSet::default();
+    let mut unreadable = Vec::new();
+    let mut identities = None;
+    for file in files {
+        let sealed = file.sealed_path(ctx);
+        if let Some(sealed) = sealed.filter(|p| p.exists()) {
+            let ciphertext =
+                std::fs::read(&sealed).map_err(|e| Error::io("reading", &sealed, e))?;
+            if identities.is_none() {
+                identities = Some(seal::identities(
+                    env,
+                    &seal::default_key_file(&ctx.config_dir),
+                )?);
+            }
+            match seal::open(
+                &sealed,
+                &ciphertext,
+                identities.as_deref().unwrap_or_default(),
+            ) {
+                Ok(plain) => repo.insert(file.kind, sealed.clone(), plain),
+                Err(e) if strict => return Err(e),
+                Err(_) => unreadable.push(file.kind),
+            }
+            if file.repo_path.exists() {
+                warnings.push(format!(
+                    "{} and {sealed} both exist; the encrypted one is used (delete the plain one)",
+                    file.repo_path
+                ));
+            }
+            continue;
+        }
+        if let Some(bytes) = fsx::read_optional(&file.repo_path)? {
+            if file.sealed_rel.is_some() {
+                warnings.push(format!(
+                    "[PLAINTEXT_PASSPHRASE] {} holds the stage passphrase in plain text: anyone who can read the repository can decrypt every secret; encrypt it with `sst-local-state init` + age",
+                    file.repo_path
+                ));
+            }
+            repo.insert(file.kind, file.repo_path.clone(), bytes);
+        }
+    }
+    Ok((repo, unreadable))
 }
 
 fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {

@@ -70,6 +70,8 @@ pub struct PackageSettings {
     pub remote: Option<String>,
     /// Commit message template.
     pub message: Option<String>,
+    /// Allow committing a new passphrase in plain text (no age recipients).
+    pub plaintext_passphrase: Option<bool>,
 }
 
 /// A project and stage with every common option resolved and validated.
@@ -114,9 +116,12 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         (None, None) => None,
     };
 
-    let cwd = absolute_cwd(options.cwd.as_deref(), &caller.name("cwd", "cwd"))?;
-    let project_root = find_project_root(&cwd)?;
-    let settings = read_package_settings(&project_root)?;
+    let Location {
+        project_root,
+        settings,
+        state_dir,
+        config_dir,
+    } = resolve_location(options, env)?;
     let mut warnings = Vec::new();
 
     let config_file = project_root.join(CONFIG_FILE);
@@ -171,6 +176,37 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         },
     };
 
+    Ok(StageContext {
+        project_root,
+        app,
+        stage,
+        state_dir,
+        config_dir,
+        settings,
+        warnings,
+    })
+}
+
+/// Where a project and its state live, without a stage.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// Directory holding `sst.config.ts`.
+    pub project_root: Utf8PathBuf,
+    /// The `package.json` settings.
+    pub settings: PackageSettings,
+    /// State folder, relative to the project root.
+    pub state_dir: Utf8PathBuf,
+    /// SST's config dir.
+    pub config_dir: Utf8PathBuf,
+}
+
+/// Resolves the project root, settings, state folder and config dir of
+/// `options` (stage and app are not needed).
+pub fn resolve_location(options: &CommonOptions, env: &Env) -> Result<Location> {
+    let caller = options.caller;
+    let cwd = absolute_cwd(options.cwd.as_deref(), &caller.name("cwd", "cwd"))?;
+    let project_root = find_project_root(&cwd)?;
+    let settings = read_package_settings(&project_root)?;
     let state_dir = match (
         &options.state_dir,
         env.get("SST_LOCAL_STATE_STATE_DIR"),
@@ -199,14 +235,11 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         (None, None, None) => resolve_config_dir(env, Platform::current())?.into(),
     };
 
-    Ok(StageContext {
+    Ok(Location {
         project_root,
-        app,
-        stage,
+        settings,
         state_dir,
         config_dir,
-        settings,
-        warnings,
     })
 }
 

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use camino::Utf8Path;
 
 use crate::commit::CommitReport;
+use crate::init::InitReport;
 use crate::prepare::{Action, PrepareReport};
 use crate::status::{StatusReport, SyncState};
 
@@ -76,6 +77,7 @@ pub fn status(r: &StatusReport) -> String {
             SyncState::OnlyInRepo => "only in repo",
             SyncState::OnlyInConfigDir => "only in config dir",
             SyncState::Absent => "absent",
+            SyncState::Encrypted => "encrypted in repo (no age key to compare)",
         };
         let _ = writeln!(out, "  {:<22} {state}", f.kind.label());
     }
@@ -140,4 +142,18 @@ pub fn commit(r: &CommitReport) -> String {
     };
     let _ = write!(out, "{outcome}\ndone in {} ms", r.duration_ms);
     out
+}
+
+/// What init did and what to do next (never the secret key itself).
+pub fn init(r: &InitReport) -> String {
+    let key = if r.created_key { "created" } else { "reused" };
+    let listed = if r.added_recipient {
+        "added to"
+    } else {
+        "already in"
+    };
+    format!(
+        "age key {key}: {} (mode 0600; keep it out of the repository)\npublic key {} {listed} {}\nnext: commit {}, and store the content of {} as the CI secret SST_LOCAL_STATE_AGE_KEY",
+        r.key_file, r.public_key, r.recipients_file, r.recipients_file, r.key_file
+    )
 }

@@ -176,6 +176,11 @@ impl StateSet {
         self.files.get(&kind).map(|(_, b)| b.as_slice())
     }
 
+    /// The path `kind` was read from, if present.
+    pub fn path(&self, kind: Kind) -> Option<&Utf8Path> {
+        self.files.get(&kind).map(|(p, _)| p.as_path())
+    }
+
     /// Whether no file is present.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()

@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::fsx;
 use crate::layout::{sst_lock_path, state_files, Kind};
 use crate::marker::Marker;
+use crate::prepare::read_repo_state;
 use crate::project::{self, CommonOptions, StageContext};
 use crate::state::{check_checkpoint, CheckpointInfo};
 
@@ -31,6 +32,8 @@ pub enum SyncState {
     OnlyInConfigDir,
     /// In neither place.
     Absent,
+    /// Encrypted in the repository and no age key is configured to compare it.
+    Encrypted,
 }
 
 /// One state file in a status report.
@@ -101,8 +104,13 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let mut warnings = ctx.warnings.clone();
     let mut files = Vec::new();
     let mut checkpoints = (None, None);
-    for file in state_files(&ctx) {
-        let repo = fsx::read_optional(&file.repo_path)?;
+    let all = state_files(&ctx);
+    let (repo_set, sealed) = read_repo_state(&ctx, &all, env, false, &mut warnings)?;
+    for file in all {
+        let repo = repo_set.get(file.kind).map(<[u8]>::to_vec);
+        let repo_path = repo_set
+            .path(file.kind)
+            .map_or_else(|| file.repo_path.clone(), |p| p.to_path_buf());
         let config = fsx::read_optional(&file.config_path)?;
         if file.kind == Kind::App {
             let mut summary = |path: &camino::Utf8Path, bytes: &Option<Vec<u8>>| {
@@ -122,6 +130,7 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
             );
         }
         let state = match (&repo, &config) {
+            _ if sealed.contains(&file.kind) => SyncState::Encrypted,
             (None, None) => SyncState::Absent,
             (Some(_), None) => SyncState::OnlyInRepo,
             (None, Some(_)) => SyncState::OnlyInConfigDir,
@@ -133,7 +142,10 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
         };
         files.push(FileStatus {
             kind: file.kind,
-            repo_path: file.repo_path,
+            repo_path: file
+                .sealed_path(&ctx)
+                .filter(|_| sealed.contains(&file.kind))
+                .unwrap_or(repo_path),
             config_path: file.config_path,
             state,
             repo_bytes: repo.as_ref().map(|b| b.len() as u64),

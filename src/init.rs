@@ -1,0 +1,97 @@
+//! Init: set a project up so stage passphrases are committed encrypted.
+//! Creates (or reuses) an age identity in a key file outside the repository
+//! (mode 0600, never printed) and adds its public key to the state folder's
+//! `age-recipients.txt`, which is committed.
+
+use camino::Utf8PathBuf;
+use serde::Serialize;
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::project::{self, CommonOptions};
+use crate::seal;
+
+/// Options of [`init`].
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// Project and paths (the stage is not used).
+    pub common: CommonOptions,
+    /// Where to keep the identity; default env `SST_LOCAL_STATE_AGE_KEY_FILE`,
+    /// else `<configDir>/sst-local-state/age-key.txt`.
+    pub key_file: Option<Utf8PathBuf>,
+}
+
+/// The result of [`init`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InitReport {
+    /// The recipients file (commit it).
+    pub recipients_file: Utf8PathBuf,
+    /// The public key (`age1…`) now listed there.
+    pub public_key: String,
+    /// The file holding the secret key (store its content as the CI secret `SST_LOCAL_STATE_AGE_KEY`).
+    pub key_file: Utf8PathBuf,
+    /// Whether a new identity was generated (false: an existing key file was reused).
+    pub created_key: bool,
+    /// Whether the public key was added to the recipients file (false: already listed).
+    pub added_recipient: bool,
+}
+
+/// Creates or reuses the age identity and lists its public key as a recipient.
+pub fn init(options: &InitOptions, env: &Env) -> Result<InitReport> {
+    let location = project::resolve_location(&options.common, env)?;
+    let key_file = match (&options.key_file, env.non_empty(seal::KEY_FILE_ENV)) {
+        (Some(path), _) => path.clone(),
+        (None, Some(path)) => Utf8PathBuf::from(path),
+        (None, None) => seal::default_key_file(&location.config_dir),
+    };
+    let (public_key, created_key) = match fsx::read_optional(&key_file)? {
+        Some(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let identity = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+                .and_then(|l| l.parse::<age::x25519::Identity>().ok())
+                .ok_or_else(|| {
+                    Error::option(
+                        key_file.as_str(),
+                        "exists but holds no age identity (AGE-SECRET-KEY-1…)",
+                    )
+                })?;
+            (identity.to_public().to_string(), false)
+        }
+        None => {
+            let (secret, public) = seal::generate();
+            let body = format!("# sst-local-state age identity; public key: {public}\n{secret}\n");
+            fsx::write_atomic(&key_file, body.as_bytes(), true)?;
+            (public, true)
+        }
+    };
+    let recipients_file = location
+        .project_root
+        .join(&location.state_dir)
+        .join(seal::RECIPIENTS_FILE);
+    let existing = fsx::read_optional(&recipients_file)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|| "# age recipients (public keys) that can decrypt this project's SST passphrases; one per line\n".to_string());
+    let added_recipient = !existing.lines().any(|l| l.trim() == public_key);
+    if added_recipient {
+        let mut text = existing;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&public_key);
+        text.push('\n');
+        seal::parse_recipients(&recipients_file, &text)?;
+        fsx::write_atomic(&recipients_file, text.as_bytes(), false)?;
+    }
+    Ok(InitReport {
+        recipients_file,
+        public_key,
+        key_file,
+        created_key,
+        added_recipient,
+    })
+}

@@ -1,0 +1,189 @@
+//! The stage passphrase in the repository is never plain text: it is stored
+//! as `passphrase/<stage>.age`, encrypted with age to the team's X25519
+//! recipients (`<stateDir>/age-recipients.txt`, public keys, committed), and
+//! decrypted with an identity from `SST_LOCAL_STATE_AGE_KEY` (a CI secret),
+//! `SST_LOCAL_STATE_AGE_KEY_FILE`, or the key file `init` wrote.
+
+use std::io::{Read, Write};
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use age::secrecy::ExposeSecret;
+use age::x25519::{Identity, Recipient};
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+/// The recipients file, relative to the state folder.
+pub const RECIPIENTS_FILE: &str = "age-recipients.txt";
+/// Environment variable holding one or more `AGE-SECRET-KEY-1…` lines.
+pub const KEY_ENV: &str = "SST_LOCAL_STATE_AGE_KEY";
+/// Environment variable naming a file that holds the identity.
+pub const KEY_FILE_ENV: &str = "SST_LOCAL_STATE_AGE_KEY_FILE";
+/// Environment variable that allows committing a new passphrase in plain text.
+pub const PLAINTEXT_ENV: &str = "SST_LOCAL_STATE_PLAINTEXT_PASSPHRASE";
+
+/// Where `init` keeps the identity on this machine (SST's config dir, never the repo).
+pub fn default_key_file(config_dir: &Utf8Path) -> Utf8PathBuf {
+    config_dir.join("sst-local-state").join("age-key.txt")
+}
+
+/// The identities available to decrypt: `SST_LOCAL_STATE_AGE_KEY`, else the
+/// file named by `SST_LOCAL_STATE_AGE_KEY_FILE`, else `default_key` if it exists.
+pub fn identities(env: &Env, default_key: &Utf8Path) -> Result<Vec<Identity>> {
+    if let Some(text) = env.non_empty(KEY_ENV) {
+        return parse_identities(text, &format!("env {KEY_ENV}"));
+    }
+    let (path, origin) = match env.non_empty(KEY_FILE_ENV) {
+        Some(p) => (Utf8PathBuf::from(p), format!("env {KEY_FILE_ENV} ({p})")),
+        None if default_key.exists() => (default_key.to_path_buf(), default_key.to_string()),
+        None => return Ok(Vec::new()),
+    };
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| Error::io("reading the age key", &path, e))?;
+    parse_identities(&text, &origin)
+}
+
+fn parse_identities(text: &str, origin: &str) -> Result<Vec<Identity>> {
+    let keys: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let parsed: std::result::Result<Vec<Identity>, _> =
+        keys.iter().map(|k| k.parse::<Identity>()).collect();
+    match parsed {
+        Ok(ids) if !ids.is_empty() => Ok(ids),
+        // never echo the value: it is a secret key
+        _ => Err(Error::option(
+            origin,
+            "does not hold age identities (lines starting with AGE-SECRET-KEY-1)",
+        )),
+    }
+}
+
+/// The recipients listed in `text` (the content of `path`).
+pub fn parse_recipients(path: &Utf8Path, text: &str) -> Result<Vec<Recipient>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push(line.parse::<Recipient>().map_err(|e| {
+            Error::option(
+                format!("{path}:{}", n + 1),
+                format!("not an age X25519 recipient (age1…): {e}"),
+            )
+        })?);
+    }
+    if out.is_empty() {
+        return Err(Error::option(path.as_str(), "lists no recipients"));
+    }
+    Ok(out)
+}
+
+/// `plaintext` encrypted to every recipient, ASCII-armored.
+pub fn seal(plaintext: &[u8], recipients: &[Recipient]) -> Vec<u8> {
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .expect("at least one recipient");
+    let mut out = Vec::new();
+    let armor =
+        ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).expect("writing to memory");
+    let mut writer = encryptor.wrap_output(armor).expect("writing to memory");
+    writer.write_all(plaintext).expect("writing to memory");
+    writer
+        .finish()
+        .and_then(|a| a.finish())
+        .expect("writing to memory");
+    out
+}
+
+/// Decrypts the age file `path` (content `ciphertext`) with `identities`.
+pub fn open(path: &Utf8Path, ciphertext: &[u8], identities: &[Identity]) -> Result<Vec<u8>> {
+    if identities.is_empty() {
+        return Err(Error::AgeKeyMissing {
+            file: path.to_path_buf(),
+        });
+    }
+    let fail = |reason: String| Error::DecryptFailed {
+        file: path.to_path_buf(),
+        reason,
+    };
+    let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(ciphertext))
+        .map_err(|e| fail(e.to_string()))?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
+        .map_err(|e| fail(e.to_string()))?;
+    let mut plain = Vec::new();
+    reader
+        .read_to_end(&mut plain)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(plain)
+}
+
+/// A new identity: (secret key text, public recipient text).
+pub fn generate() -> (String, String) {
+    let identity = Identity::generate();
+    (
+        identity.to_string().expose_secret().to_string(),
+        identity.to_public().to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn seal_and_open() {
+        let (secret, public) = generate();
+        let recipients =
+            parse_recipients(Utf8Path::new("r.txt"), &format!("# team\n{public}\n")).unwrap();
+        let sealed = seal(b"c2VjcmV0", &recipients);
+        assert!(sealed.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
+        assert!(!String::from_utf8_lossy(&sealed).contains("c2VjcmV0"));
+        let env = Env::from_map(
+            BTreeMap::from([(KEY_ENV.to_string(), secret.clone())]),
+            false,
+        );
+        let ids = identities(&env, Utf8Path::new("/nonexistent")).unwrap();
+        assert_eq!(
+            open(Utf8Path::new("p.age"), &sealed, &ids).unwrap(),
+            b"c2VjcmV0"
+        );
+        // another key cannot open it; no key at all is its own error
+        let (other, _) = generate();
+        let other_ids = parse_identities(&other, "x").unwrap();
+        assert_eq!(
+            open(Utf8Path::new("p.age"), &sealed, &other_ids)
+                .unwrap_err()
+                .code(),
+            "DECRYPT_FAILED"
+        );
+        assert_eq!(
+            open(Utf8Path::new("p.age"), &sealed, &[])
+                .unwrap_err()
+                .code(),
+            "AGE_KEY_MISSING"
+        );
+    }
+
+    #[test]
+    fn bad_keys_are_named_never_echoed() {
+        let env = Env::from_map(
+            BTreeMap::from([(KEY_ENV.to_string(), "AGE-SECRET-KEY-1NOTAKEY".to_string())]),
+            false,
+        );
+        let Err(err) = identities(&env, Utf8Path::new("/x")) else {
+            panic!("a bad key was accepted")
+        };
+        assert!(err.to_string().contains(KEY_ENV));
+        assert!(!err.to_string().contains("NOTAKEY"));
+        let err =
+            parse_recipients(Utf8Path::new("state/age-recipients.txt"), "age1bad\n").unwrap_err();
+        assert!(err.to_string().contains("state/age-recipients.txt:1"));
+    }
+}
