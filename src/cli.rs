@@ -306,7 +306,6 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
-    use std::collections::BTreeMap;
 
     #[test]
     fn clap_definition_is_valid() {
@@ -314,12 +313,7 @@ mod tests {
     }
 
     fn run_with(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-        let env = Env::from_map(
-            vars.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            false,
-        );
+        let env = Env::from_pairs(vars);
         let argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = run(&argv, &env, &mut out, &mut err);

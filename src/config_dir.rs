@@ -147,16 +147,9 @@ fn clean_elements<'a>(parts: impl Iterator<Item = &'a str>, rooted: bool) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            false,
-        )
+        Env::from_pairs(pairs)
     }
 
     #[test]

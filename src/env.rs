@@ -26,6 +26,17 @@ impl Env {
         Env { vars, ignore_case }
     }
 
+    /// An environment (Unix rules) made of `pairs`, for tests and tools.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Env::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            false,
+        )
+    }
+
     /// The value of `key`; `None` when unset.
     pub fn get(&self, key: &str) -> Option<&str> {
         if let Some(v) = self.vars.get(key) {

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::{blob_in, checkpoint, Fixture};
 use sst_local_state::commit::{commit, CommitOptions};
 use sst_local_state::env::Env;
@@ -21,13 +19,7 @@ fn options(fx: &Fixture, f: impl FnOnce(&mut CommitOptions)) -> CommitOptions {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Env {
-    Env::from_map(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-        false,
-    )
+    Env::from_pairs(pairs)
 }
 
 /// A repo with a full stage committed, prepared into the config dir.

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::{blob_in, checkpoint, Fixture};
 use sst_local_state::commit::{commit, CommitOptions};
 use sst_local_state::env::Env;
@@ -13,13 +11,7 @@ use sst_local_state::prepare::{prepare, PrepareOptions};
 use sst_local_state::status::{status, SyncState};
 
 fn env(pairs: &[(&str, &str)]) -> Env {
-    Env::from_map(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-        false,
-    )
+    Env::from_pairs(pairs)
 }
 
 /// A repository with an app and no state yet; SST's first deploy left a new
