@@ -156,14 +156,7 @@ pub struct Ui<'a> {
 }
 
 impl Ui<'_> {
-    /// A progress line on stderr (not in `--quiet` or `--json` mode).
-    pub fn step(&mut self, line: &str) {
-        if !self.quiet && !self.json {
-            let _ = writeln!(self.err, "{line}");
-        }
-    }
-
-    /// A detail line on stderr, shown with `--verbose` only.
+    /// A detail line on stderr, shown with `--verbose` only (paths, the commit message).
     pub fn detail(&mut self, line: &str) {
         if self.verbose && !self.json {
             let _ = writeln!(self.err, "  {line}");
@@ -249,6 +242,11 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                 require_state: args.require_state,
             };
             let report = prepare(&options, env)?;
+            ui.detail(&format!("project root {}", report.project_root));
+            ui.detail(&format!("state folder {}", report.state_dir));
+            for f in &report.files {
+                ui.detail(&format!("{}: {} -> {}", f.kind.label(), f.repo_path, f.config_path));
+            }
             ui.result(&render::prepare(&report), &to_json(&report));
             for warning in &report.warnings {
                 ui.warn(warning);
@@ -265,6 +263,14 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                 dry_run: args.dry_run,
             };
             let report = commit(&options, env)?;
+            if let Some(url) = &report.remote_url {
+                ui.detail(&format!("remote {url}"));
+            }
+            if let Some(message) = &report.message {
+                for line in message.lines() {
+                    ui.detail(&format!("message | {line}"));
+                }
+            }
             ui.result(&render::commit(&report), &to_json(&report));
             for warning in &report.warnings {
                 ui.warn(warning);
