@@ -245,7 +245,12 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             ui.detail(&format!("project root {}", report.project_root));
             ui.detail(&format!("state folder {}", report.state_dir));
             for f in &report.files {
-                ui.detail(&format!("{}: {} -> {}", f.kind.label(), f.repo_path, f.config_path));
+                ui.detail(&format!(
+                    "{}: {} -> {}",
+                    f.kind.label(),
+                    f.repo_path,
+                    f.config_path
+                ));
             }
             ui.result(&render::prepare(&report), &to_json(&report));
             for warning in &report.warnings {

@@ -6,6 +6,7 @@
 //! state did not change there, and is a `STATE_CONFLICT` (our state pushed to
 //! a rescue branch, nothing overwritten) when it did.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -357,7 +358,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             (true, Some((keys, _))) => Output {
                 kind: Some(kind),
                 path: sealed_paths[&kind].clone(),
-                bytes: seal::seal(bytes, keys),
+                bytes: Cow::Owned(seal::seal(bytes, keys)),
                 private: false,
             },
             (true, None) if !plaintext_ok => {
@@ -375,14 +376,14 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
                 Output {
                     kind: Some(kind),
                     path: tree_paths[&kind].clone(),
-                    bytes: bytes.to_vec(),
+                    bytes: Cow::Borrowed(bytes),
                     private: true,
                 }
             }
             (false, _) => Output {
                 kind: Some(kind),
                 path: tree_paths[&kind].clone(),
-                bytes: bytes.to_vec(),
+                bytes: Cow::Borrowed(bytes),
                 private: kind.is_private(),
             },
         };
@@ -402,7 +403,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             outputs.push(Output {
                 kind: None,
                 path,
-                bytes: text.clone(),
+                bytes: Cow::Borrowed(text),
                 private: false,
             });
         }
@@ -693,13 +694,14 @@ fn blobs_in(
 }
 
 /// A file the commit writes.
-struct Output {
+struct Output<'a> {
     /// The state file it is (None for the recipients file).
     kind: Option<Kind>,
     /// Path in the tree.
     path: String,
-    /// Content as committed (an encrypted passphrase is ciphertext).
-    bytes: Vec<u8>,
+    /// Content as committed (an encrypted passphrase is ciphertext; the
+    /// others borrow what was read, so a big checkpoint is held once).
+    bytes: Cow<'a, [u8]>,
     /// Mode 0600 in the worktree.
     private: bool,
 }
