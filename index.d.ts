@@ -98,7 +98,9 @@ export interface CommitResult {
  * overwritten and the state is pushed to a rescue branch named in the error
  * (`err.rescueBranch`). Other codes:
  * `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`, `PUSH_REJECTED`,
- * `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`.
+ * `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`. A new passphrase is committed only
+ * age-encrypted to the recipients in `<stateDir>/age-recipients.txt`
+ * (`sst-local-state init`); without them the code is `PLAINTEXT_PASSPHRASE`.
  */
 export declare function commitStage(options: CommitOptions): Promise<CommitResult>
 
@@ -210,7 +212,9 @@ export interface PrepareResult {
  * `SECRET_UNDECRYPTABLE`) and writes nothing when one fails. Refuses with
  * `UNSAVED_STATE` to overwrite config-dir files that hold changes never
  * committed, unless `force` (they are backed up first, see `backupDir`).
- * Writes are atomic; passphrase and secrets get mode 0600.
+ * Writes are atomic; passphrase and secrets get mode 0600. An age-encrypted
+ * passphrase (`passphrase/<stage>.age`) is decrypted with
+ * `SST_LOCAL_STATE_AGE_KEY` (codes `AGE_KEY_MISSING`, `DECRYPT_FAILED`).
  */
 export declare function prepareStage(options: PrepareOptions): Promise<PrepareResult>
 

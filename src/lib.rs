@@ -288,7 +288,9 @@ fn convert<T: serde::Serialize, U: serde::de::DeserializeOwned>(report: T) -> U 
 /// `SECRET_UNDECRYPTABLE`) and writes nothing when one fails. Refuses with
 /// `UNSAVED_STATE` to overwrite config-dir files that hold changes never
 /// committed, unless `force` (they are backed up first, see `backupDir`).
-/// Writes are atomic; passphrase and secrets get mode 0600.
+/// Writes are atomic; passphrase and secrets get mode 0600. An age-encrypted
+/// passphrase (`passphrase/<stage>.age`) is decrypted with
+/// `SST_LOCAL_STATE_AGE_KEY` (codes `AGE_KEY_MISSING`, `DECRYPT_FAILED`).
 #[napi(ts_return_type = "Promise<PrepareResult>")]
 pub fn prepare_stage<'env>(
     env: &'env Env,
@@ -435,7 +437,9 @@ pub struct CommitResult {
 /// overwritten and the state is pushed to a rescue branch named in the error
 /// (`err.rescueBranch`). Other codes:
 /// `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`, `PUSH_REJECTED`,
-/// `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`.
+/// `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`. A new passphrase is committed only
+/// age-encrypted to the recipients in `<stateDir>/age-recipients.txt`
+/// (`sst-local-state init`); without them the code is `PLAINTEXT_PASSPHRASE`.
 #[napi(ts_return_type = "Promise<CommitResult>")]
 pub fn commit_stage<'env>(
     env: &'env Env,
