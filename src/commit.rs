@@ -289,7 +289,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
                     ));
                     Some(commit)
                 }
-                _ => fetch(remote, branch, &mut timer)?,
+                _ => fetch(remote, branch, &mut timer).map_err(|e| kept(e, &ctx.config_dir))?,
             };
             if tip.is_none() {
                 warnings.push(format!(
@@ -482,7 +482,10 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     if let (Some(remote), Some(branch)) = (&remote, &branch) {
         loop {
             attempts += 1;
-            match remote.push(oid, branch)? {
+            let pushed = remote
+                .push(oid, branch)
+                .map_err(|e| kept(e, &ctx.config_dir))?;
+            match pushed {
                 PushOutcome::Accepted => {
                     timer.step(format!("pushed to {} {branch}", remote.name));
                     // as git does: the remote-tracking ref follows the push
@@ -496,7 +499,8 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
                 }
                 PushOutcome::Moved(reason) => {
                     timer.step(format!("push rejected ({reason}): {branch} moved"));
-                    let tip = fetch(remote, branch, &mut timer)?;
+                    let tip =
+                        fetch(remote, branch, &mut timer).map_err(|e| kept(e, &ctx.config_dir))?;
                     let conflicts = conflicts_at(tip.as_ref())?;
                     if !conflicts.is_empty() || attempts >= PUSH_ATTEMPTS {
                         write_worktree(&workdir, &outputs)?;
@@ -823,6 +827,29 @@ fn record_synced(ctx: &StageContext, collected: &StateSet) -> Result<()> {
         }
     }
     marker.save(ctx)
+}
+
+/// A fetch or push failure, saying that nothing was lost: the config dir is
+/// untouched, so running commit again is safe.
+fn kept(error: Error, config_dir: &Utf8Path) -> Error {
+    let note = format!(
+        "; the stage's state is untouched in {config_dir}: fix the cause and run commit again"
+    );
+    match error {
+        Error::Network { url, message } => Error::Network {
+            url,
+            message: message + &note,
+        },
+        Error::PushRejected { branch, reason } => Error::PushRejected {
+            branch,
+            reason: reason + &note,
+        },
+        Error::Git { action, message } => Error::Git {
+            action,
+            message: message + &note,
+        },
+        other => other,
+    }
 }
 
 /// Pushes our commit to a new rescue branch and builds the conflict error.

@@ -358,3 +358,21 @@ fn a_state_change_saved_by_another_run_since_prepare_is_a_conflict() {
         ours
     );
 }
+
+#[test]
+fn an_unreachable_remote_is_a_network_error_and_loses_nothing() {
+    let (fx, repo) = prepared();
+    repo.remote("origin", "http://127.0.0.1:9/nothing-listens-here.git")
+        .unwrap();
+    let head = repo.head().unwrap().target().unwrap();
+    let state = checkpoint(&["urn:a", "urn:unpushed"]);
+    std::fs::write(fx.config_path("app", "dev.json"), &state).unwrap();
+    let err = commit(&options(&fx, |o| o.branch = Some("main".into())), &fx.env()).unwrap_err();
+    assert_eq!(err.code(), "NETWORK_ERROR", "{err}");
+    assert!(err.to_string().contains("run commit again"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(fx.config_path("app", "dev.json")).unwrap(),
+        state
+    );
+    assert_eq!(repo.head().unwrap().target().unwrap(), head);
+}
