@@ -109,7 +109,21 @@ export function sstEnv(configHome, extra = {}) {
  * timeout: returns { status, signal, stdout, stderr, error, ms }.
  * `input` (string/Buffer) is written to stdin; otherwise stdin is empty.
  */
-export function runSst(args, { cwd, configHome, env, input, timeout = 120_000 } = {}) {
+export function runSst(args, options = {}) {
+  // SST 4.17.1 has a data race: `secret list` fetches the stage's and the
+  // fallback passphrase in parallel goroutines that write one Go map
+  // (provider.GetPassphrase), and now and then the Go runtime aborts with
+  // "fatal error: concurrent map writes" (exit 2). That is SST's bug, not the
+  // state it reads: run it again, a bounded number of times, on that exact
+  // crash only.
+  for (let attempt = 1; ; attempt++) {
+    const res = runSstOnce(args, options)
+    const raced = res.status === 2 && /fatal error: concurrent map writes/.test(res.stderr + res.stdout)
+    if (!raced || attempt === 5) return res
+  }
+}
+
+function runSstOnce(args, { cwd, configHome, env, input, timeout = 120_000 } = {}) {
   const started = Date.now()
   const res = spawnSync(SST_BIN, args, {
     cwd,
