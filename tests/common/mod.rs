@@ -81,7 +81,7 @@ impl Fixture {
         self.repo_write(&format!("passphrase/{stage}.json"), self.passphrase());
         self.repo_write(
             &format!("secret/{stage}.json"),
-            self.encrypt(r#"{"MySecret":"v1"}"#),
+            self.encrypt(r#"{"MySecret":"secret-value-xq7"}"#),
         );
         self.repo_write("passphrase/_fallback.json", self.passphrase());
         self.repo_write("secret/_fallback.json", self.encrypt(r#"{"Shared":"f"}"#));
