@@ -298,10 +298,11 @@ fn classify(e: &git2::Error) -> Kind {
     if e.code() == ErrorCode::NotFastForward {
         return Kind::Moved;
     }
+    // libgit2's own wordings; a bare "401" could be part of a port or path
     if e.code() == ErrorCode::Auth
         || message.contains("authentication")
-        || message.contains("401")
-        || message.contains("403")
+        || message.contains("status code: 401")
+        || message.contains("status code: 403")
         || message.contains("authorization")
         || message.contains("credentials")
     {
@@ -377,6 +378,34 @@ mod tests {
             strip_userinfo("git@github.com:o/r.git"),
             "git@github.com:o/r.git"
         );
+    }
+
+    #[test]
+    fn errors_are_classified_by_libgit2_wording() {
+        let net = git2::Error::new(
+            ErrorCode::GenericError,
+            ErrorClass::Net,
+            "failed to connect to 127.0.0.1 port 44013: Connection refused",
+        );
+        assert!(matches!(classify(&net), Kind::Network));
+        let denied = git2::Error::new(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "unexpected http status code: 403",
+        );
+        assert!(matches!(classify(&denied), Kind::Auth));
+        let replays = git2::Error::new(
+            ErrorCode::GenericError,
+            ErrorClass::Http,
+            "too many redirects or authentication replays",
+        );
+        assert!(matches!(classify(&replays), Kind::Auth));
+        let nff = git2::Error::new(
+            ErrorCode::NotFastForward,
+            ErrorClass::Reference,
+            "cannot push non-fastforwardable reference",
+        );
+        assert!(matches!(classify(&nff), Kind::Moved));
     }
 
     #[test]
