@@ -18,6 +18,7 @@ use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
+use crate::guard;
 use crate::layout;
 use crate::layout::{state_files, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
@@ -26,9 +27,6 @@ use crate::project::{self, Caller, CommonOptions, StageContext};
 use crate::remote::{git_error, PushOutcome, Remote};
 use crate::seal;
 use crate::state::{check_checkpoint, StateSet};
-
-/// How many times a push is rebuilt on a moved branch tip.
-const PUSH_ATTEMPTS: u32 = 5;
 
 /// Options of [`commit`].
 #[derive(Debug, Clone, Default)]
@@ -136,14 +134,22 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     };
     let ctx = project::resolve(&options.common, env)?;
     let files = state_files(&ctx);
+    guard::check_repo_paths(&ctx, &files)?;
 
-    // 1. Collect and check what SST left in the config dir.
+    // 1. Collect and check what SST left in the config dir (under its lock,
+    // so a concurrent prepare cannot hand us half of another state).
+    let lock = (!options.dry_run)
+        .then(|| guard::lock_config_dir(&ctx, env))
+        .transpose()?;
+    guard::check_config_files(&files)?;
     let mut collected = StateSet::default();
     for file in &files {
         if let Some(bytes) = fsx::read_optional(&file.config_path)? {
             collected.insert(file.kind, file.config_path.clone(), bytes);
         }
     }
+    let loaded = Marker::load(&ctx)?;
+    drop(lock);
     // checks (a JSON scan of the checkpoint) and hashing run side by side
     let (info, ours) = std::thread::scope(|scope| {
         let hashes = scope.spawn(|| {
@@ -191,7 +197,10 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         (None, None)
     };
     let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let loaded = Marker::load(&ctx)?;
+    let git_dir = utf8(repo.path())?;
+    if !options.dry_run {
+        guard::clean_worktree_temps(&ctx, &files, &git_dir);
+    }
     let sealed_paths: BTreeMap<Kind, String> = files
         .iter()
         .filter_map(|f| Some((f.kind, tree_path(&rel_root, f.sealed_rel.as_ref()?))))
@@ -306,13 +315,10 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     // Kinds whose config-dir content differs from the base (files absent
     // from the config dir are never deleted from the repository).
     let at_base = ids_in(base.as_ref())?;
-    let changes: BTreeSet<Kind> = Kind::ALL
-        .into_iter()
-        .filter(|k| ours[k].is_some() && ours[k] != at_base[k])
-        .collect();
+    let changes = changed_kinds(&ours, &started_from, &at_base);
     if changes.is_empty() {
         if !options.dry_run {
-            record_synced(&ctx, &collected)?;
+            record_synced(&ctx, env, &collected, &loaded)?;
         }
         timer.step("nothing changed");
         return Ok(report(
@@ -340,11 +346,24 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     // recipients (or in plain text when explicitly allowed).
     let recipients_rel = layout::recipients_rel(&ctx);
     let recipients_file = ctx.project_root.join(&recipients_rel);
+    let sealing = changes.iter().any(|k| k.passphrase_kind());
     let recipients = match fsx::read_optional(&recipients_file)? {
-        Some(bytes) => Some((
-            seal::parse_recipients(&recipients_file, &String::from_utf8_lossy(&bytes))?,
-            bytes,
-        )),
+        Some(bytes) => {
+            let parsed =
+                seal::parse_recipients(&recipients_file, &String::from_utf8_lossy(&bytes));
+            match parsed {
+                Ok(keys) => Some((keys, bytes)),
+                // only a new passphrase needs the recipients: a state-only
+                // commit must not be blocked (in CI the state would be lost)
+                Err(e) if sealing => return Err(e),
+                Err(e) => {
+                    warnings.push(format!(
+                        "[RECIPIENTS_INVALID] {e}; not needed by this commit (no new passphrase), but the next new stage's passphrase cannot be encrypted until it is fixed"
+                    ));
+                    None
+                }
+            }
+        }
         None => None,
     };
     let plaintext_ok = env
@@ -397,9 +416,9 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             .map(|b| blob_at(&repo, b, &path))
             .transpose()?
             .flatten();
-        if outputs.iter().any(|o| o.path.ends_with(".age"))
-            && in_base != Some(Oid::from_str(&fsx::blob_hash(text)).expect("hex"))
-        {
+        // only where the branch has none yet: a list someone changed on the
+        // branch since is theirs, not ours to overwrite
+        if outputs.iter().any(|o| o.path.ends_with(".age")) && in_base.is_none() {
             outputs.push(Output {
                 kind: None,
                 path,
@@ -462,72 +481,149 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
                 .map_err(|e| git_error("writing a blob", &e, &[]))
         })
         .collect::<Result<_>>()?;
-    let make_commit = |parent: Option<&git2::Commit>| -> Result<Oid> {
-        let tree = build_tree(&repo, parent, &blobs)?;
+    // A commit of what `parent` does not hold yet (None: it holds all of
+    // it, as after a rerun whose earlier push landed): never an empty commit.
+    let make_commit = |parent: Option<&git2::Commit>| -> Result<Option<Oid>> {
+        let at = ids_in(parent)?;
+        let mut needed = Vec::new();
+        for (output, (path, blob)) in outputs.iter().zip(&blobs) {
+            let missing = match output.kind {
+                Some(kind) => at[&kind] != ours[&kind],
+                None => {
+                    parent
+                        .map(|p| blob_at(&repo, p, path))
+                        .transpose()?
+                        .flatten()
+                        .is_none()
+                        && needed.iter().any(|(p, _): &(String, Oid)| p.ends_with(".age"))
+                }
+            };
+            if missing {
+                needed.push((path.clone(), *blob));
+            }
+        }
+        if needed.is_empty() {
+            return Ok(None);
+        }
+        let tree = build_tree(&repo, parent, &needed)?;
+        if parent.is_some_and(|p| p.tree_id() == tree.id()) {
+            return Ok(None);
+        }
         let parents: Vec<&git2::Commit> = parent.into_iter().collect();
         repo.commit(None, &author, &committer, &msg, &tree, &parents)
+            .map(Some)
             .map_err(|e| git_error("creating the commit", &e, &[]))
     };
-    let mut oid = make_commit(base.as_ref())?;
-    timer.step(format!("committed {}", &oid.to_string()[..12]));
+    let Some(first) = make_commit(base.as_ref())? else {
+        // cannot happen (a changed file is never in the base already), but
+        // if it did, nothing would need saving
+        record_synced(&ctx, env, &collected, &loaded)?;
+        timer.step("nothing changed");
+        return Ok(report(
+            &ctx,
+            &timer,
+            options,
+            remote.as_ref(),
+            branch,
+            Vec::new(),
+            None,
+            warnings,
+        ));
+    };
+    let mut oid = Some(first);
+    timer.step(format!("committed {}", &first.to_string()[..12]));
+    let mut attempts = 0;
     if let (Some(remote), Some(branch)) = (&remote, &branch) {
         let conflicts = conflicts_at(base.as_ref())?;
         if !conflicts.is_empty() {
-            write_worktree(&workdir, &outputs)?;
-            return Err(rescue(&ctx, remote, branch, oid, conflicts, 0));
+            write_worktree(&ctx, &workdir, &git_dir, &outputs)?;
+            return Err(rescue(&ctx, &repo, remote, branch, first, conflicts));
         }
-    }
-
-    let mut attempts = 0;
-    if let (Some(remote), Some(branch)) = (&remote, &branch) {
-        loop {
+        let budget = push_budget(env)?;
+        let pushing = Instant::now();
+        while let Some(pushed_oid) = oid {
             attempts += 1;
             let pushed = remote
-                .push(oid, branch)
+                .push(pushed_oid, branch)
                 .map_err(|e| kept(e, &ctx.config_dir))?;
-            match pushed {
+            let reason = match pushed {
                 PushOutcome::Accepted => {
                     timer.step(format!("pushed to {} {branch}", remote.name));
                     // as git does: the remote-tracking ref follows the push
                     let _ = repo.reference(
                         &format!("refs/remotes/{}/{branch}", remote.name),
-                        oid,
+                        pushed_oid,
                         true,
                         "sst-local-state: push",
                     );
                     break;
                 }
-                PushOutcome::Moved(reason) => {
-                    timer.step(format!("push rejected ({reason}): {branch} moved"));
-                    let tip =
-                        fetch(remote, branch, &mut timer).map_err(|e| kept(e, &ctx.config_dir))?;
-                    let conflicts = conflicts_at(tip.as_ref())?;
-                    if !conflicts.is_empty() || attempts >= PUSH_ATTEMPTS {
-                        write_worktree(&workdir, &outputs)?;
-                        return Err(rescue(&ctx, remote, branch, oid, conflicts, attempts));
-                    }
-                    std::thread::sleep(Duration::from_millis(100 * 2u64.pow(attempts - 1)));
-                    base = tip;
-                    oid = make_commit(base.as_ref())?;
-                    timer.step(format!(
-                        "rebuilt on the new tip as {}",
-                        &oid.to_string()[..12]
-                    ));
-                }
+                PushOutcome::Moved(reason) => reason,
+            };
+            timer.step(format!("push rejected ({reason}): {branch} moved"));
+            let tip = fetch(remote, branch, &mut timer).map_err(|e| kept(e, &ctx.config_dir))?;
+            let conflicts = conflicts_at(tip.as_ref())?;
+            if !conflicts.is_empty() {
+                write_worktree(&ctx, &workdir, &git_dir, &outputs)?;
+                return Err(rescue(&ctx, &repo, remote, branch, pushed_oid, conflicts));
             }
+            base = tip;
+            oid = make_commit(base.as_ref())?;
+            let Some(rebuilt) = oid else {
+                warnings.push(format!(
+                    "{branch} already holds this state (commit {}): nothing pushed",
+                    base.as_ref().map_or_else(String::new, |b| b.id().to_string())
+                ));
+                timer.step("the new tip already holds this state");
+                break;
+            };
+            // unrelated moves (other stages, other commits) are retried with
+            // growing, jittered pauses until the time budget runs out
+            let Some(pause) = backoff(attempts, budget.saturating_sub(pushing.elapsed())) else {
+                write_worktree(&ctx, &workdir, &git_dir, &outputs)?;
+                return Err(busy(&ctx, &repo, remote, branch, rebuilt, attempts, budget));
+            };
+            std::thread::sleep(pause);
+            timer.step(format!(
+                "rebuilt on the new tip as {}",
+                &rebuilt.to_string()[..12]
+            ));
         }
     }
 
     // 6. The worktree and HEAD show the new state.
-    write_worktree(&workdir, &outputs)?;
+    write_worktree(&ctx, &workdir, &git_dir, &outputs)?;
     // HEAD follows only when the commit was built directly on it (so the
-    // worktree differs from it in our paths alone)
-    let head_updated = head.as_ref().map(|h| h.id()) == base.as_ref().map(|b| b.id())
-        && move_head(&repo, oid, branch.as_deref(), &workdir, &blobs)?;
-    if !head_updated {
+    // worktree differs from it in our paths alone), and only if it still
+    // points where it did when this run read it
+    let head_id = head.as_ref().map(|h| h.id());
+    let mut raced = false;
+    let head_updated = match oid {
+        Some(new) if head_id == base.as_ref().map(|b| b.id()) => {
+            match move_head(&repo, new, head_id, branch.as_deref(), &workdir, &blobs)? {
+                HeadMove::Moved => true,
+                HeadMove::OtherBranch => false,
+                HeadMove::Raced if remote.is_none() => {
+                    return Err(Error::Git {
+                        action: "moving HEAD to the state commit".into(),
+                        message: format!("HEAD moved while this run committed (a commit of yours?); the state commit {new} was not applied and nothing was saved; the stage's state is untouched in {}: run commit again", ctx.config_dir),
+                    });
+                }
+                HeadMove::Raced => {
+                    raced = true;
+                    warnings.push(format!(
+                        "HEAD moved while this run committed (a commit of yours?): it was left where it is; the state commit {new} is on the remote branch"
+                    ));
+                    false
+                }
+            }
+        }
+        _ => false,
+    };
+    if oid.is_some() && !head_updated && !raced {
         warnings.push("HEAD was left where it was: the commit was built on the remote branch's tip, which is not HEAD (a PR merge checkout, a checkout behind the remote, or another branch checked out); the state files in the worktree are updated".into());
     }
-    record_synced(&ctx, &collected)?;
+    record_synced(&ctx, env, &collected, &loaded)?;
     timer.step("updated the worktree");
     Ok(report(
         &ctx,
@@ -536,7 +632,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         remote.as_ref(),
         branch,
         changed_files,
-        Some((Some(oid), msg, attempts, head_updated)),
+        Some((oid, msg, attempts, head_updated)),
         warnings,
     ))
 }
@@ -574,6 +670,59 @@ fn report(
         warnings,
         duration_ms: timer.started.elapsed().as_millis() as u64,
     }
+}
+
+/// The kinds this run has to write: present in the config dir, different
+/// from the base, and changed by this run. A file this run did not change
+/// since prepare (`ours == started_from`) is not ours to write where the
+/// base holds another version: for a fallback file (shared by every
+/// stage) that version is another stage's newer one, and for a stage file
+/// the conflict check reports it.
+fn changed_kinds(
+    ours: &BTreeMap<Kind, Option<Oid>>,
+    started_from: &BTreeMap<Kind, Option<Oid>>,
+    at_base: &BTreeMap<Kind, Option<Oid>>,
+) -> BTreeSet<Kind> {
+    Kind::ALL
+        .into_iter()
+        .filter(|k| ours[k].is_some() && ours[k] != at_base[k])
+        .filter(|k| at_base[k].is_none() || ours[k] != started_from[k])
+        .collect()
+}
+
+/// Env variable: seconds a commit keeps retrying a branch that other runs
+/// keep moving (default 300).
+pub const PUSH_TIMEOUT_ENV: &str = "SST_LOCAL_STATE_PUSH_TIMEOUT";
+
+fn push_budget(env: &Env) -> Result<Duration> {
+    match env.non_empty(PUSH_TIMEOUT_ENV) {
+        None => Ok(Duration::from_secs(300)),
+        Some(v) => v.trim().parse().map(Duration::from_secs).map_err(|_| {
+            Error::option(
+                format!("env {PUSH_TIMEOUT_ENV}"),
+                format!("{v:?} is not a whole number of seconds"),
+            )
+        }),
+    }
+}
+
+/// The pause before push attempt `attempts + 1`: random in the upper half
+/// of 100 ms × 2^(attempts-1), capped at 3 s, so racing runs spread out;
+/// `None` when it would not fit in what is left of the budget.
+fn backoff(attempts: u32, left: Duration) -> Option<Duration> {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = Duration::from_millis(100u64.saturating_mul(1 << attempts.min(10)) / 2)
+        .min(Duration::from_secs(3));
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let random = hasher.finish() % 1000;
+    let pause = ceiling / 2 + ceiling / 2 * (random as u32) / 1000;
+    (pause < left).then_some(pause)
+}
+
+fn utf8(path: &std::path::Path) -> Result<Utf8PathBuf> {
+    Utf8PathBuf::from_path_buf(path.to_path_buf())
+        .map_err(|p| Error::option("cwd", format!("{} is not UTF-8", p.display())))
 }
 
 fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {
@@ -739,43 +888,83 @@ fn build_tree<'r>(
         .map_err(|e| git_error("reading the new tree", &e, &[]))
 }
 
-fn write_worktree(workdir: &Utf8Path, outputs: &[Output]) -> Result<()> {
+/// Writes the committed files into the worktree, staging each in the git
+/// dir (never a stray temporary file in the worktree) and never through a
+/// symbolic link (checked again right before writing).
+fn write_worktree(
+    ctx: &StageContext,
+    workdir: &Utf8Path,
+    git_dir: &Utf8Path,
+    outputs: &[Output],
+) -> Result<()> {
+    let files = state_files(ctx);
+    guard::check_repo_paths(ctx, &files)?;
     for o in outputs {
-        fsx::write_atomic(&workdir.join(&o.path), &o.bytes, o.private)?;
+        let path = workdir.join(&o.path);
+        if let Ok(rel) = path.strip_prefix(workdir) {
+            fsx::refuse_symlinks(workdir, rel)?;
+        }
+        fsx::write_atomic_via(&path, &o.bytes, o.private, git_dir)?;
     }
     Ok(())
 }
 
+/// What [`move_head`] did.
+enum HeadMove {
+    /// HEAD (or its branch) points at the state commit.
+    Moved,
+    /// Another branch is checked out: left alone.
+    OtherBranch,
+    /// HEAD moved since this run read it (someone committed): left alone.
+    Raced,
+}
+
 /// Moves HEAD to `oid`, keeping an attached branch attached when it is the
 /// pushed branch (any other checked-out branch is left alone), and refreshes
-/// the index entries of our paths only.
+/// the index entries of our paths only. The move is a compare-and-swap
+/// against `expected`, where HEAD was when the run read it: a commit made
+/// meanwhile (the user's own) is never moved off its branch.
 fn move_head(
     repo: &Repository,
     oid: Oid,
+    expected: Option<Oid>,
     branch: Option<&str>,
     workdir: &Utf8Path,
     blobs: &[(String, Oid)],
-) -> Result<bool> {
+) -> Result<HeadMove> {
     let g = |e: git2::Error| git_error("updating HEAD", &e, &[]);
+    let swap = |name: &str| -> Result<bool> {
+        let result = match expected {
+            Some(current) => {
+                repo.reference_matching(name, oid, true, current, "sst-local-state: state commit")
+            }
+            // an unborn branch: create it only if nobody did meanwhile
+            None => repo.reference(name, oid, false, "sst-local-state: state commit"),
+        };
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.code(), git2::ErrorCode::Modified | git2::ErrorCode::Exists) => {
+                Ok(false)
+            }
+            Err(e) => Err(g(e)),
+        }
+    };
     let head_ref = repo.find_reference("HEAD").map_err(g)?;
     let attached = head_ref
         .symbolic_target()
         .ok()
         .flatten()
         .map(str::to_string);
-    match (attached, branch) {
+    let swapped = match (attached, branch) {
         // the checked-out branch is the one we committed to: move it along
-        (Some(target), Some(b)) if target == format!("refs/heads/{b}") => {
-            repo.reference(&target, oid, true, "sst-local-state: state commit")
-                .map_err(g)?;
-        }
-        (Some(target), None) => {
-            repo.reference(&target, oid, true, "sst-local-state: state commit")
-                .map_err(g)?;
-        }
+        (Some(target), Some(b)) if target == format!("refs/heads/{b}") => swap(&target)?,
+        (Some(target), None) => swap(&target)?,
         // another branch is checked out: leave it alone
-        (Some(_), Some(_)) => return Ok(false),
-        (None, _) => repo.set_head_detached(oid).map_err(g)?,
+        (Some(_), Some(_)) => return Ok(HeadMove::OtherBranch),
+        (None, _) => swap("HEAD")?,
+    };
+    if !swapped {
+        return Ok(HeadMove::Raced);
     }
     let mut index = repo.index().map_err(g)?;
     for (path, blob) in blobs {
@@ -786,7 +975,7 @@ fn move_head(
         }
     }
     index.write().map_err(g)?;
-    Ok(true)
+    Ok(HeadMove::Moved)
 }
 
 /// An index entry for a file we just wrote with content `blob`, with the
@@ -818,8 +1007,19 @@ fn index_entry(_file: &Utf8Path, _path: &str, _blob: Oid) -> Option<git2::IndexE
 }
 
 /// Records the config dir's files as saved, so a later prepare on this
-/// machine does not take them for unsaved changes.
-fn record_synced(ctx: &StageContext, collected: &StateSet) -> Result<()> {
+/// machine does not take them for unsaved changes. Under the config dir's
+/// lock, and only if no prepare rewrote the record since this run read it
+/// (the config dir then holds what that prepare restored, not ours).
+fn record_synced(
+    ctx: &StageContext,
+    env: &Env,
+    collected: &StateSet,
+    read: &Loaded,
+) -> Result<()> {
+    let _lock = guard::lock_config_dir(ctx, env)?;
+    if Marker::load(ctx)? != *read {
+        return Ok(());
+    }
     let mut marker = Marker::default();
     for kind in Kind::ALL {
         if let Some(bytes) = collected.get(kind) {
@@ -852,35 +1052,83 @@ fn kept(error: Error, config_dir: &Utf8Path) -> Error {
     }
 }
 
-/// Pushes our commit to a new rescue branch and builds the conflict error.
+/// Keeps our commit on a rescue branch of its own: a local branch, and the
+/// same branch pushed to the remote. The name ends in the commit's id, so
+/// two runs never share one (same name means same commit, same bytes).
+/// Returns the branch when the push worked, and what to tell the user.
+fn keep_on_rescue_branch(
+    ctx: &StageContext,
+    repo: &Repository,
+    remote: &Remote<'_>,
+    oid: Oid,
+) -> (Option<String>, String) {
+    let name = format!(
+        "sst-local-state/rescue/{}/{}/{}-{}",
+        ctx.app,
+        ctx.stage,
+        fsx::utc_stamp(),
+        &oid.to_string()[..12]
+    );
+    let local = repo
+        .find_commit(oid)
+        .and_then(|c| repo.branch(&name, &c, false))
+        .is_ok();
+    let local_note = if local {
+        format!("local branch {name}")
+    } else {
+        format!("local commit {oid}")
+    };
+    let failed = |why: String| {
+        format!("PUSHING IT TO RESCUE BRANCH {name} FAILED ({why}): this run's state is only on this machine: in SST's config dir {}, in the worktree and in {local_note}. Push it before this machine goes away (`git push {} {name}`).", ctx.config_dir, remote.name)
+    };
+    match remote.push(oid, &name) {
+        Ok(PushOutcome::Accepted) => (
+            Some(name.clone()),
+            format!(
+                "This run's state is on branch {name} of {} (commit {oid}), in the worktree and in SST's config dir.",
+                remote.name
+            ),
+        ),
+        Ok(PushOutcome::Moved(reason)) => (None, failed(reason)),
+        Err(e) => (None, failed(e.to_string())),
+    }
+}
+
+/// Pushes our commit to a rescue branch and builds the conflict error.
 fn rescue(
     ctx: &StageContext,
+    repo: &Repository,
     remote: &Remote<'_>,
     branch: &str,
     oid: Oid,
     conflicts: Vec<String>,
-    attempts: u32,
 ) -> Error {
-    let rescue_branch = format!(
-        "sst-local-state/rescue/{}/{}/{}",
-        ctx.app,
-        ctx.stage,
-        fsx::utc_stamp()
-    );
-    let kept = match remote.push(oid, &rescue_branch) {
-        Ok(PushOutcome::Accepted) => format!("Our state is on branch {rescue_branch} (commit {oid}) and in the worktree."),
-        Ok(PushOutcome::Moved(reason)) => format!("Pushing it to {rescue_branch} failed ({reason}); it is in the worktree and in local commit {oid}."),
-        Err(e) => format!("Pushing it to {rescue_branch} failed ({e}); it is in the worktree and in local commit {oid}."),
-    };
-    let paths = if conflicts.is_empty() {
-        format!("{branch} (it kept moving after {attempts} attempts)")
-    } else {
-        conflicts.join(", ")
-    };
+    let (rescue_branch, kept) = keep_on_rescue_branch(ctx, repo, remote, oid);
     Error::StateConflict {
         branch: branch.to_string(),
-        paths,
+        paths: conflicts.join(", "),
         rescue: format!("{kept} Resolve by deciding which state is right: compare both, then prepare the right one and deploy again (`sst refresh` reconciles the checkpoint with the cloud)."),
-        rescue_branch: Some(rescue_branch),
+        rescue_branch,
+    }
+}
+
+/// The branch kept moving for the whole budget: our state goes to a rescue
+/// branch too, and the error says that running commit again is all it takes.
+fn busy(
+    ctx: &StageContext,
+    repo: &Repository,
+    remote: &Remote<'_>,
+    branch: &str,
+    oid: Oid,
+    attempts: u32,
+    budget: Duration,
+) -> Error {
+    let (rescue_branch, kept) = keep_on_rescue_branch(ctx, repo, remote, oid);
+    Error::BranchBusy {
+        branch: branch.to_string(),
+        attempts,
+        seconds: budget.as_secs(),
+        kept: format!("{kept} Run commit again when the branch is quieter (or raise {PUSH_TIMEOUT_ENV}); no redeploy is needed."),
+        rescue_branch,
     }
 }

@@ -234,6 +234,39 @@ pub enum Error {
     /// Bad command-line usage (CLI only).
     #[error("{0}")]
     Usage(String),
+    /// A state path in the repository (or a state file in the config dir)
+    /// is a symbolic link: we neither read nor write through one.
+    #[error("{path} is a symbolic link{target}: sst-local-state never reads or writes state through a symlink (it could lead outside the repository); replace it with a real {what}")]
+    StateSymlink {
+        /// The link.
+        path: Utf8PathBuf,
+        /// ` to <target>` when it could be read, else empty.
+        target: String,
+        /// `directory` or `file`.
+        what: &'static str,
+    },
+    /// Another sst-local-state run holds the config dir's lock for too long.
+    #[error("{lock} is held by another sst-local-state run (a prepare or commit on this machine) and was not released within {seconds} s; wait for it to finish, then run again")]
+    ConfigDirLocked {
+        /// The lock file.
+        lock: Utf8PathBuf,
+        /// How long we waited.
+        seconds: u64,
+    },
+    /// The branch kept moving (other runs pushing) for the whole push budget.
+    #[error("{branch} kept moving for {seconds} s ({attempts} push attempts): other runs are pushing to it; nothing conflicted with this stage's state. {kept}")]
+    BranchBusy {
+        /// The branch.
+        branch: String,
+        /// Push attempts made.
+        attempts: u32,
+        /// The budget in seconds.
+        seconds: u64,
+        /// Where the state is kept and what to do.
+        kept: String,
+        /// The rescue branch holding our state, when the push to it worked.
+        rescue_branch: Option<String>,
+    },
 }
 
 fn list(files: &[Utf8PathBuf]) -> String {
@@ -278,6 +311,9 @@ impl Error {
             Error::Git { .. } => "GIT_ERROR",
             Error::Io { .. } => "IO_ERROR",
             Error::Usage(_) => "USAGE",
+            Error::StateSymlink { .. } => "STATE_SYMLINK",
+            Error::ConfigDirLocked { .. } => "CONFIG_DIR_LOCKED",
+            Error::BranchBusy { .. } => "BRANCH_BUSY",
         }
     }
 
@@ -302,6 +338,10 @@ impl Error {
                 map.insert("files".into(), files.iter().map(|f| f.as_str()).collect());
             }
             Error::StateConflict {
+                rescue_branch: Some(branch),
+                ..
+            }
+            | Error::BranchBusy {
                 rescue_branch: Some(branch),
                 ..
             } => {
@@ -344,6 +384,22 @@ mod tests {
             Error::io("reading", "/a", std::io::Error::other("boom")),
             Error::UnsavedState {
                 files: vec!["/a".into(), "/b".into()],
+            },
+            Error::StateSymlink {
+                path: "/a".into(),
+                target: String::new(),
+                what: "file",
+            },
+            Error::ConfigDirLocked {
+                lock: "/a".into(),
+                seconds: 1,
+            },
+            Error::BranchBusy {
+                branch: "main".into(),
+                attempts: 3,
+                seconds: 1,
+                kept: String::new(),
+                rescue_branch: None,
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

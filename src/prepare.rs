@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
+use crate::guard;
 use crate::layout::{state_files, tool_dir, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
 use crate::project::{self, CommonOptions, StageContext};
@@ -99,34 +100,47 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
     let files = state_files(&ctx);
+    guard::check_repo_paths(&ctx, &files)?;
 
     let mut warnings = ctx.warnings.clone();
     let (repo, sealed_unreadable) = read_repo_state(&ctx, &files, env, true, &mut warnings)?;
     debug_assert!(sealed_unreadable.is_empty());
-    // checks (a JSON scan of the checkpoint) and hashing run side by side
-    let (info, hashes) = std::thread::scope(|scope| {
+    // the repository's files are checked (a JSON scan of the checkpoint)
+    // and hashed side by side, before the config dir is even locked: a bad
+    // file in the repository changes nothing there
+    let (info, repo_hashes) = std::thread::scope(|scope| {
         let hashes = scope.spawn(|| {
             files
                 .iter()
-                .map(|f| {
-                    Ok((
-                        repo.get(f.kind).map(fsx::blob_hash),
-                        fsx::blob_hash_file(&f.config_path)?,
-                    ))
-                })
-                .collect::<Result<Vec<(Option<String>, Option<String>)>>>()
+                .map(|f| repo.get(f.kind).map(fsx::blob_hash))
+                .collect::<Vec<Option<String>>>()
         });
         let info = repo.check(|kind| path_of(&files, kind).repo_path.clone());
         (info, hashes.join().expect("hashing does not panic"))
     });
     let info = info?;
-    let hashes = hashes?;
     let first_deploy = repo.get(Kind::App).is_none();
     if first_deploy && options.require_state {
         return Err(Error::StateMissing {
             file: path_of(&files, Kind::App).repo_path.clone(),
         });
     }
+
+    // one run at a time per config dir: a concurrent prepare (another
+    // project or stage: fallback files are shared) must not interleave
+    // (a dry run creates nothing, not even the lock file)
+    let _lock = (!options.dry_run)
+        .then(|| guard::lock_config_dir(&ctx, env))
+        .transpose()?;
+    guard::check_config_files(&files)?;
+    if !options.dry_run {
+        guard::clean_config_temps(&ctx, &files);
+    }
+    let hashes = files
+        .iter()
+        .zip(repo_hashes)
+        .map(|(f, repo_hash)| Ok((repo_hash, fsx::blob_hash_file(&f.config_path)?)))
+        .collect::<Result<Vec<(Option<String>, Option<String>)>>>()?;
 
     let loaded = Marker::load(&ctx)?;
     let marker = loaded.marker();
@@ -200,16 +214,22 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         if let Some(dir) = &backup_dir {
             back_up(&ctx, dir, &unsaved)?;
         }
+        // every file is staged (written and synced beside its target)
+        // before any is renamed into place: an I/O error while staging
+        // changes nothing; renames follow Kind::ALL (passphrases first)
+        let mut staged = fsx::Staged::default();
         for (file, outcome) in files.iter().zip(&plan) {
-            match outcome.action {
-                Action::Written => fsx::write_atomic(
-                    &file.config_path,
-                    repo.get(file.kind)
-                        .expect("written files come from the repo"),
-                    file.kind.is_private(),
-                )?,
-                Action::Removed => fsx::remove_optional(&file.config_path)?,
-                Action::Unchanged | Action::Absent => {}
+            if outcome.action == Action::Written {
+                let bytes = repo
+                    .get(file.kind)
+                    .expect("written files come from the repo");
+                staged.add(&file.config_path, bytes, file.kind.is_private())?;
+            }
+        }
+        staged.commit()?;
+        for (file, outcome) in files.iter().zip(&plan) {
+            if outcome.action == Action::Removed {
+                fsx::remove_optional(&file.config_path)?;
             }
         }
         new_marker.save(&ctx)?;

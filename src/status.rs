@@ -100,11 +100,13 @@ pub struct StatusReport {
 pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let started = Instant::now();
     let ctx = project::resolve(options, env)?;
+    let all = state_files(&ctx);
+    crate::guard::check_repo_paths(&ctx, &all)?;
+    crate::guard::check_config_files(&all)?;
     let marker = Marker::load(&ctx)?.marker();
     let mut warnings = ctx.warnings.clone();
     let mut files = Vec::new();
     let mut checkpoints = (None, None);
-    let all = state_files(&ctx);
     let (repo_set, sealed) = read_repo_state(&ctx, &all, env, false, &mut warnings)?;
     for file in all {
         let repo = repo_set.get(file.kind).map(<[u8]>::to_vec);
