@@ -512,7 +512,7 @@ describe('commit: another pipeline moves the branch between our fetch and our pu
     assert.ok(!existsSync(marker), 'the race hook did not run')
     assert.equal(res.status, 4, `${res.stdout}\n${res.stderr}`)
     assert.equal(res.json?.error?.code, 'STATE_CONFLICT', res.stdout)
-    const rescue = /sst-local-state\/rescue\/demo-app\/dev\/[0-9]{8}T[0-9]{6}Z/.exec(res.json.error.message)?.[0]
+    const rescue = /sst-local-state\/rescue\/demo-app\/dev\/[0-9]{8}T[0-9]{6}Z-[0-9a-f]{12}/.exec(res.json.error.message)?.[0]
     assert.ok(rescue, res.json.error.message)
     assert.equal(res.json.error.rescueBranch, rescue)
     assert.ok(res.json.error.message.includes(STATE), res.json.error.message)
