@@ -349,8 +349,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     let sealing = changes.iter().any(|k| k.passphrase_kind());
     let recipients = match fsx::read_optional(&recipients_file)? {
         Some(bytes) => {
-            let parsed =
-                seal::parse_recipients(&recipients_file, &String::from_utf8_lossy(&bytes));
+            let parsed = seal::parse_recipients(&recipients_file, &String::from_utf8_lossy(&bytes));
             match parsed {
                 Ok(keys) => Some((keys, bytes)),
                 // only a new passphrase needs the recipients: a state-only
@@ -495,7 +494,9 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
                         .transpose()?
                         .flatten()
                         .is_none()
-                        && needed.iter().any(|(p, _): &(String, Oid)| p.ends_with(".age"))
+                        && needed
+                            .iter()
+                            .any(|(p, _): &(String, Oid)| p.ends_with(".age"))
                 }
             };
             if missing {
@@ -572,7 +573,8 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             let Some(rebuilt) = oid else {
                 warnings.push(format!(
                     "{branch} already holds this state (commit {}): nothing pushed",
-                    base.as_ref().map_or_else(String::new, |b| b.id().to_string())
+                    base.as_ref()
+                        .map_or_else(String::new, |b| b.id().to_string())
                 ));
                 timer.step("the new tip already holds this state");
                 break;
@@ -943,7 +945,12 @@ fn move_head(
         };
         match result {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.code(), git2::ErrorCode::Modified | git2::ErrorCode::Exists) => {
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Exists
+                ) =>
+            {
                 Ok(false)
             }
             Err(e) => Err(g(e)),
@@ -1010,12 +1017,7 @@ fn index_entry(_file: &Utf8Path, _path: &str, _blob: Oid) -> Option<git2::IndexE
 /// machine does not take them for unsaved changes. Under the config dir's
 /// lock, and only if no prepare rewrote the record since this run read it
 /// (the config dir then holds what that prepare restored, not ours).
-fn record_synced(
-    ctx: &StageContext,
-    env: &Env,
-    collected: &StateSet,
-    read: &Loaded,
-) -> Result<()> {
+fn record_synced(ctx: &StageContext, env: &Env, collected: &StateSet, read: &Loaded) -> Result<()> {
     let _lock = guard::lock_config_dir(ctx, env)?;
     if Marker::load(ctx)? != *read {
         return Ok(());

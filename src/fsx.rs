@@ -114,7 +114,10 @@ impl Staged {
 /// Removes temporary files of ours (`.sst-local-state-*.tmp`) left in `dir`
 /// by a killed run; with `min_age`, only those not modified for that long
 /// (another run may be writing a younger one). Best effort.
-pub fn remove_stale_temps(dir: &Utf8Path, min_age: Option<std::time::Duration>) -> Vec<Utf8PathBuf> {
+pub fn remove_stale_temps(
+    dir: &Utf8Path,
+    min_age: Option<std::time::Duration>,
+) -> Vec<Utf8PathBuf> {
     let mut removed = Vec::new();
     let Ok(entries) = dir.read_dir_utf8() else {
         return removed;
@@ -213,9 +216,7 @@ impl DirLock {
                         seconds: wait.as_secs(),
                     })
                 }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(Error::io("locking", &path, e))
-                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("locking", &path, e)),
             }
         }
     }

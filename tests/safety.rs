@@ -76,10 +76,19 @@ fn a_commit_never_reverts_fallback_secrets_another_stage_pushed() {
         prepare_into(&fx, "dev", &dev_cfg).unwrap();
         // pipeline D: `sst secret set FB2 … --fallback --stage dev`, deploy, commit
         let new_fallback = fx.encrypt(r#"{"Shared":"f","FB2":"fallback-two"}"#);
-        std::fs::write(in_config(&dev_cfg, "secret", "_fallback.json"), &new_fallback).unwrap();
+        std::fs::write(
+            in_config(&dev_cfg, "secret", "_fallback.json"),
+            &new_fallback,
+        )
+        .unwrap();
         commit(&commit_opts(&fx, "dev", &dev_cfg), &fx.env()).unwrap();
         assert_eq!(
-            blob_in(&bare, tip(&bare, "main"), "infra/state/secret/_fallback.json").unwrap(),
+            blob_in(
+                &bare,
+                tip(&bare, "main"),
+                "infra/state/secret/_fallback.json"
+            )
+            .unwrap(),
             new_fallback
         );
         if forget_known_tip {
@@ -95,7 +104,11 @@ fn a_commit_never_reverts_fallback_secrets_another_stage_pushed() {
         let report = commit(&commit_opts(&fx, "prod", &prod_cfg), &fx.env()).unwrap();
         assert!(report.pushed, "{report:?}");
         let paths: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths, vec!["infra/state/app/prod.json"], "{forget_known_tip}");
+        assert_eq!(
+            paths,
+            vec!["infra/state/app/prod.json"],
+            "{forget_known_tip}"
+        );
         let main = tip(&bare, "main");
         assert_eq!(
             blob_in(&bare, main, "infra/state/secret/_fallback.json").unwrap(),
@@ -123,7 +136,12 @@ fn fallback_secrets_changed_by_both_stages_are_a_conflict_not_a_silent_overwrite
     let err = commit(&commit_opts(&fx, "prod", &prod_cfg), &fx.env()).unwrap_err();
     assert_eq!(err.code(), "STATE_CONFLICT", "{err}");
     assert_eq!(
-        blob_in(&bare, tip(&bare, "main"), "infra/state/secret/_fallback.json").unwrap(),
+        blob_in(
+            &bare,
+            tip(&bare, "main"),
+            "infra/state/secret/_fallback.json"
+        )
+        .unwrap(),
         theirs
     );
 }
@@ -154,7 +172,10 @@ fn every_conflicting_run_gets_a_rescue_branch_of_its_own_holding_its_own_bytes()
         }
     }
     assert_eq!(rescues.len(), 2);
-    assert_ne!(rescues[0].0, rescues[1].0, "two runs were given one rescue branch");
+    assert_ne!(
+        rescues[0].0, rescues[1].0,
+        "two runs were given one rescue branch"
+    );
     for (branch, state) in &rescues {
         assert_eq!(
             blob_in(&bare, tip(&bare, branch), APP).unwrap(),
@@ -185,10 +206,18 @@ fn a_symlinked_state_folder_is_refused_and_nothing_outside_is_written() {
     let err = commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap_err();
     assert_eq!(err.code(), "STATE_SYMLINK", "{err}");
     assert!(err.to_string().contains("infra/state"), "{err}");
-    assert_eq!(snapshot(&outside), before_outside, "commit wrote outside the repository");
+    assert_eq!(
+        snapshot(&outside),
+        before_outside,
+        "commit wrote outside the repository"
+    );
     assert_eq!(tip(&bare, "main"), before_main, "pushed anyway");
 
-    std::fs::write(in_config(&cfg, "app", "dev.json"), &before_cfg["state/app/demo-app/dev.json"]).unwrap();
+    std::fs::write(
+        in_config(&cfg, "app", "dev.json"),
+        &before_cfg["state/app/demo-app/dev.json"],
+    )
+    .unwrap();
     let err = prepare_into(&fx, "dev", &cfg).unwrap_err();
     assert_eq!(err.code(), "STATE_SYMLINK", "{err}");
     assert_eq!(snapshot(&cfg), before_cfg, "prepare read through the link");
@@ -295,8 +324,8 @@ fn concurrent_prepares_into_one_config_dir_never_mix_two_states() {
 fn a_held_config_dir_lock_makes_prepare_wait_then_fail_clearly() {
     let fx = Fixture::new();
     fx.repo_full_stage("dev");
-    let held = sst_local_state::fsx::DirLock::acquire(&fx.config, std::time::Duration::ZERO)
-        .unwrap();
+    let held =
+        sst_local_state::fsx::DirLock::acquire(&fx.config, std::time::Duration::ZERO).unwrap();
     let mut o = PrepareOptions {
         common: fx.options("dev"),
         ..Default::default()
@@ -324,7 +353,9 @@ fn an_unrelated_move_is_retried_and_a_budget_spent_is_branch_busy_not_a_conflict
     std::fs::write(other_dir.join("README-other.md"), "other\n").unwrap();
     common::commit_all(&other, "unrelated");
     let mut origin = other.find_remote("origin").unwrap();
-    origin.push(&["refs/heads/main:refs/heads/main"], None).unwrap();
+    origin
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
     let moved = tip(&bare, "main");
 
     let ours = checkpoint(&["urn:a", "urn:busy"]);
@@ -334,7 +365,10 @@ fn an_unrelated_move_is_retried_and_a_budget_spent_is_branch_busy_not_a_conflict
     assert_eq!(err.code(), "BRANCH_BUSY", "{err}");
     assert!(err.to_string().contains("no redeploy is needed"), "{err}");
     let rescue = err.details()["rescueBranch"].as_str().unwrap().to_string();
-    assert_eq!(blob_in(&bare, tip(&bare, &rescue), APP).unwrap(), ours.as_bytes());
+    assert_eq!(
+        blob_in(&bare, tip(&bare, &rescue), APP).unwrap(),
+        ours.as_bytes()
+    );
     assert_eq!(tip(&bare, "main"), moved, "main must not change");
 
     // with time to retry, the same commit goes through on the new tip
@@ -356,7 +390,9 @@ fn temporary_files_of_killed_runs_are_cleaned_and_none_is_made_in_the_worktree()
     // what a run killed while writing leaves behind
     let stale_cfg = in_config(&cfg, "app", ".sst-local-state-AbC123.tmp");
     std::fs::write(&stale_cfg, "half a checkpoint").unwrap();
-    let stale_tree = fx.project.join("infra/state/app/.sst-local-state-XyZ789.tmp");
+    let stale_tree = fx
+        .project
+        .join("infra/state/app/.sst-local-state-XyZ789.tmp");
     std::fs::write(&stale_tree, "half a checkpoint").unwrap();
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
     std::fs::File::options()
@@ -374,7 +410,10 @@ fn temporary_files_of_killed_runs_are_cleaned_and_none_is_made_in_the_worktree()
 
     std::fs::write(in_config(&cfg, "app", "dev.json"), checkpoint(&["urn:t"])).unwrap();
     commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap();
-    assert!(!stale_tree.exists(), "commit left a killed run's temp file in the worktree");
+    assert!(
+        !stale_tree.exists(),
+        "commit left a killed run's temp file in the worktree"
+    );
     let leftovers: Vec<String> = walk_names(&fx.project)
         .into_iter()
         .filter(|n| n.contains("sst-local-state") && n.ends_with(".tmp"))
@@ -400,7 +439,11 @@ fn a_rerun_after_a_push_that_landed_pushes_no_empty_commit() {
         .unwrap()
         .target()
         .unwrap();
-    std::fs::write(in_config(&cfg, "app", "dev.json"), checkpoint(&["urn:a", "urn:once"])).unwrap();
+    std::fs::write(
+        in_config(&cfg, "app", "dev.json"),
+        checkpoint(&["urn:a", "urn:once"]),
+    )
+    .unwrap();
     let first = commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap();
     assert!(first.pushed);
     let landed = tip(&bare, "main");
@@ -413,7 +456,6 @@ fn a_rerun_after_a_push_that_landed_pushes_no_empty_commit() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
 
     let again = commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap();
-    let now = tip(&bare, "main");
     assert!(!again.committed && !again.pushed, "{again:?}");
     assert_eq!(tip(&bare, "main"), landed, "an empty commit was pushed");
     assert!(
@@ -436,12 +478,17 @@ fn a_bad_recipients_line_blocks_only_commits_that_encrypt_a_passphrase() {
     let report = commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap();
     assert!(report.pushed);
     assert!(
-        report.warnings.iter().any(|w| w.contains("RECIPIENTS_INVALID")
-            && w.contains("age-recipients.txt")),
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("RECIPIENTS_INVALID") && w.contains("age-recipients.txt")),
         "{:?}",
         report.warnings
     );
-    assert_eq!(blob_in(&bare, tip(&bare, "main"), APP).unwrap(), state.as_bytes());
+    assert_eq!(
+        blob_in(&bare, tip(&bare, "main"), APP).unwrap(),
+        state.as_bytes()
+    );
 
     // a new stage's passphrase does need them: refused, naming the line
     let cfg2 = fx.root.join("c2/sst");
@@ -466,7 +513,10 @@ fn an_io_error_while_preparing_changes_no_file() {
     let cfg = fx.root.join("c/sst");
     prepare_into(&fx, "dev", &cfg).unwrap();
     // the repository moves on: new secrets and a new checkpoint
-    fx.repo_write("secret/dev.json", fx.encrypt(r#"{"MySecret":"rotated-xq8"}"#));
+    fx.repo_write(
+        "secret/dev.json",
+        fx.encrypt(r#"{"MySecret":"rotated-xq8"}"#),
+    );
     fx.repo_write("app/dev.json", checkpoint(&["urn:a", "urn:b", "urn:c"]));
     // the checkpoint's folder cannot be written (read-only; for root, who
     // runs CI here and ignores permissions, immutable)
@@ -504,7 +554,10 @@ impl ReadOnly {
                 .status()
                 .expect("chattr (e2fsprogs) is needed to make a folder unwritable for root");
             assert!(status.success(), "chattr +i {dir} failed");
-            assert!(std::fs::write(&probe, "x").is_err(), "{dir} is still writable");
+            assert!(
+                std::fs::write(&probe, "x").is_err(),
+                "{dir} is still writable"
+            );
         }
         guard
     }
