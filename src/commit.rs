@@ -258,6 +258,20 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             .collect(),
         Loaded::Absent | Loaded::Corrupt => ids_in(head.as_ref())?,
     };
+    // What an earlier run of ours on this config dir was pushing when it
+    // ended without recording it (killed after the push landed?): ours too.
+    let pending = |kind: Kind| -> Vec<Oid> {
+        match &loaded {
+            Loaded::Found(m) => m
+                .pushing
+                .get(&kind)
+                .into_iter()
+                .flatten()
+                .filter_map(|h| Oid::from_str(h).ok())
+                .collect(),
+            Loaded::Absent | Loaded::Corrupt => Vec::new(),
+        }
+    };
     // The base: the branch's last known tip (`refs/remotes/<remote>/<branch>`,
     // checked by the push itself, which fails if the branch moved), else a
     // fetch of it; HEAD without push.
@@ -267,6 +281,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             .iter()
             .filter(|(k, _)| !k.is_fallback() || ours[*k] != started_from[*k])
             .filter(|(k, _)| at_tip[*k] != started_from[*k] && at_tip[*k] != ours[*k])
+            .filter(|(k, _)| !at_tip[*k].is_some_and(|id| pending(**k).contains(&id)))
             .map(|(_, path)| path.clone())
             .collect())
     };
@@ -534,6 +549,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     let mut oid = Some(first);
     timer.step(format!("committed {}", &first.to_string()[..12]));
     let mut attempts = 0;
+    let mut recorded = loaded.clone();
     if let (Some(remote), Some(branch)) = (&remote, &branch) {
         let conflicts = conflicts_at(base.as_ref())?;
         if !conflicts.is_empty() {
@@ -541,6 +557,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             return Err(rescue(&ctx, &repo, remote, branch, first, conflicts));
         }
         let budget = push_budget(env)?;
+        recorded = note_pushing(&ctx, env, &loaded, &started_from, &ours, &changes)?;
         let pushing = Instant::now();
         while let Some(pushed_oid) = oid {
             attempts += 1;
@@ -625,7 +642,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     if oid.is_some() && !head_updated && !raced {
         warnings.push("HEAD was left where it was: the commit was built on the remote branch's tip, which is not HEAD (a PR merge checkout, a checkout behind the remote, or another branch checked out); the state files in the worktree are updated".into());
     }
-    record_synced(&ctx, env, &collected, &loaded)?;
+    record_synced(&ctx, env, &collected, &recorded)?;
     timer.step("updated the worktree");
     Ok(report(
         &ctx,
@@ -1011,6 +1028,54 @@ fn index_entry(file: &Utf8Path, path: &str, blob: Oid) -> Option<git2::IndexEntr
 #[cfg(not(unix))]
 fn index_entry(_file: &Utf8Path, _path: &str, _blob: Oid) -> Option<git2::IndexEntry> {
     None
+}
+
+/// Notes in the stage's marker what this run is about to push (under the
+/// config dir's lock, unless a prepare rewrote the marker since this run
+/// read it): a run killed after its push landed, before it could record
+/// it, is then recognised by the next commit as its own lineage instead of
+/// a conflicting run. Returns the marker as now on disk.
+fn note_pushing(
+    ctx: &StageContext,
+    env: &Env,
+    read: &Loaded,
+    started_from: &BTreeMap<Kind, Option<Oid>>,
+    ours: &BTreeMap<Kind, Option<Oid>>,
+    changes: &BTreeSet<Kind>,
+) -> Result<Loaded> {
+    /// Unrecorded pushes remembered per file (the oldest are dropped).
+    const KEEP: usize = 16;
+    let _lock = guard::lock_config_dir(ctx, env)?;
+    if Marker::load(ctx)? != *read {
+        return Ok(read.clone());
+    }
+    let mut marker = match read {
+        Loaded::Found(m) => m.clone(),
+        Loaded::Absent | Loaded::Corrupt => Marker {
+            files: started_from
+                .iter()
+                .filter_map(|(k, id)| Some((*k, (*id)?.to_string())))
+                .collect(),
+            ..Marker::default()
+        },
+    };
+    for kind in changes {
+        if let Some(id) = ours[kind] {
+            let list = marker.pushing.entry(*kind).or_default();
+            let id = id.to_string();
+            if !list.contains(&id) {
+                list.push(id);
+            }
+            if list.len() > KEEP {
+                list.remove(0);
+            }
+        }
+    }
+    marker.save(ctx)?;
+    Ok(Loaded::Found(Marker {
+        version: 1,
+        ..marker
+    }))
 }
 
 /// Records the config dir's files as saved, so a later prepare on this

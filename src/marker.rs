@@ -20,6 +20,11 @@ pub struct Marker {
     pub version: u32,
     /// Hash of each file as last synced; a missing kind was absent.
     pub files: BTreeMap<Kind, String>,
+    /// Hashes a commit was pushing when it last ran, not yet recorded as
+    /// synced (its run may have been killed after the push landed): the
+    /// next commit takes them for its own lineage, not another run's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pushing: BTreeMap<Kind, Vec<String>>,
 }
 
 /// The outcome of reading a stage's marker.
@@ -60,7 +65,7 @@ impl Marker {
     pub fn save(&self, ctx: &StageContext) -> Result<()> {
         let body = serde_json::to_vec_pretty(&Marker {
             version: 1,
-            files: self.files.clone(),
+            ..self.clone()
         })
         .expect("a map of strings serialises");
         fsx::write_atomic(&marker_path(ctx), &body, false)
