@@ -620,7 +620,10 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     let head_updated = match oid {
         Some(new) if head_id == base.as_ref().map(|b| b.id()) => {
             match move_head(&repo, new, head_id, branch.as_deref(), &workdir, &blobs)? {
-                HeadMove::Moved => true,
+                HeadMove::Moved(index_warning) => {
+                    warnings.extend(index_warning);
+                    true
+                }
                 HeadMove::OtherBranch => false,
                 HeadMove::Raced if remote.is_none() => {
                     return Err(Error::Git {
@@ -930,8 +933,9 @@ fn write_worktree(
 
 /// What [`move_head`] did.
 enum HeadMove {
-    /// HEAD (or its branch) points at the state commit.
-    Moved,
+    /// HEAD (or its branch) points at the state commit; with a warning
+    /// when the index could not be refreshed (a `git` holding its lock).
+    Moved(Option<String>),
     /// Another branch is checked out: left alone.
     OtherBranch,
     /// HEAD moved since this run read it (someone committed): left alone.
@@ -990,16 +994,28 @@ fn move_head(
     if !swapped {
         return Ok(HeadMove::Raced);
     }
-    let mut index = repo.index().map_err(g)?;
+    Ok(HeadMove::Moved(
+        refresh_index(repo, workdir, blobs)
+            .err()
+            .map(|e| format!("HEAD points at the state commit, but the index could not be refreshed ({e}): `git status` may list the state files as changed until `git reset -q -- <state folder>`")),
+    ))
+}
+
+/// Points the index entries of our paths at the committed blobs.
+fn refresh_index(
+    repo: &Repository,
+    workdir: &Utf8Path,
+    blobs: &[(String, Oid)],
+) -> std::result::Result<(), git2::Error> {
+    let mut index = repo.index()?;
     for (path, blob) in blobs {
         match index_entry(&workdir.join(path), path, *blob) {
             // the blob is already in the object store: no second hash and compression
-            Some(entry) => index.add(&entry).map_err(g)?,
-            None => index.add_path(std::path::Path::new(path)).map_err(g)?,
+            Some(entry) => index.add(&entry)?,
+            None => index.add_path(std::path::Path::new(path))?,
         }
     }
-    index.write().map_err(g)?;
-    Ok(HeadMove::Moved)
+    index.write()
 }
 
 /// An index entry for a file we just wrote with content `blob`, with the

@@ -573,3 +573,82 @@ impl Drop for ReadOnly {
         let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
     }
 }
+
+#[test]
+fn a_run_killed_after_its_push_landed_is_the_next_runs_own_lineage_not_a_conflict() {
+    let (fx, repo, bare) = two_stages();
+    let cfg = fx.root.join("c/sst");
+    prepare_into(&fx, "dev", &cfg).unwrap();
+    let marker = cfg.join("sst-local-state/synced/demo-app/dev.json");
+    let marker_before = std::fs::read(&marker).unwrap();
+    let known = |repo: &git2::Repository| {
+        repo.find_reference("refs/remotes/origin/main")
+            .unwrap()
+            .target()
+            .unwrap()
+    };
+    let known_before = known(&repo);
+    let killed = checkpoint(&["urn:a", "urn:killed-run"]);
+    std::fs::write(in_config(&cfg, "app", "dev.json"), &killed).unwrap();
+    commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap();
+    let landed = tip(&bare, "main");
+    // the run was killed after the push landed: the known tip and the
+    // marker are as before, the marker noting what the run was pushing
+    let killed_run_marker = |note: bool| {
+        let mut m: serde_json::Value = serde_json::from_slice(&marker_before).unwrap();
+        if note {
+            m["pushing"] =
+                serde_json::json!({ "app": [sst_local_state::fsx::blob_hash(killed.as_bytes())] });
+        }
+        std::fs::write(&marker, serde_json::to_vec(&m).unwrap()).unwrap();
+        repo.reference("refs/remotes/origin/main", known_before, true, "test")
+            .unwrap();
+    };
+    // the next deploy runs on top of the killed run's state
+    let next = checkpoint(&["urn:a", "urn:killed-run", "urn:next"]);
+    std::fs::write(in_config(&cfg, "app", "dev.json"), &next).unwrap();
+
+    // without the note, the landed state looks like another run's
+    killed_run_marker(false);
+    let err = commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap_err();
+    assert_eq!(err.code(), "STATE_CONFLICT", "{err}");
+    // with it (as every commit now writes it before pushing), it is ours
+    killed_run_marker(true);
+    let report = commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap();
+    assert!(report.pushed, "{report:?}");
+    let main = tip(&bare, "main");
+    assert_eq!(
+        bare.find_commit(main).unwrap().parent_id(0).unwrap(),
+        landed
+    );
+    assert_eq!(blob_in(&bare, main, APP).unwrap(), next.as_bytes());
+    // and the note is cleared once the push is recorded
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&marker).unwrap()).unwrap();
+    assert!(m.get("pushing").is_none(), "{m}");
+}
+
+#[test]
+fn an_index_locked_by_another_git_does_not_fail_a_commit_that_was_pushed() {
+    // a killed `git` (or a killed run of ours) can leave .git/index.lock
+    let (fx, repo, bare) = two_stages();
+    let cfg = fx.root.join("c/sst");
+    prepare_into(&fx, "dev", &cfg).unwrap();
+    std::fs::write(fx.project.join(".git/index.lock"), "").unwrap();
+    let state = checkpoint(&["urn:a", "urn:locked-index"]);
+    std::fs::write(in_config(&cfg, "app", "dev.json"), &state).unwrap();
+    let report = commit(&commit_opts(&fx, "dev", &cfg), &fx.env()).unwrap();
+    assert!(report.pushed && report.head_updated, "{report:?}");
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("index could not be refreshed")),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(
+        blob_in(&bare, tip(&bare, "main"), APP).unwrap(),
+        state.as_bytes()
+    );
+    assert_eq!(repo.head().unwrap().target().unwrap(), tip(&bare, "main"));
+}
