@@ -95,10 +95,14 @@ export interface CommitResult {
  * from detached, shallow and PR-merge CI checkouts, sends `http.extraheader`
  * credentials, and retries on a moved branch. Rejects with `STATE_CONFLICT`
  * when another run changed this stage's state meanwhile: nothing is
- * overwritten and the state is pushed to a rescue branch named in the error
- * (`err.rescueBranch`). Other codes:
- * `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`, `PUSH_REJECTED`,
- * `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`. A new passphrase is committed only
+ * overwritten and the state is pushed to a rescue branch of its own named
+ * in the error (`err.rescueBranch`, absent if that push failed too). Files
+ * this run did not change (such as fallback secrets another stage pushed)
+ * are never written. Rejects with `BRANCH_BUSY` when other runs kept moving
+ * the branch for `SST_LOCAL_STATE_PUSH_TIMEOUT` seconds (run it again).
+ * Other codes: `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`,
+ * `PUSH_REJECTED`, `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`, `STATE_SYMLINK`,
+ * `CONFIG_DIR_LOCKED`. A new passphrase is committed only
  * age-encrypted to the recipients in `<stateDir>/age-recipients.txt`
  * (`sst-local-state init`); without them the code is `PLAINTEXT_PASSPHRASE`.
  */
@@ -212,7 +216,10 @@ export interface PrepareResult {
  * `SECRET_UNDECRYPTABLE`) and writes nothing when one fails. Refuses with
  * `UNSAVED_STATE` to overwrite config-dir files that hold changes never
  * committed, unless `force` (they are backed up first, see `backupDir`).
- * Writes are atomic; passphrase and secrets get mode 0600. An age-encrypted
+ * Every file is staged before any is renamed into place (an I/O error
+ * changes nothing); passphrase and secrets get mode 0600. Holds an OS lock
+ * on the config dir (`CONFIG_DIR_LOCKED` when another run keeps it); a
+ * symbolic link on a state path is refused (`STATE_SYMLINK`). An age-encrypted
  * passphrase (`passphrase/<stage>.age`) is decrypted with
  * `SST_LOCAL_STATE_AGE_KEY` (codes `AGE_KEY_MISSING`, `DECRYPT_FAILED`).
  */
