@@ -530,22 +530,11 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             .map(Some)
             .map_err(|e| git_error("creating the commit", &e, &[]))
     };
-    let Some(first) = make_commit(base.as_ref())? else {
-        // cannot happen (a changed file is never in the base already), but
-        // if it did, nothing would need saving
-        record_synced(&ctx, env, &collected, &loaded)?;
-        timer.step("nothing changed");
-        return Ok(report(
-            &ctx,
-            &timer,
-            options,
-            remote.as_ref(),
-            branch,
-            Vec::new(),
-            None,
-            warnings,
-        ));
-    };
+    // a changed file is never in the base already, so there is a commit
+    let first = make_commit(base.as_ref())?.ok_or_else(|| Error::Git {
+        action: "building the commit".into(),
+        message: "internal error: the changed files are already in the base".into(),
+    })?;
     let mut oid = Some(first);
     timer.step(format!("committed {}", &first.to_string()[..12]));
     let mut attempts = 0;

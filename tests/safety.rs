@@ -61,6 +61,11 @@ fn tip(bare: &git2::Repository, branch: &str) -> git2::Oid {
         .unwrap()
 }
 
+/// The content of `path` on the bare repo's main.
+fn on_main(bare: &git2::Repository, path: &str) -> Vec<u8> {
+    blob_in(bare, tip(bare, "main"), path).unwrap()
+}
+
 fn snapshot(dir: &Utf8Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     Fixture::snapshot(dir)
 }
@@ -83,12 +88,7 @@ fn a_commit_never_reverts_fallback_secrets_another_stage_pushed() {
         .unwrap();
         commit(&commit_opts(&fx, "dev", &dev_cfg), &fx.env()).unwrap();
         assert_eq!(
-            blob_in(
-                &bare,
-                tip(&bare, "main"),
-                "infra/state/secret/_fallback.json"
-            )
-            .unwrap(),
+            on_main(&bare, "infra/state/secret/_fallback.json"),
             new_fallback
         );
         if forget_known_tip {
@@ -135,15 +135,7 @@ fn fallback_secrets_changed_by_both_stages_are_a_conflict_not_a_silent_overwrite
     std::fs::write(in_config(&prod_cfg, "secret", "_fallback.json"), &ours).unwrap();
     let err = commit(&commit_opts(&fx, "prod", &prod_cfg), &fx.env()).unwrap_err();
     assert_eq!(err.code(), "STATE_CONFLICT", "{err}");
-    assert_eq!(
-        blob_in(
-            &bare,
-            tip(&bare, "main"),
-            "infra/state/secret/_fallback.json"
-        )
-        .unwrap(),
-        theirs
-    );
+    assert_eq!(on_main(&bare, "infra/state/secret/_fallback.json"), theirs);
 }
 
 // ------------------------------------------------------ 2. rescue branches --
@@ -485,10 +477,7 @@ fn a_bad_recipients_line_blocks_only_commits_that_encrypt_a_passphrase() {
         "{:?}",
         report.warnings
     );
-    assert_eq!(
-        blob_in(&bare, tip(&bare, "main"), APP).unwrap(),
-        state.as_bytes()
-    );
+    assert_eq!(on_main(&bare, APP), state.as_bytes());
 
     // a new stage's passphrase does need them: refused, naming the line
     let cfg2 = fx.root.join("c2/sst");
@@ -646,9 +635,6 @@ fn an_index_locked_by_another_git_does_not_fail_a_commit_that_was_pushed() {
         "{:?}",
         report.warnings
     );
-    assert_eq!(
-        blob_in(&bare, tip(&bare, "main"), APP).unwrap(),
-        state.as_bytes()
-    );
+    assert_eq!(on_main(&bare, APP), state.as_bytes());
     assert_eq!(repo.head().unwrap().target().unwrap(), tip(&bare, "main"));
 }
