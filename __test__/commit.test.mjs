@@ -4,7 +4,7 @@
 // changes, races with another pipeline, and a round trip with the real SST CLI.
 // Runs under `node --test` and `bun test`; expensive setup runs lazily inside
 // tests (bun caps hooks at 5 s).
-import { test, describe } from 'node:test'
+import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -39,7 +39,10 @@ import {
   raceOnce,
   assertCheckoutConsistent,
   changedPaths,
+  cleanup,
 } from './helpers/state-repo.mjs'
+
+after(cleanup)
 
 // -------------------------------------------------------------------- tests --
 

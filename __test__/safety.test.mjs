@@ -6,7 +6,7 @@
 // SIGKILL at random points of prepare and commit, concurrent prepares into
 // one config dir, and symlinked state folders.
 // Runs under `node --test` and `bun test`.
-import { test, describe } from 'node:test'
+import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -29,7 +29,10 @@ import {
   seededRepo,
   showBlob,
   tempDir,
+  cleanup,
 } from './helpers/state-repo.mjs'
+
+after(cleanup)
 
 /** Runs cli.js without waiting; resolves with its result (and the signal that ended it). */
 function cliAsync(args, cwd, extraEnv = {}, { killAfterMs } = {}) {

@@ -1,7 +1,6 @@
 // Shared by the commit and safety tests: an isolated git environment, the
 // local smart-HTTP git server, a seeded state repository, CI-style clones,
 // the CLI, and "other pipelines" that move the branch.
-import { after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -19,12 +18,18 @@ export const SUBJECT = /^chore\(sst-state\): demo-app\/dev .*\[skip ci\]$/
 
 export const temps = []
 let server
-// bun runs every test file in one process: the next file starts a new server
-after(() => {
+
+/**
+ * Stops the server and removes the temp dirs: each test file calls
+ * `after(cleanup)` (bun runs every file in one process, sharing this
+ * module: the next file starts a new server and seeds a new repo).
+ */
+export function cleanup() {
   server?.stop()
   server = undefined
+  seedDir = undefined
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+}
 
 export function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -42,7 +47,8 @@ export async function gitServer() {
 
 // libgit2 reads ~/.gitconfig and $XDG_CONFIG_HOME/git/config: an empty HOME
 // and XDG dir keep the developer's and the machine's git config out.
-export const HOME = tempDir('sls-commit-home-')
+export const HOME = mkdtempSync(join(tmpdir(), 'sls-commit-home-'))
+process.on('exit', () => rmSync(HOME, { recursive: true, force: true }))
 export const BASE_ENV = (() => {
   const env = { ...process.env }
   const drop = /^(GIT_|SSH_ASKPASS$|SSH_AUTH_SOCK$|SST_|XDG_|GITHUB_|GITLAB_|CI$|CI_|TF_BUILD$|BUILD_|SYSTEM_|BITBUCKET_|BUILDKITE|CIRCLE|BRANCH$)/
