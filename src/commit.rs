@@ -296,6 +296,9 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
             .transpose()
             .map_err(|e| git_error("reading the fetched tip", &e, &[]))
     };
+    // `expected`: where the remote branch points as far as this run knows
+    // (None: absent); the push is a compare-and-swap against it
+    let mut expected: Option<Oid> = None;
     let mut base = match (&remote, &branch) {
         (Some(remote), Some(branch)) => {
             let known = repo
@@ -321,6 +324,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
                     remote.name
                 ));
             }
+            expected = tip.as_ref().map(|c| c.id());
             tip.or_else(|| head.clone())
         }
         _ => head.clone(),
@@ -551,7 +555,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         while let Some(pushed_oid) = oid {
             attempts += 1;
             let pushed = remote
-                .push(pushed_oid, branch)
+                .push(pushed_oid, branch, expected)
                 .map_err(|e| kept(e, &ctx.config_dir))?;
             let reason = match pushed {
                 PushOutcome::Accepted => {
@@ -574,7 +578,8 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
                 write_worktree(&ctx, &workdir, &git_dir, &outputs)?;
                 return Err(rescue(&ctx, &repo, remote, branch, pushed_oid, conflicts));
             }
-            base = tip;
+            expected = tip.as_ref().map(|c| c.id());
+            base = tip.or_else(|| head.clone());
             oid = make_commit(base.as_ref())?;
             let Some(rebuilt) = oid else {
                 warnings.push(format!(
@@ -1153,7 +1158,7 @@ fn keep_on_rescue_branch(
     let failed = |why: String| {
         format!("PUSHING IT TO RESCUE BRANCH {name} FAILED ({why}): this run's state is only on this machine: in SST's config dir {}, in the worktree and in {local_note}. Push it before this machine goes away (`git push {} {name}`).", ctx.config_dir, remote.name)
     };
-    match remote.push(oid, &name) {
+    match remote.push(oid, &name, None) {
         Ok(PushOutcome::Accepted) => (
             Some(name.clone()),
             format!(

@@ -253,6 +253,22 @@ pub enum Error {
         /// How long we waited.
         seconds: u64,
     },
+    /// An ssh or path remote, and no `git` to reach it with.
+    #[error("no git command-line tool found (PATH, or SST_LOCAL_STATE_GIT) to reach {url}: {why}; install git (the HTTPS remotes of CI checkouts work without it)")]
+    GitNotFound {
+        /// The remote URL, redacted.
+        url: String,
+        /// Why git is needed for it.
+        why: &'static str,
+    },
+    /// ssh refused the remote's host key (unknown, or changed).
+    #[error("the ssh host key of {url} was refused: {message}; add the host's key to ~/.ssh/known_hosts (in CI: `ssh-keyscan` from a trusted source, or your CI's known-hosts setting)")]
+    HostKeyRejected {
+        /// The remote URL, redacted.
+        url: String,
+        /// What ssh said.
+        message: String,
+    },
     /// The branch kept moving (other runs pushing) for the whole push budget.
     #[error("{branch} kept moving for {seconds} s ({attempts} push attempts): other runs are pushing to it; nothing conflicted with this stage's state. {kept}")]
     BranchBusy {
@@ -314,6 +330,8 @@ impl Error {
             Error::StateSymlink { .. } => "STATE_SYMLINK",
             Error::ConfigDirLocked { .. } => "CONFIG_DIR_LOCKED",
             Error::BranchBusy { .. } => "BRANCH_BUSY",
+            Error::GitNotFound { .. } => "GIT_NOT_FOUND",
+            Error::HostKeyRejected { .. } => "HOST_KEY_REJECTED",
         }
     }
 
@@ -400,6 +418,14 @@ mod tests {
                 seconds: 1,
                 kept: String::new(),
                 rescue_branch: None,
+            },
+            Error::GitNotFound {
+                url: "u".into(),
+                why: "w",
+            },
+            Error::HostKeyRejected {
+                url: "u".into(),
+                message: "m".into(),
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

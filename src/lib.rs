@@ -10,6 +10,7 @@ pub mod config_dir;
 pub mod env;
 pub mod error;
 pub mod fsx;
+pub mod git_cli;
 pub mod guard;
 pub mod init;
 pub mod layout;

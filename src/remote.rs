@@ -1,21 +1,32 @@
-//! Talking to the git remote the way CI checkouts need: `http.extraheader`
+//! Fetch and push, exactly as `git fetch` / `git push` would in the same
+//! checkout: through the `git` command-line tool wherever it is installed
+//! (see [`crate::git_cli`]), for https, ssh and path remotes alike.
+//!
+//! Where there is no `git` (slim CI containers whose checkout the runner
+//! made), HTTPS remotes still work through libgit2: `http.extraheader`
 //! (which libgit2 ignores) computed with git's urlmatch rules and sent as
-//! custom headers on fetch and push; a token in the URL; an explicit token
-//! (`SST_LOCAL_STATE_GIT_TOKEN`); git credential helpers; ssh-agent and key
-//! files. Never prompts, never sends an Authorization header and URL
-//! credentials at once, checks every pushed ref's status, and redacts every
-//! URL password and token from what it reports.
+//! custom headers, a token in the URL, `SST_LOCAL_STATE_GIT_TOKEN`, git
+//! credential helpers; no off-site redirect is followed, so no credential
+//! reaches another origin. ssh and path remotes need `git` (libssh2 reads
+//! no ssh configuration; libgit2's local transport skips the receiving
+//! repository's hooks and updates refs without compare-and-swap):
+//! `GIT_NOT_FOUND`.
+//!
+//! Both never prompt, never send an Authorization header and URL
+//! credentials at once, check every pushed ref's status, and redact every
+//! URL password and token from what they report.
 
 use std::cell::RefCell;
 use std::time::Duration;
 
 use git2::{
     Cred, CredentialType, ErrorClass, ErrorCode, FetchOptions, Oid, PushOptions, RemoteCallbacks,
-    Repository,
+    RemoteRedirect, Repository,
 };
 
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::git_cli::{self, Failure, GitCli};
 use crate::redact::{redact_text, redact_url};
 use crate::urlmatch::{extra_headers, ConfigEntry};
 
@@ -46,6 +57,8 @@ pub struct Remote<'r> {
     token: Option<String>,
     url_has_password: bool,
     tried: RefCell<Vec<String>>,
+    /// The `git` that fetches and pushes (None: libgit2, HTTPS only).
+    cli: Option<GitCli>,
 }
 
 impl<'r> Remote<'r> {
@@ -88,16 +101,40 @@ impl<'r> Remote<'r> {
             raw_url.clone()
         };
         let token = env.non_empty(TOKEN_ENV).map(str::to_string);
+        let display_url = redact_url(&raw_url);
+        let cli = match GitCli::find(env, repo.path()) {
+            Some(cli) => Some(configure_cli(cli, &config, &raw_url, token.is_some())),
+            None if is_ssh(&raw_url) || is_local(&raw_url) => {
+                return Err(Error::GitNotFound {
+                    url: display_url,
+                    why: if is_ssh(&raw_url) {
+                        "an ssh remote is reached through git and your ssh configuration (libssh2 reads neither ~/.ssh/config nor GIT_SSH_COMMAND)"
+                    } else {
+                        "a path remote is pushed to through git, which runs the receiving repository's hooks (libgit2's local transport skips them)"
+                    },
+                })
+            }
+            None => None,
+        };
         Ok(Remote {
             repo,
             name: name.to_string(),
-            display_url: redact_url(&raw_url),
+            display_url,
             url,
             headers,
             token,
             url_has_password: url_has_password && !has_auth_header,
             tried: RefCell::new(Vec::new()),
+            cli,
         })
+    }
+
+    /// What fetches and pushes: `git <path>` or libgit2.
+    pub fn transport(&self) -> String {
+        match &self.cli {
+            Some(cli) => format!("git ({})", cli.program.display()),
+            None => "libgit2 (no git on PATH)".into(),
+        }
     }
 
     /// Whether an Authorization header from git config will be sent.
@@ -110,11 +147,45 @@ impl<'r> Remote<'r> {
     /// remote has no such branch.
     pub fn fetch_branch(&self, branch: &str) -> Result<Option<Oid>> {
         let refspec = format!("+refs/heads/{branch}:refs/remotes/{}/{branch}", self.name);
+        if let Some(cli) = &self.cli {
+            let mut args = vec![
+                "fetch",
+                "--no-tags",
+                "--no-recurse-submodules",
+                "--no-write-fetch-head",
+                "--quiet",
+            ];
+            if self.repo.is_shallow() {
+                args.push("--depth=1");
+            }
+            args.extend([self.name.as_str(), refspec.as_str()]);
+            let output = self.run_cli(cli, "fetching", &args, |out| {
+                git_cli::classify(&out.stderr) == Failure::NoSuchRef
+            })?;
+            if output.status != Some(0) {
+                return Ok(None); // the remote has no such branch
+            }
+            return self
+                .repo
+                .find_reference(&format!("refs/remotes/{}/{branch}", self.name))
+                .ok()
+                .and_then(|r| r.target())
+                .map(Some)
+                .ok_or_else(|| Error::Git {
+                    action: "fetching".into(),
+                    message: format!(
+                        "git fetch succeeded but refs/remotes/{}/{branch} is missing",
+                        self.name
+                    ),
+                });
+        }
         self.with_retries("fetching", || {
             let mut remote = self.repo.remote_anonymous(&self.url)?;
             let mut options = FetchOptions::new();
             options.remote_callbacks(self.callbacks(None));
             options.download_tags(git2::AutotagOption::None);
+            // credentials and extra headers must not follow a redirect to another origin
+            options.follow_redirects(RemoteRedirect::None);
             options.update_fetchhead(true);
             let headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
             options.custom_headers(&headers);
@@ -138,13 +209,53 @@ impl<'r> Remote<'r> {
 
     /// Pushes `oid` to `refs/heads/<branch>` without force and reports the
     /// ref's own status (a rejected push can return `Ok` from libgit2).
-    pub fn push(&self, oid: Oid, branch: &str) -> Result<PushOutcome> {
+    pub fn push(&self, oid: Oid, branch: &str, expected: Option<Oid>) -> Result<PushOutcome> {
         let refspec = format!("{oid}:refs/heads/{branch}");
+        if let Some(cli) = &self.cli {
+            let dst = format!("refs/heads/{branch}");
+            let lease = git_cli::lease(&dst, expected);
+            let args = [
+                "push",
+                "--porcelain",
+                "--no-verify",
+                lease.as_str(),
+                self.name.as_str(),
+                refspec.as_str(),
+            ];
+            let output = self.run_cli(cli, "pushing", &args, |out| {
+                git_cli::parse_porcelain(&out.stdout)
+                    .iter()
+                    .any(|r| r.dst == dst)
+            })?;
+            let status = git_cli::parse_porcelain(&output.stdout)
+                .into_iter()
+                .find(|r| r.dst == dst);
+            return match status {
+                Some(r) if r.ok => Ok(PushOutcome::Accepted),
+                Some(r) if is_moved(&r.summary) => Ok(PushOutcome::Moved(self.redact(&r.summary))),
+                Some(r) => Err(Error::PushRejected {
+                    branch: branch.to_string(),
+                    reason: self.redact(&format!(
+                        "{} {}",
+                        r.summary,
+                        git_cli::summary(&output.stderr)
+                    )),
+                }),
+                None => Err(Error::Git {
+                    action: "pushing".into(),
+                    message: self.redact(&format!(
+                        "git push reported no status for {dst}: {}",
+                        git_cli::summary(&output.stderr)
+                    )),
+                }),
+            };
+        }
         let status: RefCell<Option<String>> = RefCell::new(None);
         let result = self.with_retries("pushing", || {
             *status.borrow_mut() = None;
             let mut remote = self.repo.remote_anonymous(&self.url)?;
             let mut options = PushOptions::new();
+            options.follow_redirects(RemoteRedirect::None);
             options.remote_callbacks(self.callbacks(Some(&status)));
             let headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
             options.custom_headers(&headers);
@@ -164,8 +275,80 @@ impl<'r> Remote<'r> {
         }
     }
 
+    /// Runs git, retrying network failures; `Ok` when it succeeded or
+    /// `accept` takes its output (a failure the caller reads itself).
+    fn run_cli(
+        &self,
+        cli: &GitCli,
+        action: &str,
+        args: &[&str],
+        accept: impl Fn(&git_cli::Output) -> bool,
+    ) -> Result<git_cli::Output> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let output = cli.run(args).map_err(|e| Error::Git {
+                action: action.to_string(),
+                message: format!("running {}: {e}", cli.program.display()),
+            })?;
+            if output.status == Some(0) || accept(&output) {
+                return Ok(output);
+            }
+            let said = self.redact(&git_cli::summary(&output.stderr));
+            if output.timed_out {
+                return Err(Error::Network {
+                    url: self.display_url.clone(),
+                    message: format!(
+                        "git {} did not finish within {} s and was stopped ({}): {said}",
+                        args[0],
+                        cli.timeout.as_secs(),
+                        git_cli::TIMEOUT_ENV
+                    ),
+                });
+            }
+            match git_cli::classify(&output.stderr) {
+                Failure::Network if attempt < NETWORK_ATTEMPTS => {
+                    std::thread::sleep(Duration::from_millis(300 * 2u64.pow(attempt - 1)));
+                }
+                Failure::Network => {
+                    return Err(Error::Network {
+                        url: self.display_url.clone(),
+                        message: said,
+                    })
+                }
+                Failure::Auth => {
+                    return Err(Error::AuthFailed {
+                        url: self.display_url.clone(),
+                        tried: format!("{}; git said: {said}", self.tried()),
+                    })
+                }
+                Failure::HostKey => {
+                    return Err(Error::HostKeyRejected {
+                        url: self.display_url.clone(),
+                        message: said,
+                    })
+                }
+                Failure::NoSuchRef | Failure::Other => {
+                    return Err(Error::Git {
+                        action: action.to_string(),
+                        message: said,
+                    })
+                }
+            }
+        }
+    }
+
     /// What credential sources were offered, for error messages.
     pub fn tried(&self) -> String {
+        if self.cli.is_some() {
+            let mut tried = vec![
+                "git's own credentials (credential helpers, http.extraheader, the URL, ssh config, agent and keys)".to_string(),
+            ];
+            if self.token.is_some() {
+                tried.push(TOKEN_ENV.to_string());
+            }
+            return tried.join(", ");
+        }
         let mut tried = self.tried.borrow().clone();
         if self.uses_auth_header() {
             tried.insert(
@@ -331,9 +514,70 @@ fn is_moved(reason: &str) -> bool {
     .any(|m| r.contains(m))
 }
 
-/// Whether `url` uses libgit2's local transport (which cannot fetch shallow).
+/// Whether `url` is a path (or `file://`) remote.
 fn is_local(url: &str) -> bool {
-    url.starts_with("file://") || !url.contains("://") && !url.contains('@')
+    url.starts_with("file://") || !url.contains("://") && !is_scp_like(url)
+}
+
+/// Whether `url` is reached over ssh (`ssh://`, `git+ssh://`, `user@host:path`, `host:path`).
+fn is_ssh(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("ssh://")
+        || lower.starts_with("git+ssh://")
+        || lower.starts_with("ssh+git://")
+        || !url.contains("://") && is_scp_like(url)
+}
+
+/// git's scp-like syntax: `[user@]host:path`, where the part before the
+/// first colon has no slash (else it is a local path).
+fn is_scp_like(url: &str) -> bool {
+    match url.find(':') {
+        Some(colon) => {
+            let host = &url[..colon];
+            let drive_letter = cfg!(windows) && host.len() == 1;
+            !host.contains('/') && !drive_letter
+        }
+        None => false,
+    }
+}
+
+/// Makes `git` never prompt, and hands it `SST_LOCAL_STATE_GIT_TOKEN` for
+/// the remote's own origin only, through a credential helper that reads it
+/// from the environment (never from a command line).
+fn configure_cli(mut cli: GitCli, config: &git2::Config, url: &str, has_token: bool) -> GitCli {
+    if !cli.ssh_configured(config.get_string("core.sshCommand").is_ok()) {
+        cli.set("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+    }
+    let mut settings = vec![
+        ("maintenance.auto".to_string(), "false".to_string()),
+        ("gc.auto".to_string(), "0".to_string()),
+    ];
+    if let (true, Some(origin)) = (has_token, http_origin(url)) {
+        let user = crate::urlmatch::parse_url(url).is_some_and(|u| u.user.is_some());
+        let username = if user {
+            ""
+        } else {
+            "echo username=x-access-token; "
+        };
+        settings.push((
+            format!("credential.{origin}.helper"),
+            format!(
+                "!f() {{ test \"$1\" = get || exit 0; {username}echo \"password=${TOKEN_ENV}\"; }}; f"
+            ),
+        ));
+    }
+    cli.with_config(&settings)
+}
+
+/// `scheme://host[:port]` of an http(s) URL.
+fn http_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(format!("{}://{host}", scheme.to_ascii_lowercase()))
 }
 
 fn is_authorization(header: &str) -> bool {

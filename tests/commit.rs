@@ -19,7 +19,7 @@ fn options(fx: &Fixture, f: impl FnOnce(&mut CommitOptions)) -> CommitOptions {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Env {
-    Env::from_pairs(pairs)
+    common::env_with(pairs)
 }
 
 /// A repo with a full stage committed, prepared into the config dir.

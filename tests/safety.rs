@@ -9,7 +9,6 @@ mod common;
 use camino::{Utf8Path, Utf8PathBuf};
 use common::{blob_in, checkpoint, Fixture};
 use sst_local_state::commit::{commit, CommitOptions};
-use sst_local_state::env::Env;
 use sst_local_state::prepare::{prepare, PrepareOptions};
 
 const APP: &str = "infra/state/app/dev.json";
@@ -323,7 +322,7 @@ fn a_held_config_dir_lock_makes_prepare_wait_then_fail_clearly() {
         ..Default::default()
     };
     o.common.config_dir = Some(fx.config.clone());
-    let vars = Env::from_pairs(&[("SST_LOCAL_STATE_LOCK_TIMEOUT", "1")]);
+    let vars = common::env_with(&[("SST_LOCAL_STATE_LOCK_TIMEOUT", "1")]);
     let err = prepare(&o, &vars).unwrap_err();
     assert_eq!(err.code(), "CONFIG_DIR_LOCKED", "{err}");
     assert!(!in_config(&fx.config, "app", "dev.json").exists());
@@ -352,7 +351,7 @@ fn an_unrelated_move_is_retried_and_a_budget_spent_is_branch_busy_not_a_conflict
 
     let ours = checkpoint(&["urn:a", "urn:busy"]);
     std::fs::write(in_config(&cfg, "app", "dev.json"), &ours).unwrap();
-    let no_time = Env::from_pairs(&[("SST_LOCAL_STATE_PUSH_TIMEOUT", "0")]);
+    let no_time = common::env_with(&[("SST_LOCAL_STATE_PUSH_TIMEOUT", "0")]);
     let err = commit(&commit_opts(&fx, "dev", &cfg), &no_time).unwrap_err();
     assert_eq!(err.code(), "BRANCH_BUSY", "{err}");
     assert!(err.to_string().contains("no redeploy is needed"), "{err}");

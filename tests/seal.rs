@@ -11,7 +11,7 @@ use sst_local_state::prepare::{prepare, PrepareOptions};
 use sst_local_state::status::{status, SyncState};
 
 fn env(pairs: &[(&str, &str)]) -> Env {
-    Env::from_pairs(pairs)
+    common::env_with(pairs)
 }
 
 /// A repository with an app and no state yet; SST's first deploy left a new

@@ -53,8 +53,10 @@ impl Fixture {
         }
     }
 
+    /// The environment of a run: nothing but what keeps the machine's git
+    /// config away from the `git` that fetches and pushes.
     pub fn env(&self) -> Env {
-        Env::from_map(BTreeMap::new(), false)
+        env_with(&[])
     }
 
     pub fn passphrase(&self) -> String {
@@ -120,6 +122,17 @@ fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut BTreeMap<String
             out.insert(rel, std::fs::read(&path).unwrap());
         }
     }
+}
+
+/// `pairs` plus `GIT_CONFIG_GLOBAL=/dev/null` and `GIT_CONFIG_NOSYSTEM=1`:
+/// the `git` that fetches and pushes reads no config of the machine's.
+pub fn env_with(pairs: &[(&str, &str)]) -> Env {
+    let mut all = vec![
+        ("GIT_CONFIG_GLOBAL", "/dev/null"),
+        ("GIT_CONFIG_NOSYSTEM", "1"),
+    ];
+    all.extend_from_slice(pairs);
+    Env::from_pairs(&all)
 }
 
 pub fn encrypt_with(key: &[u8; 32], json: &str) -> Vec<u8> {
