@@ -392,14 +392,10 @@ impl<'r> Remote<'r> {
                 }
                 tried.push("git credential helpers".into());
             }
-            if allowed.contains(CredentialType::SSH_KEY) {
-                tried.push("ssh-agent and ~/.ssh keys".into());
-            }
             drop(tried);
+            // HTTPS only (ssh goes through git): git's credential helpers
             let auth = auth_git2::GitAuthenticator::new_empty()
                 .try_cred_helper(true)
-                .try_ssh_agent(true)
-                .add_default_ssh_keys()
                 .add_default_username();
             match &config {
                 Some(cfg) => (auth.credentials(cfg))(url, username, allowed),
