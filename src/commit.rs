@@ -354,9 +354,20 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     // Never replace the repository's passphrase: that would orphan every secret.
     for kind in [Kind::Passphrase, Kind::FallbackPassphrase] {
         if changes.contains(&kind) && at_base[&kind].is_some() {
+            // name the file the repository really holds (.age or .json)
+            let sealed_in_base = base
+                .as_ref()
+                .map(|b| blob_at(&repo, b, &sealed_paths[&kind]))
+                .transpose()?
+                .flatten()
+                .is_some();
+            let file = path_of(&files, kind);
             return Err(Error::PassphraseMismatch {
-                file: path_of(&files, kind).config_path.clone(),
-                repo_file: path_of(&files, kind).repo_path.clone(),
+                file: file.config_path.clone(),
+                repo_file: match (&file.sealed_rel, sealed_in_base) {
+                    (Some(sealed), true) => ctx.project_root.join(sealed),
+                    _ => file.repo_path.clone(),
+                },
             });
         }
     }

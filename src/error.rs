@@ -126,11 +126,25 @@ pub enum Error {
         /// What failed (never the key or the plaintext).
         reason: String,
     },
-    /// Config-dir files hold changes that were never saved to the repository.
-    #[error("unsaved state in SST's config dir (changed since the last prepare and not in the repository): {}; commit it first, or pass --force to back it up and overwrite it", list(files))]
+    /// Config-dir files and the repository both changed since the last
+    /// sync: a real divergence.
+    #[error("{}", unsaved_message(files, force, *passphrase))]
     UnsavedState {
         /// The files with unsaved changes.
         files: Vec<Utf8PathBuf>,
+        /// How this caller forces (`--force`, `force: true`).
+        force: String,
+        /// Whether a passphrase differs (then committing is not a way out).
+        passphrase: bool,
+    },
+    /// The repository has no such state file, but the config dir holds one
+    /// that was synced: the checkout probably predates the stage's state.
+    #[error("the repository has no {}, but SST's config dir holds state for this stage that sst-local-state synced before: this checkout probably predates the stage's state (an old branch?); nothing was removed. Check out the branch that holds the state, or pass {force} to back the config dir's files up and remove them (SST then starts a NEW state and passphrase, and re-creates every resource)", list(files))]
+    StateMissingInRepo {
+        /// The repository files that are missing.
+        files: Vec<Utf8PathBuf>,
+        /// How this caller forces (`--force`, `force: true`).
+        force: String,
     },
     /// The project is not inside a git repository.
     #[error("{path} is not inside a git repository")]
@@ -198,7 +212,7 @@ pub enum Error {
         recipients: Utf8PathBuf,
     },
     /// The config dir's passphrase differs from the repository's.
-    #[error("{file} differs from the repository's passphrase {repo_file}: SST made a new passphrase (was prepare run before the deploy?); committing it would make every secret and secret output undecryptable")]
+    #[error("{file} differs from the repository's passphrase {repo_file}: SST made a new passphrase (was prepare run before the deploy?); committing it would make every secret and secret output undecryptable. Way out, keeping the repository's passphrase: `sst-local-state prepare --force` (JS: `prepareStage({{ force: true }})`) backs the config dir's files up and restores the repository's state and passphrase; then set again any secret you set here, and deploy")]
     PassphraseMismatch {
         /// The config-dir passphrase.
         file: Utf8PathBuf,
@@ -285,6 +299,18 @@ pub enum Error {
     },
 }
 
+fn unsaved_message(files: &[Utf8PathBuf], force: &str, passphrase: bool) -> String {
+    let head = format!(
+        "SST's config dir and the repository both changed since the last sync (a deploy or `sst secret set` here, and another state committed there): {}",
+        list(files)
+    );
+    if passphrase {
+        format!("{head}. The config dir's passphrase differs from the repository's, so it cannot be committed (it would orphan every secret the repository holds): pass {force} to back the config dir's files up and restore the repository's state and passphrase, then set again any secret you set here and deploy")
+    } else {
+        format!("{head}. Commit them first (`sst-local-state commit`: a real conflict ends on a rescue branch), or pass {force} to back them up and restore the repository's state")
+    }
+}
+
 fn list(files: &[Utf8PathBuf]) -> String {
     files
         .iter()
@@ -313,6 +339,7 @@ impl Error {
             Error::PassphraseMissing { .. } => "PASSPHRASE_MISSING",
             Error::SecretUndecryptable { .. } => "SECRET_UNDECRYPTABLE",
             Error::UnsavedState { .. } => "UNSAVED_STATE",
+            Error::StateMissingInRepo { .. } => "STATE_MISSING_IN_REPO",
             Error::NotAGitRepo { .. } => "NOT_A_GIT_REPO",
             Error::NoRemote { .. } => "NO_REMOTE",
             Error::NoBranch => "NO_BRANCH",
@@ -341,6 +368,7 @@ impl Error {
             Error::Usage(_) => 2,
             Error::StateConflict { .. }
             | Error::UnsavedState { .. }
+            | Error::StateMissingInRepo { .. }
             | Error::PassphraseMismatch { .. } => 4,
             _ => 1,
         }
@@ -352,7 +380,7 @@ impl Error {
     pub fn details(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut map = serde_json::Map::new();
         match self {
-            Error::UnsavedState { files } => {
+            Error::UnsavedState { files, .. } | Error::StateMissingInRepo { files, .. } => {
                 map.insert("files".into(), files.iter().map(|f| f.as_str()).collect());
             }
             Error::StateConflict {
@@ -402,6 +430,12 @@ mod tests {
             Error::io("reading", "/a", std::io::Error::other("boom")),
             Error::UnsavedState {
                 files: vec!["/a".into(), "/b".into()],
+                force: "--force".into(),
+                passphrase: false,
+            },
+            Error::StateMissingInRepo {
+                files: vec!["/a".into()],
+                force: "--force".into(),
             },
             Error::StateSymlink {
                 path: "/a".into(),
@@ -444,7 +478,10 @@ mod tests {
     fn messages_name_the_thing_at_fault() {
         let e = Error::UnsavedState {
             files: vec!["/c/app.json".into(), "/c/secret.json".into()],
+            force: "force: true".into(),
+            passphrase: false,
         };
+        assert!(e.to_string().contains("pass force: true"), "{e}");
         assert!(e.to_string().contains("/c/app.json, /c/secret.json"));
         assert_eq!(e.exit_code(), 4);
         assert_eq!(Error::Usage("bad".into()).exit_code(), 2);

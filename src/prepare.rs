@@ -43,8 +43,52 @@ pub enum Action {
     Unchanged,
     /// In neither place.
     Absent,
-    /// Removed from the config dir: prepare had put it there, and the repository no longer has it.
+    /// Removed from the config dir (with `force` only, after a backup): the
+    /// repository has no such file.
     Removed,
+    /// Left as it is: SST changed it since the last sync (a deploy, `sst
+    /// secret set`) and the repository did not; `commit` saves it.
+    Kept,
+}
+
+/// What the three-way comparison of one file decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Merge {
+    /// Nothing to decide: this action.
+    Take(Action),
+    /// Only the config dir moved since the last sync: keep it.
+    Kept,
+    /// Both moved, differently: a real divergence (`UNSAVED_STATE`).
+    Diverged,
+    /// The repository lacks a file the config dir holds and we synced.
+    MissingInRepo,
+}
+
+/// The three-way rule of prepare for one file, with the last synced
+/// version (`base`, from the marker) as the common ancestor of the
+/// repository's (`repo`) and the config dir's (`config`); content hashes,
+/// `None` for absent.
+///
+/// | repository | config dir | outcome |
+/// |---|---|---|
+/// | = config dir | | nothing to do |
+/// | moved | = base | restored from the repository |
+/// | = base | moved | kept: SST changed it, `commit` saves it |
+/// | moved | moved | `UNSAVED_STATE` (`force`: backed up, restored) |
+/// | present | absent | restored |
+/// | absent | present, synced before | `STATE_MISSING_IN_REPO` (`force`: backed up, removed) |
+/// | absent | present, never synced | kept (a first deploy not committed yet) |
+fn three_way(repo: Option<&str>, config: Option<&str>, base: Option<&str>) -> Merge {
+    match (repo, config) {
+        (None, None) => Merge::Take(Action::Absent),
+        (Some(r), Some(c)) if r == c => Merge::Take(Action::Unchanged),
+        (Some(_), None) => Merge::Take(Action::Written),
+        (Some(_), Some(c)) if Some(c) == base => Merge::Take(Action::Written),
+        (Some(r), Some(_)) if Some(r) == base => Merge::Kept,
+        (Some(_), Some(_)) => Merge::Diverged,
+        (None, Some(_)) if base.is_none() => Merge::Kept,
+        (None, Some(_)) => Merge::MissingInRepo,
+    }
 }
 
 /// One state file in a prepare result.
@@ -153,24 +197,31 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
 
     let mut plan = Vec::new();
     let mut unsaved = Vec::new();
+    let mut missing_in_repo = Vec::new();
     let mut new_marker = Marker::default();
     for (file, (repo_hash, config_hash)) in files.iter().zip(hashes) {
         let repo_bytes = repo.get(file.kind);
-        let recorded = marker.hash(file.kind);
-        let action = match (&repo_hash, &config_hash) {
-            (None, None) => Action::Absent,
-            (Some(r), Some(c)) if r == c => Action::Unchanged,
-            (Some(_), None) => Action::Written,
-            (Some(_), Some(c)) if Some(c.as_str()) == recorded => Action::Written,
-            (None, Some(c)) if Some(c.as_str()) == recorded => Action::Removed,
-            (_, Some(_)) => {
+        let action = match three_way(
+            repo_hash.as_deref(),
+            config_hash.as_deref(),
+            marker.hash(file.kind),
+        ) {
+            Merge::Diverged => {
                 unsaved.push(file.clone());
-                if repo_hash.is_some() {
-                    Action::Written
-                } else {
-                    Action::Removed
-                }
+                Action::Written
             }
+            Merge::MissingInRepo => {
+                missing_in_repo.push(file.clone());
+                Action::Removed
+            }
+            Merge::Kept => {
+                warnings.push(format!(
+                    "[UNSAVED] {} changed since it was last synced (SST wrote it: a deploy, `sst secret set`); it is kept, and `commit` saves it",
+                    file.config_path
+                ));
+                Action::Kept
+            }
+            Merge::Take(action) => action,
         };
         if let Some(hash) = repo_hash {
             new_marker.files.insert(file.kind, hash);
@@ -186,11 +237,28 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         });
     }
 
+    let force = options.common.caller.force_flag();
+    if !missing_in_repo.is_empty() && !options.force {
+        return Err(Error::StateMissingInRepo {
+            files: missing_in_repo
+                .iter()
+                .map(|f| f.repo_path.clone())
+                .collect(),
+            force,
+        });
+    }
     if !unsaved.is_empty() && !options.force {
         return Err(Error::UnsavedState {
             files: unsaved.iter().map(|f| f.config_path.clone()).collect(),
+            force,
+            passphrase: unsaved.iter().any(|f| f.kind.passphrase_kind()),
         });
     }
+    unsaved.extend(missing_in_repo);
+    let first_deploy = first_deploy
+        && plan
+            .iter()
+            .all(|f: &FileOutcome| f.kind != Kind::App || f.action != Action::Kept);
 
     let backup_dir = (!unsaved.is_empty()).then(|| {
         tool_dir(&ctx)

@@ -35,6 +35,14 @@ impl Caller {
             Caller::Cli => format!("--{flag}"),
         }
     }
+
+    /// How this caller forces a refused prepare: `--force` or `force: true`.
+    pub fn force_flag(self) -> String {
+        match self {
+            Caller::Js => "`force: true`".into(),
+            Caller::Cli => "--force".into(),
+        }
+    }
 }
 
 /// Options every stage command takes, as the caller gave them.

@@ -29,6 +29,7 @@ pub fn prepare(r: &PrepareReport) -> String {
             (Action::Removed, false) => "removed",
             (Action::Removed, true) => "would remove",
             (Action::Unchanged, _) => "unchanged",
+            (Action::Kept, _) => "kept",
             (Action::Absent, _) => "absent",
         };
         let size = if f.bytes > 0 {

@@ -211,11 +211,20 @@ fn repo_changes_since_the_last_prepare_are_applied() {
     assert_eq!(st.files.last().unwrap().state, SyncState::ChangedInRepo);
     let report = run(&fx, "dev", |_| {}).unwrap();
     assert_eq!(report.files.last().unwrap().action, Action::Written);
-    // a file the repository dropped is removed only when prepare had put it there
+    // a file the repository lacks (an older branch?) is never removed
+    // silently: refused, nothing touched; `force` backs it up, then removes it
     std::fs::remove_file(fx.project.join("infra/state/secret/_fallback.json")).unwrap();
     std::fs::remove_file(fx.project.join("infra/state/passphrase/_fallback.json")).unwrap();
-    let report = run(&fx, "dev", |_| {}).unwrap();
+    let before = Fixture::snapshot(&fx.config.join("state"));
+    let err = run(&fx, "dev", |_| {}).unwrap_err();
+    assert_eq!(err.code(), "STATE_MISSING_IN_REPO", "{err}");
+    assert!(err.to_string().contains("secret/_fallback.json"), "{err}");
+    assert!(err.to_string().contains("`force: true`"), "{err}");
+    assert_eq!(Fixture::snapshot(&fx.config.join("state")), before);
+    let report = run(&fx, "dev", |o| o.force = true).unwrap();
     assert!(!fx.config_path("secret", "_fallback.json").exists());
+    let backup = report.backup_dir.unwrap();
+    assert!(backup.join("state/secret/demo-app/_fallback.json").exists());
     assert_eq!(
         report
             .files
@@ -227,11 +236,22 @@ fn repo_changes_since_the_last_prepare_are_applied() {
 }
 
 #[test]
-fn a_config_dir_file_unknown_to_the_repo_is_unsaved() {
+fn a_config_dir_file_never_synced_and_unknown_to_the_repo_is_kept() {
+    // a first deploy (or `sst secret set`) not committed yet
     let fx = Fixture::new();
     std::fs::create_dir_all(fx.config_path("app", "").parent().unwrap().join("demo-app")).unwrap();
     std::fs::write(fx.config_path("app", "dev.json"), checkpoint(&["urn:x"])).unwrap();
-    assert_eq!(run(&fx, "dev", |_| {}).unwrap_err().code(), "UNSAVED_STATE");
+    let report = run(&fx, "dev", |_| {}).unwrap();
+    assert_eq!(report.files.last().unwrap().action, Action::Kept);
+    assert!(
+        !report.first_deploy,
+        "the config dir holds this stage's state"
+    );
+    assert!(report.warnings.iter().any(|w| w.contains("[UNSAVED]")));
+    assert_eq!(
+        std::fs::read_to_string(fx.config_path("app", "dev.json")).unwrap(),
+        checkpoint(&["urn:x"])
+    );
 }
 
 #[test]
