@@ -167,7 +167,7 @@ describe('prepare errors: code from JS and CLI, nothing changed', () => {
 })
 
 describe('unsaved state', () => {
-  test('a local deploy is never overwritten; --force backs it up byte for byte', SLOW, async () => {
+  test('a local deploy is kept; once the repository moves too it is UNSAVED_STATE; --force backs it up byte for byte', SLOW, async () => {
     const { project } = await machineA()
     const configDir = join(tempDir('sls-home-'), 'sst')
     await prepareStage({ stage: 'dev', cwd: project, configDir })
@@ -176,14 +176,27 @@ describe('unsaved state', () => {
     writeFileSync(local, localBytes)
     const st = await stageStatus({ stage: 'dev', cwd: project, configDir })
     assert.equal(st.files.find((f) => f.kind === 'app').state, 'changed-in-config-dir')
+    // only the config dir moved (SST deployed here): kept, prepare succeeds
+    const kept = await prepareStage({ stage: 'dev', cwd: project, configDir })
+    assert.equal(kept.files.find((f) => f.kind === 'app').action, 'kept')
+    assert.ok(kept.warnings.some((w) => w.includes('commit')), kept.warnings.join('\n'))
+    assert.equal(readFileSync(local, 'utf8'), localBytes)
+    // the repository moves as well: a real divergence
+    const repoState = join(project, 'infra', 'state', 'app', 'dev.json')
+    const theirs = JSON.parse(readFileSync(repoState, 'utf8'))
+    theirs.checkpoint.latest.resources = theirs.checkpoint.latest.resources ?? []
+    theirs.checkpoint.latest.resources.push({ urn: 'urn:pulumi:dev::demo-app::x:y:Z::moved-in-repo', type: 'x:y:Z' })
+    writeFileSync(repoState, JSON.stringify(theirs))
     await assert.rejects(prepareStage({ stage: 'dev', cwd: project, configDir }), (err) => {
       assert.equal(err.code, 'UNSAVED_STATE')
       assert.ok(err.message.includes(local))
+      assert.ok(err.message.includes('`force: true`'), err.message)
       assert.deepEqual(err.files, [local])
       return true
     })
     const refused = cli(['prepare', '--stage', 'dev', '--config-dir', configDir], project)
     assert.equal(refused.status, 4)
+    assert.match(refused.stderr + refused.stdout, /--force/)
     const refusedJson = cli(['prepare', '--stage', 'dev', '--config-dir', configDir, '--json'], project)
     assert.deepEqual(JSON.parse(refusedJson.stdout).error.files, [local])
     assert.equal(readFileSync(local, 'utf8'), localBytes)
@@ -192,7 +205,7 @@ describe('unsaved state', () => {
     assert.equal(forced.status, 0, forced.stderr)
     const backupDir = /backed up unsaved config-dir files to (.+)$/m.exec(forced.stdout)[1]
     assert.equal(readFileSync(join(backupDir, 'state', 'app', 'demo-app', 'dev.json'), 'utf8'), localBytes)
-    assert.equal(readFileSync(local, 'utf8'), readFileSync(join(project, 'infra', 'state', 'app', 'dev.json'), 'utf8'))
+    assert.equal(readFileSync(local, 'utf8'), readFileSync(repoState, 'utf8'))
   })
 })
 
