@@ -183,6 +183,8 @@ describe('unsaved state', () => {
     assert.equal(readFileSync(local, 'utf8'), localBytes)
     // the repository moves as well: a real divergence
     const repoState = join(project, 'infra', 'state', 'app', 'dev.json')
+    const original = readFileSync(repoState)
+    try {
     const theirs = JSON.parse(readFileSync(repoState, 'utf8'))
     theirs.checkpoint.latest.resources = theirs.checkpoint.latest.resources ?? []
     theirs.checkpoint.latest.resources.push({ urn: 'urn:pulumi:dev::demo-app::x:y:Z::moved-in-repo', type: 'x:y:Z' })
@@ -206,6 +208,9 @@ describe('unsaved state', () => {
     const backupDir = /backed up unsaved config-dir files to (.+)$/m.exec(forced.stdout)[1]
     assert.equal(readFileSync(join(backupDir, 'state', 'app', 'demo-app', 'dev.json'), 'utf8'), localBytes)
     assert.equal(readFileSync(local, 'utf8'), readFileSync(repoState, 'utf8'))
+    } finally {
+      writeFileSync(repoState, original) // machineA() is shared by the tests of this file
+    }
   })
 })
 
