@@ -25,6 +25,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 fi
 step "git server packages (nginx, fcgiwrap)"
 bash scripts/git-server.sh install
+bash scripts/ssh-server.sh install
 step "node --test __test__/"
 node --test --test-concurrency=1 __test__/
 step "bun test __test__/"
