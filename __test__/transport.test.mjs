@@ -1,14 +1,22 @@
 // How commit reaches the remote: through the git CLI wherever it is
-// installed (the explicit token only through a credential helper, never on
-// a command line), and through libgit2 over HTTPS where no git is on PATH
-// (a slim CI container), with a clear error for ssh there.
+// installed (ssh exactly as the user configured it, against a real sshd on
+// 127.0.0.1; the explicit token only through a credential helper, never on
+// a command line; no credential after a redirect to another origin), and
+// through libgit2 over HTTPS where no git is on PATH (a slim CI
+// container), with a clear error for ssh there.
 // Runs under `node --test` and `bun test`, against the local smart-HTTP server.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 
+import { startRecordingServer, startRedirectServer } from './helpers/redirect-server.mjs'
+import { cleanup as sshCleanup, makeKey, sshEnvFor, startAgent, startSshServer } from './helpers/ssh-server.mjs'
+
 import {
+  BASE_ENV,
+  CLI,
   SLOW,
   STATE,
   assertOk,
@@ -27,6 +35,7 @@ import {
 } from './helpers/state-repo.mjs'
 
 after(cleanup)
+after(sshCleanup)
 
 /** A PATH holding no git at all (node itself is run by absolute path). */
 const noGitPath = () => tempDir('sls-no-git-path-')
@@ -90,5 +99,187 @@ describe('no git on PATH (a slim CI container)', () => {
     assert.match(res.json.error.message, /ssh/)
     assert.deepEqual(readFileSync(join(dir, STATE)), before)
     assert.ok(!existsSync(join(dir, '.git', 'refs', 'heads', 'sst-local-state')))
+  })
+})
+
+// ---------------------------------------------------------------------- ssh --
+
+let sshd
+/** One sshd for the file; each test gets its own bare repo on it, seeded over the file system. */
+async function sshRepo(name) {
+  sshd ??= await startSshServer()
+  const repo = sshd.newRepo(name)
+  const seedRepo = await seededRepo(`ssh-seed-${name}`)
+  gitOk(['--git-dir', seedRepo.path, 'push', '-q', repo.path, 'main'])
+  return repo
+}
+
+/** A CI-style checkout of `repo` whose origin is its ssh URL (or `url`). */
+function sshCheckout(repo, url = repo.url) {
+  const dir = ciClone(repo.path, { shallow: false })
+  gitOk(['remote', 'set-url', 'origin', url], dir)
+  return dir
+}
+
+/** prepare, deploy, commit over ssh with `env`; returns the commit result. */
+function commitOverSsh(dir, env, tag) {
+  const configDir = prepare(dir)
+  const ours = deploy(configDir, 2, tag)
+  const res = commitCli(dir, configDir, ['--branch', 'main', '--json'], env)
+  return { res, ours }
+}
+
+describe('ssh, as the user configured it', () => {
+  test('key in ssh-agent; default key files (ed25519, RSA in PEM); a Host alias with IdentityFile in ~/.ssh/config', SLOW, async () => {
+    const keys = tempDir('sls-keys-')
+    // agent
+    {
+      const repo = await sshRepo('agent')
+      const key = makeKey(keys, { name: 'agent-key' })
+      sshd.authorize(key.publicLine)
+      const agent = await startAgent()
+      agent.add(key.privatePath)
+      const env = sshEnvFor({ home: tempDir('sls-home-'), knownHosts: sshd.knownHostsLine, agentSock: agent.sock })
+      const { res, ours } = commitOverSsh(sshCheckout(repo), env, 'agent')
+      agent.stop()
+      assertOk(res, 'commit with the key in ssh-agent')
+      assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    }
+    // default key files in ~/.ssh, no agent
+    for (const [type, format] of [['ed25519', 'openssh'], ['rsa', 'pem']]) {
+      const repo = await sshRepo(`default-${type}`)
+      const home = tempDir('sls-home-')
+      const key = makeKey(join(home, '.ssh'), { type, format, name: `id_${type}` })
+      sshd.authorize(key.publicLine)
+      const env = sshEnvFor({ home, knownHosts: sshd.knownHostsLine })
+      const { res, ours } = commitOverSsh(sshCheckout(repo), env, type)
+      assertOk(res, `commit with ~/.ssh/id_${type}`)
+      assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    }
+    // Host alias
+    {
+      const repo = await sshRepo('alias')
+      const home = tempDir('sls-home-')
+      const key = makeKey(keys, { name: 'deploy-key-for-alias' })
+      sshd.authorize(key.publicLine)
+      const config = `Host state-remote\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${key.privatePath}\n  IdentitiesOnly yes\n`
+      const env = sshEnvFor({ home, knownHosts: sshd.knownHostsLine, config })
+      const { res, ours } = commitOverSsh(sshCheckout(repo, `state-remote:${repo.path}`), env, 'alias')
+      assertOk(res, 'commit through a Host alias')
+      assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    }
+  })
+
+  test('GIT_SSH_COMMAND and core.sshCommand are honoured', SLOW, async () => {
+    const keys = tempDir('sls-keys-')
+    const key = makeKey(keys, { name: 'ci-key' })
+    sshd ??= await startSshServer()
+    sshd.authorize(key.publicLine)
+    const known = join(keys, 'known_hosts')
+    writeFileSync(known, `${sshd.knownHostsLine}\n`)
+    const command = `ssh -i ${key.privatePath} -o IdentitiesOnly=yes -o UserKnownHostsFile=${known}`
+    // no key anywhere ssh would look by itself: only the command gives it
+    const bareHome = { HOME: tempDir('sls-home-'), SSH_AUTH_SOCK: '' }
+    {
+      const repo = await sshRepo('git-ssh-command')
+      const { res, ours } = commitOverSsh(sshCheckout(repo), { ...bareHome, GIT_SSH_COMMAND: command }, 'env')
+      assertOk(res, 'commit with GIT_SSH_COMMAND')
+      assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    }
+    {
+      const repo = await sshRepo('core-ssh-command')
+      const dir = sshCheckout(repo)
+      gitOk(['config', 'core.sshCommand', command], dir)
+      const { res, ours } = commitOverSsh(dir, bareHome, 'config')
+      assertOk(res, 'commit with core.sshCommand')
+      assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    }
+  })
+
+  test('an unknown host key is refused (HOST_KEY_REJECTED); a wrong key is AUTH_FAILED quickly, without hanging', SLOW, async () => {
+    const repo = await sshRepo('refusals')
+    const keys = tempDir('sls-keys-')
+    const key = makeKey(keys, { name: 'known-key' })
+    sshd.authorize(key.publicLine)
+    const before = gitOk(['--git-dir', repo.path, 'rev-parse', 'main'])
+    // the key is right but the host is unknown
+    const home = tempDir('sls-home-')
+    mkdirSync(join(home, '.ssh'), { recursive: true })
+    const unknownHost = sshEnvFor({ home, knownHosts: [] })
+    const dir = sshCheckout(repo)
+    gitOk(['config', 'core.sshCommand', `ssh -i ${key.privatePath} -o IdentitiesOnly=yes -o BatchMode=yes`], dir)
+    const { res } = commitOverSsh(dir, unknownHost, 'unknown-host')
+    assert.equal(res.status, 1, res.stdout + res.stderr)
+    assert.equal(res.json.error.code, 'HOST_KEY_REJECTED', res.stdout)
+    // a key the server does not know
+    const stranger = makeKey(keys, { name: 'stranger' })
+    const wrongKey = sshEnvFor({ home: tempDir('sls-home-'), knownHosts: sshd.knownHostsLine })
+    const dir2 = sshCheckout(repo)
+    gitOk(['config', 'core.sshCommand', `ssh -i ${stranger.privatePath} -o IdentitiesOnly=yes`], dir2)
+    const started = Date.now()
+    const wrong = commitOverSsh(dir2, wrongKey, 'wrong-key').res
+    assert.equal(wrong.status, 1, wrong.stdout + wrong.stderr)
+    assert.equal(wrong.json.error.code, 'AUTH_FAILED', wrong.stdout)
+    assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`)
+    assert.equal(gitOk(['--git-dir', repo.path, 'rev-parse', 'main']), before)
+  })
+})
+
+// ---------------------------------------------------------------- redirects --
+
+/** commit through the CLI without blocking this process (its servers answer meanwhile). */
+function commitAsync(dir, configDir, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'commit', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--json'], {
+      cwd: dir,
+      env: { ...BASE_ENV, ...env },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
+
+describe('a remote that redirects to another origin', () => {
+  test('no credential of any kind reaches the second origin: extraheader, URL token, SST_LOCAL_STATE_GIT_TOKEN', SLOW, async () => {
+    const srv = await gitServer()
+    const secretParts = [srv.token, srv.basicHeader.split(' ')[1]]
+    const cases = [
+      { name: 'extraheader', header: true, url: (r) => r.url },
+      { name: 'url-token', url: (r) => r.url.replace('http://', `http://x-access-token:${srv.token}@`) },
+      { name: 'env-token', env: { SST_LOCAL_STATE_GIT_TOKEN: srv.token }, url: (r) => r.url },
+    ]
+    for (const c of cases) {
+      for (const transport of ['git', 'libgit2']) {
+        const repo = await seededRepo(`redirect-${c.name}-${transport}`)
+        // the second origin serves the very repository (the dangerous case)
+        const second = await startRecordingServer({ upstream: srv.url })
+        const first = await startRedirectServer(second.origin)
+        try {
+          const dir = ciClone(repo.open)
+          gitOk(['remote', 'set-url', 'origin', c.url({ url: `${first.url}/basic/${repo.name}.git` })], dir)
+          if (c.header) gitOk(['config', 'http.extraheader', `AUTHORIZATION: ${srv.basicHeader}`], dir)
+          const configDir = prepare(dir)
+          deploy(configDir, 2, `${c.name}-${transport}`)
+          const env = { ...(c.env ?? {}), ...(transport === 'libgit2' ? { SST_LOCAL_STATE_GIT: 'none' } : {}) }
+          const out = await commitAsync(dir, configDir, env)
+          assert.notEqual(out.status, 0, `${c.name}/${transport}: pushed through a redirect: ${out.stdout}`)
+          assert.ok(first.requests.length > 0, 'the redirecting remote was never asked')
+          if (transport === 'libgit2') assert.equal(JSON.parse(out.stdout).error.code, 'REDIRECT_REFUSED', out.stdout)
+          for (const request of second.requests) {
+            const seen = JSON.stringify(request)
+            assert.ok(!/authorization/i.test(Object.keys(request.headers).join(' ')), `${c.name}/${transport}: an Authorization header reached the second origin: ${seen}`)
+            for (const part of secretParts) assert.ok(!seen.includes(part), `${c.name}/${transport}: a credential reached the second origin`)
+          }
+          for (const part of secretParts) assert.ok(!(out.stdout + out.stderr).includes(part), 'a credential was printed')
+        } finally {
+          await first.stop()
+          await second.stop()
+        }
+      }
+    }
   })
 })

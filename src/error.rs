@@ -275,6 +275,14 @@ pub enum Error {
         /// Why git is needed for it.
         why: &'static str,
     },
+    /// The remote redirects to another origin, which must not get our credentials.
+    #[error("{url} redirects to another origin ({location}); sst-local-state sends no credentials there: set the remote's URL to the final location if you trust it")]
+    RedirectRefused {
+        /// The remote URL, redacted.
+        url: String,
+        /// Where it redirects, redacted.
+        location: String,
+    },
     /// ssh refused the remote's host key (unknown, or changed).
     #[error("the ssh host key of {url} was refused: {message}; add the host's key to ~/.ssh/known_hosts (in CI: `ssh-keyscan` from a trusted source, or your CI's known-hosts setting)")]
     HostKeyRejected {
@@ -359,6 +367,7 @@ impl Error {
             Error::BranchBusy { .. } => "BRANCH_BUSY",
             Error::GitNotFound { .. } => "GIT_NOT_FOUND",
             Error::HostKeyRejected { .. } => "HOST_KEY_REJECTED",
+            Error::RedirectRefused { .. } => "REDIRECT_REFUSED",
         }
     }
 
@@ -460,6 +469,10 @@ mod tests {
             Error::HostKeyRejected {
                 url: "u".into(),
                 message: "m".into(),
+            },
+            Error::RedirectRefused {
+                url: "u".into(),
+                location: "l".into(),
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

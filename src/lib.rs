@@ -18,6 +18,7 @@ pub mod marker;
 pub mod message;
 pub mod names;
 pub mod prepare;
+pub mod probe;
 pub mod project;
 pub mod redact;
 pub mod remote;

@@ -103,7 +103,13 @@ impl<'r> Remote<'r> {
         let token = env.non_empty(TOKEN_ENV).map(str::to_string);
         let display_url = redact_url(&raw_url);
         let cli = match GitCli::find(env, repo.path()) {
-            Some(cli) => Some(configure_cli(cli, &config, &raw_url, token.is_some())),
+            Some(cli) => Some(configure_cli(
+                cli,
+                &config,
+                &raw_url,
+                token.is_some(),
+                has_auth_header,
+            )),
             None if is_ssh(&raw_url) || is_local(&raw_url) => {
                 return Err(Error::GitNotFound {
                     url: display_url,
@@ -179,6 +185,7 @@ impl<'r> Remote<'r> {
                     ),
                 });
         }
+        self.refuse_offsite_redirect("git-upload-pack")?;
         self.with_retries("fetching", || {
             let mut remote = self.repo.remote_anonymous(&self.url)?;
             let mut options = FetchOptions::new();
@@ -250,6 +257,7 @@ impl<'r> Remote<'r> {
                 }),
             };
         }
+        self.refuse_offsite_redirect("git-receive-pack")?;
         let status: RefCell<Option<String>> = RefCell::new(None);
         let result = self.with_retries("pushing", || {
             *status.borrow_mut() = None;
@@ -338,6 +346,25 @@ impl<'r> Remote<'r> {
         }
     }
 
+    /// libgit2 only: before it is handed credentials (an Authorization
+    /// header, a token, a password in the URL), ask the remote where it
+    /// redirects; another origin is refused (`REDIRECT_REFUSED`).
+    fn refuse_offsite_redirect(&self, service: &str) -> Result<()> {
+        let sends_credentials =
+            self.uses_auth_header() || self.token.is_some() || self.url_has_password;
+        if !sends_credentials || !self.url.contains("://") {
+            return Ok(());
+        }
+        match crate::probe::redirects(&self.url, service) {
+            crate::probe::Probe::Elsewhere(location) => Err(Error::RedirectRefused {
+                url: self.display_url.clone(),
+                location,
+            }),
+            // no answer: libgit2 reports the real network error itself
+            crate::probe::Probe::SameOrigin | crate::probe::Probe::Unknown(_) => Ok(()),
+        }
+    }
+
     /// What credential sources were offered, for error messages.
     pub fn tried(&self) -> String {
         if self.cli.is_some() {
@@ -370,8 +397,17 @@ impl<'r> Remote<'r> {
         let mut callbacks = RemoteCallbacks::new();
         let config = self.repo.config().ok();
         let mut calls = 0u32;
+        let home = crate::probe::origin(&self.url);
         callbacks.credentials(move |url, username, allowed| {
             calls += 1;
+            // a credential only ever goes to the remote's own origin
+            if crate::probe::origin(url) != home {
+                return Err(git2::Error::new(
+                    ErrorCode::Auth,
+                    ErrorClass::Http,
+                    "refusing to send credentials to another origin",
+                ));
+            }
             if self.uses_auth_header() {
                 return Err(git2::Error::from_str(
                     "the Authorization header from http.extraheader was rejected",
@@ -540,7 +576,13 @@ fn is_scp_like(url: &str) -> bool {
 /// Makes `git` never prompt, and hands it `SST_LOCAL_STATE_GIT_TOKEN` for
 /// the remote's own origin only, through a credential helper that reads it
 /// from the environment (never from a command line).
-fn configure_cli(mut cli: GitCli, config: &git2::Config, url: &str, has_token: bool) -> GitCli {
+fn configure_cli(
+    mut cli: GitCli,
+    config: &git2::Config,
+    url: &str,
+    has_token: bool,
+    has_auth_header: bool,
+) -> GitCli {
     if !cli.ssh_configured(config.get_string("core.sshCommand").is_ok()) {
         cli.set("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
     }
@@ -548,6 +590,11 @@ fn configure_cli(mut cli: GitCli, config: &git2::Config, url: &str, has_token: b
         ("maintenance.auto".to_string(), "false".to_string()),
         ("gc.auto".to_string(), "0".to_string()),
     ];
+    if has_auth_header {
+        // git sends http.extraheader on every request, also after a
+        // redirect to another origin (its POST carries it): follow none
+        settings.push(("http.followRedirects".to_string(), "false".to_string()));
+    }
     if let (true, Some(origin)) = (has_token, http_origin(url)) {
         let user = crate::urlmatch::parse_url(url).is_some_and(|u| u.user.is_some());
         let username = if user {
