@@ -15,6 +15,7 @@ pub mod layout;
 pub mod marker;
 pub mod message;
 pub mod names;
+pub mod nesting;
 pub mod prepare;
 pub mod project;
 pub mod redact;
