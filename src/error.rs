@@ -44,6 +44,18 @@ pub enum Error {
         /// Why the name is not static.
         reason: String,
     },
+    /// `sst.config.ts` nests too deeply to be parsed safely, and the app name is not given.
+    #[error("cannot read the app name from {file}: it nests deeper than {limit} levels at {line}:{column} (counting brackets and chains such as `!!x`, `a = b = c`), too deep to parse safely; pass --app <name> (JS: `app`) or set SST_LOCAL_STATE_APP")]
+    SstConfigTooDeep {
+        /// The config file that was read.
+        file: Utf8PathBuf,
+        /// The deepest nesting that is parsed.
+        limit: usize,
+        /// 1-based line where the nesting goes past the limit.
+        line: usize,
+        /// 1-based character column there.
+        column: usize,
+    },
     /// `sst.config.ts` sets a `home` other than `"local"`.
     #[error("{file} sets home: {home:?}; sst-local-state only manages apps with home: \"local\"")]
     HomeNotLocal {
@@ -252,6 +264,7 @@ impl Error {
             Error::InvalidStage { .. } => "INVALID_STAGE",
             Error::InvalidApp { .. } => "INVALID_APP",
             Error::AppNameUnresolved { .. } => "APP_NAME_UNRESOLVED",
+            Error::SstConfigTooDeep { .. } => "SST_CONFIG_TOO_DEEP",
             Error::HomeNotLocal { .. } => "HOME_NOT_LOCAL",
             Error::ProjectNotFound { .. } => "PROJECT_NOT_FOUND",
             Error::ConfigDirRelativeXdg { .. } => "CONFIG_DIR_RELATIVE_XDG",
@@ -344,6 +357,12 @@ mod tests {
             Error::io("reading", "/a", std::io::Error::other("boom")),
             Error::UnsavedState {
                 files: vec!["/a".into(), "/b".into()],
+            },
+            Error::SstConfigTooDeep {
+                file: "/p/sst.config.ts".into(),
+                limit: 1000,
+                line: 1,
+                column: 2,
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();
