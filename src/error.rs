@@ -201,6 +201,14 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// `init` was asked to keep the secret age key inside the project or a git worktree.
+    #[error("refusing to keep the secret age key at {path}: it is inside {place}, where `git add` would commit it; choose a file outside the project and outside any git worktree (--key-file or SST_LOCAL_STATE_AGE_KEY_FILE)")]
+    KeyFileInRepo {
+        /// The key file, as given (made absolute).
+        path: Utf8PathBuf,
+        /// What it is inside: `the project <root>` or `the git worktree <dir>`.
+        place: String,
+    },
     /// A new passphrase would be committed in plain text.
     #[error("refusing to commit the new passphrase {file} in plain text: anyone who can read the repository could decrypt every secret. Run `sst-local-state init` to create {recipients} (the team's age public keys), or set SST_LOCAL_STATE_PLAINTEXT_PASSPHRASE=1 to accept plain text")]
     PlaintextPassphrase {
@@ -287,6 +295,7 @@ impl Error {
             Error::AgeKeyMissing { .. } => "AGE_KEY_MISSING",
             Error::DecryptFailed { .. } => "DECRYPT_FAILED",
             Error::PlaintextPassphrase { .. } => "PLAINTEXT_PASSPHRASE",
+            Error::KeyFileInRepo { .. } => "KEY_FILE_IN_REPO",
             Error::Network { .. } => "NETWORK_ERROR",
             Error::Git { .. } => "GIT_ERROR",
             Error::Io { .. } => "IO_ERROR",
@@ -363,6 +372,10 @@ mod tests {
                 limit: 1000,
                 line: 1,
                 column: 2,
+            },
+            Error::KeyFileInRepo {
+                path: "/p/k.txt".into(),
+                place: "the project /p".into(),
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();
