@@ -101,6 +101,7 @@ export interface CommitResult {
  * `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`. A new passphrase is committed only
  * age-encrypted to the recipients in `<stateDir>/age-recipients.txt`
  * (`sst-local-state init`); without them the code is `PLAINTEXT_PASSPHRASE`.
+ * An unknown option rejects with `INVALID_OPTION` before anything is done.
  */
 export declare function commitStage(options: CommitOptions): Promise<CommitResult>
 
@@ -215,6 +216,7 @@ export interface PrepareResult {
  * Writes are atomic; passphrase and secrets get mode 0600. An age-encrypted
  * passphrase (`passphrase/<stage>.age`) is decrypted with
  * `SST_LOCAL_STATE_AGE_KEY` (codes `AGE_KEY_MISSING`, `DECRYPT_FAILED`).
+ * An unknown option rejects with `INVALID_OPTION` before anything is done.
  */
 export declare function prepareStage(options: PrepareOptions): Promise<PrepareResult>
 
@@ -227,7 +229,7 @@ export declare function prepareStage(options: PrepareOptions): Promise<PrepareRe
  * Never creates a directory. Throws an `Error` with `code`
  * `CONFIG_DIR_RELATIVE_XDG` (relative `XDG_CONFIG_HOME`),
  * `CONFIG_DIR_NO_HOME` (no variable to locate it) or `INVALID_OPTION`
- * (unknown `platform`).
+ * (unknown `platform` or option).
  */
 export declare function resolveConfigDir(options?: ResolveConfigDirOptions | undefined | null): string
 
@@ -285,7 +287,8 @@ export interface StageOptions {
 /**
  * Compares a stage's state in the repository with SST's config dir, file
  * by file, with resource counts on both sides, pending operations, and SST's
- * own lock (left by a crashed deploy). Reads only.
+ * own lock (left by a crashed deploy). Reads only. An unknown option rejects
+ * with `INVALID_OPTION`.
  */
 export declare function stageStatus(options?: StageOptions | undefined | null): Promise<StatusResult>
 
