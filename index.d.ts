@@ -105,6 +105,7 @@ export interface CommitResult {
  * `CONFIG_DIR_LOCKED`. A new passphrase is committed only
  * age-encrypted to the recipients in `<stateDir>/age-recipients.txt`
  * (`sst-local-state init`); without them the code is `PLAINTEXT_PASSPHRASE`.
+ * An unknown option rejects with `INVALID_OPTION` before anything is done.
  */
 export declare function commitStage(options: CommitOptions): Promise<CommitResult>
 
@@ -148,8 +149,12 @@ export interface PreparedFile {
   repoPath: string
   /** Path in SST's config dir. */
   configPath: string
-  /** What prepare did (or, with `dryRun`, would do). */
-  action: 'written' | 'unchanged' | 'absent' | 'removed'
+  /**
+   * What prepare did (or, with `dryRun`, would do): `kept` = left as it
+   * is, since SST changed it after the last sync and the repository did
+   * not (`commit` saves it); `removed` only with `force`.
+   */
+  action: 'written' | 'unchanged' | 'absent' | 'removed' | 'kept'
   /** Size of the repository's version in bytes (0 when absent). */
   bytes: number
 }
@@ -222,6 +227,7 @@ export interface PrepareResult {
  * symbolic link on a state path is refused (`STATE_SYMLINK`). An age-encrypted
  * passphrase (`passphrase/<stage>.age`) is decrypted with
  * `SST_LOCAL_STATE_AGE_KEY` (codes `AGE_KEY_MISSING`, `DECRYPT_FAILED`).
+ * An unknown option rejects with `INVALID_OPTION` before anything is done.
  */
 export declare function prepareStage(options: PrepareOptions): Promise<PrepareResult>
 
@@ -234,7 +240,7 @@ export declare function prepareStage(options: PrepareOptions): Promise<PrepareRe
  * Never creates a directory. Throws an `Error` with `code`
  * `CONFIG_DIR_RELATIVE_XDG` (relative `XDG_CONFIG_HOME`),
  * `CONFIG_DIR_NO_HOME` (no variable to locate it) or `INVALID_OPTION`
- * (unknown `platform`).
+ * (unknown `platform` or option).
  */
 export declare function resolveConfigDir(options?: ResolveConfigDirOptions | undefined | null): string
 
@@ -292,7 +298,8 @@ export interface StageOptions {
 /**
  * Compares a stage's state in the repository with SST's config dir, file
  * by file, with resource counts on both sides, pending operations, and SST's
- * own lock (left by a crashed deploy). Reads only.
+ * own lock (left by a crashed deploy). Reads only. An unknown option rejects
+ * with `INVALID_OPTION`.
  */
 export declare function stageStatus(options?: StageOptions | undefined | null): Promise<StatusResult>
 

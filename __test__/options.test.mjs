@@ -1,18 +1,18 @@
 // Project discovery and option precedence through the JS API and the CLI:
 // app name from sst.config.ts, package.json settings, env, and the errors
-// for names that cannot be resolved.
+// for names that cannot be resolved; unknown keys of JS options objects.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { createRequire } from 'node:module'
 
 import { REPO_ROOT } from './helpers/sst.mjs'
 
 const require = createRequire(import.meta.url)
-const { prepareStage } = require('../index.js')
+const { prepareStage, stageStatus, commitStage, resolveConfigDir } = require('../index.js')
 
 const temps = []
 after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -103,5 +103,101 @@ describe('precedence: option > env > package.json > default', () => {
     const res = cli(['prepare', '--stage', 'dev', '--require-state', '--config-dir', p.configDir, '--json'], p.dir)
     assert.equal(res.status, 1)
     assert.equal(res.json.error.code, 'STATE_MISSING')
+  })
+})
+
+/** Every file below `dir` with its content, `.git` left out (for "nothing changed" checks). */
+function snapshot(dir) {
+  const out = {}
+  const walk = (d) => {
+    if (!existsSync(d)) return
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.name === '.git') continue
+      if (e.isDirectory()) walk(p)
+      else out[relative(dir, p)] = readFileSync(p).toString('base64')
+    }
+  }
+  walk(dir)
+  return out
+}
+
+function git(args, cwd) {
+  const res = spawnSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], { cwd, encoding: 'utf8' })
+  assert.equal(res.status, 0, `git ${args.join(' ')}: ${res.stderr}`)
+  return res.stdout.trim()
+}
+
+const checkpoint = (urns) =>
+  JSON.stringify({ version: 3, checkpoint: { stack: 'organization/a/prod', latest: { resources: urns.map((urn) => ({ urn, type: 't' })) } } })
+
+/**
+ * A project in git with stage prod's state committed, prepared into a config dir outside it,
+ * where a deploy then changed the checkpoint: what commit would save, and prepare overwrite.
+ */
+async function deployedProject() {
+  const p = project(LOCAL('"a"'))
+  const configDir = mkdtempSync(join(tmpdir(), 'sls-opt-cfg-'))
+  temps.push(configDir)
+  mkdirSync(join(p.dir, 'infra', 'state', 'app'), { recursive: true })
+  mkdirSync(join(p.dir, 'infra', 'state', 'passphrase'), { recursive: true })
+  writeFileSync(join(p.dir, 'infra', 'state', 'app', 'prod.json'), checkpoint(['urn:a']))
+  writeFileSync(join(p.dir, 'infra', 'state', 'passphrase', 'prod.json'), Buffer.alloc(32, 7).toString('base64'))
+  git(['init', '-q', '-b', 'main'], p.dir)
+  git(['add', '-A'], p.dir)
+  git(['commit', '-q', '-m', 'initial'], p.dir)
+  await prepareStage({ stage: 'prod', cwd: p.dir, configDir })
+  writeFileSync(join(configDir, 'state', 'app', 'a', 'prod.json'), checkpoint(['urn:a', 'urn:b']))
+  return { dir: p.dir, configDir }
+}
+
+describe('unknown keys of options objects are INVALID_OPTION, before anything is done', () => {
+  const typo = { code: 'INVALID_OPTION', message: /unknown option dryrun \(did you mean dryRun\?\)/ }
+
+  test('prepareStage: nothing written', async () => {
+    const p = await deployedProject()
+    const before = [snapshot(p.dir), snapshot(p.configDir)]
+    await assert.rejects(prepareStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, dryrun: true }), typo)
+    await assert.rejects(prepareStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, force: true, requiredState: true }), {
+      code: 'INVALID_OPTION',
+      message: /requiredState \(did you mean requireState\?\)/,
+    })
+    assert.deepEqual([snapshot(p.dir), snapshot(p.configDir)], before)
+  })
+
+  test('commitStage: no commit, nothing written', async () => {
+    const p = await deployedProject()
+    const head = git(['rev-parse', 'HEAD'], p.dir)
+    const before = [snapshot(p.dir), snapshot(p.configDir)]
+    await assert.rejects(commitStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, push: false, dryrun: true }), typo)
+    await assert.rejects(commitStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, local: true }), {
+      code: 'INVALID_OPTION',
+      message: /unknown option local; it takes stage, app, .*push, dryRun$/,
+    })
+    assert.equal(git(['rev-parse', 'HEAD'], p.dir), head)
+    assert.deepEqual([snapshot(p.dir), snapshot(p.configDir)], before)
+  })
+
+  test('stageStatus and resolveConfigDir', async () => {
+    const p = await deployedProject()
+    const before = snapshot(p.configDir)
+    await assert.rejects(stageStatus({ stage: 'prod', cwd: p.dir, configdir: p.configDir }), {
+      code: 'INVALID_OPTION',
+      message: /configdir \(did you mean configDir\?\)/,
+    })
+    assert.deepEqual(snapshot(p.configDir), before)
+    assert.throws(() => resolveConfigDir({ platfrom: 'linux' }), { code: 'INVALID_OPTION', message: /platfrom \(did you mean platform\?\)/ })
+  })
+
+  test('keys whose value is undefined are accepted; values of the wrong type and non-objects are INVALID_OPTION', async () => {
+    const p = await deployedProject()
+    const before = snapshot(p.configDir)
+    const r = await prepareStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, force: true, dryRun: true, dryrun: undefined })
+    assert.equal(r.dryRun, true)
+    assert.deepEqual(snapshot(p.configDir), before)
+    assert.equal(resolveConfigDir({ platform: 'linux', env: { HOME: '/h' }, platfrom: undefined }), '/h/.config/sst')
+    await assert.rejects(prepareStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, dryRun: 'yes' }), { code: 'INVALID_OPTION', message: /dryRun/ })
+    await assert.rejects(prepareStage('prod'), { code: 'INVALID_OPTION', message: /expected an object, got string/ })
+    assert.deepEqual(snapshot(p.configDir), before)
   })
 })

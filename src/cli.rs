@@ -73,7 +73,8 @@ struct InitArgs {
     /// SST's config dir (the default key file lives below it).
     #[arg(long, value_name = "DIR")]
     config_dir: Option<Utf8PathBuf>,
-    /// Where to keep the secret key [default: <configDir>/sst-local-state/age-key.txt].
+    /// Where to keep the secret key, outside the project and any git worktree; relative to
+    /// --cwd [default: env SST_LOCAL_STATE_AGE_KEY_FILE, else <configDir>/sst-local-state/age-key.txt].
     #[arg(long, value_name = "FILE")]
     key_file: Option<Utf8PathBuf>,
 }

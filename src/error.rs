@@ -44,6 +44,18 @@ pub enum Error {
         /// Why the name is not static.
         reason: String,
     },
+    /// `sst.config.ts` nests too deeply to be parsed safely, and the app name is not given.
+    #[error("cannot read the app name from {file}: it nests deeper than {limit} levels at {line}:{column} (counting brackets and chains such as `!!x`, `a = b = c`), too deep to parse safely; pass --app <name> (JS: `app`) or set SST_LOCAL_STATE_APP")]
+    SstConfigTooDeep {
+        /// The config file that was read.
+        file: Utf8PathBuf,
+        /// The deepest nesting that is parsed.
+        limit: usize,
+        /// 1-based line where the nesting goes past the limit.
+        line: usize,
+        /// 1-based character column there.
+        column: usize,
+    },
     /// `sst.config.ts` sets a `home` other than `"local"`.
     #[error("{file} sets home: {home:?}; sst-local-state only manages apps with home: \"local\"")]
     HomeNotLocal {
@@ -203,6 +215,14 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// `init` was asked to keep the secret age key inside the project or a git worktree.
+    #[error("refusing to keep the secret age key at {path}: it is inside {place}, where `git add` would commit it; choose a file outside the project and outside any git worktree (--key-file or SST_LOCAL_STATE_AGE_KEY_FILE)")]
+    KeyFileInRepo {
+        /// The key file, as given (made absolute).
+        path: Utf8PathBuf,
+        /// What it is inside: `the project <root>` or `the git worktree <dir>`.
+        place: String,
+    },
     /// A new passphrase would be committed in plain text.
     #[error("refusing to commit the new passphrase {file} in plain text: anyone who can read the repository could decrypt every secret. Run `sst-local-state init` to create {recipients} (the team's age public keys), or set SST_LOCAL_STATE_PLAINTEXT_PASSPHRASE=1 to accept plain text")]
     PlaintextPassphrase {
@@ -335,6 +355,7 @@ impl Error {
             Error::InvalidStage { .. } => "INVALID_STAGE",
             Error::InvalidApp { .. } => "INVALID_APP",
             Error::AppNameUnresolved { .. } => "APP_NAME_UNRESOLVED",
+            Error::SstConfigTooDeep { .. } => "SST_CONFIG_TOO_DEEP",
             Error::HomeNotLocal { .. } => "HOME_NOT_LOCAL",
             Error::ProjectNotFound { .. } => "PROJECT_NOT_FOUND",
             Error::ConfigDirRelativeXdg { .. } => "CONFIG_DIR_RELATIVE_XDG",
@@ -358,6 +379,7 @@ impl Error {
             Error::AgeKeyMissing { .. } => "AGE_KEY_MISSING",
             Error::DecryptFailed { .. } => "DECRYPT_FAILED",
             Error::PlaintextPassphrase { .. } => "PLAINTEXT_PASSPHRASE",
+            Error::KeyFileInRepo { .. } => "KEY_FILE_IN_REPO",
             Error::Network { .. } => "NETWORK_ERROR",
             Error::Git { .. } => "GIT_ERROR",
             Error::Io { .. } => "IO_ERROR",
@@ -473,6 +495,16 @@ mod tests {
             Error::RedirectRefused {
                 url: "u".into(),
                 location: "l".into(),
+            },
+            Error::SstConfigTooDeep {
+                file: "/p/sst.config.ts".into(),
+                limit: 1000,
+                line: 1,
+                column: 2,
+            },
+            Error::KeyFileInRepo {
+                path: "/p/k.txt".into(),
+                place: "the project /p".into(),
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

@@ -1,9 +1,10 @@
 //! Init: set a project up so stage passphrases are committed encrypted.
 //! Creates (or reuses) an age identity in a key file outside the repository
-//! (mode 0600, never printed) and adds its public key to the state folder's
+//! (mode 0600, never printed; a key file inside the project or any git
+//! worktree is refused) and adds its public key to the state folder's
 //! `age-recipients.txt`, which is committed.
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::env::Env;
@@ -17,8 +18,10 @@ use crate::seal;
 pub struct InitOptions {
     /// Project and paths (the stage is not used).
     pub common: CommonOptions,
-    /// Where to keep the identity; default env `SST_LOCAL_STATE_AGE_KEY_FILE`,
-    /// else `<configDir>/sst-local-state/age-key.txt`.
+    /// Where to keep the identity (relative: to `common.cwd`); default env
+    /// `SST_LOCAL_STATE_AGE_KEY_FILE` (relative: to the process's working
+    /// directory, as prepare reads it), else `<configDir>/sst-local-state/age-key.txt`.
+    /// Never inside the project or a git worktree.
     pub key_file: Option<Utf8PathBuf>,
 }
 
@@ -39,13 +42,26 @@ pub struct InitReport {
 }
 
 /// Creates or reuses the age identity and lists its public key as a recipient.
+///
+/// # Errors
+///
+/// `KEY_FILE_IN_REPO` (nothing written) when the key file is inside the project or inside a git
+/// worktree, symlinks resolved; the errors of [`project::resolve_location`]; `INVALID_OPTION`
+/// for a key file that holds no identity; I/O errors.
 pub fn init(options: &InitOptions, env: &Env) -> Result<InitReport> {
     let location = project::resolve_location(&options.common, env)?;
     let key_file = match (&options.key_file, env.non_empty(seal::KEY_FILE_ENV)) {
-        (Some(path), _) => path.clone(),
-        (None, Some(path)) => Utf8PathBuf::from(path),
+        (Some(path), _) => {
+            let flag = options.common.caller.name("cwd", "cwd");
+            project::absolute_cwd(options.common.cwd.as_deref(), &flag)?.join(path)
+        }
+        (None, Some(path)) => {
+            let origin = format!("env {}", seal::KEY_FILE_ENV);
+            project::absolute_cwd(None, &origin)?.join(path)
+        }
         (None, None) => seal::default_key_file(&location.config_dir),
     };
+    refuse_key_file_in_repo(&key_file, &location.project_root)?;
     let (public_key, created_key) = match fsx::read_optional(&key_file)? {
         Some(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
@@ -94,4 +110,52 @@ pub fn init(options: &InitOptions, env: &Env) -> Result<InitReport> {
         created_key,
         added_recipient,
     })
+}
+
+/// Refuses a key file inside the project or inside a git worktree (a directory holding a `.git`
+/// entry), where a `git add` would commit the secret key. Symlinks are resolved first.
+fn refuse_key_file_in_repo(key_file: &Utf8Path, project_root: &Utf8Path) -> Result<()> {
+    let real = real_path(key_file);
+    let refuse = |place: String| {
+        Err(Error::KeyFileInRepo {
+            path: key_file.to_path_buf(),
+            place,
+        })
+    };
+    if real.starts_with(real_path(project_root)) {
+        return refuse(format!("the project {project_root}"));
+    }
+    match real
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join(".git").symlink_metadata().is_ok())
+    {
+        Some(worktree) => refuse(format!("the git worktree {worktree}")),
+        None => Ok(()),
+    }
+}
+
+/// `path` (absolute) with every symlink in the part that exists resolved, and `.` and `..`
+/// resolved in order, as the file system will when the rest is created.
+fn real_path(path: &Utf8Path) -> Utf8PathBuf {
+    let mut real = Utf8PathBuf::new();
+    let mut exists = true;
+    for component in path.components() {
+        match component {
+            Utf8Component::CurDir => {}
+            Utf8Component::ParentDir => {
+                real.pop();
+            }
+            component => {
+                real.push(component);
+                if exists {
+                    match real.canonicalize_utf8() {
+                        Ok(resolved) => real = resolved,
+                        Err(_) => exists = false,
+                    }
+                }
+            }
+        }
+    }
+    real
 }

@@ -17,6 +17,8 @@ pub mod layout;
 pub mod marker;
 pub mod message;
 pub mod names;
+pub mod nesting;
+pub mod option_keys;
 pub mod prepare;
 pub mod probe;
 pub mod project;
@@ -38,11 +40,50 @@ use serde::Deserialize;
 use crate::config_dir::Platform;
 use crate::env::Env as ProcessEnv;
 use crate::project::{Caller, CommonOptions};
-use napi::bindgen_prelude::{JsError, JsObjectValue, JsValue, PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{
+    FromNapiValue, JsError, JsObjectValue, JsValue, Object, PromiseRaw, ToNapiValue, Unknown,
+    ValueType,
+};
 use napi::Env;
 
 fn js_error(error: error::Error) -> napi::Error<String> {
     napi::Error::new(error.code().to_string(), error.to_string())
+}
+
+/// Converts the options object of JS function `function` to `T`, whose JS field names are
+/// `keys`, after checking its own keys: `INVALID_OPTION` for something other than an object,
+/// for a key `T` does not have (unless its value is `undefined`, which `T` ignores too) and
+/// for a value of the wrong type.
+fn options_from_js<T: FromNapiValue>(
+    object: Object<'_>,
+    function: &str,
+    keys: &[&str],
+) -> error::Result<T> {
+    let origin = format!("{function} options");
+    let invalid = |e: napi::Error| error::Error::option(&origin, e.reason);
+    let kind = object.to_unknown().get_type().map_err(invalid)?;
+    if kind != ValueType::Object {
+        let kind = format!("{kind:?}").to_lowercase();
+        return Err(error::Error::option(
+            &origin,
+            format!("expected an object, got {kind}"),
+        ));
+    }
+    let names = object.get_property_names().map_err(invalid)?;
+    let mut given = Vec::new();
+    for index in 0..names.get_array_length().map_err(invalid)? {
+        let key: String = names.get_element(index).map_err(invalid)?;
+        if !object.has_own_property(&key).map_err(invalid)? {
+            continue;
+        }
+        let value: Unknown = object.get_named_property_unchecked(&key).map_err(invalid)?;
+        if value.get_type().map_err(invalid)? != ValueType::Undefined {
+            given.push(key);
+        }
+    }
+    option_keys::check_keys(given.iter().map(String::as_str), keys, function)?;
+    // SAFETY: both handles come from the live `object` of the current call.
+    unsafe { T::from_napi_value(object.value().env, object.raw()) }.map_err(invalid)
 }
 
 /// Options of `resolveConfigDir`.
@@ -55,6 +96,11 @@ pub struct ResolveConfigDirOptions {
     pub platform: Option<String>,
 }
 
+impl ResolveConfigDirOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &["env", "platform"];
+}
+
 /// SST's config directory (where SST keeps local state), computed exactly
 /// as SST computes it (Go's `os.UserConfigDir()` + `/sst`):
 /// Linux/BSD `$XDG_CONFIG_HOME/sst` or `$HOME/.config/sst`, macOS
@@ -63,15 +109,17 @@ pub struct ResolveConfigDirOptions {
 /// Never creates a directory. Throws an `Error` with `code`
 /// `CONFIG_DIR_RELATIVE_XDG` (relative `XDG_CONFIG_HOME`),
 /// `CONFIG_DIR_NO_HOME` (no variable to locate it) or `INVALID_OPTION`
-/// (unknown `platform`).
-#[napi]
-pub fn resolve_config_dir(
-    options: Option<ResolveConfigDirOptions>,
-) -> napi::Result<String, String> {
-    let options = options.unwrap_or(ResolveConfigDirOptions {
-        env: None,
-        platform: None,
-    });
+/// (unknown `platform` or option).
+#[napi(ts_args_type = "options?: ResolveConfigDirOptions | undefined | null")]
+pub fn resolve_config_dir(options: Option<Object<'_>>) -> napi::Result<String, String> {
+    let options = match options {
+        Some(object) => options_from_js(object, "resolveConfigDir", ResolveConfigDirOptions::KEYS)
+            .map_err(js_error)?,
+        None => ResolveConfigDirOptions {
+            env: None,
+            platform: None,
+        },
+    };
     let platform = match options.platform.as_deref() {
         None => Platform::current(),
         Some(name) => Platform::from_node(name).ok_or_else(|| {
@@ -110,6 +158,9 @@ pub struct StageOptions {
 }
 
 impl StageOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &["stage", "app", "cwd", "stateDir", "configDir"];
+
     fn common(self) -> CommonOptions {
         CommonOptions {
             stage: self.stage,
@@ -144,6 +195,20 @@ pub struct PrepareOptions {
     pub require_state: Option<bool>,
 }
 
+impl PrepareOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &[
+        "stage",
+        "app",
+        "cwd",
+        "stateDir",
+        "configDir",
+        "force",
+        "dryRun",
+        "requireState",
+    ];
+}
+
 /// One state file in a `prepareStage` result.
 #[napi(object)]
 #[derive(Deserialize)]
@@ -156,8 +221,10 @@ pub struct PreparedFile {
     pub repo_path: String,
     /// Path in SST's config dir.
     pub config_path: String,
-    /// What prepare did (or, with `dryRun`, would do).
-    #[napi(ts_type = "'written' | 'unchanged' | 'absent' | 'removed'")]
+    /// What prepare did (or, with `dryRun`, would do): `kept` = left as it
+    /// is, since SST changed it after the last sync and the repository did
+    /// not (`commit` saves it); `removed` only with `force`.
+    #[napi(ts_type = "'written' | 'unchanged' | 'absent' | 'removed' | 'kept'")]
     pub action: String,
     /// Size of the repository's version in bytes (0 when absent).
     pub bytes: f64,
@@ -297,43 +364,57 @@ fn convert<T: serde::Serialize, U: serde::de::DeserializeOwned>(report: T) -> U 
 /// symbolic link on a state path is refused (`STATE_SYMLINK`). An age-encrypted
 /// passphrase (`passphrase/<stage>.age`) is decrypted with
 /// `SST_LOCAL_STATE_AGE_KEY` (codes `AGE_KEY_MISSING`, `DECRYPT_FAILED`).
-#[napi(ts_return_type = "Promise<PrepareResult>")]
+/// An unknown option rejects with `INVALID_OPTION` before anything is done.
+#[napi(
+    ts_args_type = "options: PrepareOptions",
+    ts_return_type = "Promise<PrepareResult>"
+)]
 pub fn prepare_stage<'env>(
     env: &'env Env,
-    options: PrepareOptions,
+    options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, PrepareResult>> {
-    let core = prepare::PrepareOptions {
-        force: options.force.unwrap_or(false),
-        dry_run: options.dry_run.unwrap_or(false),
-        require_state: options.require_state.unwrap_or(false),
-        common: StageOptions {
-            stage: options.stage,
-            app: options.app,
-            cwd: options.cwd,
-            state_dir: options.state_dir,
-            config_dir: options.config_dir,
-        }
-        .common(),
-    };
+    let core = options_from_js(options, "prepareStage", PrepareOptions::KEYS).map(
+        |options: PrepareOptions| prepare::PrepareOptions {
+            force: options.force.unwrap_or(false),
+            dry_run: options.dry_run.unwrap_or(false),
+            require_state: options.require_state.unwrap_or(false),
+            common: StageOptions {
+                stage: options.stage,
+                app: options.app,
+                cwd: options.cwd,
+                state_dir: options.state_dir,
+                config_dir: options.config_dir,
+            }
+            .common(),
+        },
+    );
     spawn_blocking(
         env,
-        move || prepare::prepare(&core, &ProcessEnv::process()),
+        move || prepare::prepare(&core?, &ProcessEnv::process()),
         convert,
     )
 }
 
 /// Compares a stage's state in the repository with SST's config dir, file
 /// by file, with resource counts on both sides, pending operations, and SST's
-/// own lock (left by a crashed deploy). Reads only.
-#[napi(ts_return_type = "Promise<StatusResult>")]
+/// own lock (left by a crashed deploy). Reads only. An unknown option rejects
+/// with `INVALID_OPTION`.
+#[napi(
+    ts_args_type = "options?: StageOptions | undefined | null",
+    ts_return_type = "Promise<StatusResult>"
+)]
 pub fn stage_status<'env>(
     env: &'env Env,
-    options: Option<StageOptions>,
+    options: Option<Object<'_>>,
 ) -> napi::Result<PromiseRaw<'env, StatusResult>> {
-    let common = options.unwrap_or_default().common();
+    let common = match options {
+        Some(object) => options_from_js(object, "stageStatus", StageOptions::KEYS),
+        None => Ok(StageOptions::default()),
+    }
+    .map(StageOptions::common);
     spawn_blocking(
         env,
-        move || status::status(&common, &ProcessEnv::process()),
+        move || status::status(&common?, &ProcessEnv::process()),
         convert,
     )
 }
@@ -364,6 +445,22 @@ pub struct CommitOptions {
     pub push: Option<bool>,
     /// Report what would be committed; write nothing.
     pub dry_run: Option<bool>,
+}
+
+impl CommitOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &[
+        "stage",
+        "app",
+        "cwd",
+        "stateDir",
+        "configDir",
+        "message",
+        "branch",
+        "remote",
+        "push",
+        "dryRun",
+    ];
 }
 
 /// One file a commit changed.
@@ -450,29 +547,35 @@ pub struct CommitResult {
 /// `CONFIG_DIR_LOCKED`. A new passphrase is committed only
 /// age-encrypted to the recipients in `<stateDir>/age-recipients.txt`
 /// (`sst-local-state init`); without them the code is `PLAINTEXT_PASSPHRASE`.
-#[napi(ts_return_type = "Promise<CommitResult>")]
+/// An unknown option rejects with `INVALID_OPTION` before anything is done.
+#[napi(
+    ts_args_type = "options: CommitOptions",
+    ts_return_type = "Promise<CommitResult>"
+)]
 pub fn commit_stage<'env>(
     env: &'env Env,
-    options: CommitOptions,
+    options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, CommitResult>> {
-    let core = commit::CommitOptions {
-        message: options.message,
-        branch: options.branch,
-        remote: options.remote,
-        no_push: !options.push.unwrap_or(true),
-        dry_run: options.dry_run.unwrap_or(false),
-        common: StageOptions {
-            stage: options.stage,
-            app: options.app,
-            cwd: options.cwd,
-            state_dir: options.state_dir,
-            config_dir: options.config_dir,
-        }
-        .common(),
-    };
+    let core = options_from_js(options, "commitStage", CommitOptions::KEYS).map(
+        |options: CommitOptions| commit::CommitOptions {
+            message: options.message,
+            branch: options.branch,
+            remote: options.remote,
+            no_push: !options.push.unwrap_or(true),
+            dry_run: options.dry_run.unwrap_or(false),
+            common: StageOptions {
+                stage: options.stage,
+                app: options.app,
+                cwd: options.cwd,
+                state_dir: options.state_dir,
+                config_dir: options.config_dir,
+            }
+            .common(),
+        },
+    );
     spawn_blocking(
         env,
-        move || commit::commit(&core, &ProcessEnv::process()),
+        move || commit::commit(&core?, &ProcessEnv::process()),
         convert,
     )
 }
@@ -524,4 +627,41 @@ pub fn run_cli<'env>(env: &'env Env, argv: Vec<String>) -> napi::Result<PromiseR
         },
         |code| code,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The field names of `export interface <name>` in the generated `index.d.ts`.
+    fn interface_fields(name: &str) -> Vec<String> {
+        let dts = include_str!("../index.d.ts");
+        let start = dts
+            .find(&format!("export interface {name} {{"))
+            .unwrap_or_else(|| panic!("no interface {name} in index.d.ts"));
+        dts[start..]
+            .lines()
+            .skip(1)
+            .take_while(|line| *line != "}")
+            .filter_map(|line| {
+                let field = line.strip_prefix("  ")?;
+                let name = &field[..field.find(['?', ':'])?];
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric())
+                    .then(|| name.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn option_keys_are_the_fields_napi_generates() {
+        for (name, keys) in [
+            ("ResolveConfigDirOptions", ResolveConfigDirOptions::KEYS),
+            ("StageOptions", StageOptions::KEYS),
+            ("PrepareOptions", PrepareOptions::KEYS),
+            ("CommitOptions", CommitOptions::KEYS),
+        ] {
+            assert_eq!(interface_fields(name), keys, "{name}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::names::{App, Stage};
-use crate::sst_config::{read_app_config, StaticValue};
+use crate::sst_config::{read_app_config, ConfigParseError, StaticValue, MAX_NESTING};
 
 /// The file SST looks for to find a project.
 pub const CONFIG_FILE: &str = "sst.config.ts";
@@ -136,8 +136,8 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
     let source =
         std::fs::read_to_string(&config_file).map_err(|e| Error::io("reading", &config_file, e))?;
     let parsed = read_app_config(&source);
-    if let Ok(cfg) = &parsed {
-        match &cfg.home {
+    match &parsed {
+        Ok(cfg) => match &cfg.home {
             StaticValue::Literal(home) if home != "local" => {
                 return Err(Error::HomeNotLocal {
                     file: config_file,
@@ -151,7 +151,13 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
             StaticValue::Absent => warnings.push(format!(
                 "{config_file}: no `home` found in app(); SST's default home is not \"local\""
             )),
-        }
+        },
+        // With the app name given, the config is only needed to check `home`: a config that
+        // cannot be read (too deep, a syntax error, no app()) is not a reason to stop.
+        Err(e) if explicit_app.is_some() || settings.app.is_some() => warnings.push(format!(
+            "{config_file}: `home` was not checked: {e}; make sure it is \"local\""
+        )),
+        Err(_) => {}
     }
     let app = match (explicit_app, &settings.app) {
         (Some(app), _) => app,
@@ -175,6 +181,14 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
                     })
                 }
             },
+            Err(ConfigParseError::TooDeep { line, column }) => {
+                return Err(Error::SstConfigTooDeep {
+                    file: config_file,
+                    limit: MAX_NESTING,
+                    line,
+                    column,
+                })
+            }
             Err(e) => {
                 return Err(Error::AppNameUnresolved {
                     file: config_file,
