@@ -600,6 +600,14 @@ where
     env.spawn_future_with_callback(fut, move |env, result| match result {
         Ok(value) => Ok(to_js(value)),
         Err(error) => {
+            // inside SST's evaluation of sst.config.ts, SST shows only
+            // "Unexpected error occurred": say what failed where it can be seen
+            // the script node runs: its first argument that is not an option
+            let script = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+            if let Some(line) = render::sst_eval_error_line(&error, script.as_deref()) {
+                eprintln!("{line}");
+                tell_terminal(&line);
+            }
             let details = error.details();
             let js = JsError::from(js_error(error)).into_unknown(*env);
             if let Ok(mut object) = js.coerce_to_object() {
@@ -610,6 +618,18 @@ where
             Err(napi::Error::from(js))
         }
     })
+}
+
+/// Also writes `line` to the controlling terminal, when there is one (a
+/// developer running `sst` locally sees it although SST hides stderr).
+fn tell_terminal(line: &str) {
+    #[cfg(unix)]
+    if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        use std::io::Write;
+        let _ = writeln!(tty, "{line}");
+    }
+    #[cfg(not(unix))]
+    let _ = line;
 }
 
 /// Runs the `sst-local-state` command line with `argv` (without the node
