@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/napi ]; then npm ci --no-audit --no-fund; fi
-exec node_modules/.bin/napi build --platform "$@"
+# --no-const-enum: ErrorCode becomes a plain union of string literals
+exec node_modules/.bin/napi build --platform --no-const-enum "$@"

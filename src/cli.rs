@@ -205,6 +205,24 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
         Ok(cli) => cli,
         Err(e) => {
             let code = e.exit_code();
+            // an unknown option is INVALID_OPTION, named with the likely one
+            // (as unknown JS option keys and package.json settings are)
+            if e.kind() == clap::error::ErrorKind::UnknownArgument {
+                let context = |kind| e.get(kind).map(ToString::to_string);
+                let arg = context(clap::error::ContextKind::InvalidArg).unwrap_or_default();
+                let hint = context(clap::error::ContextKind::SuggestedArg)
+                    .map(|s| format!(" (did you mean {s}?)"))
+                    .unwrap_or_default();
+                let error = Error::option(arg.clone(), format!("unknown option{hint}"));
+                if wants_json {
+                    let body = json!({"error": {"code": error.code(), "message": error.to_string(), "option": arg}});
+                    let _ = writeln!(out, "{body}");
+                } else {
+                    let _ = writeln!(err, "error[{}]: {error}\n", error.code());
+                    let _ = write!(err, "{}", e.render());
+                }
+                return code;
+            }
             if code == 0 {
                 let _ = write!(out, "{}", e.render());
             } else if wants_json {
@@ -368,8 +386,25 @@ mod tests {
         let (code, out, _) = run_with(&["--json", "config-dir", "--bogus"], &[]);
         assert_eq!(code, 2);
         let v: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["error"]["code"], "USAGE");
+        assert_eq!(v["error"]["code"], "INVALID_OPTION");
         assert!(v["error"]["message"].as_str().unwrap().contains("--bogus"));
+        // the nearest known option is named
+        let (code, _, err) = run_with(&["prepare", "--stage", "dev", "--dryrun"], &[]);
+        assert_eq!(code, 2);
+        assert!(
+            err.starts_with("error[INVALID_OPTION]: invalid --dryrun: unknown option (did you mean --dry-run?)"),
+            "{err}"
+        );
+        let (code, out, _) = run_with(&["--json", "prepare", "--stage", "dev", "--forse"], &[]);
+        assert_eq!(code, 2);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["error"]["code"], "INVALID_OPTION");
+        assert!(v["error"]["message"].as_str().unwrap().contains("--force"), "{v}");
+        // a missing subcommand or value is still a usage error
+        let (code, out, _) = run_with(&["--json", "prepare", "--stage"], &[]);
+        assert_eq!(code, 2);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["error"]["code"], "USAGE");
     }
 
     #[test]
