@@ -165,6 +165,21 @@ describe('unknown keys of options objects are INVALID_OPTION, before anything is
     assert.deepEqual([snapshot(p.dir), snapshot(p.configDir)], before)
   })
 
+  test('the CLI: an unknown flag is INVALID_OPTION naming the nearest one; nothing written', async () => {
+    const p = await deployedProject()
+    const before = [snapshot(p.dir), snapshot(p.configDir)]
+    const text = cli(['prepare', '--stage', 'prod', '--config-dir', p.configDir, '--dryrun'], p.dir)
+    assert.equal(text.status, 2)
+    assert.match(text.stderr, /^error\[INVALID_OPTION\]: invalid --dryrun: unknown option \(did you mean --dry-run\?\)/)
+    const json = cli(['--json', 'prepare', '--stage', 'prod', '--config-dir', p.configDir, '--forse'], p.dir)
+    assert.equal(json.status, 2)
+    const { error } = json.json
+    assert.equal(error.code, 'INVALID_OPTION')
+    assert.equal(error.option, '--forse')
+    assert.match(error.message, /did you mean --force\?/)
+    assert.deepEqual([snapshot(p.dir), snapshot(p.configDir)], before)
+  })
+
   test('commitStage: no commit, nothing written', async () => {
     const p = await deployedProject()
     const head = git(['rev-parse', 'HEAD'], p.dir)
