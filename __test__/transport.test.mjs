@@ -9,6 +9,7 @@ import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 
 import { startRecordingServer, startRedirectServer } from './helpers/redirect-server.mjs'
@@ -62,6 +63,47 @@ describe('git CLI transport', () => {
     assert.match(argv, /^push --porcelain --no-verify --force-with-lease=refs\/heads\/main:[0-9a-f]{40} origin /m)
     assert.ok(!argv.includes(srv.token), 'the token was on a command line')
     assert.ok(!(res.stdout + res.stderr).includes(srv.token), 'the token was printed')
+  })
+})
+
+describe('git CLI transport: never a hang, never the user\'s client hooks', () => {
+  test('a remote that accepts the connection and never answers: NETWORK_ERROR after SST_LOCAL_STATE_GIT_TIMEOUT', SLOW, async () => {
+    const sockets = new Set()
+    const silent = createServer((socket) => sockets.add(socket)) // accepts, never answers
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const repo = await seededRepo('silent')
+      const dir = ciClone(repo.open)
+      gitOk(['remote', 'set-url', 'origin', `http://127.0.0.1:${silent.address().port}/silent.git`], dir)
+      gitOk(['update-ref', '-d', 'refs/remotes/origin/main'], dir) // make commit fetch first
+      const configDir = prepare(dir)
+      deploy(configDir, 2, 'silent')
+      const started = Date.now()
+      const res = await commitAsync(dir, configDir, { SST_LOCAL_STATE_GIT_TIMEOUT: '2' })
+      const took = Date.now() - started
+      assert.equal(res.status, 1, res.stdout + res.stderr)
+      const { error } = JSON.parse(res.stdout)
+      assert.equal(error.code, 'NETWORK_ERROR')
+      assert.match(error.message, /did not finish within 2 s/)
+      assert.ok(took < 20_000, `took ${took} ms`)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
+  })
+
+  test("the checkout's own pre-push hook (a husky test suite) does not run on our push; the server's hooks do", SLOW, async () => {
+    const repo = await seededRepo('client-hook')
+    const dir = ciClone(repo.open)
+    const ran = join(tempDir('sls-hook-'), 'ran')
+    writeFileSync(join(dir, '.git', 'hooks', 'pre-push'), `#!/bin/sh\ntouch '${ran}'\nexit 1\n`)
+    chmodSync(join(dir, '.git', 'hooks', 'pre-push'), 0o755)
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'hooked')
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json']), 'commit')
+    assert.equal(res.json.pushed, true)
+    assert.ok(!existsSync(ran), 'the client pre-push hook ran')
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
   })
 })
 
