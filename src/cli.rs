@@ -392,14 +392,19 @@ mod tests {
         let (code, _, err) = run_with(&["prepare", "--stage", "dev", "--dryrun"], &[]);
         assert_eq!(code, 2);
         assert!(
-            err.starts_with("error[INVALID_OPTION]: invalid --dryrun: unknown option (did you mean --dry-run?)"),
+            err.starts_with(
+                "error[INVALID_OPTION]: invalid --dryrun: unknown option (did you mean --dry-run?)"
+            ),
             "{err}"
         );
         let (code, out, _) = run_with(&["--json", "prepare", "--stage", "dev", "--forse"], &[]);
         assert_eq!(code, 2);
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["error"]["code"], "INVALID_OPTION");
-        assert!(v["error"]["message"].as_str().unwrap().contains("--force"), "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("--force"),
+            "{v}"
+        );
         // a missing subcommand or value is still a usage error
         let (code, out, _) = run_with(&["--json", "prepare", "--stage"], &[]);
         assert_eq!(code, 2);

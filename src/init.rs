@@ -50,6 +50,12 @@ pub struct InitReport {
 /// for a key file that holds no identity; I/O errors.
 pub fn init(options: &InitOptions, env: &Env) -> Result<InitReport> {
     let location = project::resolve_location(&options.common, env)?;
+    // the recipients file is never read or written through a symbolic link
+    // (it could lead outside the project): checked before anything is written
+    fsx::refuse_symlinks(
+        &location.project_root,
+        &location.state_dir.join(seal::RECIPIENTS_FILE),
+    )?;
     let key_file = match (&options.key_file, env.non_empty(seal::KEY_FILE_ENV)) {
         (Some(path), _) => {
             let flag = options.common.caller.name("cwd", "cwd");

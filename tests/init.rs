@@ -132,3 +132,18 @@ fn a_relative_key_file_is_relative_to_cwd_and_a_key_outside_is_kept() {
     assert!(!again.created_key && !again.added_recipient);
     assert_eq!(again.public_key, report.public_key);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_state_folder_is_refused_before_anything_is_written() {
+    let fx = Fixture::new();
+    let outside = fx.root.join("outside-state");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir_all(fx.project.join("infra")).unwrap();
+    std::os::unix::fs::symlink(&outside, fx.project.join("infra/state")).unwrap();
+    let key = fx.root.join("keys/age.txt");
+    let before = Fixture::snapshot(&fx.root);
+    let error = init_with(&fx, Some(key.as_str()), &fx.env()).unwrap_err();
+    assert_eq!(error.code(), "STATE_SYMLINK", "{error}");
+    assert_eq!(Fixture::snapshot(&fx.root), before, "nothing written");
+}
