@@ -64,7 +64,7 @@ impl Kind {
     }
 
     /// Whether the file is a passphrase (committed age-encrypted).
-    pub fn passphrase_kind(self) -> bool {
+    pub fn is_passphrase(self) -> bool {
         matches!(self, Kind::Passphrase | Kind::FallbackPassphrase)
     }
 

@@ -11,6 +11,7 @@ pub mod env;
 pub mod error;
 pub mod fsx;
 pub mod git_cli;
+pub mod gitx;
 pub mod guard;
 pub mod init;
 pub mod layout;

@@ -251,7 +251,7 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         return Err(Error::UnsavedState {
             files: unsaved.iter().map(|f| f.config_path.clone()).collect(),
             force,
-            passphrase: unsaved.iter().any(|f| f.kind.passphrase_kind()),
+            passphrase: unsaved.iter().any(|f| f.kind.is_passphrase()),
         });
     }
     unsaved.extend(missing_in_repo);

@@ -1,0 +1,788 @@
+//! Commit: save what SST left in its config dir for a stage back into the
+//! repository as one small commit on the remote branch's tip, and push it
+//! as a compare-and-swap. Only our paths are committed (upserted into the
+//! base tree: the user's index and other files are untouched); a branch
+//! that moved under us is retried on the new tip when the stage's state did
+//! not change there, and is a `STATE_CONFLICT` (our state pushed to a
+//! rescue branch, nothing overwritten) when it did.
+//!
+//! The run is a pipeline of named steps on one [`Run`]: read and check the
+//! config dir → choose the base → plan the files (sealing included) →
+//! build the commit → push with retry or rescue → update the worktree.
+//! The rules that decide what to write and when to stop are pure functions
+//! in [`rule`].
+
+mod push;
+pub mod rule;
+mod worktree;
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use camino::Utf8PathBuf;
+use git2::{Oid, Repository};
+use serde::Serialize;
+
+use crate::ci_env;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::gitx;
+use crate::guard;
+use crate::layout::{self, state_files, Kind, StateFile};
+use crate::marker::{Loaded, Marker};
+use crate::message::{self, MessageFacts};
+use crate::project::{self, Caller, CommonOptions, StageContext};
+use crate::remote::{git_error, Remote};
+use crate::seal;
+use crate::state::{check_checkpoint, SetInfo, StateSet};
+
+pub use push::PUSH_TIMEOUT_ENV;
+use rule::Ids;
+
+/// Options of [`commit`].
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// Stage, app, paths.
+    pub common: CommonOptions,
+    /// Message template (`{app}`, `{stage}`, `{summary}`); default [`message::DEFAULT_TEMPLATE`].
+    pub message: Option<String>,
+    /// Branch to push to; else env, `package.json`, CI variables, the checked-out branch.
+    pub branch: Option<String>,
+    /// Remote; default `origin`.
+    pub remote: Option<String>,
+    /// `false`: commit on HEAD locally, push nothing.
+    pub no_push: bool,
+    /// Report what would be committed; write nothing.
+    pub dry_run: bool,
+}
+
+/// One changed state file.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedFile {
+    /// What the file holds.
+    pub kind: Kind,
+    /// Path in the repository, relative to its root.
+    pub path: String,
+    /// `added` or `modified`.
+    pub change: &'static str,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// One step of the run and its wall time.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// What was done.
+    pub name: String,
+    /// How long it took.
+    pub ms: u64,
+}
+
+/// The result of [`commit`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitReport {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Whether a commit was made.
+    pub committed: bool,
+    /// The commit's id.
+    pub commit: Option<String>,
+    /// Whether it was pushed.
+    pub pushed: bool,
+    /// The branch pushed to (None with `noPush`).
+    pub branch: Option<String>,
+    /// The remote's name.
+    pub remote: Option<String>,
+    /// The remote's URL, credentials redacted.
+    pub remote_url: Option<String>,
+    /// Files that changed.
+    pub files: Vec<ChangedFile>,
+    /// Push attempts made.
+    pub attempts: u32,
+    /// The commit message.
+    pub message: Option<String>,
+    /// Whether HEAD now points at the commit.
+    pub head_updated: bool,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// Steps with their times.
+    pub steps: Vec<Step>,
+    /// Findings that did not stop the run.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Saves the stage's config-dir state to the repository, commits and pushes it.
+pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
+    let mut timer = Timer::start();
+    let ctx = project::resolve(&options.common, env)?;
+    let files = state_files(&ctx);
+    guard::check_repo_paths(&ctx, &files)?;
+    let state = ConfigDir::read(&ctx, &files, env, options.dry_run)?;
+    timer.step("read and checked the config dir");
+    let repo = gitx::discover(&ctx.project_root)?;
+    let mut run = Run::new(options, env, ctx, files, &state, &repo, timer)?;
+    let target = run.target()?;
+    let base = run.choose_base(target.as_ref())?;
+    let plan = run.plan(&base)?;
+    if plan.outputs.is_empty() {
+        if !options.dry_run {
+            worktree::record_synced(&run.ctx, env, &state.collected, &state.loaded)?;
+        }
+        run.timer.step("nothing changed");
+        return Ok(run.report(target.as_ref(), Vec::new(), Outcome::default()));
+    }
+    if options.dry_run {
+        run.timer.step("dry run: nothing written");
+        let outcome = Outcome {
+            message: Some(plan.message.clone()),
+            ..Outcome::default()
+        };
+        return Ok(run.report(target.as_ref(), plan.files, outcome));
+    }
+    let landed = run.save(target.as_ref(), base, &plan)?;
+    run.finish(target.as_ref(), plan, landed)
+}
+
+/// Wall time of the run and of each step.
+struct Timer {
+    started: Instant,
+    last: Instant,
+    steps: Vec<Step>,
+}
+
+impl Timer {
+    fn start() -> Timer {
+        let now = Instant::now();
+        Timer {
+            started: now,
+            last: now,
+            steps: Vec::new(),
+        }
+    }
+
+    fn step(&mut self, name: impl Into<String>) {
+        let now = Instant::now();
+        self.steps.push(Step {
+            name: name.into(),
+            ms: now.duration_since(self.last).as_millis() as u64,
+        });
+        self.last = now;
+    }
+}
+
+/// What SST left in the config dir, checked, with content ids, and the
+/// record of the last sync; read under the config dir's lock, so a
+/// concurrent prepare cannot hand us half of another state.
+struct ConfigDir {
+    collected: StateSet,
+    ours: Ids,
+    info: SetInfo,
+    loaded: Loaded,
+}
+
+impl ConfigDir {
+    fn read(ctx: &StageContext, files: &[StateFile], env: &Env, dry_run: bool) -> Result<Self> {
+        let lock = (!dry_run)
+            .then(|| guard::lock_config_dir(ctx, env))
+            .transpose()?;
+        guard::check_config_files(files)?;
+        let mut collected = StateSet::default();
+        for file in files {
+            if let Some(bytes) = fsx::read_optional(&file.config_path)? {
+                collected.insert(file.kind, file.config_path.clone(), bytes);
+            }
+        }
+        let loaded = Marker::load(ctx)?;
+        drop(lock);
+        // checks (a JSON scan of the checkpoint) and hashing run side by side
+        let (info, ours) = std::thread::scope(|scope| {
+            let hashes = scope.spawn(|| {
+                Kind::ALL
+                    .iter()
+                    .map(|&k| (k, collected.get(k).map(|b| oid_of(&fsx::blob_hash(b)))))
+                    .collect::<Ids>()
+            });
+            let info = collected.check(|kind| path_of(files, kind).config_path.clone());
+            (info, hashes.join().expect("hashing does not panic"))
+        });
+        Ok(ConfigDir {
+            info: info?,
+            ours,
+            collected,
+            loaded,
+        })
+    }
+}
+
+/// A hex blob id we computed ourselves.
+fn oid_of(hex: &str) -> Oid {
+    Oid::from_str(hex).expect("a blob hash is a valid oid")
+}
+
+/// Where the commit goes: a remote and its branch.
+struct Target<'r> {
+    remote: Remote<'r>,
+    branch: String,
+}
+
+/// What the commit is built on, and where the remote branch points as far
+/// as this run knows (`expected`, None: absent): the push is a
+/// compare-and-swap against it.
+struct Base<'r> {
+    commit: Option<git2::Commit<'r>>,
+    expected: Option<Oid>,
+}
+
+/// A file the commit writes.
+struct Output<'a> {
+    /// The state file it is (None for the recipients file).
+    kind: Option<Kind>,
+    /// Path in the tree.
+    path: String,
+    /// Content as committed (an encrypted passphrase is ciphertext; the
+    /// others borrow what was read, so a big checkpoint is held once).
+    bytes: Cow<'a, [u8]>,
+    /// Mode 0600 in the worktree.
+    private: bool,
+}
+
+/// What to write, and how to say it.
+struct Plan<'a> {
+    outputs: Vec<Output<'a>>,
+    files: Vec<ChangedFile>,
+    message: String,
+}
+
+/// How the commit ended on the branch.
+struct Landed {
+    /// The commit that holds our state on the branch (None: the branch
+    /// already held it, nothing new was pushed).
+    oid: Option<Oid>,
+    /// What it was built on.
+    parent: Option<Oid>,
+    /// Push attempts.
+    attempts: u32,
+    /// The committed blobs (path, id).
+    blobs: Vec<(String, Oid)>,
+    /// The stage's marker as this run last wrote it.
+    recorded: Loaded,
+}
+
+/// What a report says of the commit.
+#[derive(Default)]
+struct Outcome {
+    oid: Option<Oid>,
+    message: Option<String>,
+    attempts: u32,
+    head_updated: bool,
+}
+
+/// One commit run: the stage, the repository and what was read.
+struct Run<'a> {
+    options: &'a CommitOptions,
+    env: &'a Env,
+    ctx: StageContext,
+    files: Vec<StateFile>,
+    state: &'a ConfigDir,
+    repo: &'a Repository,
+    workdir: Utf8PathBuf,
+    git_dir: Utf8PathBuf,
+    tree_paths: BTreeMap<Kind, String>,
+    sealed_paths: BTreeMap<Kind, String>,
+    recipients_path: String,
+    identities: OnceCell<Vec<age::x25519::Identity>>,
+    head: Option<git2::Commit<'a>>,
+    started_from: Ids,
+    timer: Timer,
+    warnings: Vec<String>,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        options: &'a CommitOptions,
+        env: &'a Env,
+        ctx: StageContext,
+        files: Vec<StateFile>,
+        state: &'a ConfigDir,
+        repo: &'a Repository,
+        timer: Timer,
+    ) -> Result<Self> {
+        let workdir = gitx::workdir(repo, &ctx.project_root)?;
+        let rel_root = gitx::relative_to(&workdir, &ctx.project_root)?;
+        let git_dir = gitx::utf8(repo.path())?;
+        if !options.dry_run {
+            guard::clean_worktree_temps(&ctx, &files, &git_dir);
+        }
+        let tree_path = |rel: &camino::Utf8Path| gitx::tree_path(&rel_root, rel);
+        let mut run = Run {
+            tree_paths: files
+                .iter()
+                .map(|f| (f.kind, tree_path(&f.repo_rel)))
+                .collect(),
+            sealed_paths: files
+                .iter()
+                .filter_map(|f| Some((f.kind, tree_path(f.sealed_rel.as_ref()?))))
+                .collect(),
+            recipients_path: tree_path(&layout::recipients_rel(&ctx)),
+            head: repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
+            warnings: ctx.warnings.clone(),
+            identities: OnceCell::new(),
+            started_from: Ids::new(),
+            options,
+            env,
+            ctx,
+            files,
+            state,
+            repo,
+            workdir,
+            git_dir,
+            timer,
+        };
+        run.started_from = run.started_from()?;
+        Ok(run)
+    }
+
+    /// What this run's deploy started from: what prepare restored (or the
+    /// last commit saved), else HEAD's version. Another run's change to
+    /// these files since then is a conflict, whatever the branch looks
+    /// like now.
+    fn started_from(&self) -> Result<Ids> {
+        match &self.state.loaded {
+            Loaded::Found(marker) => Ok(Kind::ALL
+                .iter()
+                .map(|&k| (k, marker.hash(k).and_then(|h| Oid::from_str(h).ok())))
+                .collect()),
+            Loaded::Absent | Loaded::Corrupt => self.ids_in(self.head.as_ref()),
+        }
+    }
+
+    /// What an earlier run of ours on this config dir was pushing when it
+    /// ended without recording it (killed after the push landed?).
+    fn pending(&self) -> BTreeMap<Kind, Vec<Oid>> {
+        match &self.state.loaded {
+            Loaded::Found(m) => m
+                .pushing
+                .iter()
+                .map(|(k, ids)| {
+                    (
+                        *k,
+                        ids.iter().filter_map(|h| Oid::from_str(h).ok()).collect(),
+                    )
+                })
+                .collect(),
+            Loaded::Absent | Loaded::Corrupt => BTreeMap::new(),
+        }
+    }
+
+    /// The content id of each state file in `commit`; an age-encrypted
+    /// passphrase counts as its plaintext (decrypted with the configured
+    /// key, or, without one, trusted to be what prepare last recorded).
+    fn ids_in(&self, commit: Option<&git2::Commit>) -> Result<Ids> {
+        let mut ids = Ids::new();
+        for (&kind, path) in &self.tree_paths {
+            let id = match commit {
+                Some(c) => gitx::blob_at(c, path)?,
+                None => None,
+            };
+            ids.insert(kind, id);
+        }
+        for (&kind, path) in &self.sealed_paths {
+            if let Some(sealed) = commit
+                .map(|c| gitx::blob_at(c, path))
+                .transpose()?
+                .flatten()
+            {
+                ids.insert(kind, self.plaintext_id(kind, path, sealed)?);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The content id of the plaintext of the sealed passphrase `sealed`.
+    fn plaintext_id(&self, kind: Kind, path: &str, sealed: Oid) -> Result<Option<Oid>> {
+        let keys = match self.identities.get() {
+            Some(keys) => keys,
+            None => {
+                let keys =
+                    seal::identities(self.env, &seal::default_key_file(&self.ctx.config_dir))?;
+                self.identities.get_or_init(|| keys)
+            }
+        };
+        match (keys.is_empty(), &self.state.loaded) {
+            (false, _) => {
+                let blob = self
+                    .repo
+                    .find_blob(sealed)
+                    .map_err(|e| git_error("reading a blob", &e, &[]))?;
+                let bytes = seal::open(camino::Utf8Path::new(path), blob.content(), keys)?;
+                Ok(Some(oid_of(&fsx::blob_hash(&bytes))))
+            }
+            (true, Loaded::Found(m)) if m.hash(kind).is_some() => {
+                Ok(m.hash(kind).and_then(|h| Oid::from_str(h).ok()))
+            }
+            (true, _) => Err(Error::AgeKeyMissing {
+                file: self.workdir.join(path),
+            }),
+        }
+    }
+
+    /// The paths of the files another run changed at `at` since this run
+    /// started (see [`rule::conflicts`]).
+    fn conflicts_at(&self, at: Option<&git2::Commit>) -> Result<Vec<String>> {
+        let at = self.ids_in(at)?;
+        Ok(
+            rule::conflicts(&self.state.ours, &self.started_from, &at, &self.pending())
+                .into_iter()
+                .map(|k| self.tree_paths[&k].clone())
+                .collect(),
+        )
+    }
+
+    /// The remote and branch to push to (None with `no_push`).
+    fn target(&self) -> Result<Option<Target<'a>>> {
+        if self.options.no_push {
+            return Ok(None);
+        }
+        let remote_name = pick(
+            &self.options.remote,
+            self.env.non_empty("SST_LOCAL_STATE_REMOTE"),
+            &self.ctx.settings.remote,
+        )
+        .unwrap_or_else(|| "origin".into());
+        let remote = Remote::open(self.repo, &remote_name, self.env)?;
+        let branch = pick_branch(self.options, &self.ctx, self.env, self.repo)?;
+        Ok(Some(Target { remote, branch }))
+    }
+
+    /// The base: the branch's last known tip (`refs/remotes/<remote>/<branch>`,
+    /// checked by the push itself), else a fetch of it; HEAD without push or
+    /// when the branch does not exist yet.
+    fn choose_base(&mut self, target: Option<&Target<'a>>) -> Result<Base<'a>> {
+        let Some(Target { remote, branch }) = target else {
+            return Ok(Base {
+                commit: self.head.clone(),
+                expected: None,
+            });
+        };
+        let known = self
+            .repo
+            .find_reference(&format!("refs/remotes/{}/{branch}", remote.name))
+            .ok()
+            .and_then(|r| r.peel_to_commit().ok());
+        let tip = match known {
+            // a stale known tip is caught by the push; one that does not
+            // hold what this run started from is fetched right away
+            Some(commit) if self.conflicts_at(Some(&commit))?.is_empty() => {
+                self.timer.step(format!(
+                    "based on {}/{branch} {}",
+                    remote.name,
+                    &commit.id().to_string()[..12]
+                ));
+                Some(commit)
+            }
+            _ => self.fetch(remote, branch)?,
+        };
+        if tip.is_none() {
+            self.warnings.push(format!(
+                "branch {branch} does not exist on {}: it will be created from HEAD",
+                remote.name
+            ));
+        }
+        Ok(Base {
+            expected: tip.as_ref().map(|c| c.id()),
+            commit: tip.or_else(|| self.head.clone()),
+        })
+    }
+
+    /// Fetches the branch; its tip (None: the remote has no such branch).
+    fn fetch(&mut self, remote: &Remote<'a>, branch: &str) -> Result<Option<git2::Commit<'a>>> {
+        let fetched = remote
+            .fetch_branch(branch)
+            .map_err(|e| push::kept(e, &self.ctx.config_dir))?;
+        self.timer.step(format!("fetched {} {branch}", remote.name));
+        fetched
+            .map(|oid| self.repo.find_commit(oid))
+            .transpose()
+            .map_err(|e| git_error("reading the fetched tip", &e, &[]))
+    }
+
+    /// What to write on `base`, the message and the report's file list.
+    fn plan(&mut self, base: &Base<'a>) -> Result<Plan<'a>> {
+        let at_base = self.ids_in(base.commit.as_ref())?;
+        let changes = rule::changed_kinds(&self.state.ours, &self.started_from, &at_base);
+        if changes.is_empty() {
+            return Ok(Plan {
+                outputs: Vec::new(),
+                files: Vec::new(),
+                message: String::new(),
+            });
+        }
+        self.refuse_new_passphrase_over_the_repos(&changes, &at_base, base)?;
+        let outputs = self.outputs(&changes, base)?;
+        let files = outputs
+            .iter()
+            .filter_map(|o| {
+                let kind = o.kind?;
+                Some(ChangedFile {
+                    kind,
+                    path: o.path.clone(),
+                    change: if at_base[&kind].is_some() {
+                        "modified"
+                    } else {
+                        "added"
+                    },
+                    bytes: o.bytes.len() as u64,
+                })
+            })
+            .collect();
+        Ok(Plan {
+            message: self.message(changes, base),
+            outputs,
+            files,
+        })
+    }
+
+    /// Never replace the repository's passphrase: that would orphan every
+    /// secret (`PASSPHRASE_MISMATCH`, naming the file the repository holds).
+    fn refuse_new_passphrase_over_the_repos(
+        &self,
+        changes: &BTreeSet<Kind>,
+        at_base: &Ids,
+        base: &Base<'a>,
+    ) -> Result<()> {
+        for kind in [Kind::Passphrase, Kind::FallbackPassphrase] {
+            if changes.contains(&kind) && at_base[&kind].is_some() {
+                let sealed_in_base = base
+                    .commit
+                    .as_ref()
+                    .map(|b| gitx::blob_at(b, &self.sealed_paths[&kind]))
+                    .transpose()?
+                    .flatten()
+                    .is_some();
+                let file = path_of(&self.files, kind);
+                return Err(Error::PassphraseMismatch {
+                    file: file.config_path.clone(),
+                    repo_file: match (&file.sealed_rel, sealed_in_base) {
+                        (Some(sealed), true) => self.ctx.project_root.join(sealed),
+                        _ => file.repo_path.clone(),
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The files to write: a new passphrase only ever encrypted to the
+    /// team's age recipients (or in plain text when explicitly allowed),
+    /// and the recipients file with the first encrypted passphrase.
+    fn outputs(&mut self, changes: &BTreeSet<Kind>, base: &Base<'a>) -> Result<Vec<Output<'a>>> {
+        let recipients = self.recipients(changes.iter().any(|k| k.is_passphrase()))?;
+        let state: &'a ConfigDir = self.state;
+        let mut outputs = Vec::new();
+        for &kind in changes {
+            let bytes = state
+                .collected
+                .get(kind)
+                .expect("changed files were collected");
+            let plain = |path: &String| Output {
+                kind: Some(kind),
+                path: path.clone(),
+                bytes: Cow::Borrowed(bytes),
+                private: kind.is_private(),
+            };
+            outputs.push(match (kind.is_passphrase(), &recipients) {
+                (false, _) => plain(&self.tree_paths[&kind]),
+                (true, Some((keys, _))) => Output {
+                    kind: Some(kind),
+                    path: self.sealed_paths[&kind].clone(),
+                    bytes: Cow::Owned(seal::seal(bytes, keys)),
+                    private: false,
+                },
+                (true, None) if !self.plaintext_allowed() => {
+                    return Err(Error::PlaintextPassphrase {
+                        file: path_of(&self.files, kind).repo_path.clone(),
+                        recipients: self
+                            .ctx
+                            .project_root
+                            .join(layout::recipients_rel(&self.ctx)),
+                    })
+                }
+                (true, None) => {
+                    self.warnings.push(format!(
+                        "[PLAINTEXT_PASSPHRASE] committing {} in plain text ({} is set)",
+                        self.tree_paths[&kind],
+                        seal::PLAINTEXT_ENV
+                    ));
+                    plain(&self.tree_paths[&kind])
+                }
+            });
+        }
+        // only where the branch has none yet: a list someone changed on the
+        // branch since is theirs, not ours to overwrite
+        if let Some((_, text)) = recipients {
+            let in_base = base
+                .commit
+                .as_ref()
+                .map(|b| gitx::blob_at(b, &self.recipients_path))
+                .transpose()?
+                .flatten();
+            if outputs.iter().any(|o| o.path.ends_with(".age")) && in_base.is_none() {
+                outputs.push(Output {
+                    kind: None,
+                    path: self.recipients_path.clone(),
+                    bytes: Cow::Owned(text),
+                    private: false,
+                });
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// The recipients file, parsed; a malformed one blocks only a commit
+    /// that has a passphrase to encrypt (`sealing`): a state-only commit
+    /// must not be blocked (in CI the state would be lost with the runner).
+    #[allow(clippy::type_complexity)]
+    fn recipients(
+        &mut self,
+        sealing: bool,
+    ) -> Result<Option<(Vec<age::x25519::Recipient>, Vec<u8>)>> {
+        let file = self
+            .ctx
+            .project_root
+            .join(layout::recipients_rel(&self.ctx));
+        let Some(bytes) = fsx::read_optional(&file)? else {
+            return Ok(None);
+        };
+        match seal::parse_recipients(&file, &String::from_utf8_lossy(&bytes)) {
+            Ok(keys) => Ok(Some((keys, bytes))),
+            Err(e) if sealing => Err(e),
+            Err(e) => {
+                self.warnings.push(format!(
+                    "[RECIPIENTS_INVALID] {e}; not needed by this commit (no new passphrase), but the next new stage's passphrase cannot be encrypted until it is fixed"
+                ));
+                Ok(None)
+            }
+        }
+    }
+
+    fn plaintext_allowed(&self) -> bool {
+        self.env
+            .non_empty(seal::PLAINTEXT_ENV)
+            .is_some_and(|v| v != "0" && v != "false")
+            || self.ctx.settings.plaintext_passphrase == Some(true)
+    }
+
+    /// The commit message: summary and audit trailers.
+    fn message(&self, changes: BTreeSet<Kind>, base: &Base<'a>) -> String {
+        let facts = MessageFacts {
+            changed: changes,
+            resources_before: base
+                .commit
+                .as_ref()
+                .and_then(|b| checkpoint_resources(self.repo, b, &self.tree_paths[&Kind::App])),
+            resources_after: self.state.info.checkpoint.map(|c| c.resources),
+            update: message::newest_update(&self.ctx),
+            ci_run_url: ci_env::detect(self.env).and_then(|ci| ci.run_url),
+        };
+        let template = self
+            .options
+            .message
+            .clone()
+            .or_else(|| self.ctx.settings.message.clone());
+        message::compose(&self.ctx, template.as_deref(), &facts)
+    }
+
+    /// The report of this run.
+    fn report(
+        &self,
+        target: Option<&Target<'a>>,
+        files: Vec<ChangedFile>,
+        outcome: Outcome,
+    ) -> CommitReport {
+        let commit = outcome.oid.map(|o| o.to_string());
+        CommitReport {
+            app: self.ctx.app.to_string(),
+            stage: self.ctx.stage.to_string(),
+            committed: commit.is_some(),
+            pushed: commit.is_some() && target.is_some(),
+            commit,
+            branch: target.map(|t| t.branch.clone()),
+            remote: target.map(|t| t.remote.name.clone()),
+            remote_url: target.map(|t| t.remote.display_url.clone()),
+            files,
+            attempts: outcome.attempts,
+            message: outcome.message,
+            head_updated: outcome.head_updated,
+            dry_run: self.options.dry_run,
+            steps: self.timer.steps.clone(),
+            warnings: self.warnings.clone(),
+            duration_ms: self.timer.started.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+fn checkpoint_resources(repo: &Repository, commit: &git2::Commit, path: &str) -> Option<u32> {
+    let oid = gitx::blob_at(commit, path).ok()??;
+    let blob = repo.find_blob(oid).ok()?;
+    check_checkpoint(camino::Utf8Path::new(path), blob.content())
+        .ok()
+        .map(|c| c.resources)
+}
+
+fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {
+    files
+        .iter()
+        .find(|f| f.kind == kind)
+        .expect("every kind has a file")
+}
+
+fn pick(explicit: &Option<String>, env: Option<&str>, settings: &Option<String>) -> Option<String> {
+    explicit
+        .clone()
+        .or_else(|| env.map(str::to_string))
+        .or_else(|| settings.clone())
+}
+
+/// `--branch` > env > `package.json` > CI variables > the checked-out branch.
+fn pick_branch(
+    options: &CommitOptions,
+    ctx: &StageContext,
+    env: &Env,
+    repo: &Repository,
+) -> Result<String> {
+    let flag = Caller::name(options.common.caller, "branch", "branch");
+    let chosen = pick(
+        &options.branch,
+        env.non_empty("SST_LOCAL_STATE_BRANCH"),
+        &ctx.settings.branch,
+    )
+    .or_else(|| ci_env::detect(env).and_then(|ci| ci.branch))
+    .or_else(|| {
+        let head = repo.head().ok()?;
+        head.is_branch()
+            .then(|| head.shorthand().ok().map(str::to_string))
+            .flatten()
+    })
+    .ok_or(Error::NoBranch)?;
+    let branch = chosen
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&chosen)
+        .to_string();
+    if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
+        return Err(Error::option(
+            flag,
+            format!("{branch:?} is not a valid branch name"),
+        ));
+    }
+    Ok(branch)
+}

@@ -1,0 +1,317 @@
+//! Building the commit and pushing it: a compare-and-swap push, rebuilt on
+//! a moved tip while nothing conflicts, for up to a time budget; a conflict
+//! or a spent budget keeps our state on a rescue branch of its own.
+
+use std::time::{Duration, Instant};
+
+use camino::Utf8Path;
+use git2::Oid;
+
+use super::{worktree, Base, Landed, Plan, Run, Target};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::gitx;
+use crate::project::StageContext;
+use crate::remote::{git_error, PushOutcome, Remote};
+
+/// Env variable: seconds a commit keeps retrying a branch that other runs
+/// keep moving (default 300).
+pub const PUSH_TIMEOUT_ENV: &str = "SST_LOCAL_STATE_PUSH_TIMEOUT";
+
+impl<'a> Run<'a> {
+    /// Commits the plan on `base` and, with a target, pushes it until it
+    /// lands (or the branch already holds it).
+    pub(super) fn save(
+        &mut self,
+        target: Option<&Target<'a>>,
+        mut base: Base<'a>,
+        plan: &Plan<'a>,
+    ) -> Result<Landed> {
+        let blobs: Vec<(String, Oid)> = plan
+            .outputs
+            .iter()
+            .map(|o| {
+                self.repo
+                    .blob(&o.bytes)
+                    .map(|oid| (o.path.clone(), oid))
+                    .map_err(|e| git_error("writing a blob", &e, &[]))
+            })
+            .collect::<Result<_>>()?;
+        // a changed file is never in the base already, so there is a commit
+        let first = self
+            .build(base.commit.as_ref(), plan, &blobs)?
+            .ok_or_else(|| Error::Git {
+                action: "building the commit".into(),
+                message: "internal error: the changed files are already in the base".into(),
+            })?;
+        self.timer
+            .step(format!("committed {}", &first.to_string()[..12]));
+        let mut landed = Landed {
+            oid: Some(first),
+            parent: base.commit.as_ref().map(|c| c.id()),
+            attempts: 0,
+            blobs,
+            recorded: self.state.loaded.clone(),
+        };
+        let Some(target) = target else {
+            return Ok(landed);
+        };
+        let conflicts = self.conflicts_at(base.commit.as_ref())?;
+        if !conflicts.is_empty() {
+            worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+            return Err(self.rescue(target, first, conflicts));
+        }
+        landed.recorded = worktree::note_pushing(
+            &self.ctx,
+            self.env,
+            &self.state.loaded,
+            &self.started_from,
+            &self.state.ours,
+            plan.outputs.iter().filter_map(|o| o.kind),
+        )?;
+        self.push_until_landed(target, &mut base, plan, landed)
+    }
+
+    /// A commit on `parent` of what `parent` does not hold yet (None: it
+    /// holds all of it, as after a rerun whose earlier push landed): never
+    /// an empty commit.
+    fn build(
+        &self,
+        parent: Option<&git2::Commit>,
+        plan: &Plan<'a>,
+        blobs: &[(String, Oid)],
+    ) -> Result<Option<Oid>> {
+        let at = self.ids_in(parent)?;
+        let mut needed: Vec<(String, Oid)> = Vec::new();
+        for (output, (path, blob)) in plan.outputs.iter().zip(blobs) {
+            let missing = match output.kind {
+                Some(kind) => at[&kind] != self.state.ours[&kind],
+                // the recipients file goes with an encrypted passphrase
+                None => {
+                    parent
+                        .map(|p| gitx::blob_at(p, path))
+                        .transpose()?
+                        .flatten()
+                        .is_none()
+                        && needed.iter().any(|(p, _)| p.ends_with(".age"))
+                }
+            };
+            if missing {
+                needed.push((path.clone(), *blob));
+            }
+        }
+        if needed.is_empty() {
+            return Ok(None);
+        }
+        let tree = gitx::tree_with(self.repo, parent, &needed)?;
+        if parent.is_some_and(|p| p.tree_id() == tree.id()) {
+            return Ok(None);
+        }
+        let (author, committer) = crate::message::identities(self.repo, self.env)?;
+        let parents: Vec<&git2::Commit> = parent.into_iter().collect();
+        self.repo
+            .commit(None, &author, &committer, &plan.message, &tree, &parents)
+            .map(Some)
+            .map_err(|e| git_error("creating the commit", &e, &[]))
+    }
+
+    /// Pushes, and on a moved branch fetches, checks for conflicts and
+    /// rebuilds on the new tip, with growing jittered pauses until the
+    /// time budget runs out.
+    fn push_until_landed(
+        &mut self,
+        target: &Target<'a>,
+        base: &mut Base<'a>,
+        plan: &Plan<'a>,
+        mut landed: Landed,
+    ) -> Result<Landed> {
+        let Target { remote, branch } = target;
+        let budget = push_budget(self.env)?;
+        let started = Instant::now();
+        while let Some(oid) = landed.oid {
+            landed.attempts += 1;
+            let reason = match remote
+                .push(oid, branch, base.expected)
+                .map_err(|e| kept(e, &self.ctx.config_dir))?
+            {
+                PushOutcome::Accepted => {
+                    self.timer
+                        .step(format!("pushed to {} {branch}", remote.name));
+                    // as git does: the remote-tracking ref follows the push
+                    let _ = self.repo.reference(
+                        &format!("refs/remotes/{}/{branch}", remote.name),
+                        oid,
+                        true,
+                        "sst-local-state: push",
+                    );
+                    return Ok(landed);
+                }
+                PushOutcome::Moved(reason) => reason,
+            };
+            self.timer
+                .step(format!("push rejected ({reason}): {branch} moved"));
+            let tip = self.fetch(remote, branch)?;
+            let conflicts = self.conflicts_at(tip.as_ref())?;
+            if !conflicts.is_empty() {
+                worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+                return Err(self.rescue(target, oid, conflicts));
+            }
+            base.expected = tip.as_ref().map(|c| c.id());
+            base.commit = tip.or_else(|| self.head.clone());
+            landed.parent = base.commit.as_ref().map(|c| c.id());
+            landed.oid = self.build(base.commit.as_ref(), plan, &landed.blobs)?;
+            let Some(rebuilt) = landed.oid else {
+                self.warnings.push(format!(
+                    "{branch} already holds this state (commit {}): nothing pushed",
+                    landed.parent.map_or_else(String::new, |p| p.to_string())
+                ));
+                self.timer.step("the new tip already holds this state");
+                break;
+            };
+            let Some(pause) = backoff(landed.attempts, budget.saturating_sub(started.elapsed()))
+            else {
+                worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+                return Err(self.busy(target, rebuilt, landed.attempts, budget));
+            };
+            std::thread::sleep(pause);
+            self.timer.step(format!(
+                "rebuilt on the new tip as {}",
+                &rebuilt.to_string()[..12]
+            ));
+        }
+        Ok(landed)
+    }
+
+    /// Pushes our commit to a rescue branch and builds the conflict error.
+    fn rescue(&self, target: &Target<'a>, oid: Oid, conflicts: Vec<String>) -> Error {
+        let (rescue_branch, kept) =
+            keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+        Error::StateConflict {
+            branch: target.branch.clone(),
+            paths: conflicts.join(", "),
+            rescue: format!("{kept} Resolve by deciding which state is right: compare both, then prepare the right one and deploy again (`sst refresh` reconciles the checkpoint with the cloud)."),
+            rescue_branch,
+        }
+    }
+
+    /// The branch kept moving for the whole budget: our state goes to a
+    /// rescue branch too, and the error says that running commit again is
+    /// all it takes.
+    fn busy(&self, target: &Target<'a>, oid: Oid, attempts: u32, budget: Duration) -> Error {
+        let (rescue_branch, kept) =
+            keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+        Error::BranchBusy {
+            branch: target.branch.clone(),
+            attempts,
+            seconds: budget.as_secs(),
+            kept: format!("{kept} Run commit again when the branch is quieter (or raise {PUSH_TIMEOUT_ENV}); no redeploy is needed."),
+            rescue_branch,
+        }
+    }
+}
+
+fn push_budget(env: &Env) -> Result<Duration> {
+    match env.non_empty(PUSH_TIMEOUT_ENV) {
+        None => Ok(Duration::from_secs(300)),
+        Some(v) => v.trim().parse().map(Duration::from_secs).map_err(|_| {
+            Error::option(
+                format!("env {PUSH_TIMEOUT_ENV}"),
+                format!("{v:?} is not a whole number of seconds"),
+            )
+        }),
+    }
+}
+
+/// The pause before push attempt `attempts + 1`: random in the upper half
+/// of 100 ms × 2^(attempts-1), capped at 3 s, so racing runs spread out;
+/// `None` when it would not fit in what is left of the budget.
+fn backoff(attempts: u32, left: Duration) -> Option<Duration> {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = Duration::from_millis(100u64.saturating_mul(1 << attempts.min(10)) / 2)
+        .min(Duration::from_secs(3));
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let random = hasher.finish() % 1000;
+    let pause = ceiling / 2 + ceiling / 2 * (random as u32) / 1000;
+    (pause < left).then_some(pause)
+}
+
+/// A fetch or push failure, saying that nothing was lost: the config dir is
+/// untouched, so running commit again is safe.
+pub(super) fn kept(error: Error, config_dir: &Utf8Path) -> Error {
+    let note = format!(
+        "; the stage's state is untouched in {config_dir}: fix the cause and run commit again"
+    );
+    match error {
+        Error::Network { url, message } => Error::Network {
+            url,
+            message: message + &note,
+        },
+        Error::PushRejected { branch, reason } => Error::PushRejected {
+            branch,
+            reason: reason + &note,
+        },
+        Error::Git { action, message } => Error::Git {
+            action,
+            message: message + &note,
+        },
+        other => other,
+    }
+}
+
+/// Keeps our commit on a rescue branch of its own: a local branch, and the
+/// same branch pushed to the remote. The name ends in the commit's id, so
+/// two runs never share one (same name means same commit, same bytes).
+/// Returns the branch when the push worked, and what to tell the user.
+fn keep_on_rescue_branch(
+    ctx: &StageContext,
+    repo: &git2::Repository,
+    remote: &Remote<'_>,
+    oid: Oid,
+) -> (Option<String>, String) {
+    let name = format!(
+        "sst-local-state/rescue/{}/{}/{}-{}",
+        ctx.app,
+        ctx.stage,
+        fsx::utc_stamp(),
+        &oid.to_string()[..12]
+    );
+    let local = repo
+        .find_commit(oid)
+        .and_then(|c| repo.branch(&name, &c, false))
+        .is_ok();
+    let local_note = if local {
+        format!("local branch {name}")
+    } else {
+        format!("local commit {oid}")
+    };
+    let failed = |why: String| {
+        format!("PUSHING IT TO RESCUE BRANCH {name} FAILED ({why}): this run's state is only on this machine: in SST's config dir {}, in the worktree and in {local_note}. Push it before this machine goes away (`git push {} {name}`).", ctx.config_dir, remote.name)
+    };
+    match remote.push(oid, &name, None) {
+        Ok(PushOutcome::Accepted) => (
+            Some(name.clone()),
+            format!(
+                "This run's state is on branch {name} of {} (commit {oid}), in the worktree and in SST's config dir.",
+                remote.name
+            ),
+        ),
+        Ok(PushOutcome::Moved(reason)) => (None, failed(reason)),
+        Err(e) => (None, failed(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_respects_the_budget() {
+        let big = Duration::from_secs(600);
+        let first = backoff(1, big).unwrap();
+        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+        assert!(backoff(10, big).unwrap() <= Duration::from_secs(3));
+        assert!(backoff(1, Duration::ZERO).is_none());
+    }
+}

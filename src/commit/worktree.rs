@@ -1,0 +1,240 @@
+//! After the commit landed: the worktree shows the new state files, HEAD
+//! follows by compare-and-swap where the commit was built on it, and the
+//! stage's marker records what was saved (and, before a push, what is
+//! being pushed).
+
+use std::collections::BTreeMap;
+
+use camino::Utf8Path;
+use git2::{Oid, Repository};
+
+use super::rule::Ids;
+use super::{CommitReport, Landed, Outcome, Output, Plan, Run, Target};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::gitx;
+use crate::guard;
+use crate::layout::{state_files, Kind};
+use crate::marker::{Loaded, Marker};
+use crate::project::StageContext;
+use crate::remote::git_error;
+use crate::state::StateSet;
+
+impl<'a> Run<'a> {
+    /// The worktree, HEAD and the marker show the landed commit; the report.
+    pub(super) fn finish(
+        mut self,
+        target: Option<&Target<'a>>,
+        plan: Plan<'a>,
+        landed: Landed,
+    ) -> Result<CommitReport> {
+        write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+        let head_updated = self.follow_with_head(target, &landed)?;
+        record_synced(&self.ctx, self.env, &self.state.collected, &landed.recorded)?;
+        self.timer.step("updated the worktree");
+        let outcome = Outcome {
+            oid: landed.oid,
+            message: Some(plan.message),
+            attempts: landed.attempts,
+            head_updated,
+        };
+        Ok(self.report(target, plan.files, outcome))
+    }
+
+    /// HEAD follows only when the commit was built directly on it (so the
+    /// worktree differs from it in our paths alone), and only if it still
+    /// points where it did when this run read it.
+    fn follow_with_head(&mut self, target: Option<&Target<'a>>, landed: &Landed) -> Result<bool> {
+        let head_id = self.head.as_ref().map(|h| h.id());
+        let Some(new) = landed.oid else {
+            return Ok(false);
+        };
+        if head_id != landed.parent {
+            self.warnings.push("HEAD was left where it was: the commit was built on the remote branch's tip, which is not HEAD (a PR merge checkout, a checkout behind the remote, or another branch checked out); the state files in the worktree are updated".into());
+            return Ok(false);
+        }
+        let branch = target.map(|t| t.branch.as_str());
+        match move_head(self.repo, new, head_id, branch, &self.workdir, &landed.blobs)? {
+            HeadMove::Moved(index_warning) => {
+                self.warnings.extend(index_warning);
+                Ok(true)
+            }
+            HeadMove::OtherBranch => {
+                self.warnings.push("HEAD was left where it was: another branch is checked out; the state files in the worktree are updated".into());
+                Ok(false)
+            }
+            HeadMove::Raced if target.is_none() => Err(Error::Git {
+                action: "moving HEAD to the state commit".into(),
+                message: format!("HEAD moved while this run committed (a commit of yours?); the state commit {new} was not applied and nothing was saved; the stage's state is untouched in {}: run commit again", self.ctx.config_dir),
+            }),
+            HeadMove::Raced => {
+                self.warnings.push(format!(
+                    "HEAD moved while this run committed (a commit of yours?): it was left where it is; the state commit {new} is on the remote branch"
+                ));
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Writes the committed files into the worktree, staging each in the git
+/// dir (never a stray temporary file in the worktree) and never through a
+/// symbolic link (checked again right before writing).
+pub(super) fn write(
+    ctx: &StageContext,
+    workdir: &Utf8Path,
+    git_dir: &Utf8Path,
+    outputs: &[Output],
+) -> Result<()> {
+    guard::check_repo_paths(ctx, &state_files(ctx))?;
+    for o in outputs {
+        let path = workdir.join(&o.path);
+        if let Ok(rel) = path.strip_prefix(workdir) {
+            fsx::refuse_symlinks(workdir, rel)?;
+        }
+        fsx::write_atomic_via(&path, &o.bytes, o.private, git_dir)?;
+    }
+    Ok(())
+}
+
+/// What [`move_head`] did.
+enum HeadMove {
+    /// HEAD (or its branch) points at the state commit; with a warning
+    /// when the index could not be refreshed (a `git` holding its lock).
+    Moved(Option<String>),
+    /// Another branch is checked out: left alone.
+    OtherBranch,
+    /// HEAD moved since this run read it (someone committed): left alone.
+    Raced,
+}
+
+/// Moves HEAD to `oid`, keeping an attached branch attached when it is the
+/// pushed branch (any other checked-out branch is left alone), and refreshes
+/// the index entries of our paths only. The move is a compare-and-swap
+/// against `expected`, where HEAD was when the run read it: a commit made
+/// meanwhile (the user's own) is never moved off its branch.
+fn move_head(
+    repo: &Repository,
+    oid: Oid,
+    expected: Option<Oid>,
+    branch: Option<&str>,
+    workdir: &Utf8Path,
+    blobs: &[(String, Oid)],
+) -> Result<HeadMove> {
+    let g = |e: git2::Error| git_error("updating HEAD", &e, &[]);
+    let swap = |name: &str| -> Result<bool> {
+        let result = match expected {
+            Some(current) => {
+                repo.reference_matching(name, oid, true, current, "sst-local-state: state commit")
+            }
+            // an unborn branch: create it only if nobody did meanwhile
+            None => repo.reference(name, oid, false, "sst-local-state: state commit"),
+        };
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Exists
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(g(e)),
+        }
+    };
+    let head_ref = repo.find_reference("HEAD").map_err(g)?;
+    let attached = head_ref
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .map(str::to_string);
+    let swapped = match (attached, branch) {
+        // the checked-out branch is the one we committed to: move it along
+        (Some(target), Some(b)) if target == format!("refs/heads/{b}") => swap(&target)?,
+        (Some(target), None) => swap(&target)?,
+        // another branch is checked out: leave it alone
+        (Some(_), Some(_)) => return Ok(HeadMove::OtherBranch),
+        (None, _) => swap("HEAD")?,
+    };
+    if !swapped {
+        return Ok(HeadMove::Raced);
+    }
+    Ok(HeadMove::Moved(
+        gitx::refresh_index(repo, workdir, blobs)
+            .err()
+            .map(|e| format!("HEAD points at the state commit, but the index could not be refreshed ({e}): `git status` may list the state files as changed until `git reset -q -- <state folder>`")),
+    ))
+}
+
+/// Notes in the stage's marker what this run is about to push (under the
+/// config dir's lock, unless a prepare rewrote the marker since this run
+/// read it): a run killed after its push landed, before it could record
+/// it, is then recognised by the next commit as its own lineage instead of
+/// a conflicting run. Returns the marker as now on disk.
+pub(super) fn note_pushing(
+    ctx: &StageContext,
+    env: &Env,
+    read: &Loaded,
+    started_from: &Ids,
+    ours: &Ids,
+    kinds: impl Iterator<Item = Kind>,
+) -> Result<Loaded> {
+    /// Unrecorded pushes remembered per file (the oldest are dropped).
+    const KEEP: usize = 16;
+    let _lock = guard::lock_config_dir(ctx, env)?;
+    if Marker::load(ctx)? != *read {
+        return Ok(read.clone());
+    }
+    let mut marker = match read {
+        Loaded::Found(m) => m.clone(),
+        Loaded::Absent | Loaded::Corrupt => Marker {
+            files: started_from
+                .iter()
+                .filter_map(|(k, id)| Some((*k, (*id)?.to_string())))
+                .collect::<BTreeMap<_, _>>(),
+            ..Marker::default()
+        },
+    };
+    for kind in kinds {
+        if let Some(id) = ours[&kind] {
+            let list = marker.pushing.entry(kind).or_default();
+            let id = id.to_string();
+            if !list.contains(&id) {
+                list.push(id);
+            }
+            if list.len() > KEEP {
+                list.remove(0);
+            }
+        }
+    }
+    marker.save(ctx)?;
+    Ok(Loaded::Found(Marker {
+        version: 1,
+        ..marker
+    }))
+}
+
+/// Records the config dir's files as saved, so a later prepare on this
+/// machine does not take them for unsaved changes. Under the config dir's
+/// lock, and only if no prepare rewrote the record since this run read it
+/// (the config dir then holds what that prepare restored, not ours).
+pub(super) fn record_synced(
+    ctx: &StageContext,
+    env: &Env,
+    collected: &StateSet,
+    read: &Loaded,
+) -> Result<()> {
+    let _lock = guard::lock_config_dir(ctx, env)?;
+    if Marker::load(ctx)? != *read {
+        return Ok(());
+    }
+    let mut marker = Marker::default();
+    for kind in Kind::ALL {
+        if let Some(bytes) = collected.get(kind) {
+            marker.files.insert(kind, fsx::blob_hash(bytes));
+        }
+    }
+    marker.save(ctx)
+}

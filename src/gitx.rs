@@ -1,0 +1,139 @@
+//! Local git plumbing shared by the commands: where the project sits in its
+//! repository, blob lookups in a commit's tree, trees built from a few
+//! upserted blobs, and index entries for files whose blob is known.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository};
+
+use crate::error::{Error, Result};
+use crate::remote::git_error;
+
+/// The repository holding `project_root` (`NOT_A_GIT_REPO` when none).
+pub fn discover(project_root: &Utf8Path) -> Result<Repository> {
+    Repository::discover(project_root).map_err(|_| Error::NotAGitRepo {
+        path: project_root.to_path_buf(),
+    })
+}
+
+/// The repository's worktree (a bare repository has none: `NOT_A_GIT_REPO`).
+pub fn workdir(repo: &Repository, project_root: &Utf8Path) -> Result<Utf8PathBuf> {
+    let workdir = repo.workdir().ok_or_else(|| Error::NotAGitRepo {
+        path: project_root.to_path_buf(),
+    })?;
+    utf8(workdir)
+}
+
+/// A path as UTF-8 (every path we print or pass to JS is).
+pub fn utf8(path: &std::path::Path) -> Result<Utf8PathBuf> {
+    Utf8PathBuf::from_path_buf(path.to_path_buf())
+        .map_err(|p| Error::option("cwd", format!("{} is not UTF-8", p.display())))
+}
+
+/// `path` relative to `base`, both canonicalised (so symlinked temp dirs agree).
+pub fn relative_to(base: &Utf8Path, path: &Utf8Path) -> Result<Utf8PathBuf> {
+    let canon = |p: &Utf8Path| -> Result<Utf8PathBuf> {
+        utf8(&std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?)
+    };
+    let (base, path) = (canon(base)?, canon(path)?);
+    path.strip_prefix(&base)
+        .map(Utf8Path::to_path_buf)
+        .map_err(|_| Error::NotAGitRepo { path })
+}
+
+/// A path inside the git tree (always `/`-separated).
+pub fn tree_path(rel_root: &Utf8Path, repo_rel: &Utf8Path) -> String {
+    rel_root
+        .join(repo_rel)
+        .components()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The blob at `path` in `commit`'s tree, if any.
+pub fn blob_at(commit: &git2::Commit, path: &str) -> Result<Option<Oid>> {
+    let tree = commit
+        .tree()
+        .map_err(|e| git_error("reading a tree", &e, &[]))?;
+    Ok(tree
+        .get_path(std::path::Path::new(path))
+        .ok()
+        .map(|entry| entry.id()))
+}
+
+/// `commit`'s tree with `blobs` (path, blob id) upserted; an empty tree
+/// as the base when there is no commit.
+pub fn tree_with<'r>(
+    repo: &'r Repository,
+    commit: Option<&git2::Commit>,
+    blobs: &[(String, Oid)],
+) -> Result<git2::Tree<'r>> {
+    let mut update = TreeUpdateBuilder::new();
+    for (path, oid) in blobs {
+        update.upsert(path.as_str(), *oid, FileMode::Blob);
+    }
+    let base_tree = match commit {
+        Some(c) => c
+            .tree()
+            .map_err(|e| git_error("reading the base tree", &e, &[]))?,
+        None => {
+            let empty = repo
+                .treebuilder(None)
+                .and_then(|b| b.write())
+                .map_err(|e| git_error("writing an empty tree", &e, &[]))?;
+            repo.find_tree(empty)
+                .map_err(|e| git_error("reading an empty tree", &e, &[]))?
+        }
+    };
+    let tree_oid = update
+        .create_updated(repo, &base_tree)
+        .map_err(|e| git_error("building the commit's tree", &e, &[]))?;
+    repo.find_tree(tree_oid)
+        .map_err(|e| git_error("reading the new tree", &e, &[]))
+}
+
+/// Points the index entries of `blobs`' paths at those blobs, with the
+/// worktree files' stat data (so git sees them as clean without hashing
+/// them again); other entries are untouched.
+pub fn refresh_index(
+    repo: &Repository,
+    workdir: &Utf8Path,
+    blobs: &[(String, Oid)],
+) -> std::result::Result<(), git2::Error> {
+    let mut index = repo.index()?;
+    for (path, blob) in blobs {
+        match index_entry(&workdir.join(path), path, *blob) {
+            // the blob is already in the object store: no second hash and compression
+            Some(entry) => index.add(&entry)?,
+            None => index.add_path(std::path::Path::new(path))?,
+        }
+    }
+    index.write()
+}
+
+/// An index entry for a file we just wrote with content `blob`.
+#[cfg(unix)]
+fn index_entry(file: &Utf8Path, path: &str, blob: Oid) -> Option<git2::IndexEntry> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).ok()?;
+    let time = |secs: i64, nanos: i64| git2::IndexTime::new(secs as i32, nanos as u32);
+    Some(git2::IndexEntry {
+        ctime: time(meta.ctime(), meta.ctime_nsec()),
+        mtime: time(meta.mtime(), meta.mtime_nsec()),
+        dev: meta.dev() as u32,
+        ino: meta.ino() as u32,
+        mode: 0o100644,
+        uid: meta.uid(),
+        gid: meta.gid(),
+        file_size: meta.size() as u32,
+        id: blob,
+        flags: path.len().min(0xfff) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    })
+}
+
+#[cfg(not(unix))]
+fn index_entry(_file: &Utf8Path, _path: &str, _blob: Oid) -> Option<git2::IndexEntry> {
+    None
+}
