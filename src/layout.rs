@@ -68,6 +68,18 @@ impl Kind {
         matches!(self, Kind::Passphrase | Kind::FallbackPassphrase)
     }
 
+    /// The kind's name in JSON and JS (`app`, `fallbackSecret`, ...), the
+    /// same as its serde name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::App => "app",
+            Kind::Passphrase => "passphrase",
+            Kind::FallbackPassphrase => "fallbackPassphrase",
+            Kind::Secret => "secret",
+            Kind::FallbackSecret => "fallbackSecret",
+        }
+    }
+
     /// A short human label (`app`, `secret (fallback)`, ...).
     pub fn label(self) -> &'static str {
         match self {
@@ -169,4 +181,16 @@ pub fn sst_update_dir(ctx: &StageContext) -> Utf8PathBuf {
         .join("update")
         .join(ctx.app.as_str())
         .join(ctx.stage.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_str_is_the_serde_name() {
+        for kind in Kind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
 }

@@ -14,6 +14,7 @@ pub mod git_cli;
 pub mod gitx;
 pub mod guard;
 pub mod init;
+mod into_js;
 pub mod layout;
 pub mod marker;
 pub mod message;
@@ -35,8 +36,6 @@ pub mod urlmatch;
 use std::collections::{BTreeMap, HashMap};
 
 use napi_derive::napi;
-
-use serde::Deserialize;
 
 use crate::config_dir::Platform;
 use crate::env::Env as ProcessEnv;
@@ -259,8 +258,6 @@ impl PrepareOptions {
 
 /// One state file in a `prepareStage` result.
 #[napi(object)]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PreparedFile {
     /// Which file: `app` (checkpoint), `passphrase`, `secret`, `fallbackSecret`, `fallbackPassphrase`.
     #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
@@ -280,8 +277,6 @@ pub struct PreparedFile {
 
 /// Resource counts of a Pulumi checkpoint.
 #[napi(object)]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct CheckpointSummary {
     /// Resources in `checkpoint.latest.resources`.
     pub resources: u32,
@@ -291,8 +286,6 @@ pub struct CheckpointSummary {
 
 /// SST's lock for a stage (a deploy is running, or one crashed).
 #[napi(object)]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct SstLockInfo {
     /// The lock file.
     pub path: String,
@@ -306,8 +299,6 @@ pub struct SstLockInfo {
 
 /// The result of `prepareStage`.
 #[napi(object)]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct PrepareResult {
     /// App name.
     pub app: String,
@@ -339,8 +330,6 @@ pub struct PrepareResult {
 
 /// One state file in a `stageStatus` result.
 #[napi(object)]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct FileStatus {
     /// Which file.
     #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
@@ -364,8 +353,6 @@ pub struct FileStatus {
 
 /// The result of `stageStatus`.
 #[napi(object)]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct StatusResult {
     /// App name.
     pub app: String,
@@ -389,13 +376,6 @@ pub struct StatusResult {
     pub warnings: Vec<String>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
-}
-
-/// Converts a core report into its JS object through their shared JSON shape.
-fn convert<T: serde::Serialize, U: serde::de::DeserializeOwned>(report: T) -> U {
-    serde_json::to_value(report)
-        .and_then(serde_json::from_value)
-        .expect("binding structs mirror the core reports")
 }
 
 /// Restores a stage's complete SST state (checkpoint, passphrase, secrets,
@@ -439,7 +419,7 @@ pub fn prepare_stage<'env>(
     spawn_blocking(
         env,
         move || prepare::prepare(&core?, &ProcessEnv::process()),
-        convert,
+        Into::into,
     )
 }
 
@@ -463,7 +443,7 @@ pub fn stage_status<'env>(
     spawn_blocking(
         env,
         move || status::status(&common?, &ProcessEnv::process()),
-        convert,
+        Into::into,
     )
 }
 
@@ -513,8 +493,6 @@ impl CommitOptions {
 
 /// One file a commit changed.
 #[napi(object)]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct CommittedFile {
     /// Which file.
     #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
@@ -530,7 +508,6 @@ pub struct CommittedFile {
 
 /// One step of a command and its wall time.
 #[napi(object)]
-#[derive(Deserialize)]
 pub struct StepTime {
     /// What was done.
     pub name: String,
@@ -540,8 +517,6 @@ pub struct StepTime {
 
 /// The result of `commitStage`.
 #[napi(object)]
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct CommitResult {
     /// App name.
     pub app: String,
@@ -624,7 +599,7 @@ pub fn commit_stage<'env>(
     spawn_blocking(
         env,
         move || commit::commit(&core?, &ProcessEnv::process()),
-        convert,
+        Into::into,
     )
 }
 

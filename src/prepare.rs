@@ -51,6 +51,20 @@ pub enum Action {
     Kept,
 }
 
+impl Action {
+    /// The action's name in JSON and JS (`written`, `kept`, ...), the same
+    /// as its serde name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Written => "written",
+            Action::Unchanged => "unchanged",
+            Action::Absent => "absent",
+            Action::Removed => "removed",
+            Action::Kept => "kept",
+        }
+    }
+}
+
 /// What the three-way comparison of one file decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Merge {

@@ -36,6 +36,22 @@ pub enum SyncState {
     Encrypted,
 }
 
+impl SyncState {
+    /// The state's name in JSON and JS (`in-sync`, ...), the same as its
+    /// serde name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncState::InSync => "in-sync",
+            SyncState::ChangedInConfigDir => "changed-in-config-dir",
+            SyncState::ChangedInRepo => "changed-in-repo",
+            SyncState::OnlyInRepo => "only-in-repo",
+            SyncState::OnlyInConfigDir => "only-in-config-dir",
+            SyncState::Absent => "absent",
+            SyncState::Encrypted => "encrypted",
+        }
+    }
+}
+
 /// One state file in a status report.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

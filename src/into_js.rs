@@ -1,0 +1,169 @@
+//! The core reports as the binding's JS objects: plain field-by-field
+//! conversions, so a renamed or retyped core field is a compile error here
+//! (not a JSON round trip that panics at run time). Enums use their one
+//! `as_str()`, which their serde names match (tested below).
+
+use crate::commit::{ChangedFile, CommitReport, Step};
+use crate::prepare::{FileOutcome, PrepareReport};
+use crate::state::CheckpointInfo;
+use crate::status::{self, SstLock, StatusReport};
+use crate::{
+    CheckpointSummary, CommitResult, CommittedFile, FileStatus, PrepareResult, PreparedFile,
+    SstLockInfo, StatusResult, StepTime,
+};
+
+impl From<CheckpointInfo> for CheckpointSummary {
+    fn from(c: CheckpointInfo) -> Self {
+        CheckpointSummary {
+            resources: c.resources,
+            pending_operations: c.pending_operations,
+        }
+    }
+}
+
+impl From<SstLock> for SstLockInfo {
+    fn from(l: SstLock) -> Self {
+        SstLockInfo {
+            path: l.path.into_string(),
+            command: l.command,
+            created: l.created,
+            update_id: l.update_id,
+        }
+    }
+}
+
+impl From<FileOutcome> for PreparedFile {
+    fn from(f: FileOutcome) -> Self {
+        PreparedFile {
+            kind: f.kind.as_str().into(),
+            repo_path: f.repo_path.into_string(),
+            config_path: f.config_path.into_string(),
+            action: f.action.as_str().into(),
+            bytes: f.bytes as f64,
+        }
+    }
+}
+
+impl From<PrepareReport> for PrepareResult {
+    fn from(r: PrepareReport) -> Self {
+        PrepareResult {
+            app: r.app,
+            stage: r.stage,
+            project_root: r.project_root.into_string(),
+            config_dir: r.config_dir.into_string(),
+            state_dir: r.state_dir.into_string(),
+            files: r.files.into_iter().map(Into::into).collect(),
+            first_deploy: r.first_deploy,
+            checkpoint: r.checkpoint.map(Into::into),
+            backup_dir: r.backup_dir.map(|d| d.into_string()),
+            dry_run: r.dry_run,
+            sst_lock: r.sst_lock.map(Into::into),
+            warnings: r.warnings,
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
+
+impl From<status::FileStatus> for FileStatus {
+    fn from(f: status::FileStatus) -> Self {
+        FileStatus {
+            kind: f.kind.as_str().into(),
+            repo_path: f.repo_path.into_string(),
+            config_path: f.config_path.into_string(),
+            state: f.state.as_str().into(),
+            repo_bytes: f.repo_bytes.map(|b| b as f64),
+            config_bytes: f.config_bytes.map(|b| b as f64),
+        }
+    }
+}
+
+impl From<StatusReport> for StatusResult {
+    fn from(r: StatusReport) -> Self {
+        StatusResult {
+            app: r.app,
+            stage: r.stage,
+            project_root: r.project_root.into_string(),
+            config_dir: r.config_dir.into_string(),
+            files: r.files.into_iter().map(Into::into).collect(),
+            repo_checkpoint: r.repo_checkpoint.map(Into::into),
+            config_checkpoint: r.config_checkpoint.map(Into::into),
+            sst_lock: r.sst_lock.map(Into::into),
+            clean: r.clean,
+            warnings: r.warnings,
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
+
+impl From<ChangedFile> for CommittedFile {
+    fn from(f: ChangedFile) -> Self {
+        CommittedFile {
+            kind: f.kind.as_str().into(),
+            path: f.path,
+            change: f.change.into(),
+            bytes: f.bytes as f64,
+        }
+    }
+}
+
+impl From<Step> for StepTime {
+    fn from(s: Step) -> Self {
+        StepTime {
+            name: s.name,
+            ms: s.ms as f64,
+        }
+    }
+}
+
+impl From<CommitReport> for CommitResult {
+    fn from(r: CommitReport) -> Self {
+        CommitResult {
+            app: r.app,
+            stage: r.stage,
+            committed: r.committed,
+            commit: r.commit,
+            pushed: r.pushed,
+            branch: r.branch,
+            remote: r.remote,
+            remote_url: r.remote_url,
+            files: r.files.into_iter().map(Into::into).collect(),
+            attempts: r.attempts,
+            message: r.message,
+            head_updated: r.head_updated,
+            dry_run: r.dry_run,
+            steps: r.steps.into_iter().map(Into::into).collect(),
+            warnings: r.warnings,
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prepare::Action;
+    use crate::status::SyncState;
+
+    #[test]
+    fn as_str_is_the_serde_name() {
+        for a in [
+            Action::Written,
+            Action::Unchanged,
+            Action::Absent,
+            Action::Removed,
+            Action::Kept,
+        ] {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
+        for s in [
+            SyncState::InSync,
+            SyncState::ChangedInConfigDir,
+            SyncState::ChangedInRepo,
+            SyncState::OnlyInRepo,
+            SyncState::OnlyInConfigDir,
+            SyncState::Absent,
+            SyncState::Encrypted,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+}
