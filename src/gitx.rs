@@ -52,9 +52,7 @@ pub fn tree_path(rel_root: &Utf8Path, repo_rel: &Utf8Path) -> String {
 
 /// The blob at `path` in `commit`'s tree, if any.
 pub fn blob_at(commit: &git2::Commit, path: &str) -> Result<Option<Oid>> {
-    let tree = commit
-        .tree()
-        .map_err(|e| git_error("reading a tree", &e, &[]))?;
+    let tree = commit.tree().map_err(|e| git_error("reading a tree", &e))?;
     Ok(tree
         .get_path(std::path::Path::new(path))
         .ok()
@@ -75,21 +73,21 @@ pub fn tree_with<'r>(
     let base_tree = match commit {
         Some(c) => c
             .tree()
-            .map_err(|e| git_error("reading the base tree", &e, &[]))?,
+            .map_err(|e| git_error("reading the base tree", &e))?,
         None => {
             let empty = repo
                 .treebuilder(None)
                 .and_then(|b| b.write())
-                .map_err(|e| git_error("writing an empty tree", &e, &[]))?;
+                .map_err(|e| git_error("writing an empty tree", &e))?;
             repo.find_tree(empty)
-                .map_err(|e| git_error("reading an empty tree", &e, &[]))?
+                .map_err(|e| git_error("reading an empty tree", &e))?
         }
     };
     let tree_oid = update
         .create_updated(repo, &base_tree)
-        .map_err(|e| git_error("building the commit's tree", &e, &[]))?;
+        .map_err(|e| git_error("building the commit's tree", &e))?;
     repo.find_tree(tree_oid)
-        .map_err(|e| git_error("reading the new tree", &e, &[]))
+        .map_err(|e| git_error("reading the new tree", &e))
 }
 
 /// Points the index entries of `blobs`' paths at those blobs, with the

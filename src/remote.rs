@@ -78,7 +78,7 @@ impl<'r> Remote<'r> {
         };
         let config = repo
             .config()
-            .map_err(|e| git_error("reading git config", &e, &[]))?;
+            .map_err(|e| git_error("reading git config", &e))?;
         let mut entries = Vec::new();
         if let Ok(iter) = config.entries(Some(r"^http\..*extraheader$")) {
             let mut iter = iter;
@@ -494,7 +494,7 @@ impl<'r> Remote<'r> {
                             reason: self.redact(e.message()),
                         })
                     }
-                    Kind::Other => return Err(git_error(action, &e, &[])),
+                    Kind::Other => return Err(git_error(action, &e)),
                 },
             }
         }
@@ -641,11 +641,12 @@ pub fn strip_userinfo(url: &str) -> String {
     }
 }
 
-/// A libgit2 failure as our error, redacted.
-pub fn git_error(action: &str, e: &git2::Error, secrets: &[&str]) -> Error {
+/// A libgit2 failure as our error, with URL credentials and Authorization
+/// header values redacted.
+pub fn git_error(action: &str, e: &git2::Error) -> Error {
     Error::Git {
         action: action.to_string(),
-        message: redact_text(e.message(), secrets),
+        message: redact_text(e.message(), &[]),
     }
 }
 

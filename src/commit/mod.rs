@@ -423,7 +423,7 @@ impl<'a> Run<'a> {
                 let blob = self
                     .repo
                     .find_blob(sealed)
-                    .map_err(|e| git_error("reading a blob", &e, &[]))?;
+                    .map_err(|e| git_error("reading a blob", &e))?;
                 let bytes = seal::open(camino::Utf8Path::new(path), blob.content(), keys)?;
                 Ok(Some(oid_of(&fsx::blob_hash(&bytes))))
             }
@@ -513,7 +513,7 @@ impl<'a> Run<'a> {
         fetched
             .map(|oid| self.repo.find_commit(oid))
             .transpose()
-            .map_err(|e| git_error("reading the fetched tip", &e, &[]))
+            .map_err(|e| git_error("reading the fetched tip", &e))
     }
 
     /// What to write on `base`, the message and the report's file list.

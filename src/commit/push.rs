@@ -35,7 +35,7 @@ impl<'a> Run<'a> {
                 self.repo
                     .blob(&o.bytes)
                     .map(|oid| (o.path.clone(), oid))
-                    .map_err(|e| git_error("writing a blob", &e, &[]))
+                    .map_err(|e| git_error("writing a blob", &e))
             })
             .collect::<Result<_>>()?;
         // a changed file is never in the base already, so there is a commit
@@ -113,7 +113,7 @@ impl<'a> Run<'a> {
         self.repo
             .commit(None, &author, &committer, &plan.message, &tree, &parents)
             .map(Some)
-            .map_err(|e| git_error("creating the commit", &e, &[]))
+            .map_err(|e| git_error("creating the commit", &e))
     }
 
     /// Pushes, and on a moved branch fetches, checks for conflicts and

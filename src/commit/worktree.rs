@@ -122,7 +122,7 @@ fn move_head(
     workdir: &Utf8Path,
     blobs: &[(String, Oid)],
 ) -> Result<HeadMove> {
-    let g = |e: git2::Error| git_error("updating HEAD", &e, &[]);
+    let g = |e: git2::Error| git_error("updating HEAD", &e);
     let swap = |name: &str| -> Result<bool> {
         let result = match expected {
             Some(current) => {
