@@ -159,26 +159,9 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let ctx = project::resolve(&options.common, env)?;
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
-
     let mut warnings = ctx.warnings.clone();
-    let (repo, sealed_unreadable) = read_repo_state(&ctx, &files, env, true, &mut warnings)?;
-    debug_assert!(sealed_unreadable.is_empty());
-    // the repository's files are checked (a JSON scan of the checkpoint)
-    // and hashed side by side, before the config dir is even locked: a bad
-    // file in the repository changes nothing there
-    let (info, repo_hashes) = std::thread::scope(|scope| {
-        let hashes = scope.spawn(|| {
-            files
-                .iter()
-                .map(|f| repo.get(f.kind).map(fsx::blob_hash))
-                .collect::<Vec<Option<String>>>()
-        });
-        let info = repo.check(|kind| path_of(&files, kind).repo_path.clone());
-        (info, hashes.join().expect("hashing does not panic"))
-    });
-    let info = info?;
-    let first_deploy = repo.get(Kind::App).is_none();
-    if first_deploy && options.require_state {
+    let repo = RepoState::read(&ctx, &files, env, &mut warnings)?;
+    if repo.set.get(Kind::App).is_none() && options.require_state {
         return Err(Error::StateMissing {
             file: path_of(&files, Kind::App).repo_path.clone(),
         });
@@ -194,144 +177,244 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     if !options.dry_run {
         guard::clean_config_temps(&ctx, &files);
     }
-    let hashes = files
-        .iter()
-        .zip(repo_hashes)
-        .map(|(f, repo_hash)| Ok((repo_hash, fsx::blob_hash_file(&f.config_path)?)))
-        .collect::<Result<Vec<(Option<String>, Option<String>)>>>()?;
-
     let loaded = Marker::load(&ctx)?;
-    let marker = loaded.marker();
     if loaded == Loaded::Corrupt {
         warnings.push(format!(
             "{} could not be read; treating every differing config-dir file as unsaved",
             crate::layout::marker_path(&ctx)
         ));
     }
-
-    let mut plan = Vec::new();
-    let mut unsaved = Vec::new();
-    let mut missing_in_repo = Vec::new();
-    let mut new_marker = Marker::default();
-    for (file, (repo_hash, config_hash)) in files.iter().zip(hashes) {
-        let repo_bytes = repo.get(file.kind);
-        let action = match three_way(
-            repo_hash.as_deref(),
-            config_hash.as_deref(),
-            marker.hash(file.kind),
-        ) {
-            Merge::Diverged => {
-                unsaved.push(file.clone());
-                Action::Written
-            }
-            Merge::MissingInRepo => {
-                missing_in_repo.push(file.clone());
-                Action::Removed
-            }
-            Merge::Kept => {
-                warnings.push(format!(
-                    "[UNSAVED] {} changed since it was last synced (SST wrote it: a deploy, `sst secret set`); it is kept, and `commit` saves it",
-                    file.config_path
-                ));
-                Action::Kept
-            }
-            Merge::Take(action) => action,
-        };
-        if let Some(hash) = repo_hash {
-            new_marker.files.insert(file.kind, hash);
-        }
-        plan.push(FileOutcome {
-            kind: file.kind,
-            repo_path: repo
-                .path(file.kind)
-                .map_or_else(|| file.repo_path.clone(), Utf8Path::to_path_buf),
-            config_path: file.config_path.clone(),
-            action,
-            bytes: repo_bytes.map_or(0, |b| b.len() as u64),
-        });
-    }
-
-    let force = options.common.caller.force_flag();
-    if !missing_in_repo.is_empty() && !options.force {
-        return Err(Error::StateMissingInRepo {
-            files: missing_in_repo
-                .iter()
-                .map(|f| f.repo_path.clone())
-                .collect(),
-            force,
-        });
-    }
-    if !unsaved.is_empty() && !options.force {
-        return Err(Error::UnsavedState {
-            files: unsaved.iter().map(|f| f.config_path.clone()).collect(),
-            force,
-            passphrase: unsaved.iter().any(|f| f.kind.is_passphrase()),
-        });
-    }
-    unsaved.extend(missing_in_repo);
-    let first_deploy = first_deploy
-        && plan
-            .iter()
-            .all(|f: &FileOutcome| f.kind != Kind::App || f.action != Action::Kept);
-
-    let backup_dir = (!unsaved.is_empty()).then(|| {
+    let plan = Plan::make(&files, &repo, &loaded.marker(), &mut warnings)?;
+    plan.refusals(options)?;
+    let backup_dir = plan.needs_backup().then(|| {
         tool_dir(&ctx)
             .join("backup")
             .join(ctx.app.as_str())
             .join(ctx.stage.as_str())
             .join(fsx::utc_stamp())
     });
-    let sst_lock = read_sst_lock(&ctx);
-    if let Some(lock) = &sst_lock {
-        warnings.push(format!(
-            "SST's lock for this stage exists ({}): a `{}` run started {} did not finish; run `sst unlock --stage {}` once you are sure no deploy is running",
-            lock.path, lock.command, lock.created, ctx.stage
-        ));
-    }
-    if info.checkpoint.is_some_and(|c| c.pending_operations > 0) {
-        warnings.push("the checkpoint has pending_operations: a previous run was interrupted mid-operation; `sst refresh` may be needed".into());
-    }
-
+    let sst_lock = notices(&ctx, repo.info.checkpoint, &mut warnings);
     if !options.dry_run {
-        if let Some(dir) = &backup_dir {
-            back_up(&ctx, dir, &unsaved)?;
-        }
-        // every file is staged (written and synced beside its target)
-        // before any is renamed into place: an I/O error while staging
-        // changes nothing; renames follow Kind::ALL (passphrases first)
-        let mut staged = fsx::Staged::default();
-        for (file, outcome) in files.iter().zip(&plan) {
-            if outcome.action == Action::Written {
-                let bytes = repo
-                    .get(file.kind)
-                    .expect("written files come from the repo");
-                staged.add(&file.config_path, bytes, file.kind.is_private())?;
-            }
-        }
-        staged.commit()?;
-        for (file, outcome) in files.iter().zip(&plan) {
-            if outcome.action == Action::Removed {
-                fsx::remove_optional(&file.config_path)?;
-            }
-        }
-        new_marker.save(&ctx)?;
+        plan.apply(&ctx, &files, &repo, backup_dir.as_deref())?;
     }
-
     Ok(PrepareReport {
         app: ctx.app.to_string(),
         stage: ctx.stage.to_string(),
         project_root: ctx.project_root.clone(),
         config_dir: ctx.config_dir.clone(),
         state_dir: ctx.state_dir_abs(),
-        files: plan,
-        first_deploy,
-        checkpoint: info.checkpoint,
+        first_deploy: plan.first_deploy(&repo),
+        files: plan.outcomes,
+        checkpoint: repo.info.checkpoint,
         backup_dir,
         dry_run: options.dry_run,
         sst_lock,
         warnings,
         duration_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// The stage's files in the repository, checked, with their content ids.
+struct RepoState {
+    set: StateSet,
+    info: crate::state::SetInfo,
+    /// Content id of each file, in [`state_files`] order.
+    hashes: Vec<Option<String>>,
+}
+
+impl RepoState {
+    /// Reads and checks the repository's files (a JSON scan of the
+    /// checkpoint and hashing side by side), before the config dir is even
+    /// locked: a bad file in the repository changes nothing there.
+    fn read(
+        ctx: &StageContext,
+        files: &[StateFile],
+        env: &Env,
+        warnings: &mut Vec<String>,
+    ) -> Result<RepoState> {
+        let (set, sealed_unreadable) = read_repo_state(ctx, files, env, true, warnings)?;
+        debug_assert!(sealed_unreadable.is_empty());
+        let (info, hashes) = std::thread::scope(|scope| {
+            let hashes = scope.spawn(|| {
+                files
+                    .iter()
+                    .map(|f| set.get(f.kind).map(fsx::blob_hash))
+                    .collect::<Vec<Option<String>>>()
+            });
+            let info = set.check(|kind| path_of(files, kind).repo_path.clone());
+            (info, hashes.join().expect("hashing does not panic"))
+        });
+        Ok(RepoState {
+            info: info?,
+            set,
+            hashes,
+        })
+    }
+}
+
+/// What prepare does to each file, decided by [`three_way`].
+struct Plan {
+    outcomes: Vec<FileOutcome>,
+    /// Config-dir files that diverged from the repository.
+    unsaved: Vec<StateFile>,
+    /// Config-dir files the repository lacks, synced before.
+    missing_in_repo: Vec<StateFile>,
+    /// The record of the sync this prepare makes.
+    marker: Marker,
+}
+
+impl Plan {
+    fn make(
+        files: &[StateFile],
+        repo: &RepoState,
+        base: &Marker,
+        warnings: &mut Vec<String>,
+    ) -> Result<Plan> {
+        let mut plan = Plan {
+            outcomes: Vec::new(),
+            unsaved: Vec::new(),
+            missing_in_repo: Vec::new(),
+            marker: Marker::default(),
+        };
+        for (file, repo_hash) in files.iter().zip(&repo.hashes) {
+            let config_hash = fsx::blob_hash_file(&file.config_path)?;
+            let action = match three_way(
+                repo_hash.as_deref(),
+                config_hash.as_deref(),
+                base.hash(file.kind),
+            ) {
+                Merge::Diverged => {
+                    plan.unsaved.push(file.clone());
+                    Action::Written
+                }
+                Merge::MissingInRepo => {
+                    plan.missing_in_repo.push(file.clone());
+                    Action::Removed
+                }
+                Merge::Kept => {
+                    warnings.push(format!(
+                        "[UNSAVED] {} changed since it was last synced (SST wrote it: a deploy, `sst secret set`); it is kept, and `commit` saves it",
+                        file.config_path
+                    ));
+                    Action::Kept
+                }
+                Merge::Take(action) => action,
+            };
+            if let Some(hash) = repo_hash {
+                plan.marker.files.insert(file.kind, hash.clone());
+            }
+            plan.outcomes.push(FileOutcome {
+                kind: file.kind,
+                repo_path: repo
+                    .set
+                    .path(file.kind)
+                    .map_or_else(|| file.repo_path.clone(), Utf8Path::to_path_buf),
+                config_path: file.config_path.clone(),
+                action,
+                bytes: repo.set.get(file.kind).map_or(0, |b| b.len() as u64),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Without `force`: state the repository lacks, then diverged files,
+    /// are refused, naming a way out in the caller's words.
+    fn refusals(&self, options: &PrepareOptions) -> Result<()> {
+        if options.force {
+            return Ok(());
+        }
+        let force = options.common.caller.force_flag();
+        if !self.missing_in_repo.is_empty() {
+            return Err(Error::StateMissingInRepo {
+                files: self
+                    .missing_in_repo
+                    .iter()
+                    .map(|f| f.repo_path.clone())
+                    .collect(),
+                force,
+            });
+        }
+        if !self.unsaved.is_empty() {
+            return Err(Error::UnsavedState {
+                files: self.unsaved.iter().map(|f| f.config_path.clone()).collect(),
+                force,
+                passphrase: self.unsaved.iter().any(|f| f.kind.is_passphrase()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether `force` overrides something (then it backs it up first).
+    fn needs_backup(&self) -> bool {
+        !self.unsaved.is_empty() || !self.missing_in_repo.is_empty()
+    }
+
+    /// Neither the repository nor the config dir holds a checkpoint.
+    fn first_deploy(&self, repo: &RepoState) -> bool {
+        repo.set.get(Kind::App).is_none()
+            && self
+                .outcomes
+                .iter()
+                .all(|f| f.kind != Kind::App || f.action != Action::Kept)
+    }
+
+    /// Backs up what `force` overrides, then writes: every file staged
+    /// (written and synced beside its target) before any is renamed into
+    /// place, so an I/O error while staging changes nothing; renames follow
+    /// [`Kind::ALL`] (passphrases first); removals after; the marker last.
+    fn apply(
+        &self,
+        ctx: &StageContext,
+        files: &[StateFile],
+        repo: &RepoState,
+        backup_dir: Option<&Utf8Path>,
+    ) -> Result<()> {
+        if let Some(dir) = backup_dir {
+            let overridden: Vec<StateFile> = self
+                .unsaved
+                .iter()
+                .chain(&self.missing_in_repo)
+                .cloned()
+                .collect();
+            back_up(ctx, dir, &overridden)?;
+        }
+        let mut staged = fsx::Staged::default();
+        for (file, outcome) in files.iter().zip(&self.outcomes) {
+            if outcome.action == Action::Written {
+                let bytes = repo
+                    .set
+                    .get(file.kind)
+                    .expect("written files come from the repo");
+                staged.add(&file.config_path, bytes, file.kind.is_private())?;
+            }
+        }
+        staged.commit()?;
+        for (file, outcome) in files.iter().zip(&self.outcomes) {
+            if outcome.action == Action::Removed {
+                fsx::remove_optional(&file.config_path)?;
+            }
+        }
+        self.marker.save(ctx)
+    }
+}
+
+/// Warnings about SST's own lock and an interrupted run; the lock.
+fn notices(
+    ctx: &StageContext,
+    checkpoint: Option<CheckpointInfo>,
+    warnings: &mut Vec<String>,
+) -> Option<SstLock> {
+    let sst_lock = read_sst_lock(ctx);
+    if let Some(lock) = &sst_lock {
+        warnings.push(format!(
+            "SST's lock for this stage exists ({}): a `{}` run started {} did not finish; run `sst unlock --stage {}` once you are sure no deploy is running",
+            lock.path, lock.command, lock.created, ctx.stage
+        ));
+    }
+    if checkpoint.is_some_and(|c| c.pending_operations > 0) {
+        warnings.push("the checkpoint has pending_operations: a previous run was interrupted mid-operation; `sst refresh` may be needed".into());
+    }
+    sst_lock
 }
 
 /// Reads the stage's files from the repository: passphrases from their
