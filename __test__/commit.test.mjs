@@ -10,28 +10,16 @@ import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
 import { makeSstProject, runSst } from './helpers/sst.mjs'
+import { SLOW, assertOk, cleanup, cli, git, gitOk, removeAtCleanup, revParse, tempDir } from './helpers/common.mjs'
 import {
-  SLOW,
-  CLI,
   STATE,
   SUBJECT,
-  temps,
-  tempDir,
   gitServer,
-  HOME,
-  BASE_ENV,
-  GIT_ENV,
-  git,
-  gitOk,
   showBlob,
-  revParse,
-  cli,
   commitCli,
-  assertOk,
   checkpoint,
   configCheckpoint,
   deploy,
-  seed,
   seededRepo,
   ciClone,
   prepare,
@@ -39,7 +27,6 @@ import {
   raceOnce,
   assertCheckoutConsistent,
   changedPaths,
-  cleanup,
 } from './helpers/state-repo.mjs'
 
 after(cleanup)
@@ -257,7 +244,7 @@ describe('commit: what is committed, and where', () => {
     const newHead = revParse(dir, 'HEAD', { bare: false })
     assert.equal(local.json.commit, newHead)
     assert.equal(revParse(dir, 'HEAD^', { bare: false }), head)
-    assert.deepEqual(git(['show', `HEAD:${STATE}`], dir, { buffer: true }).stdout, ours)
+    assert.deepEqual(git(['show', `HEAD:${STATE}`], { cwd: dir, buffer: true }).stdout, ours)
     assert.deepEqual(readFileSync(join(dir, STATE)), ours)
     assert.equal(gitOk(['status', '--porcelain'], dir), '')
     assert.equal(revParse(repo.path), before, 'the server changed')
@@ -335,7 +322,7 @@ describe('commit: round trip with the real SST CLI', () => {
     const srv = await gitServer()
     const repo = srv.newRepo('sst-round-trip')
     const project = await makeSstProject()
-    temps.push(project.dir)
+    removeAtCleanup(project.dir)
     // the team's age key: the passphrase is committed encrypted to it
     const keyFile = join(tempDir('sls-key-'), 'age-key.txt')
     const initRes = assertOk(cli(['init', '--key-file', keyFile, '--json'], project.dir), 'init')

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { createRequire } from 'node:module'
 
 import { SST_BIN, REPO_ROOT, BUN_BIN, sstEnv } from './helpers/sst.mjs'
+import { cli } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const { resolveConfigDir, runCli } = require('../index.js')
@@ -92,37 +93,28 @@ describe('resolveConfigDir for other platforms', () => {
   })
 })
 
-/** Runs the bin shim with node (or bun) and returns { status, stdout, stderr }. */
-function cli(args, { env = {}, runtime = process.execPath } = {}) {
-  const res = spawnSync(runtime, [join(REPO_ROOT, 'cli.js'), ...args], {
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-  })
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr }
-}
-
 describe('CLI config-dir', { skip: process.platform !== 'linux' }, () => {
   const env = { XDG_CONFIG_HOME: '/tmp/sls-cli-xdg', HOME: '/tmp/sls-home' }
   test('prints the config dir', () => {
-    const res = cli(['config-dir'], { env })
+    const res = cli(['config-dir'], undefined, env)
     assert.equal(res.status, 0, res.stderr)
     assert.equal(res.stdout, '/tmp/sls-cli-xdg/sst\n')
   })
   test('--json prints {"configDir": ...}', () => {
-    const res = cli(['config-dir', '--json'], { env })
+    const res = cli(['config-dir', '--json'], undefined, env)
     assert.equal(res.status, 0, res.stderr)
     assert.deepEqual(JSON.parse(res.stdout), { configDir: '/tmp/sls-cli-xdg/sst' })
   })
   test('works through bun', () => {
-    const res = cli(['config-dir'], { env, runtime: BUN_BIN })
+    const res = cli(['config-dir'], undefined, env, { runtime: BUN_BIN })
     assert.equal(res.status, 0, res.stderr)
     assert.equal(res.stdout, '/tmp/sls-cli-xdg/sst\n')
   })
   test('an error exits 1 with its code; --json puts it on stdout', () => {
-    const res = cli(['config-dir'], { env: { XDG_CONFIG_HOME: 'rel' } })
+    const res = cli(['config-dir'], undefined, { XDG_CONFIG_HOME: 'rel' })
     assert.equal(res.status, 1)
     assert.match(res.stderr, /^error\[CONFIG_DIR_RELATIVE_XDG\]/)
-    const json = cli(['config-dir', '--json'], { env: { XDG_CONFIG_HOME: 'rel' } })
+    const json = cli(['config-dir', '--json'], undefined, { XDG_CONFIG_HOME: 'rel' })
     assert.equal(json.status, 1)
     assert.equal(JSON.parse(json.stdout).error.code, 'CONFIG_DIR_RELATIVE_XDG')
   })

@@ -1,75 +1,26 @@
 // Self-test of the local smart-HTTP git server used by the integration tests.
 // Runs under both `node --test` and `bun test`.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
+import { cleanup, git, gitFails, gitOk, localRepo, revParse, tempDir } from './helpers/common.mjs'
 import { basicAuth, startGitServer } from './helpers/git-server.mjs'
-
-// Isolated git: no user/system config, no prompts, no askpass, fixed identity.
-const gitEnv = { ...process.env }
-for (const key of Object.keys(gitEnv)) {
-  if (/^(GIT_|SSH_ASKPASS$)/.test(key)) delete gitEnv[key]
-}
-Object.assign(gitEnv, {
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-})
-
-function git(args, cwd) {
-  const res = spawnSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' })
-  if (res.error) throw res.error
-  return res
-}
-
-function gitOk(args, cwd) {
-  const res = git(args, cwd)
-  assert.equal(res.status, 0, `git ${args.join(' ')} failed:\n${res.stderr}`)
-  return res.stdout.trim()
-}
-
-function gitFails(args, cwd) {
-  const res = git(args, cwd)
-  assert.notEqual(res.status, 0, `git ${args.join(' ')} unexpectedly succeeded`)
-  return res.stderr
-}
 
 describe('local git server', () => {
   let server
   let work
-  let counter = 0
-
-  /** New local repo with one commit on main. */
-  function localRepo(content = 'hello') {
-    const dir = join(work, `local-${++counter}`)
-    gitOk(['init', '-q', '-b', 'main', dir])
-    writeFileSync(join(dir, 'state.json'), `${content}\n`)
-    gitOk(['add', 'state.json'], dir)
-    gitOk(['commit', '-q', '-m', content], dir)
-    return dir
-  }
-
-  function head(bareOrWork, ref = 'main') {
-    return gitOk(['--git-dir', bareOrWork, 'rev-parse', ref])
-  }
 
   before(async () => {
     server = await startGitServer()
-    work = mkdtempSync(join(tmpdir(), 'sst-git-work-'))
+    work = tempDir('sst-git-work-')
   })
 
   after(() => {
     server?.stop()
     server?.stop() // idempotent
-    if (work) rmSync(work, { recursive: true, force: true })
+    cleanup()
   })
 
   test('server basics', () => {
@@ -81,9 +32,9 @@ describe('local git server', () => {
 
   test('push to /open works without credentials', () => {
     const repo = server.newRepo('open-push')
-    const dir = localRepo('open')
+    const dir = localRepo(work, 'open')
     gitOk(['push', '-q', repo.open, 'main'], dir)
-    assert.equal(head(repo.path), head(join(dir, '.git')))
+    assert.equal(revParse(repo.path), revParse(join(dir, '.git')))
     // default branch of the bare repo is main, so a clone checks it out
     const clone = join(work, 'open-clone')
     gitOk(['clone', '-q', repo.open, clone])
@@ -92,7 +43,7 @@ describe('local git server', () => {
 
   test('clone via /basic needs the basic Authorization header', () => {
     const repo = server.newRepo('basic-clone')
-    gitOk(['push', '-q', repo.open, 'main'], localRepo('basic'))
+    gitOk(['push', '-q', repo.open, 'main'], localRepo(work, 'basic'))
 
     const noAuth = gitFails(['clone', '-q', repo.basic, join(work, 'basic-noauth')])
     assert.match(noAuth, /terminal prompts disabled|Authentication failed|401/)
@@ -102,32 +53,32 @@ describe('local git server', () => {
 
     const clone = join(work, 'basic-ok')
     gitOk(['-c', `http.extraheader=AUTHORIZATION: basic ${basicAuth(server.token)}`, 'clone', '-q', repo.basic, clone])
-    assert.equal(head(join(clone, '.git')), head(repo.path))
+    assert.equal(revParse(join(clone, '.git')), revParse(repo.path))
     assert.equal(server.basicHeader, `basic ${basicAuth(server.token)}`)
   })
 
   test('push via /basic with the header', () => {
     const repo = server.newRepo('basic-push')
-    const dir = localRepo('basic-push')
+    const dir = localRepo(work, 'basic-push')
     gitFails(['push', '-q', repo.basic, 'main'], dir)
     gitOk(['-c', `http.extraheader=Authorization: Basic ${basicAuth(server.token)}`, 'push', '-q', repo.basic, 'main'], dir)
-    assert.equal(head(repo.path), head(join(dir, '.git')))
+    assert.equal(revParse(repo.path), revParse(join(dir, '.git')))
   })
 
   test('token in the URL works for /basic, a wrong one does not', () => {
     const repo = server.newRepo('basic-url')
-    const dir = localRepo('url')
+    const dir = localRepo(work, 'url')
     const url = `http://x-access-token:${server.token}@${server.url.slice('http://'.length)}/basic/basic-url.git`
     assert.equal(repo.basicWithToken, url)
     gitOk(['push', '-q', url, 'main'], dir)
-    assert.equal(head(repo.path), head(join(dir, '.git')))
+    assert.equal(revParse(repo.path), revParse(join(dir, '.git')))
     gitOk(['clone', '-q', url, join(work, 'url-clone')])
     gitFails(['ls-remote', url.replace(server.token, 'nope'), 'main'])
   })
 
   test('push via /bearer with the bearer header, wrong token fails', () => {
     const repo = server.newRepo('bearer-push')
-    const dir = localRepo('bearer')
+    const dir = localRepo(work, 'bearer')
 
     gitFails(['push', '-q', repo.bearer, 'main'], dir)
     gitFails(['-c', 'http.extraheader=AUTHORIZATION: bearer wrong', 'push', '-q', repo.bearer, 'main'], dir)
@@ -136,21 +87,21 @@ describe('local git server', () => {
     assert.notEqual(git(['--git-dir', repo.path, 'rev-parse', '--verify', '-q', 'main']).status, 0)
 
     gitOk(['-c', `http.extraheader=AUTHORIZATION: bearer ${server.token}`, 'push', '-q', repo.bearer, 'main'], dir)
-    assert.equal(head(repo.path), head(join(dir, '.git')))
+    assert.equal(revParse(repo.path), revParse(join(dir, '.git')))
 
     // scheme is case-insensitive, token is not
     const clone = join(work, 'bearer-clone')
     gitOk(['-c', `http.extraheader=Authorization: Bearer ${server.token}`, 'clone', '-q', repo.bearer, clone])
-    assert.equal(head(join(clone, '.git')), head(repo.path))
+    assert.equal(revParse(join(clone, '.git')), revParse(repo.path))
     gitFails(['-c', `http.extraheader=Authorization: Bearer ${server.token.toUpperCase()}`, 'ls-remote', repo.bearer])
     assert.equal(server.bearerHeader, `bearer ${server.token}`)
   })
 
   test('/open, /basic and /bearer serve the same repository', () => {
     const repo = server.newRepo('shared')
-    const dir = localRepo('shared')
+    const dir = localRepo(work, 'shared')
     gitOk(['push', '-q', repo.open, 'main'], dir)
-    const sha = head(repo.path)
+    const sha = revParse(repo.path)
     const lsBasic = gitOk(['-c', `http.extraheader=AUTHORIZATION: basic ${basicAuth(server.token)}`, 'ls-remote', repo.basic, 'main'])
     const lsBearer = gitOk(['-c', `http.extraheader=AUTHORIZATION: bearer ${server.token}`, 'ls-remote', repo.bearer, 'main'])
     assert.equal(lsBasic.split('\t')[0], sha)
@@ -163,7 +114,7 @@ describe('local git server', () => {
       assert.notEqual(other.port, server.port)
       assert.notEqual(other.token, server.token)
       const repo = other.newRepo('second')
-      gitOk(['push', '-q', repo.open, 'main'], localRepo('second'))
+      gitOk(['push', '-q', repo.open, 'main'], localRepo(work, 'second'))
       // tokens are per server
       gitFails(['-c', `http.extraheader=AUTHORIZATION: bearer ${server.token}`, 'ls-remote', repo.bearer])
       gitOk(['-c', `http.extraheader=AUTHORIZATION: bearer ${other.token}`, 'ls-remote', repo.bearer])

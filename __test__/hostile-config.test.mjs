@@ -4,33 +4,24 @@
 // the app name given the config is not needed.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { REPO_ROOT } from './helpers/sst.mjs'
+import { cleanup, cli, node, tempDir } from './helpers/common.mjs'
 
-const temps = []
-after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })))
+after(cleanup)
 
 function deepProject(depth) {
-  const dir = mkdtempSync(join(tmpdir(), 'sls-deep-'))
-  temps.push(dir)
+  const dir = tempDir('sls-deep-')
   const x = `${'['.repeat(depth)}0${']'.repeat(depth)}`
   writeFileSync(join(dir, 'sst.config.ts'), `export default $config({ app() { return { name: "a", home: "local", x: ${x} } }, async run() {} })\n`)
   return { dir, configDir: join(dir, '.cfg', 'sst') }
 }
 
-function run(args, env = {}) {
-  const res = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env } })
-  return { status: res.status, signal: res.signal, stdout: res.stdout, stderr: res.stderr }
-}
-
 /** `sst-local-state prepare --stage dev --cwd <dir>` with --json. */
 function cliPrepare(p, extra = []) {
-  const res = run([join(REPO_ROOT, 'cli.js'), 'prepare', '--stage', 'dev', '--cwd', p.dir, '--config-dir', p.configDir, '--json', ...extra])
-  return { ...res, json: res.stdout ? JSON.parse(res.stdout) : null }
+  return cli(['prepare', '--stage', 'dev', '--cwd', p.dir, '--config-dir', p.configDir, '--json', ...extra])
 }
 
 /** prepareStage(options) in a child process; resolves to `{ app, warnings }` or `{ code, message }`. */
@@ -41,7 +32,7 @@ function jsPrepare(options) {
       (r) => console.log(JSON.stringify({ app: r.app, warnings: r.warnings })),
       (e) => console.log(JSON.stringify({ code: e.code, message: e.message })),
     )`
-  const res = run(['-e', script], { SLS_OPTIONS: JSON.stringify(options) })
+  const res = node(['-e', script], undefined, { SLS_OPTIONS: JSON.stringify(options) })
   return { ...res, json: res.stdout ? JSON.parse(res.stdout) : null }
 }
 

@@ -3,20 +3,16 @@
 // is relative to --cwd, not to the directory the command was started in.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { REPO_ROOT } from './helpers/sst.mjs'
+import { cleanup, cli, tempDir } from './helpers/common.mjs'
 
-const temps = []
-after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })))
+after(cleanup)
 
 /** root/project (an SST project), root/cfg (SST's config dir), root/a/b (where the command starts). */
 function layout() {
-  const root = mkdtempSync(join(tmpdir(), 'sls-init-'))
-  temps.push(root)
+  const root = tempDir('sls-init-')
   const project = join(root, 'project')
   const startedIn = join(root, 'a', 'b')
   mkdirSync(project)
@@ -26,12 +22,7 @@ function layout() {
 }
 
 function init(l, args, env = {}) {
-  const res = spawnSync(process.execPath, [join(REPO_ROOT, 'cli.js'), 'init', '--cwd', l.project, '--config-dir', l.configDir, '--json', ...args], {
-    cwd: l.startedIn,
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-  })
-  return { status: res.status, json: res.stdout ? JSON.parse(res.stdout) : null, stderr: res.stderr }
+  return cli(['init', '--cwd', l.project, '--config-dir', l.configDir, '--json', ...args], l.startedIn, env)
 }
 
 describe('init --key-file', () => {

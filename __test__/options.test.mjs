@@ -3,31 +3,22 @@
 // for names that cannot be resolved; unknown keys of JS options objects.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { createRequire } from 'node:module'
 
-import { REPO_ROOT } from './helpers/sst.mjs'
+import { cleanup, cli, gitOk, snapshot, tempDir } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const { prepareStage, stageStatus, commitStage, resolveConfigDir } = require('../index.js')
 
-const temps = []
-after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })))
+after(cleanup)
 
 function project(config, pkg) {
-  const dir = mkdtempSync(join(tmpdir(), 'sls-opt-'))
-  temps.push(dir)
+  const dir = tempDir('sls-opt-')
   writeFileSync(join(dir, 'sst.config.ts'), config)
   if (pkg) writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg))
   return { dir, configDir: join(dir, '.cfg', 'sst') }
-}
-
-function cli(args, cwd, env = {}) {
-  const res = spawnSync(process.execPath, [join(REPO_ROOT, 'cli.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } })
-  return { status: res.status, json: res.stdout ? JSON.parse(res.stdout) : null, stderr: res.stderr }
 }
 
 const LOCAL = (name) => `/// <reference path="./.sst/platform/config.d.ts" />
@@ -64,8 +55,7 @@ describe('app name and home', () => {
     assert.equal(existsSync(p.configDir), false)
   })
   test('PROJECT_NOT_FOUND outside any SST project', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sls-none-'))
-    temps.push(dir)
+    const dir = tempDir('sls-none-')
     await assert.rejects(prepareStage({ stage: 'dev', cwd: dir }), { code: 'PROJECT_NOT_FOUND' })
   })
 })
@@ -106,28 +96,6 @@ describe('precedence: option > env > package.json > default', () => {
   })
 })
 
-/** Every file below `dir` with its content, `.git` left out (for "nothing changed" checks). */
-function snapshot(dir) {
-  const out = {}
-  const walk = (d) => {
-    if (!existsSync(d)) return
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.name === '.git') continue
-      if (e.isDirectory()) walk(p)
-      else out[relative(dir, p)] = readFileSync(p).toString('base64')
-    }
-  }
-  walk(dir)
-  return out
-}
-
-function git(args, cwd) {
-  const res = spawnSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', ...args], { cwd, encoding: 'utf8' })
-  assert.equal(res.status, 0, `git ${args.join(' ')}: ${res.stderr}`)
-  return res.stdout.trim()
-}
-
 const checkpoint = (urns) =>
   JSON.stringify({ version: 3, checkpoint: { stack: 'organization/a/prod', latest: { resources: urns.map((urn) => ({ urn, type: 't' })) } } })
 
@@ -137,15 +105,14 @@ const checkpoint = (urns) =>
  */
 async function deployedProject() {
   const p = project(LOCAL('"a"'))
-  const configDir = mkdtempSync(join(tmpdir(), 'sls-opt-cfg-'))
-  temps.push(configDir)
+  const configDir = tempDir('sls-opt-cfg-')
   mkdirSync(join(p.dir, 'infra', 'state', 'app'), { recursive: true })
   mkdirSync(join(p.dir, 'infra', 'state', 'passphrase'), { recursive: true })
   writeFileSync(join(p.dir, 'infra', 'state', 'app', 'prod.json'), checkpoint(['urn:a']))
   writeFileSync(join(p.dir, 'infra', 'state', 'passphrase', 'prod.json'), Buffer.alloc(32, 7).toString('base64'))
-  git(['init', '-q', '-b', 'main'], p.dir)
-  git(['add', '-A'], p.dir)
-  git(['commit', '-q', '-m', 'initial'], p.dir)
+  gitOk(['init', '-q', '-b', 'main'], p.dir)
+  gitOk(['add', '-A'], p.dir)
+  gitOk(['commit', '-q', '-m', 'initial'], p.dir)
   await prepareStage({ stage: 'prod', cwd: p.dir, configDir })
   writeFileSync(join(configDir, 'state', 'app', 'a', 'prod.json'), checkpoint(['urn:a', 'urn:b']))
   return { dir: p.dir, configDir }
@@ -182,14 +149,14 @@ describe('unknown keys of options objects are INVALID_OPTION, before anything is
 
   test('commitStage: no commit, nothing written', async () => {
     const p = await deployedProject()
-    const head = git(['rev-parse', 'HEAD'], p.dir)
+    const head = gitOk(['rev-parse', 'HEAD'], p.dir)
     const before = [snapshot(p.dir), snapshot(p.configDir)]
     await assert.rejects(commitStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, push: false, dryrun: true }), typo)
     await assert.rejects(commitStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, local: true }), {
       code: 'INVALID_OPTION',
       message: /unknown option local; it takes stage, app, .*push, dryRun$/,
     })
-    assert.equal(git(['rev-parse', 'HEAD'], p.dir), head)
+    assert.equal(gitOk(['rev-parse', 'HEAD'], p.dir), head)
     assert.deepEqual([snapshot(p.dir), snapshot(p.configDir)], before)
   })
 

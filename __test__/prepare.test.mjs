@@ -3,60 +3,27 @@
 // Expensive setup runs inside tests (bun caps hooks at 5 s).
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { createRequire } from 'node:module'
 
-import { REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
+import { makeSstProject, runSst } from './helpers/sst.mjs'
+import { SLOW, assertOk, cleanup, cli, removeAtCleanup, snapshot, tempDir } from './helpers/common.mjs'
 
 const require = createRequire(import.meta.url)
 const { prepareStage, stageStatus } = require('../index.js')
 
-const SLOW = { timeout: 600_000 }
-const temps = []
-after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })))
-function tempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  temps.push(dir)
-  return dir
-}
-
-/** Every file below `dir` with its content (for "nothing changed" checks). */
-function snapshot(dir) {
-  const out = {}
-  const walk = (d) => {
-    if (!existsSync(d)) return
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else out[relative(dir, p)] = readFileSync(p).toString('base64')
-    }
-  }
-  walk(dir)
-  return out
-}
-
-function cli(args, cwd) {
-  const res = spawnSync(process.execPath, [join(REPO_ROOT, 'cli.js'), ...args], { cwd, encoding: 'utf8' })
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr }
-}
-
-function ok(res, what) {
-  assert.equal(res.status, 0, `${what} failed (exit ${res.status}): ${res.stderr}`)
-  return res
-}
+after(cleanup)
 
 /** The shared scenario: SST on machine A sets secrets; its files go to the repo layout. */
 let scenario
 async function machineA() {
   if (scenario) return scenario
   const project = await makeSstProject()
-  temps.push(project.dir)
+  removeAtCleanup(project.dir)
   const homeA = tempDir('sls-home-a-')
-  ok(runSst(['secret', 'set', 'MySecret', 'value-from-a', '--stage', 'dev'], { cwd: project.dir, configHome: homeA }), 'secret set')
-  ok(runSst(['secret', 'set', 'Shared', 'fallback-from-a', '--fallback', '--stage', 'dev'], { cwd: project.dir, configHome: homeA }), 'secret set --fallback')
+  assertOk(runSst(['secret', 'set', 'MySecret', 'value-from-a', '--stage', 'dev'], { cwd: project.dir, configHome: homeA }), 'secret set')
+  assertOk(runSst(['secret', 'set', 'Shared', 'fallback-from-a', '--fallback', '--stage', 'dev'], { cwd: project.dir, configHome: homeA }), 'secret set --fallback')
   const cfgA = join(homeA, 'sst', 'state')
   const checkpoint = JSON.stringify({
     version: 3,
@@ -92,12 +59,12 @@ describe('prepare with the real SST CLI', () => {
     ])
     assert.equal(result.checkpoint.resources, 1)
 
-    const list = ok(runSst(['secret', 'list', '--stage', 'dev'], { cwd: project, configHome: homeB }), 'secret list')
+    const list = assertOk(runSst(['secret', 'list', '--stage', 'dev'], { cwd: project, configHome: homeB }), 'secret list', { stdout: false })
     assert.match(list.stdout, /^MySecret=value-from-a$/m)
     assert.match(list.stdout, /^Shared=fallback-from-a$/m)
-    const fallback = ok(runSst(['secret', 'list', '--fallback', '--stage', 'dev'], { cwd: project, configHome: homeB }), 'secret list --fallback')
+    const fallback = assertOk(runSst(['secret', 'list', '--fallback', '--stage', 'dev'], { cwd: project, configHome: homeB }), 'secret list --fallback', { stdout: false })
     assert.match(fallback.stdout, /^Shared=fallback-from-a$/m)
-    const exported = ok(runSst(['state', 'export', '--stage', 'dev'], { cwd: project, configHome: homeB }), 'state export')
+    const exported = assertOk(runSst(['state', 'export', '--stage', 'dev'], { cwd: project, configHome: homeB }), 'state export')
     const printed = JSON.parse(exported.stdout)
     const expected = JSON.parse(checkpoint).checkpoint
     assert.equal(printed.stack, expected.stack)
@@ -218,14 +185,14 @@ describe('CLI prepare output', () => {
   test('one line per file, the total time; --dry-run writes nothing; status --json', SLOW, async () => {
     const { project } = await machineA()
     const configDir = join(tempDir('sls-home-'), 'sst')
-    const dry = ok(cli(['prepare', '--stage', 'dev', '--config-dir', configDir, '--dry-run'], project), 'dry run')
+    const dry = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configDir, '--dry-run'], project), 'dry run')
     assert.equal(dry.stdout.match(/^ {2}would write /gm).length, 5)
     assert.equal(existsSync(configDir), false)
-    const real = ok(cli(['prepare', '--stage', 'dev', '--config-dir', configDir], project), 'prepare')
+    const real = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configDir], project), 'prepare')
     assert.equal(real.stdout.match(/^ {2}written /gm).length, 5)
     assert.match(real.stdout, /^done in \d+ ms$/m)
     assert.doesNotMatch(real.stdout + real.stderr, /value-from-a/)
-    const st = JSON.parse(ok(cli(['status', '--stage', 'dev', '--config-dir', configDir, '--json'], project), 'status').stdout)
+    const st = JSON.parse(assertOk(cli(['status', '--stage', 'dev', '--config-dir', configDir, '--json'], project), 'status').stdout)
     assert.equal(st.clean, true)
     assert.equal(st.repoCheckpoint.resources, 1)
     assert.equal(st.sstLock, null)

@@ -8,55 +8,13 @@
 // Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-import {
-  BASE_ENV,
-  CLI,
-  SLOW,
-  STATE,
-  assertOk,
-  checkpoint,
-  ciClone,
-  cli,
-  configCheckpoint,
-  deploy,
-  gitOk,
-  prepare,
-  revParse,
-  seededRepo,
-  showBlob,
-  tempDir,
-  cleanup,
-} from './helpers/state-repo.mjs'
+import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, revParse, tempDir } from './helpers/common.mjs'
+import { STATE, checkpoint, ciClone, configCheckpoint, deploy, prepare, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
-
-/** Runs cli.js without waiting; resolves with its result (and the signal that ended it). */
-function cliAsync(args, cwd, extraEnv = {}, { killAfterMs } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...BASE_ENV, ...extraEnv } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    let timer
-    if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
-    child.on('close', (status, signal) => {
-      clearTimeout(timer)
-      let json
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        // not JSON (killed, or no --json)
-      }
-      resolve({ status, signal, stdout, stderr, json })
-    })
-  })
-}
 
 const commitArgs = (stage, configDir, extra = []) => ['commit', '--stage', stage, '--config-dir', configDir, '--branch', 'main', '--json', ...extra]
 
@@ -78,7 +36,7 @@ function ourTempFiles(dir) {
 async function settled(repo) {
   let fsck
   for (let i = 0; i < 100; i++) {
-    fsck = spawnSync('git', ['--git-dir', repo.path, 'fsck', '--no-progress', '--no-dangling'], { encoding: 'utf8' })
+    fsck = git(['--git-dir', repo.path, 'fsck', '--no-progress', '--no-dangling'])
     if (fsck.status === 0) return
     await new Promise((r) => setTimeout(r, 200))
   }

@@ -6,74 +6,25 @@
 // when a remote redirects to another origin (printed as "redirect: ..." lines).
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { after, before, describe, test } from 'node:test'
 
+import { GIT_ENV, cleanup, git, gitAsync, gitOk, localRepo, tempDir } from './helpers/common.mjs'
 import { startGitServer } from './helpers/git-server.mjs'
 import { startRecordingServer, startRedirectServer } from './helpers/redirect-server.mjs'
 import { makeKey, sshEnvFor, startAgent, startSshServer } from './helpers/ssh-server.mjs'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 
-// Isolated git: no user/system config, no prompts, no askpass, fixed identity,
-// no agent unless a test passes one.
-const baseEnv = { ...process.env }
-for (const key of Object.keys(baseEnv)) {
-  if (/^(GIT_|SSH_ASKPASS$|SSH_AUTH_SOCK$|SSH_AGENT_PID$)/.test(key)) delete baseEnv[key]
-}
-Object.assign(baseEnv, {
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-})
+// git (common.mjs) runs isolated: no user/system config, no prompts, no
+// askpass, a fixed identity, no agent unless a test passes one; and with a
+// hard timeout, as a server may hang.
+after(cleanup)
 
 const shq = (s) => `'${String(s).replaceAll("'", "'\\''")}'`
-
-/** git with a hard timeout, synchronously (only for servers in other processes). */
-function git(args, { cwd, env = {}, timeout = 30_000 } = {}) {
-  const started = Date.now()
-  const res = spawnSync('git', args, {
-    cwd,
-    env: { ...baseEnv, ...env },
-    encoding: 'utf8',
-    timeout,
-    killSignal: 'SIGKILL',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  if (res.error && res.error.code !== 'ETIMEDOUT') throw res.error
-  return { ...res, ms: Date.now() - started, timedOut: res.error?.code === 'ETIMEDOUT' }
-}
-
-function gitOk(args, options) {
-  const res = git(args, options)
-  assert.equal(res.status, 0, `git ${args.join(' ')} failed:\n${res.stderr}`)
-  return res.stdout.trim()
-}
-
-/** git without blocking the event loop: needed when the server runs in this process. */
-function gitAsync(args, { env = {}, timeout = 20_000 } = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', args, { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
-    child.on('error', reject)
-    child.on('close', (status, signal) => {
-      clearTimeout(timer)
-      resolvePromise({ status, signal, stdout, stderr })
-    })
-  })
-}
 
 function portOpen(port) {
   return new Promise((resolvePromise) => {
@@ -108,17 +59,6 @@ describe('ssh server harness', () => {
   let work
   let key
   let agent
-  let counter = 0
-
-  /** New local repo with one commit on main. */
-  function localRepo(content = 'hello') {
-    const dir = join(work, `local-${++counter}`)
-    gitOk(['init', '-q', '-b', 'main', dir])
-    writeFileSync(join(dir, 'state.json'), `${content}\n`)
-    gitOk(['add', 'state.json'], { cwd: dir })
-    gitOk(['commit', '-q', '-m', content], { cwd: dir })
-    return dir
-  }
 
   /** GIT_SSH_COMMAND as CI guides write it. */
   function sshCommand({ identity, knownHosts = server.knownHostsPath, extra = [] } = {}) {
@@ -130,7 +70,7 @@ describe('ssh server harness', () => {
 
   before(async () => {
     server = await startSshServer()
-    work = mkdtempSync(join(tmpdir(), 'sst-ssh-work-'))
+    work = tempDir('sst-ssh-work-')
     key = makeKey(join(work, 'keys'), { name: 'deploy' })
     server.authorize(key.publicLine)
   })
@@ -139,7 +79,6 @@ describe('ssh server harness', () => {
     agent?.stop()
     server?.stop()
     server?.stop() // idempotent
-    if (work) rmSync(work, { recursive: true, force: true })
   })
 
   test('server basics', async () => {
@@ -163,7 +102,7 @@ describe('ssh server harness', () => {
     const repo = server.newRepo('key-file')
     const env = { GIT_SSH_COMMAND: sshCommand({ identity: key.privatePath, extra: ['-o', 'StrictHostKeyChecking=yes'] }) }
     assert.equal(gitOk(['ls-remote', repo.url], { env }), '') // empty repo
-    const dir = localRepo('key-file')
+    const dir = localRepo(work, 'key-file')
     gitOk(['push', '-q', repo.url, 'main'], { cwd: dir, env })
     const sha = gitOk(['rev-parse', 'HEAD'], { cwd: dir })
     assert.equal(gitOk(['--git-dir', repo.path, 'rev-parse', 'main']), sha)
@@ -174,7 +113,7 @@ describe('ssh server harness', () => {
 
   test('(b) the same key through ssh-agent, no -i', async () => {
     const repo = server.newRepo('agent')
-    const dir = localRepo('agent')
+    const dir = localRepo(work, 'agent')
     const env = { GIT_SSH_COMMAND: sshCommand() }
     // without an agent (and without -i) the key is not found
     const without = git(['ls-remote', repo.url], { env: { ...env, SSH_AUTH_SOCK: '' } })
@@ -236,7 +175,7 @@ describe('ssh server harness', () => {
   test('(f) sshEnvFor: ssh reads ~/.ssh of a fake home (default key files, config alias)', () => {
     const repo = server.newRepo('fake-home')
     gitOk(['push', '-q', repo.url, 'main'], {
-      cwd: localRepo('fake-home'),
+      cwd: localRepo(work, 'fake-home'),
       env: { GIT_SSH_COMMAND: sshCommand({ identity: key.privatePath }) },
     })
     const sha = gitOk(['--git-dir', repo.path, 'rev-parse', 'main'])
@@ -309,7 +248,7 @@ describe('ssh server harness', () => {
     )
     const child = spawn(process.execPath, [script], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: baseEnv,
+      env: GIT_ENV,
     })
     let out = ''
     const info = await new Promise((resolvePromise, reject) => {
@@ -403,15 +342,11 @@ describe('credentials and redirects (what git does)', () => {
   before(async () => {
     gitServer = await startGitServer()
     const repo = gitServer.newRepo('repo')
-    const dir = mkdtempSync(join(tmpdir(), 'sst-redirect-work-'))
-    try {
-      gitOk(['init', '-q', '-b', 'main', dir])
-      gitOk(['commit', '-q', '--allow-empty', '-m', 'seed'], { cwd: dir })
-      gitOk(['push', '-q', repo.open, 'main'], { cwd: dir })
-      seeded = true
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const dir = tempDir('sst-redirect-work-')
+    gitOk(['init', '-q', '-b', 'main', dir])
+    gitOk(['commit', '-q', '--allow-empty', '-m', 'seed'], { cwd: dir })
+    gitOk(['push', '-q', repo.open, 'main'], { cwd: dir })
+    seeded = true
   })
 
   after(async () => {

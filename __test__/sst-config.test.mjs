@@ -12,7 +12,7 @@ import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path'
 
 import { REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
-import { SLOW, assertOk, cleanup, cli, gitOk, tempDir, temps } from './helpers/state-repo.mjs'
+import { SLOW, assertOk, cleanup, cli, gitOk, removeAtCleanup, tempDir } from './helpers/common.mjs'
 
 after(cleanup)
 
@@ -30,21 +30,16 @@ export default $config({
 });
 `
 
-const ok = (res, what) => {
-  assert.equal(res.status, 0, `${what} failed (exit ${res.status}):\n${res.stdout}\n${res.stderr}`)
-  return res
-}
-
 /** sst in `project` with config home `home`. */
 const sst = (project, home, args) => runSst([...args, '--stage', 'dev'], { cwd: project, configHome: home })
 
 describe('prepareStage() in sst.config.ts, before every sst command', () => {
   test('secret set, secret set, secret list, a deploy, another command: all work; commit saves it; a divergence fails with a visible line', SLOW, async () => {
     const project = (await makeSstProject()).dir
-    temps.push(project)
+    removeAtCleanup(project)
     // machine A (the plain example config) made the state the repository holds
     const homeA = tempDir('sls-home-a-')
-    ok(sst(project, homeA, ['secret', 'set', 'RepoOnly', 'from-the-repository']), 'secret set on A')
+    assertOk(sst(project, homeA, ['secret', 'set', 'RepoOnly', 'from-the-repository']), 'secret set on A')
     const state = join(project, 'infra', 'state')
     for (const key of ['passphrase', 'secret']) {
       mkdirSync(join(state, key), { recursive: true })
@@ -62,9 +57,9 @@ describe('prepareStage() in sst.config.ts, before every sst command', () => {
     // machine B: a fresh config dir; every command runs app() and so prepare first
     const homeB = tempDir('sls-home-b-')
     const configB = join(homeB, 'sst')
-    ok(sst(project, homeB, ['secret', 'set', 'A', 'one']), 'secret set A')
-    ok(sst(project, homeB, ['secret', 'set', 'B', 'two']), 'secret set B (after SST changed the secrets)')
-    const list = ok(sst(project, homeB, ['secret', 'list']), 'secret list')
+    assertOk(sst(project, homeB, ['secret', 'set', 'A', 'one']), 'secret set A')
+    assertOk(sst(project, homeB, ['secret', 'set', 'B', 'two']), 'secret set B (after SST changed the secrets)')
+    const list = assertOk(sst(project, homeB, ['secret', 'list']), 'secret list')
     for (const line of ['RepoOnly=from-the-repository', 'A=one', 'B=two']) {
       assert.ok(list.stdout.split('\n').includes(line), `${line} missing:\n${list.stdout}`)
     }
@@ -72,7 +67,7 @@ describe('prepareStage() in sst.config.ts, before every sst command', () => {
     const checkpoint = JSON.stringify({ version: 3, checkpoint: { stack: 'organization/demo-app/dev', latest: { resources: [{ urn: 'urn:pulumi:dev::demo-app::pulumi:pulumi:Stack::demo-app-dev', type: 'pulumi:pulumi:Stack' }] } } })
     mkdirSync(join(configB, 'state', 'app', 'demo-app'), { recursive: true })
     writeFileSync(join(configB, 'state', 'app', 'demo-app', 'dev.json'), checkpoint)
-    ok(sst(project, homeB, ['secret', 'list']), 'secret list after the deploy')
+    assertOk(sst(project, homeB, ['secret', 'list']), 'secret list after the deploy')
 
     // commit saves all of it
     const saved = assertOk(cli(['commit', '--stage', 'dev', '--config-dir', configB, '--no-push', '--json'], project), 'commit')
@@ -81,9 +76,9 @@ describe('prepareStage() in sst.config.ts, before every sst command', () => {
 
     // B sets another secret (config dir moves) while another machine's commit
     // changes the secrets in the repository (it moves too): a real divergence
-    ok(sst(project, homeB, ['secret', 'set', 'D', 'four']), 'secret set D')
+    assertOk(sst(project, homeB, ['secret', 'set', 'D', 'four']), 'secret set D')
     const homeC = tempDir('sls-home-c-')
-    ok(sst(project, homeC, ['secret', 'set', 'C', 'three']), 'secret set C on machine C')
+    assertOk(sst(project, homeC, ['secret', 'set', 'C', 'three']), 'secret set C on machine C')
     cpSync(join(homeC, 'sst', 'state', 'secret', 'demo-app', 'dev.json'), join(state, 'secret', 'dev.json'))
     gitOk(['-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '-q', '-am', 'machine C'], project)
     const refused = sst(project, homeB, ['secret', 'list'])

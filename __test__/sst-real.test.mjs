@@ -6,24 +6,16 @@
 // Never prints a secret value on success.
 import assert from 'node:assert/strict'
 import { createDecipheriv } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 
 import { BUN_BIN, SST_BIN, SST_VERSION, makeSstProject, runSst, sstConfigDir, sstEnv, sstTmpDir } from './helpers/sst.mjs'
+import { SLOW, assertOk, cleanup, removeAtCleanup, tempDir } from './helpers/common.mjs'
 
-const SLOW = { timeout: 600_000 }
 const STEP = { timeout: 120_000 }
 
 const timings = []
-const temps = []
-
-function tempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  temps.push(dir)
-  return dir
-}
 
 /** Run sst, record how long it took under `label` (never the arguments: they may hold secrets). */
 function sst(label, args, opts) {
@@ -34,10 +26,8 @@ function sst(label, args, opts) {
 }
 
 function ok(label, args, opts) {
-  const res = sst(label, args, opts)
   // On failure, show SST's output; secrets are only ever in stdout of `secret list`.
-  assert.equal(res.status, 0, `${label} failed (exit ${res.status}):\n${res.stderr}\n${label.startsWith('secret list') ? '' : res.stdout}`)
-  return res
+  return assertOk(sst(label, args, opts), label, { stdout: !label.startsWith('secret list') })
 }
 
 const output = (res) => `${res.stdout}\n${res.stderr}`
@@ -55,7 +45,7 @@ function decryptSecretFile(file, passphraseFile, aad) {
 }
 
 after(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true })
+  cleanup()
   if (timings.length) console.log(`# sst ${SST_VERSION} timings: ${timings.join(', ')}`)
 })
 
@@ -106,7 +96,7 @@ describe('real sst, home "local"', () => {
     const started = Date.now()
     const project = await makeSstProject()
     timings.push(`makeSstProject ${Date.now() - started}ms`)
-    temps.push(project.dir)
+    removeAtCleanup(project.dir)
     const configHome = tempDir('sst-home-a-')
     const state = join(configHome, 'sst', 'state')
     ctx = { project, configHome, state, opts: { cwd: project.dir, configHome } }
@@ -279,7 +269,7 @@ describe('real sst, home "local"', () => {
 
   test('makeSstProject: other app name + stub platform', STEP, async () => {
     const project = await makeSstProject({ name: 'other-app', platform: 'stub' })
-    temps.push(project.dir)
+    removeAtCleanup(project.dir)
     assert.match(readFileSync(join(project.dir, 'sst.config.ts'), 'utf8'), /name: "other-app"/)
     const configHome = tempDir('sst-home-b-')
     const opts = { cwd: project.dir, configHome }

@@ -8,32 +8,14 @@
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 
 import { startRecordingServer, startRedirectServer } from './helpers/redirect-server.mjs'
 import { cleanup as sshCleanup, makeKey, sshEnvFor, startAgent, startSshServer } from './helpers/ssh-server.mjs'
 
-import {
-  BASE_ENV,
-  CLI,
-  SLOW,
-  STATE,
-  assertOk,
-  ciClone,
-  cleanup,
-  cli,
-  commitCli,
-  deploy,
-  gitOk,
-  gitServer,
-  prepare,
-  revParse,
-  seededRepo,
-  showBlob,
-  tempDir,
-} from './helpers/state-repo.mjs'
+import { SLOW, assertOk, cleanup, cli, cliAsync, gitOk, revParse, tempDir } from './helpers/common.mjs'
+import { STATE, ciClone, commitCli, deploy, gitServer, prepare, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
 after(sshCleanup)
@@ -271,18 +253,7 @@ describe('ssh, as the user configured it', () => {
 
 /** commit through the CLI without blocking this process (its servers answer meanwhile). */
 function commitAsync(dir, configDir, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'commit', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--json'], {
-      cwd: dir,
-      env: { ...BASE_ENV, ...env },
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
+  return cliAsync(['commit', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--json'], dir, env)
 }
 
 describe('a remote that redirects to another origin', () => {

@@ -1,4 +1,4 @@
-// Fixture generators for the benchmark (scripts/bench.mjs). Everything is
+// Fixture generators for the benchmark (bench/run.mjs). Everything is
 // made at run time from a seeded PRNG: no state, key or secret is committed.
 //
 // - checkpoint(): a Pulumi checkpoint as SST's local home stores it

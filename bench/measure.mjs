@@ -1,4 +1,4 @@
-// Measurement helpers for scripts/bench.mjs: whole processes under a wrapper
+// Measurement helpers for bench/run.mjs: whole processes under a wrapper
 // that reports wall time, CPU time and peak RSS (bench/rusage.py, else GNU
 // /usr/bin/time), in-process calls, and round-robin rounds so that every
 // figure is paired with its baselines in the same run.

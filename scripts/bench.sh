@@ -41,6 +41,6 @@ cp cli.js index.js package.json "$snap/"
 if [ -f "$so" ]; then cp "$so" "$snap/$node_file"; else cp "$node_file" "$snap/"; fi
 
 rc=0
-SST_LOCAL_STATE_BENCH_PKG=$snap node scripts/bench.mjs "$@" || rc=$?
+SST_LOCAL_STATE_BENCH_PKG=$snap node bench/run.mjs "$@" || rc=$?
 rm -rf "$snap"
 exit "$rc"

@@ -1,41 +1,30 @@
-// Shared by the commit and safety tests: an isolated git environment, the
-// local smart-HTTP git server, a seeded state repository, CI-style clones,
-// the CLI, and "other pipelines" that move the branch.
+// Shared by the commit, safety and transport tests: the local smart-HTTP
+// git server, a seeded state repository, CI-style clones, the CLI's prepare
+// and commit, and "other pipelines" that move the branch. Builds on
+// common.mjs (temp dirs, isolated env, cli, git); its cached server and seed
+// are reset by common.mjs's cleanup(), which each test file runs `after`.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
+import { assertOk, cli, git, gitOk, onCleanup, revParse, tempDir } from './common.mjs'
 import { startGitServer } from './git-server.mjs'
-import { EXAMPLE_DIR, REPO_ROOT } from './sst.mjs'
+import { EXAMPLE_DIR } from './sst.mjs'
 
-export const SLOW = { timeout: 600_000 }
-export const CLI = join(REPO_ROOT, 'cli.js')
 export const STATE = 'infra/state/app/dev.json'
 export const SUBJECT = /^chore\(sst-state\): demo-app\/dev .*\[skip ci\]$/
 
-export const temps = []
 let server
+let seedDir
 
-/**
- * Stops the server and removes the temp dirs: each test file calls
- * `after(cleanup)` (bun runs every file in one process, sharing this
- * module: the next file starts a new server and seeds a new repo).
- */
-export function cleanup() {
+// bun runs every test file in one process, sharing this module: the next
+// file starts a new server and seeds a new repo.
+onCleanup(() => {
   server?.stop()
   server = undefined
   seedDir = undefined
-  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true })
-}
-
-export function tempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  temps.push(dir)
-  return dir
-}
+})
 
 /** One git server for the whole file, started by the first test needing it. */
 export async function gitServer() {
@@ -43,76 +32,14 @@ export async function gitServer() {
   return server
 }
 
-// ---------------------------------------------------------------- isolation --
-
-// libgit2 reads ~/.gitconfig and $XDG_CONFIG_HOME/git/config: an empty HOME
-// and XDG dir keep the developer's and the machine's git config out.
-export const HOME = mkdtempSync(join(tmpdir(), 'sls-commit-home-'))
-process.on('exit', () => rmSync(HOME, { recursive: true, force: true }))
-export const BASE_ENV = (() => {
-  const env = { ...process.env }
-  const drop = /^(GIT_|SSH_ASKPASS$|SSH_AUTH_SOCK$|SST_|XDG_|GITHUB_|GITLAB_|CI$|CI_|TF_BUILD$|BUILD_|SYSTEM_|BITBUCKET_|BUILDKITE|CIRCLE|BRANCH$)/
-  for (const key of Object.keys(env)) if (drop.test(key)) delete env[key]
-  return Object.assign(env, {
-    HOME,
-    XDG_CONFIG_HOME: join(HOME, '.config'),
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_TERMINAL_PROMPT: '0',
-  })
-})()
-export const GIT_ENV = {
-  ...BASE_ENV,
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-}
-
-export function git(args, cwd, { buffer = false } = {}) {
-  const res = spawnSync('git', args, { cwd, env: GIT_ENV, encoding: buffer ? 'buffer' : 'utf8' })
-  if (res.error) throw res.error
-  return res
-}
-
-export function gitOk(args, cwd) {
-  const res = git(args, cwd)
-  assert.equal(res.status, 0, `git ${args.join(' ')} failed:\n${res.stderr}`)
-  return res.stdout.replace(/\s+$/, '') // keep leading spaces: `git status --porcelain` has them
-}
-
 /** `git show <rev>:<path>` in a bare repo, as bytes (null when absent). */
 export function showBlob(bare, rev, path = STATE) {
-  const res = git(['--git-dir', bare, 'show', `${rev}:${path}`], undefined, { buffer: true })
+  const res = git(['--git-dir', bare, 'show', `${rev}:${path}`], { buffer: true })
   return res.status === 0 ? res.stdout : null
-}
-
-export function revParse(bareOrWork, rev = 'main', { bare = true } = {}) {
-  return bare ? gitOk(['--git-dir', bareOrWork, 'rev-parse', rev]) : gitOk(['rev-parse', rev], bareOrWork)
-}
-
-/** Runs cli.js; `json` parsed when --json was passed and stdout is JSON. */
-export function cli(args, cwd, extraEnv = {}) {
-  const res = spawnSync(process.execPath, [CLI, ...args], { cwd, env: { ...BASE_ENV, ...extraEnv }, encoding: 'utf8' })
-  if (res.error) throw res.error
-  let json
-  if (args.includes('--json')) {
-    try {
-      json = JSON.parse(res.stdout)
-    } catch {
-      // asserted by the caller
-    }
-  }
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr, json }
 }
 
 export function commitCli(dir, configDir, extra = [], env = {}) {
   return cli(['commit', '--stage', 'dev', '--config-dir', configDir, ...extra], dir, env)
-}
-
-export function assertOk(res, what) {
-  assert.equal(res.status, 0, `${what} failed (exit ${res.status}):\n${res.stdout}\n${res.stderr}`)
-  return res
 }
 
 // -------------------------------------------------------------------- state --
@@ -134,7 +61,6 @@ export function deploy(configDir, resources, tag) {
   return readFileSync(configCheckpoint(configDir))
 }
 
-let seedDir
 /** A local repo: examples/basic + infra/state for dev (1 resource), one commit on main. */
 export function seed() {
   if (seedDir) return seedDir

@@ -2,9 +2,9 @@
 // and installs what is missing first). See BENCHMARKS.md for the figures and
 // how to read them.
 //
-//   node scripts/bench.mjs            full run (~5-10 min on 2 cores), writes BENCHMARKS.md
-//   node scripts/bench.mjs --quick    ~1 min, prints the table, writes nothing
-//   node scripts/bench.mjs --quick --write   ... and writes BENCHMARKS.md
+//   node bench/run.mjs            full run (~5-10 min on 2 cores), writes BENCHMARKS.md
+//   node bench/run.mjs --quick    ~1 min, prints the table, writes nothing
+//   node bench/run.mjs --quick --write   ... and writes BENCHMARKS.md
 //   --runs N   timed runs per figure (default 7, quick 3; plus one warm-up)
 //   --keep     keep the temp dir (fixtures, checkouts) for inspection
 //
@@ -30,11 +30,11 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { checkpoint, passphrase, prng, secrets, sstEncrypt } from '../bench/fixtures.mjs'
-import { WRAPPER, rounds, runProcess, timeCall } from '../bench/measure.mjs'
-import { APP, ciCheckout, fillRepo, git, resetCommitFixture } from '../bench/repos.mjs'
-import { profilePrepare } from '../bench/profile.mjs'
-import { renderReport } from '../bench/report.mjs'
+import { checkpoint, passphrase, prng, secrets, sstEncrypt } from './fixtures.mjs'
+import { WRAPPER, rounds, runProcess, timeCall } from './measure.mjs'
+import { APP, ciCheckout, fillRepo, git, resetCommitFixture } from './repos.mjs'
+import { profilePrepare } from './profile.mjs'
+import { renderReport } from './report.mjs'
 import { startGitServer } from '../__test__/helpers/git-server.mjs'
 import { BUN_BIN, SST_VERSION, sstEnv } from '../__test__/helpers/sst.mjs'
 
@@ -59,7 +59,7 @@ const runsArg = args.indexOf('--runs')
 const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : QUICK ? 3 : 7
 for (const a of args) {
   if (a.startsWith('--') && !['--quick', '--write', '--keep', '--runs'].includes(a)) {
-    console.error(`unknown option ${a}\nusage: node scripts/bench.mjs [--quick] [--write] [--keep] [--runs N]`)
+    console.error(`unknown option ${a}\nusage: node bench/run.mjs [--quick] [--write] [--keep] [--runs N]`)
     process.exit(2)
   }
 }
