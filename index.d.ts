@@ -81,7 +81,7 @@ export interface CommitResult {
   /** Steps with their times. */
   steps: Array<StepTime>
   /** Findings that did not stop the run. */
-  warnings: Array<string>
+  warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */
   durationMs: number
 }
@@ -214,7 +214,7 @@ export interface PrepareResult {
   /** SST's lock for the stage, when one is left in the config dir. */
   sstLock?: SstLockInfo
   /** Findings that did not stop the run. */
-  warnings: Array<string>
+  warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */
   durationMs: number
 }
@@ -331,7 +331,7 @@ export interface StatusResult {
   /** Whether every file is in sync or absent on both sides. */
   clean: boolean
   /** Findings such as a corrupt file on one side. */
-  warnings: Array<string>
+  warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */
   durationMs: number
 }
@@ -342,4 +342,12 @@ export interface StepTime {
   name: string
   /** Milliseconds. */
   ms: number
+}
+
+/** A finding that did not stop the run. */
+export interface WarningInfo {
+  /** Stable code (`UNSAVED`, `SST_LOCK`, `HEAD_NOT_MOVED`, ...). */
+  code: string
+  /** What was found, and what to do about it. */
+  message: string
 }

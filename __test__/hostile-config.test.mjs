@@ -71,7 +71,10 @@ describe('a deeply nested sst.config.ts', () => {
     assertNoSignal(cli)
     assert.equal(cli.status, 0, cli.stderr)
     assert.equal(cli.json.app, 'given')
-    assert.ok(cli.json.warnings.some((w) => w.includes('`home` was not checked')), cli.json.warnings)
+    assert.ok(
+      cli.json.warnings.some((w) => w.code === 'HOME_UNCHECKED' && w.message.includes('`home` was not checked')),
+      JSON.stringify(cli.json.warnings),
+    )
     const js = jsPrepare({ stage: 'dev', app: 'given', cwd: p.dir, configDir: p.configDir })
     assertNoSignal(js)
     assert.equal(js.json.app, 'given', js.stderr)

@@ -146,7 +146,10 @@ describe('unsaved state', () => {
     // only the config dir moved (SST deployed here): kept, prepare succeeds
     const kept = await prepareStage({ stage: 'dev', cwd: project, configDir })
     assert.equal(kept.files.find((f) => f.kind === 'app').action, 'kept')
-    assert.ok(kept.warnings.some((w) => w.includes('commit')), kept.warnings.join('\n'))
+    assert.ok(kept.warnings.some((w) => w.code === 'UNSAVED' && w.message.includes('commit')), JSON.stringify(kept.warnings))
+    const keptCli = cli(['prepare', '--stage', 'dev', '--config-dir', configDir], project)
+    assert.equal(keptCli.status, 0, keptCli.stderr)
+    assert.match(keptCli.stderr, /^warning\[UNSAVED\]: .*dev\.json changed since it was last synced/m)
     assert.equal(readFileSync(local, 'utf8'), localBytes)
     // the repository moves as well: a real divergence
     const repoState = join(project, 'infra', 'state', 'app', 'dev.json')

@@ -158,7 +158,10 @@ fi`,
     const subject = gitOk(['log', '-1', '--format=%s', 'main'], dir)
     assert.equal(subject, "the user's own commit", 'the user\'s commit was moved off the branch')
     assert.equal(res.json.headUpdated, false)
-    assert.ok(res.json.warnings.some((w) => /HEAD moved while this run committed/.test(w)), res.json.warnings.join('\n'))
+    assert.ok(
+      res.json.warnings.some((w) => w.code === 'HEAD_MOVED' && /HEAD moved while this run committed/.test(w.message)),
+      JSON.stringify(res.json.warnings),
+    )
   })
 })
 

@@ -174,9 +174,9 @@ impl Ui<'_> {
     }
 
     /// A warning on stderr (shown even with `--quiet`; in `--json` mode it is in the result).
-    pub fn warn(&mut self, line: &str) {
+    pub fn warn(&mut self, warning: &crate::warning::Warning) {
         if !self.json {
-            let _ = writeln!(self.err, "warning: {line}");
+            let _ = writeln!(self.err, "warning[{}]: {warning}", warning.code());
         }
     }
 

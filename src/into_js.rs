@@ -7,10 +7,20 @@ use crate::commit::{ChangedFile, CommitReport, Step};
 use crate::prepare::{FileOutcome, PrepareReport};
 use crate::state::CheckpointInfo;
 use crate::status::{self, SstLock, StatusReport};
+use crate::warning::Warning;
 use crate::{
     CheckpointSummary, CommitResult, CommittedFile, FileStatus, PrepareResult, PreparedFile,
-    SstLockInfo, StatusResult, StepTime,
+    SstLockInfo, StatusResult, StepTime, WarningInfo,
 };
+
+impl From<Warning> for WarningInfo {
+    fn from(w: Warning) -> Self {
+        WarningInfo {
+            code: w.code().into(),
+            message: w.to_string(),
+        }
+    }
+}
 
 impl From<CheckpointInfo> for CheckpointSummary {
     fn from(c: CheckpointInfo) -> Self {
@@ -58,7 +68,7 @@ impl From<PrepareReport> for PrepareResult {
             backup_dir: r.backup_dir.map(|d| d.into_string()),
             dry_run: r.dry_run,
             sst_lock: r.sst_lock.map(Into::into),
-            warnings: r.warnings,
+            warnings: r.warnings.into_iter().map(Into::into).collect(),
             duration_ms: r.duration_ms as f64,
         }
     }
@@ -89,7 +99,7 @@ impl From<StatusReport> for StatusResult {
             config_checkpoint: r.config_checkpoint.map(Into::into),
             sst_lock: r.sst_lock.map(Into::into),
             clean: r.clean,
-            warnings: r.warnings,
+            warnings: r.warnings.into_iter().map(Into::into).collect(),
             duration_ms: r.duration_ms as f64,
         }
     }
@@ -132,7 +142,7 @@ impl From<CommitReport> for CommitResult {
             head_updated: r.head_updated,
             dry_run: r.dry_run,
             steps: r.steps.into_iter().map(Into::into).collect(),
-            warnings: r.warnings,
+            warnings: r.warnings.into_iter().map(Into::into).collect(),
             duration_ms: r.duration_ms as f64,
         }
     }

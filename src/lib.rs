@@ -32,6 +32,7 @@ pub mod sst_config;
 pub mod state;
 pub mod status;
 pub mod urlmatch;
+pub mod warning;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -131,6 +132,15 @@ pub enum ErrorCode {
     GIT_NOT_FOUND,
     HOST_KEY_REJECTED,
     REDIRECT_REFUSED,
+}
+
+/// A finding that did not stop the run.
+#[napi(object)]
+pub struct WarningInfo {
+    /// Stable code (`UNSAVED`, `SST_LOCK`, `HEAD_NOT_MOVED`, ...).
+    pub code: String,
+    /// What was found, and what to do about it.
+    pub message: String,
 }
 
 /// Options of `resolveConfigDir`.
@@ -323,7 +333,7 @@ pub struct PrepareResult {
     /// SST's lock for the stage, when one is left in the config dir.
     pub sst_lock: Option<SstLockInfo>,
     /// Findings that did not stop the run.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<WarningInfo>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
 }
@@ -373,7 +383,7 @@ pub struct StatusResult {
     /// Whether every file is in sync or absent on both sides.
     pub clean: bool,
     /// Findings such as a corrupt file on one side.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<WarningInfo>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
 }
@@ -547,7 +557,7 @@ pub struct CommitResult {
     /// Steps with their times.
     pub steps: Vec<StepTime>,
     /// Findings that did not stop the run.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<WarningInfo>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
 }

@@ -19,6 +19,7 @@ use crate::project::{self, CommonOptions, StageContext};
 use crate::seal;
 use crate::state::{CheckpointInfo, StateSet};
 use crate::status::{read_sst_lock, SstLock};
+use crate::warning::Warning;
 
 /// Options of [`prepare`].
 #[derive(Debug, Clone, Default)]
@@ -148,7 +149,7 @@ pub struct PrepareReport {
     /// SST's lock for the stage, when one is left in the config dir.
     pub sst_lock: Option<SstLock>,
     /// Things worth knowing that did not stop the run.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -179,10 +180,9 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     }
     let loaded = Marker::load(&ctx)?;
     if loaded == Loaded::Corrupt {
-        warnings.push(format!(
-            "{} could not be read; treating every differing config-dir file as unsaved",
-            crate::layout::marker_path(&ctx)
-        ));
+        warnings.push(Warning::MarkerCorrupt {
+            file: crate::layout::marker_path(&ctx),
+        });
     }
     let plan = Plan::make(&files, &repo, &loaded.marker(), &mut warnings)?;
     plan.refusals(options)?;
@@ -230,7 +230,7 @@ impl RepoState {
         ctx: &StageContext,
         files: &[StateFile],
         env: &Env,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) -> Result<RepoState> {
         let (set, sealed_unreadable) = read_repo_state(ctx, files, env, true, warnings)?;
         debug_assert!(sealed_unreadable.is_empty());
@@ -268,7 +268,7 @@ impl Plan {
         files: &[StateFile],
         repo: &RepoState,
         base: &Marker,
-        warnings: &mut Vec<String>,
+        warnings: &mut Vec<Warning>,
     ) -> Result<Plan> {
         let mut plan = Plan {
             outcomes: Vec::new(),
@@ -292,10 +292,9 @@ impl Plan {
                     Action::Removed
                 }
                 Merge::Kept => {
-                    warnings.push(format!(
-                        "[UNSAVED] {} changed since it was last synced (SST wrote it: a deploy, `sst secret set`); it is kept, and `commit` saves it",
-                        file.config_path
-                    ));
+                    warnings.push(Warning::Unsaved {
+                        file: file.config_path.clone(),
+                    });
                     Action::Kept
                 }
                 Merge::Take(action) => action,
@@ -402,17 +401,19 @@ impl Plan {
 fn notices(
     ctx: &StageContext,
     checkpoint: Option<CheckpointInfo>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Option<SstLock> {
     let sst_lock = read_sst_lock(ctx);
     if let Some(lock) = &sst_lock {
-        warnings.push(format!(
-            "SST's lock for this stage exists ({}): a `{}` run started {} did not finish; run `sst unlock --stage {}` once you are sure no deploy is running",
-            lock.path, lock.command, lock.created, ctx.stage
-        ));
+        warnings.push(Warning::SstLock {
+            path: lock.path.clone(),
+            command: lock.command.clone(),
+            created: lock.created.clone(),
+            stage: ctx.stage.to_string(),
+        });
     }
     if checkpoint.is_some_and(|c| c.pending_operations > 0) {
-        warnings.push("the checkpoint has pending_operations: a previous run was interrupted mid-operation; `sst refresh` may be needed".into());
+        warnings.push(Warning::PendingOperations);
     }
     sst_lock
 }
@@ -427,7 +428,7 @@ pub fn read_repo_state(
     files: &[StateFile],
     env: &Env,
     strict: bool,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<(StateSet, Vec<Kind>)> {
     let mut repo = StateSet::default();
     let mut unreadable = Vec::new();
@@ -453,19 +454,18 @@ pub fn read_repo_state(
                 Err(_) => unreadable.push(file.kind),
             }
             if file.repo_path.exists() {
-                warnings.push(format!(
-                    "{} and {sealed} both exist; the encrypted one is used (delete the plain one)",
-                    file.repo_path
-                ));
+                warnings.push(Warning::PlainAndSealed {
+                    plain: file.repo_path.clone(),
+                    sealed: sealed.clone(),
+                });
             }
             continue;
         }
         if let Some(bytes) = fsx::read_optional(&file.repo_path)? {
             if file.sealed_rel.is_some() {
-                warnings.push(format!(
-                    "[PLAINTEXT_PASSPHRASE] {} holds the stage passphrase in plain text: anyone who can read the repository can decrypt every secret; encrypt it with `sst-local-state init` + age",
-                    file.repo_path
-                ));
+                warnings.push(Warning::PlaintextPassphraseRead {
+                    file: file.repo_path.clone(),
+                });
             }
             repo.insert(file.kind, file.repo_path.clone(), bytes);
         }

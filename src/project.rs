@@ -11,6 +11,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::names::{App, Stage};
 use crate::sst_config::{read_app_config, ConfigParseError, StaticValue, MAX_NESTING};
+use crate::warning::Warning;
 
 /// The file SST looks for to find a project.
 pub const CONFIG_FILE: &str = "sst.config.ts";
@@ -98,7 +99,7 @@ pub struct StageContext {
     /// The `package.json` settings (for command-specific options).
     pub settings: PackageSettings,
     /// Non-fatal findings worth telling the user.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::warning::Warning>,
 }
 
 impl StageContext {
@@ -145,18 +146,21 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
                 })
             }
             StaticValue::Literal(_) => {}
-            StaticValue::Dynamic => warnings.push(format!(
-                "{config_file}: `home` is not a literal; make sure it evaluates to \"local\" for this stage"
-            )),
-            StaticValue::Absent => warnings.push(format!(
-                "{config_file}: no `home` found in app(); SST's default home is not \"local\""
-            )),
+            StaticValue::Dynamic => warnings.push(Warning::HomeDynamic {
+                file: config_file.clone(),
+            }),
+            StaticValue::Absent => warnings.push(Warning::HomeAbsent {
+                file: config_file.clone(),
+            }),
         },
         // With the app name given, the config is only needed to check `home`: a config that
         // cannot be read (too deep, a syntax error, no app()) is not a reason to stop.
-        Err(e) if explicit_app.is_some() || settings.app.is_some() => warnings.push(format!(
-            "{config_file}: `home` was not checked: {e}; make sure it is \"local\""
-        )),
+        Err(e) if explicit_app.is_some() || settings.app.is_some() => {
+            warnings.push(Warning::HomeUnchecked {
+                file: config_file.clone(),
+                reason: e.to_string(),
+            })
+        }
         Err(_) => {}
     }
     let app = match (explicit_app, &settings.app) {

@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use crate::warning::Warning;
 use camino::Utf8PathBuf;
 use serde::{Deserialize, Serialize};
 
@@ -107,7 +108,7 @@ pub struct StatusReport {
     /// Whether every file is in sync (or absent on both sides).
     pub clean: bool,
     /// Findings such as a corrupt file on one side.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -137,7 +138,10 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
                     .and_then(|b| match check_checkpoint(path, b) {
                         Ok(info) => Some(info),
                         Err(e) => {
-                            warnings.push(format!("[{}] {e}", e.code()));
+                            warnings.push(Warning::StateInvalid {
+                                code: e.code(),
+                                message: e.to_string(),
+                            });
                             None
                         }
                     })

@@ -247,7 +247,7 @@ fn a_config_dir_file_never_synced_and_unknown_to_the_repo_is_kept() {
         !report.first_deploy,
         "the config dir holds this stage's state"
     );
-    assert!(report.warnings.iter().any(|w| w.contains("[UNSAVED]")));
+    assert!(report.warnings.iter().any(|w| w.code() == "UNSAVED"));
     assert_eq!(
         std::fs::read_to_string(fx.config_path("app", "dev.json")).unwrap(),
         checkpoint(&["urn:x"])
@@ -318,7 +318,10 @@ fn app_name_and_home_come_from_sst_config() {
     let report = run(&fx, "dev", |_| {}).unwrap();
     assert_eq!(report.app, "dyn");
     assert!(
-        report.warnings.iter().any(|w| w.contains("home")),
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("home")),
         "{:?}",
         report.warnings
     );
@@ -388,7 +391,10 @@ fn status_reports_sst_lock_and_pending_operations() {
     let report = run(&fx, "dev", |_| {}).unwrap();
     assert!(report.sst_lock.is_some());
     assert!(
-        report.warnings.iter().any(|w| w.contains("sst unlock")),
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("sst unlock")),
         "{:?}",
         report.warnings
     );

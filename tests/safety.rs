@@ -450,7 +450,10 @@ fn a_rerun_after_a_push_that_landed_pushes_no_empty_commit() {
     assert!(!again.committed && !again.pushed, "{again:?}");
     assert_eq!(tip(&bare, "main"), landed, "an empty commit was pushed");
     assert!(
-        again.warnings.iter().any(|w| w.contains("already holds")),
+        again
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("already holds")),
         "{:?}",
         again.warnings
     );
@@ -472,7 +475,8 @@ fn a_bad_recipients_line_blocks_only_commits_that_encrypt_a_passphrase() {
         report
             .warnings
             .iter()
-            .any(|w| w.contains("RECIPIENTS_INVALID") && w.contains("age-recipients.txt")),
+            .any(|w| w.code() == "RECIPIENTS_INVALID"
+                && w.to_string().contains("age-recipients.txt")),
         "{:?}",
         report.warnings
     );
@@ -630,7 +634,7 @@ fn an_index_locked_by_another_git_does_not_fail_a_commit_that_was_pushed() {
         report
             .warnings
             .iter()
-            .any(|w| w.contains("index could not be refreshed")),
+            .any(|w| w.to_string().contains("index could not be refreshed")),
         "{:?}",
         report.warnings
     );

@@ -158,7 +158,7 @@ fn no_recipients_means_no_plaintext_passphrase_unless_allowed() {
     assert!(made
         .warnings
         .iter()
-        .any(|w| w.contains("PLAINTEXT_PASSPHRASE")));
+        .any(|w| w.code() == "PLAINTEXT_PASSPHRASE"));
     let oid = git2::Oid::from_str(made.commit.as_deref().unwrap()).unwrap();
     assert_eq!(
         blob_in(&repo, oid, "infra/state/passphrase/dev.json").unwrap(),

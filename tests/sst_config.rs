@@ -82,7 +82,8 @@ fn with_the_app_given_a_config_too_deep_to_read_is_a_warning() {
         report
             .warnings
             .iter()
-            .any(|w| w.contains("`home` was not checked") && w.contains("1000 levels")),
+            .any(|w| w.to_string().contains("`home` was not checked")
+                && w.to_string().contains("1000 levels")),
         "{:?}",
         report.warnings
     );

@@ -91,7 +91,7 @@ fn only_the_config_dir_moved_keeps_it_and_says_commit_saves_it() {
             assert!(report
                 .warnings
                 .iter()
-                .any(|w| w.contains("`commit` saves it")));
+                .any(|w| w.to_string().contains("`commit` saves it")));
             assert_eq!(std::fs::read(s.config(&fx)).unwrap(), ours);
         }
     }

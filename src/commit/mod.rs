@@ -38,6 +38,7 @@ use crate::project::{self, Caller, CommonOptions, StageContext};
 use crate::remote::{git_error, Remote};
 use crate::seal;
 use crate::state::{check_checkpoint, SetInfo, StateSet};
+use crate::warning::Warning;
 
 pub use push::PUSH_TIMEOUT_ENV;
 use rule::Ids;
@@ -116,7 +117,7 @@ pub struct CommitReport {
     /// Steps with their times.
     pub steps: Vec<Step>,
     /// Findings that did not stop the run.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -304,7 +305,7 @@ struct Run<'a> {
     head: Option<git2::Commit<'a>>,
     started_from: Ids,
     timer: Timer,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 }
 
 impl<'a> Run<'a> {
@@ -493,10 +494,10 @@ impl<'a> Run<'a> {
             _ => self.fetch(remote, branch)?,
         };
         if tip.is_none() {
-            self.warnings.push(format!(
-                "branch {branch} does not exist on {}: it will be created from HEAD",
-                remote.name
-            ));
+            self.warnings.push(Warning::BranchCreated {
+                branch: branch.clone(),
+                remote: remote.name.clone(),
+            });
         }
         Ok(Base {
             expected: tip.as_ref().map(|c| c.id()),
@@ -618,11 +619,10 @@ impl<'a> Run<'a> {
                     })
                 }
                 (true, None) => {
-                    self.warnings.push(format!(
-                        "[PLAINTEXT_PASSPHRASE] committing {} in plain text ({} is set)",
-                        self.tree_paths[&kind],
-                        seal::PLAINTEXT_ENV
-                    ));
+                    self.warnings.push(Warning::PlaintextPassphraseCommitted {
+                        path: self.tree_paths[&kind].clone(),
+                        allowed_by: seal::PLAINTEXT_ENV,
+                    });
                     plain(&self.tree_paths[&kind])
                 }
             });
@@ -667,9 +667,9 @@ impl<'a> Run<'a> {
             Ok(keys) => Ok(Some((keys, bytes))),
             Err(e) if sealing => Err(e),
             Err(e) => {
-                self.warnings.push(format!(
-                    "[RECIPIENTS_INVALID] {e}; not needed by this commit (no new passphrase), but the next new stage's passphrase cannot be encrypted until it is fixed"
-                ));
+                self.warnings.push(Warning::RecipientsInvalid {
+                    reason: e.to_string(),
+                });
                 Ok(None)
             }
         }

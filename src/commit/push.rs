@@ -162,10 +162,11 @@ impl<'a> Run<'a> {
             landed.parent = base.commit.as_ref().map(|c| c.id());
             landed.oid = self.build(base.commit.as_ref(), plan, &landed.blobs)?;
             let Some(rebuilt) = landed.oid else {
-                self.warnings.push(format!(
-                    "{branch} already holds this state (commit {}): nothing pushed",
-                    landed.parent.map_or_else(String::new, |p| p.to_string())
-                ));
+                self.warnings
+                    .push(crate::warning::Warning::AlreadyOnBranch {
+                        branch: branch.clone(),
+                        commit: landed.parent.map_or_else(String::new, |p| p.to_string()),
+                    });
                 self.timer.step("the new tip already holds this state");
                 break;
             };

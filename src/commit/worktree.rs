@@ -20,6 +20,7 @@ use crate::marker::{Loaded, Marker};
 use crate::project::StageContext;
 use crate::remote::git_error;
 use crate::state::StateSet;
+use crate::warning::Warning;
 
 impl<'a> Run<'a> {
     /// The worktree, HEAD and the marker show the landed commit; the report.
@@ -51,7 +52,9 @@ impl<'a> Run<'a> {
             return Ok(false);
         };
         if head_id != landed.parent {
-            self.warnings.push("HEAD was left where it was: the commit was built on the remote branch's tip, which is not HEAD (a PR merge checkout, a checkout behind the remote, or another branch checked out); the state files in the worktree are updated".into());
+            self.warnings.push(Warning::HeadNotMoved {
+                why: "the commit was built on the remote branch's tip, which is not HEAD (a PR merge checkout, a checkout behind the remote, or another branch checked out)",
+            });
             return Ok(false);
         }
         let branch = target.map(|t| t.branch.as_str());
@@ -61,7 +64,9 @@ impl<'a> Run<'a> {
                 Ok(true)
             }
             HeadMove::OtherBranch => {
-                self.warnings.push("HEAD was left where it was: another branch is checked out; the state files in the worktree are updated".into());
+                self.warnings.push(Warning::HeadNotMoved {
+                    why: "another branch is checked out",
+                });
                 Ok(false)
             }
             HeadMove::Raced if target.is_none() => Err(Error::Git {
@@ -69,9 +74,9 @@ impl<'a> Run<'a> {
                 message: format!("HEAD moved while this run committed (a commit of yours?); the state commit {new} was not applied and nothing was saved; the stage's state is untouched in {}: run commit again", self.ctx.config_dir),
             }),
             HeadMove::Raced => {
-                self.warnings.push(format!(
-                    "HEAD moved while this run committed (a commit of yours?): it was left where it is; the state commit {new} is on the remote branch"
-                ));
+                self.warnings.push(Warning::HeadMoved {
+                    commit: new.to_string(),
+                });
                 Ok(false)
             }
         }
@@ -102,7 +107,7 @@ pub(super) fn write(
 enum HeadMove {
     /// HEAD (or its branch) points at the state commit; with a warning
     /// when the index could not be refreshed (a `git` holding its lock).
-    Moved(Option<String>),
+    Moved(Option<Warning>),
     /// Another branch is checked out: left alone.
     OtherBranch,
     /// HEAD moved since this run read it (someone committed): left alone.
@@ -164,7 +169,9 @@ fn move_head(
     Ok(HeadMove::Moved(
         gitx::refresh_index(repo, workdir, blobs)
             .err()
-            .map(|e| format!("HEAD points at the state commit, but the index could not be refreshed ({e}): `git status` may list the state files as changed until `git reset -q -- <state folder>`")),
+            .map(|e| Warning::IndexNotRefreshed {
+                reason: e.message().to_string(),
+            }),
     ))
 }
 
