@@ -2,6 +2,8 @@
 //! structs, one function per command, human or `--json` output, and the
 //! documented exit codes (0 ok, 1 error, 2 usage, 4 state conflict).
 
+pub mod render;
+
 use std::io::Write;
 
 use camino::Utf8PathBuf;
@@ -15,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::init::{init, InitOptions};
 use crate::prepare::{prepare, PrepareOptions};
 use crate::project::{Caller, CommonOptions};
-use crate::render;
 use crate::status::status;
 
 fn to_json<T: serde::Serialize>(value: &T) -> Value {

@@ -12,6 +12,7 @@
 //! The rules that decide what to write and when to stop are pure functions
 //! in [`rule`].
 
+pub mod message;
 mod push;
 pub mod rule;
 mod worktree;
@@ -33,12 +34,12 @@ use crate::gitx;
 use crate::guard;
 use crate::layout::{self, state_files, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
-use crate::message::{self, MessageFacts};
 use crate::project::{self, Caller, CommonOptions, StageContext};
 use crate::remote::{git_error, Remote};
 use crate::seal;
 use crate::state::{check_checkpoint, SetInfo, StateSet};
 use crate::warning::Warning;
+use message::MessageFacts;
 
 pub use push::PUSH_TIMEOUT_ENV;
 use rule::Ids;

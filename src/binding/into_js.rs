@@ -3,15 +3,16 @@
 //! (not a JSON round trip that panics at run time). Enums use their one
 //! `as_str()`, which their serde names match (tested below).
 
-use crate::commit::{ChangedFile, CommitReport, Step};
-use crate::prepare::{FileOutcome, PrepareReport};
-use crate::state::CheckpointInfo;
-use crate::status::{self, SstLock, StatusReport};
-use crate::warning::Warning;
-use crate::{
+use super::{
     CheckpointSummary, CommitResult, CommittedFile, FileStatus, PrepareResult, PreparedFile,
     SstLockInfo, StatusResult, StepTime, WarningInfo,
 };
+use crate::commit::{ChangedFile, CommitReport, Step};
+use crate::prepare::{FileOutcome, PrepareReport};
+use crate::sst::lock::SstLock;
+use crate::state::CheckpointInfo;
+use crate::status::{self, StatusReport};
+use crate::warning::Warning;
 
 impl From<Warning> for WarningInfo {
     fn from(w: Warning) -> Self {

@@ -4,17 +4,18 @@
 
 use std::time::Instant;
 
+use crate::sst::lock::{read_sst_lock, SstLock};
 use crate::warning::Warning;
 use camino::Utf8PathBuf;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::env::Env;
 use crate::error::Result;
 use crate::fsx;
-use crate::layout::{sst_lock_path, state_files, Kind};
+use crate::layout::{state_files, Kind};
 use crate::marker::Marker;
-use crate::prepare::read_repo_state;
-use crate::project::{self, CommonOptions, StageContext};
+use crate::project::{self, CommonOptions};
+use crate::stage::repo::read_repo_state;
 use crate::state::{check_checkpoint, CheckpointInfo};
 
 /// How one state file compares between the repository and the config dir.
@@ -69,20 +70,6 @@ pub struct FileStatus {
     pub repo_bytes: Option<u64>,
     /// Size in the config dir, when present.
     pub config_bytes: Option<u64>,
-}
-
-/// SST's lock file for a stage (present while a deploy runs, or after one crashed).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SstLock {
-    /// The lock file.
-    pub path: Utf8PathBuf,
-    /// The SST command that took it (`deploy`, `remove`, ...).
-    pub command: String,
-    /// When it was taken (RFC 3339, as SST wrote it).
-    pub created: String,
-    /// SST's update id of that run.
-    pub update_id: Option<String>,
 }
 
 /// The result of [`status`].
@@ -189,30 +176,5 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
         sst_lock,
         warnings,
         duration_ms: started.elapsed().as_millis() as u64,
-    })
-}
-
-/// SST's lock file for the stage, when present (`None` when absent or unreadable).
-pub fn read_sst_lock(ctx: &StageContext) -> Option<SstLock> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Raw {
-        created: Option<String>,
-        #[serde(rename = "updateID")]
-        update_id: Option<String>,
-        command: Option<String>,
-    }
-    let path = sst_lock_path(ctx);
-    let bytes = std::fs::read(&path).ok()?;
-    let raw: Raw = serde_json::from_slice(&bytes).unwrap_or(Raw {
-        created: None,
-        update_id: None,
-        command: None,
-    });
-    Some(SstLock {
-        path,
-        command: raw.command.unwrap_or_else(|| "unknown".into()),
-        created: raw.created.unwrap_or_else(|| "unknown".into()),
-        update_id: raw.update_id,
     })
 }

@@ -1,0 +1,6 @@
+//! Operations: what the CLI and the JS API run.
+
+pub mod commit;
+pub mod init;
+pub mod prepare;
+pub mod status;

@@ -1,0 +1,9 @@
+//! A stage of an SST app: where its state lives, its names, the state files and their checks, the record of the last sync, age sealing of passphrases, and reading the repository's state files.
+
+pub mod layout;
+pub mod marker;
+pub mod names;
+pub mod project;
+pub mod repo;
+pub mod seal;
+pub mod state;

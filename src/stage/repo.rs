@@ -1,0 +1,65 @@
+//! Reading a stage's state files from the repository's worktree.
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::layout::{Kind, StateFile};
+use crate::project::StageContext;
+use crate::seal;
+use crate::state::StateSet;
+use crate::warning::Warning;
+
+/// Reads the stage's files from the repository: passphrases from their
+/// age-encrypted form (`.age`, decrypted with the configured key) or, in the
+/// legacy layout, from plain `.json` (with a warning). With `strict`, a
+/// missing or wrong key is an error; otherwise (status) such passphrases are
+/// left out and returned.
+pub fn read_repo_state(
+    ctx: &StageContext,
+    files: &[StateFile],
+    env: &Env,
+    strict: bool,
+    warnings: &mut Vec<Warning>,
+) -> Result<(StateSet, Vec<Kind>)> {
+    let mut repo = StateSet::default();
+    let mut unreadable = Vec::new();
+    let mut identities = None;
+    for file in files {
+        let sealed = file.sealed_path(ctx);
+        if let Some(sealed) = sealed.filter(|p| p.exists()) {
+            let ciphertext =
+                std::fs::read(&sealed).map_err(|e| Error::io("reading", &sealed, e))?;
+            if identities.is_none() {
+                identities = Some(seal::identities(
+                    env,
+                    &seal::default_key_file(&ctx.config_dir),
+                )?);
+            }
+            match seal::open(
+                &sealed,
+                &ciphertext,
+                identities.as_deref().unwrap_or_default(),
+            ) {
+                Ok(plain) => repo.insert(file.kind, sealed.clone(), plain),
+                Err(e) if strict => return Err(e),
+                Err(_) => unreadable.push(file.kind),
+            }
+            if file.repo_path.exists() {
+                warnings.push(Warning::PlainAndSealed {
+                    plain: file.repo_path.clone(),
+                    sealed: sealed.clone(),
+                });
+            }
+            continue;
+        }
+        if let Some(bytes) = fsx::read_optional(&file.repo_path)? {
+            if file.sealed_rel.is_some() {
+                warnings.push(Warning::PlaintextPassphraseRead {
+                    file: file.repo_path.clone(),
+                });
+            }
+            repo.insert(file.kind, file.repo_path.clone(), bytes);
+        }
+    }
+    Ok((repo, unreadable))
+}
