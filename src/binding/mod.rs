@@ -537,7 +537,7 @@ pub struct CommitResult {
 
 /// Saves what SST left in its config dir for a stage (checkpoint, secrets,
 /// passphrases) into the repository as one commit on the remote branch's
-/// tip, and pushes it without force. Checks the files as `prepareStage` does
+/// tip, and pushes it as a compare-and-swap (never a blind force). Checks the files as `prepareStage` does
 /// and never commits a corrupt or empty checkpoint. Commits only the state
 /// files (never `git add .`; your index and other files are untouched), works
 /// from detached, shallow and PR-merge CI checkouts, sends `http.extraheader`

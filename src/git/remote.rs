@@ -214,7 +214,8 @@ impl<'r> Remote<'r> {
         Ok(tip)
     }
 
-    /// Pushes `oid` to `refs/heads/<branch>` without force and reports the
+    /// Pushes `oid` to `refs/heads/<branch>` without a blind force (git: a
+    /// compare-and-swap against `expected`; libgit2: fast-forward only) and reports the
     /// ref's own status (a rejected push can return `Ok` from libgit2).
     pub fn push(&self, oid: Oid, branch: &str, expected: Option<Oid>) -> Result<PushOutcome> {
         let refspec = format!("{oid}:refs/heads/{branch}");
