@@ -7,7 +7,7 @@
 //     secrets and a checkpoint (simulated: SST would need cloud credentials), commit + push
 //  3. machine B, a CI-style checkout (depth 1, detached): prepare with the key from the CI secret
 //  4. a deploy on B changes the checkpoint; commit + push; the remote's log with trailers
-//  5. a local change nobody saved is never overwritten by the next prepare
+//  5. prepare before every sst command: SST's own changes are kept, a real divergence refused
 import { createCipheriv, randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -109,12 +109,20 @@ try {
   say("\n   The remote's main branch:")
   for (const line of git(['--git-dir', remote, 'log', '--format=%h %s%n%b', '-3']).trimEnd().split('\n')) say(`   ${line}`)
 
-  say('\n5. A local change nobody saved is never overwritten by the next prepare:')
+  say('\n5. prepare runs before every sst command: what SST changed here is kept; a real divergence is refused:')
   writeFileSync(checkpointB, '{"version":3,"checkpoint":{"stack":"organization/demo-app/dev","latest":null}}')
+  const kept = await prepareStage({ stage: 'dev', cwd: projectB, configDir: configB })
+  say(`   prepareStage: app ${kept.files.find((f) => f.kind === 'app').action}; ${kept.warnings.map((w) => `warning[${w.code}]`).join(', ')}`)
+  // another machine's state lands in this checkout: the repository moved too
+  const repoCheckpoint = join(projectB, 'infra', 'state', 'app', 'dev.json')
+  const theirs = JSON.parse(readFileSync(repoCheckpoint, 'utf8'))
+  theirs.checkpoint.latest.resources.push({ urn: 'urn:pulumi:dev::demo-app::demo:Other::from-elsewhere', type: 'demo:Other' })
+  writeFileSync(repoCheckpoint, JSON.stringify(theirs))
   try {
     await prepareStage({ stage: 'dev', cwd: projectB, configDir: configB })
+    say('   prepareStage: not refused (unexpected)')
   } catch (err) {
-    say(`   prepareStage rejected: ${err.code} (${err.files.map((f) => relative(configB, f)).join(', ')})`)
+    say(`   then the repository moved too: prepareStage rejected with ${err.code} (${err.files.map((f) => relative(configB, f)).join(', ')})`)
   }
   say('\nDemo finished.')
 } finally {
