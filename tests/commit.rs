@@ -376,3 +376,17 @@ fn an_unreachable_remote_is_a_network_error_and_loses_nothing() {
     );
     assert_eq!(repo.head().unwrap().target().unwrap(), head);
 }
+
+#[test]
+fn a_config_dir_that_does_not_exist_is_not_created() {
+    let (fx, _repo) = prepared();
+    let mut o = options(&fx, |o| o.no_push = true);
+    let missing = fx.root.join("typo/sst");
+    o.common.config_dir = Some(missing.clone());
+    let report = commit(&o, &fx.env()).unwrap();
+    assert!(!report.committed);
+    assert!(
+        !fx.root.join("typo").exists(),
+        "commit created the config dir"
+    );
+}

@@ -194,7 +194,9 @@ struct ConfigDir {
 
 impl ConfigDir {
     fn read(ctx: &StageContext, files: &[StateFile], env: &Env, dry_run: bool) -> Result<Self> {
-        let lock = (!dry_run)
+        // a config dir that does not exist holds nothing to read, and a
+        // commit must not create it (a mistyped --config-dir changes nothing)
+        let lock = (!dry_run && ctx.config_dir.is_dir())
             .then(|| guard::lock_config_dir(ctx, env))
             .transpose()?;
         guard::check_config_files(files)?;

@@ -233,6 +233,11 @@ pub(super) fn record_synced(
     collected: &StateSet,
     read: &Loaded,
 ) -> Result<()> {
+    // nothing read and nothing recorded before: nothing to record (and no
+    // config dir to create)
+    if collected.is_empty() && *read == Loaded::Absent {
+        return Ok(());
+    }
     let _lock = guard::lock_config_dir(ctx, env)?;
     if Marker::load(ctx)? != *read {
         return Ok(());
