@@ -139,7 +139,7 @@ function machineInfo() {
   let commit = 'unknown'
   try {
     commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim()
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock', 'index.js', 'cli.js'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock', 'index.js', 'index.mjs', 'load.cjs', 'binding.cjs', 'cli.js'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim()
     if (dirty) commit += ' + uncommitted changes'
   } catch {
     // not a git checkout

@@ -37,7 +37,7 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 so=target/$host/release/libsst_local_state.so
 node_file=$(ls sst-local-state.*.node | head -n 1)
 snap=$(mktemp -d "${TMPDIR:-/tmp}/sst-local-state-bench-pkg-XXXXXX")
-cp cli.js index.js package.json "$snap/"
+cp cli.js index.js index.mjs load.cjs binding.cjs package.json "$snap/"
 if [ -f "$so" ]; then cp "$so" "$snap/$node_file"; else cp "$node_file" "$snap/"; fi
 
 rc=0

@@ -20,8 +20,12 @@ cargo test
 step "napi build (debug)"
 bash scripts/build.sh
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  step "generated bindings match the committed index.js / index.d.ts"
-  git diff --exit-code -- index.js index.d.ts
+  step "generated bindings match the committed binding.cjs / index.d.ts"
+  git diff --exit-code -- binding.cjs index.d.ts
+fi
+if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+  step "release build (portable linux-x64-gnu), for __test__/installed.test.mjs"
+  bash scripts/release-build.sh
 fi
 step "git server packages (nginx, fcgiwrap)"
 bash scripts/git-server.sh install

@@ -1,0 +1,307 @@
+// The package as a user gets it: the release build packed by scripts/pack.mjs
+// (root package + the linux-x64-gnu platform package), installed with npm,
+// pnpm or bun into a fresh project, with cargo and rustc off PATH (nothing is
+// compiled on install), then used the way the README shows: npx/bunx, the CLI
+// end to end, require() and import from Node and Bun, TypeScript (strict),
+// bundled deploy scripts (esbuild, bun build), and `await import(...)` inside
+// sst.config.ts evaluated by the real `sst` CLI.
+//
+// Needs the release build: `bash scripts/release-build.sh` (npm test runs it
+// first). Linux x64 only: the release binary here is linux-x64-gnu.
+// Runs under `node --test` and `bun test`.
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
+
+import { BUN_BIN, REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
+import { BASE_ENV, SLOW, assertOk, cleanup, gitOk, removeAtCleanup, tempDir } from './helpers/common.mjs'
+import { seed } from './helpers/state-repo.mjs'
+
+after(cleanup)
+
+const PLATFORM = 'linux-x64-gnu'
+const RELEASE_BINARY = join(REPO_ROOT, '.tmp', 'release', `sst-local-state.${PLATFORM}.node`)
+const VERSION = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version
+const BIN = (name) => join(REPO_ROOT, 'node_modules', '.bin', name)
+const onLinuxX64 = process.platform === 'linux' && process.arch === 'x64'
+const opts = { ...SLOW, skip: onLinuxX64 ? false : 'the release binary built here is linux-x64-gnu' }
+
+/** PATH without any directory holding cargo or rustc, plus bun's. */
+const PATH = [
+  dirname(BUN_BIN),
+  ...(process.env.PATH ?? '').split(delimiter).filter((d) => d && !existsSync(join(d, 'cargo')) && !existsSync(join(d, 'rustc'))),
+].join(delimiter)
+/** The user's environment: isolated from git/SST config, no Rust toolchain. */
+const ENV = { ...BASE_ENV, PATH, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
+
+/** Runs `cmd` in the user's environment; returns { status, stdout, stderr }. */
+function run(cmd, args, cwd, env = {}) {
+  const res = spawnSync(cmd, args, { cwd, env: { ...ENV, ...env }, encoding: 'utf8', timeout: 300_000 })
+  if (res.error) throw res.error
+  return res
+}
+
+let packed // { root, tarballs }
+
+/** Installs the packed packages into `dir` with `pm` (npm, pnpm or bun). */
+function install(pm, dir) {
+  const tarballs = packed.tarballs
+  const res =
+    pm === 'npm'
+      ? run('npm', ['install', '--no-audit', '--no-fund', ...tarballs], dir)
+      : pm === 'pnpm'
+        ? run(BIN('pnpm'), ['add', ...tarballs], dir)
+        : run(BUN_BIN, ['add', ...tarballs], dir)
+  assertOk(res, `${pm} install`)
+  assert.ok(existsSync(join(dir, 'node_modules', 'sst-local-state', 'binding.cjs')), `${pm} installed the package`)
+  return res
+}
+
+/** A fresh project (examples/basic + the state repository of the seed) with the package installed by `pm`. */
+function project(pm) {
+  const dir = join(tempDir(`sls-installed-${pm}-`), 'app')
+  cpSync(seed(), dir, { recursive: true })
+  install(pm, dir)
+  return dir
+}
+
+before(() => {
+  if (!onLinuxX64) return
+  assert.ok(existsSync(RELEASE_BINARY), `${RELEASE_BINARY} is missing: run bash scripts/release-build.sh (npm test does)`)
+  // nothing can compile here: no cargo or rustc on this PATH
+  for (const tool of ['cargo', 'rustc']) assert.equal(run('sh', ['-c', `command -v ${tool} || echo none`], REPO_ROOT).stdout.trim(), 'none')
+  const out = tempDir('sls-pack-')
+  const res = assertOk(run(process.execPath, [join(REPO_ROOT, 'scripts', 'pack.mjs'), '--binaries', dirname(RELEASE_BINARY), '--out', out, '--json'], REPO_ROOT), 'pack')
+  packed = JSON.parse(res.stdout)
+})
+
+describe('the packed packages', () => {
+  test('the release binary is portable: glibc <= 2.17, no shared libz/libssl/libcrypto, <= 8 MB; the check rejects a build that is not', opts, () => {
+    const ok = run('bash', [join(REPO_ROOT, 'scripts', 'release-check.sh'), RELEASE_BINARY], REPO_ROOT)
+    assert.equal(ok.status, 0, ok.stderr)
+    assert.match(ok.stdout, /is portable: glibc <= 2\.(1[0-7]|[0-9]) needed/)
+    // the debug build links the build machine's newer glibc and is far over 8 MB
+    const debug = join(REPO_ROOT, `sst-local-state.${PLATFORM}.node`)
+    const bad = run('bash', [join(REPO_ROOT, 'scripts', 'release-check.sh'), debug], REPO_ROOT)
+    assert.equal(bad.status, 1)
+    assert.match(bad.stderr, /over the limit of 8388608/)
+    assert.match(bad.stderr, /needs glibc 2\.\d+, newer than 2\.17/)
+  })
+
+  test('the root package lists every platform package as an optional dependency at its version, and ships no binary', opts, () => {
+    const listing = run('tar', ['tzf', packed.root], REPO_ROOT)
+    assert.equal(listing.status, 0)
+    const files = listing.stdout.trim().split('\n').sort()
+    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'load.cjs', 'binding.cjs', 'cli.js', 'package.json', 'README.md']) {
+      assert.ok(files.includes(`package/${f}`), `${f} in ${files.join(' ')}`)
+    }
+    assert.ok(!files.some((f) => f.endsWith('.node')), files.join(' '))
+    const pkg = JSON.parse(run('tar', ['xzOf', packed.root, 'package/package.json'], REPO_ROOT).stdout)
+    const targets = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).napi.targets
+    assert.equal(Object.keys(pkg.optionalDependencies).length, targets.length)
+    for (const [name, version] of Object.entries(pkg.optionalDependencies)) {
+      assert.match(name, /^sst-local-state-(linux|darwin|win32)-(x64|arm64)(-(gnu|musl|msvc))?$/)
+      assert.equal(version, VERSION)
+    }
+    assert.equal(pkg.devDependencies, undefined)
+    assert.equal(pkg.scripts, undefined)
+  })
+})
+
+describe('installed with npm, no Rust toolchain', () => {
+  let dir
+  before(() => {
+    if (onLinuxX64) dir = project('npm')
+  })
+
+  test('npx and bunx run the CLI', opts, () => {
+    const npx = assertOk(run('npx', ['sst-local-state', '--version'], dir), 'npx')
+    assert.equal(npx.stdout.trim(), `sst-local-state ${VERSION}`)
+    const bunx = assertOk(run(BUN_BIN, ['x', 'sst-local-state', '--version'], dir), 'bunx')
+    assert.equal(bunx.stdout.trim(), `sst-local-state ${VERSION}`)
+    // the binary that answered is the platform package's, not a checkout's
+    const which = assertOk(run(process.execPath, ['-p', "require.resolve('sst-local-state-linux-x64-gnu')"], dir), 'resolve')
+    assert.ok(which.stdout.startsWith(join(dir, 'node_modules')), which.stdout)
+  })
+
+  test('`npx sst-local-state prepare` restores the stage end to end', opts, () => {
+    const configDir = join(tempDir('sls-installed-cfg-'), 'sst')
+    const res = assertOk(run('npx', ['sst-local-state', 'prepare', '--stage', 'dev', '--config-dir', configDir, '--json'], dir), 'prepare')
+    const report = JSON.parse(res.stdout)
+    assert.equal(report.stage, 'dev')
+    assert.deepEqual(
+      readFileSync(join(configDir, 'state', 'app', 'demo-app', 'dev.json')),
+      readFileSync(join(dir, 'infra', 'state', 'app', 'dev.json')),
+    )
+  })
+
+  for (const runtime of ['node', 'bun']) {
+    test(`require() from CommonJS and import from ESM under ${runtime}`, opts, () => {
+      const exe = runtime === 'node' ? process.execPath : BUN_BIN
+      const body = `const cfg = resolveConfigDir({ env: { XDG_CONFIG_HOME: '/x' } })
+const configDir = process.argv.at(-1)
+const report = await prepareStage({ stage: 'dev', configDir })
+console.log(JSON.stringify({ cfg, files: report.files.length, kinds: [typeof prepareStage, typeof commitStage, typeof stageStatus, typeof runCli] }))`
+      writeFileSync(join(dir, 'use.cjs'), `const { prepareStage, commitStage, stageStatus, resolveConfigDir, runCli } = require('sst-local-state')\n;(async () => {\n${body}\n})()\n`)
+      writeFileSync(join(dir, 'use.mjs'), `import { prepareStage, commitStage, stageStatus, resolveConfigDir, runCli } from 'sst-local-state'\n${body}\n`)
+      for (const file of ['use.cjs', 'use.mjs']) {
+        const configDir = join(tempDir('sls-installed-cfg-'), 'sst')
+        const res = assertOk(run(exe, [file, configDir], dir), `${runtime} ${file}`)
+        const out = JSON.parse(res.stdout)
+        assert.equal(out.cfg, '/x/sst')
+        assert.ok(out.files >= 2, res.stdout)
+        assert.deepEqual(out.kinds, ['function', 'function', 'function', 'function'])
+        assert.ok(existsSync(join(configDir, 'state', 'app', 'demo-app', 'dev.json')), `${file}: state restored`)
+      }
+    })
+  }
+
+  test('TypeScript (strict, nodenext) accepts every export and option type, also in a sst.config.ts-shaped function, and rejects a wrong option', opts, () => {
+    writeFileSync(
+      join(dir, 'check.mts'),
+      `import { commitStage, prepareStage, resolveConfigDir, runCli, stageStatus } from 'sst-local-state'
+import type { CommitOptions, CommitResult, ErrorCode, PrepareOptions, PrepareResult, ResolveConfigDirOptions, StageOptions, StatusResult, WarningInfo } from 'sst-local-state'
+
+const prep: PrepareOptions = { stage: 'dev', cwd: '.', configDir: '/tmp/x', force: false }
+const com: CommitOptions = { stage: 'dev', push: false, message: 'm' }
+const st: StageOptions = { stage: 'dev' }
+const rc: ResolveConfigDirOptions = { env: {} }
+export async function all(): Promise<number> {
+  const p: PrepareResult = await prepareStage(prep)
+  const c: CommitResult = await commitStage(com)
+  const s: StatusResult = await stageStatus(st)
+  const w: WarningInfo[] = [...p.warnings, ...c.warnings]
+  const dir: string = resolveConfigDir(rc)
+  const code: number = await runCli(['--version'])
+  return w.length + dir.length + code + s.files.length
+}
+export function isConflict(err: unknown): boolean {
+  const code: ErrorCode | undefined = (err as { code?: ErrorCode }).code
+  return code === 'STATE_CONFLICT'
+}
+// sst.config.ts: no top-level import; a dynamic import inside app()
+export const config = {
+  async app(input?: { stage?: string }) {
+    const { prepareStage } = await import('sst-local-state')
+    await prepareStage({ stage: input?.stage ?? 'dev', cwd: '.' })
+    return { name: 'demo-app', home: 'local' as const }
+  },
+}
+`,
+    )
+    writeFileSync(
+      join(dir, 'check.cts'),
+      `import sls = require('sst-local-state')
+export const run = (): Promise<sls.PrepareResult> => sls.prepareStage({ stage: 'dev' })
+`,
+    )
+    const tsconfig = { compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [], skipLibCheck: false }, files: ['check.mts', 'check.cts'] }
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig))
+    const ok = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr)
+    // the types are real: a misspelled option is an error
+    writeFileSync(join(dir, 'wrong.mts'), `import { prepareStage } from 'sst-local-state'\nexport const p = prepareStage({ stagee: 'dev' })\n`)
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['wrong.mts'] }))
+    const bad = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
+    assert.notEqual(bad.status, 0)
+    assert.match(bad.stdout, /stagee/)
+  })
+
+  for (const bundler of ['esbuild', 'bun build']) {
+    test(`a deploy script bundled with ${bundler} runs from the project, and says what to mark external where the package is not installed`, opts, () => {
+      writeFileSync(
+        join(dir, 'deploy.mjs'),
+        `import { prepareStage } from 'sst-local-state'\nconst report = await prepareStage({ stage: 'dev', configDir: process.argv.at(-1) })\nconsole.log('restored', report.files.length)\n`,
+      )
+      const out = join(dir, 'dist', bundler === 'esbuild' ? 'deploy-esbuild.mjs' : 'deploy-bun.mjs')
+      const build =
+        bundler === 'esbuild'
+          ? run(BIN('esbuild'), ['deploy.mjs', '--bundle', '--platform=node', '--format=esm', `--outfile=${out}`, '--log-level=warning'], dir)
+          : run(BUN_BIN, ['build', 'deploy.mjs', '--target=node', `--outfile=${out}`], dir)
+      assert.equal(build.status, 0, build.stdout + build.stderr)
+      assert.doesNotMatch(build.stderr, /\.node|warning/i) // nothing the bundler could not handle
+      const bundle = readFileSync(out, 'utf8')
+      assert.doesNotMatch(bundle, /sst-local-state\.linux-x64-gnu\.node/) // the loader stayed out of the bundle
+      const configDir = join(tempDir('sls-installed-cfg-'), 'sst')
+      const ran = assertOk(run(process.execPath, [out, configDir], dir), `bundle (${bundler})`)
+      assert.match(ran.stdout, /^restored [1-9]/)
+      // the same bundle where no node_modules can be reached
+      const away = join(tempDir('sls-bundle-away-'), 'deploy.mjs')
+      cpSync(out, away)
+      const lost = run(process.execPath, [away, configDir], dirname(away))
+      assert.notEqual(lost.status, 0)
+      assert.match(lost.stderr, /sst-local-state was bundled into .*deploy\.mjs/)
+      assert.match(lost.stderr, /--external:sst-local-state/)
+      assert.match(lost.stderr, /bun build --external sst-local-state/)
+    })
+  }
+
+  test('without the platform package, loading fails with an error that names the package to install', opts, () => {
+    const pkg = join(dir, 'node_modules', `sst-local-state-${PLATFORM}`)
+    const aside = `${pkg}.aside`
+    renameSync(pkg, aside)
+    try {
+      for (const [exe, args] of [
+        [process.execPath, ['-e', "try { require('sst-local-state') } catch (e) { console.error(e.code + ': ' + e.message); process.exit(3) }"]],
+        [BUN_BIN, ['-e', "try { require('sst-local-state') } catch (e) { console.error(e.code + ': ' + e.message); process.exit(3) }"]],
+        ['npx', ['sst-local-state', '--version']],
+      ]) {
+        const res = run(exe, args, dir)
+        assert.notEqual(res.status, 0, `${exe} ${args.join(' ')}`)
+        assert.match(res.stderr, new RegExp(`no native binary for this platform \\(${PLATFORM}, `))
+        assert.match(res.stderr, new RegExp(`npm i sst-local-state-${PLATFORM}@${VERSION.replace(/\./g, '\\.')}`))
+      }
+      assert.match(run(process.execPath, ['-e', "try { require('sst-local-state') } catch (e) { console.error(e.code) }"], dir).stderr, /^BINDING_NOT_FOUND/)
+    } finally {
+      renameSync(aside, pkg)
+    }
+  })
+})
+
+// The form SST prescribes, literally: `await import("sst-local-state")` inside
+// app(). SST bundles the config with esbuild into .sst/platform/ and runs the
+// bundle with node; the state only the repository holds must reach SST.
+const CONFIG = `/// <reference path="./.sst/platform/config.d.ts" />
+export default $config({
+  async app(input) {
+    const { prepareStage } = await import("sst-local-state");
+    await prepareStage({ stage: input?.stage, cwd: process.cwd() });
+    return { name: "demo-app", removal: "remove", home: "local" };
+  },
+  async run() {},
+});
+`
+
+describe('await import("sst-local-state") in sst.config.ts, evaluated by the real sst CLI', () => {
+  for (const pm of ['npm', 'pnpm', 'bun']) {
+    test(`installed with ${pm}: a fresh config dir gets the repository's secret`, opts, async () => {
+      const app = await makeSstProject()
+      removeAtCleanup(app.dir)
+      const sst = (home, args) => runSst([...args, '--stage', 'dev'], { cwd: app.dir, configHome: home, env: { PATH: `${dirname(BUN_BIN)}${delimiter}${PATH}` } })
+      // the repository holds a secret made on another machine
+      const homeA = tempDir('sls-home-a-')
+      assertOk(sst(homeA, ['secret', 'set', 'RepoOnly', 'from-the-repository']), 'secret set on A')
+      for (const kind of ['passphrase', 'secret']) {
+        mkdirSync(join(app.dir, 'infra', 'state', kind), { recursive: true })
+        cpSync(join(homeA, 'sst', 'state', kind, 'demo-app', 'dev.json'), join(app.dir, 'infra', 'state', kind, 'dev.json'))
+      }
+      writeFileSync(join(app.dir, 'sst.config.ts'), CONFIG)
+      writeFileSync(join(app.dir, '.gitignore'), 'node_modules\n.sst\n')
+      install(pm, app.dir)
+      gitOk(['init', '-q', '-b', 'main'], app.dir)
+      gitOk(['add', '-A'], app.dir)
+      gitOk(['-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'state'], app.dir)
+      // machine B: nothing in its config dir until the config's own prepareStage() runs
+      const homeB = tempDir('sls-home-b-')
+      assert.ok(!existsSync(join(homeB, 'sst')))
+      const list = assertOk(sst(homeB, ['secret', 'list']), 'secret list')
+      assert.ok(list.stdout.split('\n').includes('RepoOnly=from-the-repository'), list.stdout + list.stderr)
+      assert.deepEqual(
+        readFileSync(join(homeB, 'sst', 'state', 'secret', 'demo-app', 'dev.json')),
+        readFileSync(join(app.dir, 'infra', 'state', 'secret', 'dev.json')),
+      )
+    })
+  }
+})

@@ -1,0 +1,84 @@
+'use strict'
+// Shared by the two entry points (index.js for `require`, index.mjs for
+// `import`): finds this package's folder and loads `binding.cjs`, the loader
+// `napi build` generates, which requires the `.node` file (from this folder
+// or from the platform package, e.g. `sst-local-state-linux-x64-gnu`).
+//
+// Every require below is computed, never a literal: a bundler (the esbuild
+// inside `sst` that bundles sst.config.ts, `bun build`, `esbuild --bundle`)
+// inlines this file but cannot follow the native addon, which it could not
+// bundle anyway. The addon is found at run time instead: from the folder of
+// the entry file when it runs from the package itself, or, when the entry was
+// bundled into another file, from the `sst-local-state` package that file's
+// location resolves to (its project's node_modules).
+//
+// This file requires nothing itself (the entries pass Node's functions in),
+// so it works inlined into an ES module bundle, where `require` may not exist.
+
+const NAME = 'sst-local-state'
+
+/**
+ * The package folder for an entry file at `from`: the file's own folder when
+ * that is this package, else the package resolved from `from` by Node's rules.
+ */
+function packageDir(from, node) {
+  const own = node.dirname(from)
+  try {
+    if (JSON.parse(node.readFileSync(node.join(own, 'package.json'), 'utf8')).name === NAME) return own
+  } catch {
+    // not in the package: bundled
+  }
+  try {
+    return node.dirname(node.createRequire(from).resolve(`${NAME}/package.json`))
+  } catch (err) {
+    const e = new Error(
+      `${NAME} was bundled into ${from}, and from there its package (with the native addon) cannot be found: ` +
+        `install ${NAME} in the project where the bundle runs, or keep it out of the bundle ` +
+        `(esbuild --external:${NAME}, bun build --external ${NAME}) and install it next to the bundle`,
+      { cause: err },
+    )
+    e.code = 'BINDING_NOT_FOUND'
+    throw e
+  }
+}
+
+/** The npm platform name napi-rs uses (`linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`, ...). */
+function platformName() {
+  const { platform, arch } = process
+  if (platform === 'win32') return `${platform}-${arch}-msvc`
+  if (platform !== 'linux') return `${platform}-${arch}`
+  let glibc = true
+  try {
+    glibc = Boolean(process.report.getReport().header.glibcVersionRuntime)
+  } catch {
+    // assume glibc
+  }
+  return `${platform}-${arch}-${glibc ? 'gnu' : 'musl'}`
+}
+
+/** Loads the native binding for the entry file at `from`. */
+function loadBinding(from, node) {
+  const dir = packageDir(from, node)
+  const load = node.createRequire(node.join(dir, 'package.json'))
+  try {
+    return load(['.', 'binding.cjs'].join('/'))
+  } catch (err) {
+    if (!/Cannot find native binding/.test(String(err && err.message))) throw err
+    const platform = platformName()
+    const { version } = load(['.', 'package.json'].join('/'))
+    const e = new Error(
+      `${NAME} ${version} has no native binary for this platform (${platform}, Node ${process.version}): ` +
+        `the package ${NAME}-${platform}@${version} (an optional dependency, installed only on its platform) is missing, ` +
+        `and so is ${node.join(dir, `${NAME}.${platform}.node`)}. ` +
+        `Install it (npm i ${NAME}-${platform}@${version}); it is left out by --omit=optional / --no-optional, ` +
+        `or by a lockfile made on another platform with an old npm. ` +
+        `Platforms with prebuilt binaries: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl, linux-arm64-musl, ` +
+        `darwin-x64, darwin-arm64, win32-x64-msvc, win32-arm64-msvc; elsewhere build from source (README: Install).`,
+      { cause: err },
+    )
+    e.code = 'BINDING_NOT_FOUND'
+    throw e
+  }
+}
+
+module.exports.loadBinding = loadBinding
