@@ -11,7 +11,8 @@
 //   eight platform packages at the root's version (npm installs only the one
 //   whose os/cpu/libc match).
 //
-// Every package must have the root's version; a platform package without its
+// In GitHub Actions, every package's `repository` names $GITHUB_REPOSITORY
+// (npm provenance checks it). Every package must have the root's version; a platform package without its
 // binary is an error only with --all (the release workflow passes it).
 // Prints the tarballs' paths (root last), or one JSON object with --json.
 import { execFileSync } from 'node:child_process'
@@ -40,6 +41,13 @@ const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'))
 const rootPkg = readJson(join(ROOT, 'package.json'))
 const { version } = rootPkg
 const binaryName = rootPkg.napi.binaryName
+// npm provenance requires `repository` to name the repository that built the
+// package: in GitHub Actions, the one running the workflow.
+const repository = process.env.GITHUB_REPOSITORY
+  ? { type: 'git', url: `git+https://github.com/${process.env.GITHUB_REPOSITORY}.git` }
+  : rootPkg.repository
+/** `pkg` with `repository` set when known. */
+const withRepository = (pkg) => (repository ? { ...pkg, repository } : pkg)
 
 /** `npm pack` of the folder `dir` into `out`; returns the tarball's path. */
 function npmPack(dir) {
@@ -70,6 +78,7 @@ for (const platform of platforms) {
   }
   const dir = join(stage, platform)
   cpSync(join(ROOT, 'npm', platform), dir, { recursive: true })
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(withRepository(pkg), null, 2)}\n`)
   copyFileSync(binary, join(dir, `${binaryName}.${platform}.node`))
   tarballs.push(npmPack(dir))
 }
@@ -85,7 +94,7 @@ for (const file of [...rootPkg.files, 'README.md', 'CHANGELOG.md', 'LICENSE']) {
   else if (rootPkg.files.includes(file)) throw new Error(`${file} (listed in package.json "files") does not exist: run the napi build first`)
 }
 const { devDependencies, scripts, overrides, ...published } = rootPkg
-writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ ...published, optionalDependencies }, null, 2)}\n`)
+writeFileSync(join(dir, 'package.json'), `${JSON.stringify(withRepository({ ...published, optionalDependencies }), null, 2)}\n`)
 tarballs.push(npmPack(dir))
 rmSync(stage, { recursive: true, force: true })
 

@@ -27,6 +27,9 @@ if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
   step "release build (portable linux-x64-gnu), for __test__/installed.test.mjs"
   bash scripts/release-build.sh
 fi
+step "actionlint (GitHub Actions workflows, with shellcheck)"
+bash scripts/actionlint.sh --install
+bash scripts/actionlint.sh
 step "git server packages (nginx, fcgiwrap)"
 bash scripts/git-server.sh install
 bash scripts/ssh-server.sh install
