@@ -158,7 +158,7 @@ console.log(JSON.stringify({ cfg, files: report.files.length, kinds: [typeof pre
     })
   }
 
-  test('TypeScript (strict, nodenext) accepts every export and option type, also in a sst.config.ts-shaped function, and rejects a wrong option', opts, () => {
+  test('TypeScript (strict, nodenext) accepts every export and option type, also in a sst.config.ts-shaped function and examples/deploy.ts, and rejects a wrong option', opts, () => {
     writeFileSync(
       join(dir, 'check.mts'),
       `import { commitStage, prepareStage, resolveConfigDir, runCli, stageStatus } from 'sst-local-state'
@@ -197,7 +197,9 @@ export const config = {
 export const run = (): Promise<sls.PrepareResult> => sls.prepareStage({ stage: 'dev' })
 `,
     )
-    const tsconfig = { compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [], skipLibCheck: false }, files: ['check.mts', 'check.cts'] }
+    // the README's bun deploy script, as a user copies it
+    cpSync(join(REPO_ROOT, 'examples', 'deploy.ts'), join(dir, 'deploy.mts'))
+    const tsconfig = { compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [], skipLibCheck: false }, files: ['check.mts', 'check.cts', 'deploy.mts'] }
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig))
     const ok = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
     assert.equal(ok.status, 0, ok.stdout + ok.stderr)
@@ -262,21 +264,16 @@ export const run = (): Promise<sls.PrepareResult> => sls.prepareStage({ stage: '
 
 // The form SST prescribes, literally: `await import("sst-local-state")` inside
 // app(). SST bundles the config with esbuild into .sst/platform/ and runs the
-// bundle with node; the state only the repository holds must reach SST.
-const CONFIG = `/// <reference path="./.sst/platform/config.d.ts" />
-export default $config({
-  async app(input) {
-    const { prepareStage } = await import("sst-local-state");
-    await prepareStage({ stage: input?.stage, cwd: process.cwd() });
-    return { name: "demo-app", removal: "remove", home: "local" };
-  },
-  async run() {},
-});
-`
+// bundle with node; the state only the repository holds must reach SST. The
+// config is examples/sst.config.ts as the README shows it, for this app's name.
+const EXAMPLE_CONFIG = readFileSync(join(REPO_ROOT, 'examples', 'sst.config.ts'), 'utf8')
+const CONFIG = EXAMPLE_CONFIG.replace('name: "myapp"', 'name: "demo-app"')
 
 describe('await import("sst-local-state") in sst.config.ts, evaluated by the real sst CLI', () => {
   for (const pm of ['npm', 'pnpm', 'bun']) {
     test(`installed with ${pm}: a fresh config dir gets the repository's secret`, opts, async () => {
+      assert.notEqual(CONFIG, EXAMPLE_CONFIG)
+      assert.match(CONFIG, /^\s+const \{ prepareStage \} = await import\("sst-local-state"\);$/m)
       const app = await makeSstProject()
       removeAtCleanup(app.dir)
       const sst = (home, args) => runSst([...args, '--stage', 'dev'], { cwd: app.dir, configHome: home, env: { PATH: `${dirname(BUN_BIN)}${delimiter}${PATH}` } })

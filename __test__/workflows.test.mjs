@@ -329,7 +329,7 @@ describe('release.yml', () => {
     assert.equal(must(all[download].lines, 'with', 'merge-multiple').value, 'true')
     assert.equal(must(all[download].lines, 'with', 'path').value, 'artifacts')
     assert.equal(must(all[download].lines, 'with', 'pattern').value, 'bindings-*')
-    const pack = index((s) => s.run.includes('node scripts/pack.mjs --binaries artifacts --out dist'), 'pack.mjs')
+    const pack = index((s) => s.run.includes('node scripts/pack.mjs --all --binaries artifacts --out dist'), 'pack.mjs')
     const pub = index((s) => s.run.includes('npm publish --provenance --access public "$tgz"'), 'npm publish')
     assert.ok(tag < pub && download < pack && pack < pub, 'order: tag check, download, pack, publish')
     assert.equal(must(all[pub].lines, 'env', 'NODE_AUTH_TOKEN').value, '${{ secrets.NPM_TOKEN }}')
