@@ -48,6 +48,25 @@ describe('git CLI transport', () => {
   })
 })
 
+describe('git CLI transport: the token wins over a helper already configured', () => {
+  test('a CI runner\'s own credential helper (answering with a token that cannot push) is not asked when SST_LOCAL_STATE_GIT_TOKEN is set', SLOW, async () => {
+    const srv = await gitServer()
+    const repo = await seededRepo('token-over-helper')
+    const dir = ciClone(repo.basic, { config: [`http.extraheader=AUTHORIZATION: ${srv.basicHeader}`] })
+    // as GitLab Runner 18+ configures it: a helper answering with the job token
+    gitOk(['config', 'credential.helper', '!f() { test "$1" = get || exit 0; echo username=gitlab-ci-token; echo password=job-token-that-cannot-push; }; f'], dir)
+    const configDir = prepare(dir)
+    const ours = deploy(configDir, 2, 'helper')
+    // without the token, that helper answers and the push is refused
+    const refused = commitCli(dir, configDir, ['--branch', 'main', '--json'])
+    assert.equal(refused.status, 1, refused.stdout)
+    assert.equal(refused.json.error.code, 'AUTH_FAILED')
+    const res = assertOk(commitCli(dir, configDir, ['--branch', 'main', '--json'], { SST_LOCAL_STATE_GIT_TOKEN: srv.token }), 'commit')
+    assert.equal(res.json.pushed, true)
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+  })
+})
+
 describe('git CLI transport: never a hang, never the user\'s client hooks', () => {
   test('a remote that accepts the connection and never answers: NETWORK_ERROR after SST_LOCAL_STATE_GIT_TIMEOUT', SLOW, async () => {
     const sockets = new Set()

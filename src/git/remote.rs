@@ -603,6 +603,11 @@ fn configure_cli(
         } else {
             "echo username=x-access-token; "
         };
+        // An empty helper first clears the list of helpers configured so far
+        // (system, global, the repository's): a CI runner's own helper (GitLab
+        // Runner 18+ answers with CI_JOB_TOKEN, which cannot push) would
+        // otherwise be asked first, and git stops at the first answer.
+        settings.push((format!("credential.{origin}.helper"), String::new()));
         settings.push((
             format!("credential.{origin}.helper"),
             format!(
