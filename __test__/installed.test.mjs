@@ -16,8 +16,9 @@ import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync 
 import { delimiter, dirname, join } from 'node:path'
 
 import { BUN_BIN, REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
-import { BASE_ENV, SLOW, assertOk, cleanup, gitOk, removeAtCleanup, tempDir } from './helpers/common.mjs'
-import { seed } from './helpers/state-repo.mjs'
+import { BASE_ENV, SLOW, assertOk, cleanup, gitOk, removeAtCleanup, revParse, spawnAsync, tempDir } from './helpers/common.mjs'
+import { deploy, gitServer, seed, seededRepo, showBlob } from './helpers/state-repo.mjs'
+import { startTlsProxy } from './helpers/tls-proxy.mjs'
 
 after(cleanup)
 
@@ -239,6 +240,35 @@ export const run = (): Promise<sls.PrepareResult> => sls.prepareStage({ stage: '
       assert.match(lost.stderr, /bun build --external sst-local-state/)
     })
   }
+
+  test('commit with no git CLI (the built-in libgit2 and OpenSSL) over HTTPS: the certificate is checked, then the state is pushed', opts, async () => {
+    const srv = await gitServer()
+    const repo = await seededRepo('installed-tls')
+    const proxy = await startTlsProxy(srv.port)
+    try {
+      const checkout = join(tempDir('sls-installed-tls-'), 'app')
+      gitOk(['clone', '-q', repo.open, checkout])
+      gitOk(['remote', 'set-url', 'origin', `${proxy.url}/open/${repo.name}.git`], checkout)
+      install('npm', checkout)
+      const configDir = join(tempDir('sls-installed-cfg-'), 'sst')
+      const npx = (args, env) => spawnAsync('npx', ['sst-local-state', ...args], { cwd: checkout, env: { ...ENV, SST_LOCAL_STATE_GIT: 'none', ...env } })
+      const prepared = await npx(['prepare', '--stage', 'dev', '--config-dir', configDir])
+      assert.equal(prepared.status, 0, prepared.stderr)
+      const ours = deploy(configDir, 3, 'installed-tls')
+      const before = revParse(repo.path)
+      const args = ['commit', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--json']
+      const untrusted = await npx(args, {})
+      assert.equal(untrusted.status, 1, untrusted.stdout + untrusted.stderr)
+      assert.match(JSON.parse(untrusted.stdout).error.message, /certificate/i)
+      assert.equal(revParse(repo.path), before)
+      const trusted = await npx(args, { SSL_CERT_FILE: proxy.certFile })
+      assert.equal(trusted.status, 0, trusted.stdout + trusted.stderr)
+      assert.equal(JSON.parse(trusted.stdout).pushed, true)
+      assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    } finally {
+      await proxy.stop()
+    }
+  })
 
   test('without the platform package, loading fails with an error that names the package to install', opts, () => {
     const pkg = join(dir, 'node_modules', `sst-local-state-${PLATFORM}`)

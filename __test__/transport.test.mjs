@@ -12,6 +12,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 
 import { startRecordingServer, startRedirectServer } from './helpers/redirect-server.mjs'
+import { startTlsProxy } from './helpers/tls-proxy.mjs'
 import { cleanup as sshCleanup, makeKey, sshEnvFor, startAgent, startSshServer } from './helpers/ssh-server.mjs'
 
 import { SLOW, assertOk, cleanup, cli, cliAsync, gitOk, revParse, tempDir } from './helpers/common.mjs'
@@ -45,6 +46,31 @@ describe('git CLI transport', () => {
     assert.match(argv, /^push --porcelain --no-verify --force-with-lease=refs\/heads\/main:[0-9a-f]{40} origin /m)
     assert.ok(!argv.includes(srv.token), 'the token was on a command line')
     assert.ok(!(res.stdout + res.stderr).includes(srv.token), 'the token was printed')
+  })
+})
+
+describe('the libgit2 fallback (no git CLI) over HTTPS', () => {
+  test('verifies the server certificate: refused when untrusted (nothing pushed), pushed when trusted through SSL_CERT_FILE', SLOW, async () => {
+    const srv = await gitServer()
+    const repo = await seededRepo('tls-fallback')
+    const proxy = await startTlsProxy(srv.port)
+    try {
+      const dir = ciClone(repo.open)
+      gitOk(['remote', 'set-url', 'origin', `${proxy.url}/open/${repo.name}.git`], dir)
+      const configDir = prepare(dir)
+      const ours = deploy(configDir, 2, 'tls')
+      const before = revParse(repo.path)
+      const untrusted = await commitAsync(dir, configDir, { SST_LOCAL_STATE_GIT: 'none' })
+      assert.equal(untrusted.status, 1, untrusted.stdout + untrusted.stderr)
+      assert.match(JSON.parse(untrusted.stdout).error.message, /certificate/i)
+      assert.equal(revParse(repo.path), before)
+      const trusted = await commitAsync(dir, configDir, { SST_LOCAL_STATE_GIT: 'none', SSL_CERT_FILE: proxy.certFile })
+      assert.equal(trusted.status, 0, trusted.stdout + trusted.stderr)
+      assert.equal(JSON.parse(trusted.stdout).pushed, true)
+      assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    } finally {
+      await proxy.stop()
+    }
   })
 })
 

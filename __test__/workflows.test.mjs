@@ -284,11 +284,11 @@ describe('release.yml', () => {
     assert.equal(must(build, 'runs-on').value, '${{ matrix.os }}')
   })
 
-  test('each build is a release napi build of its target, uploaded as bindings-<target>', () => {
+  test('each build is a release build of its target (scripts/release-build.sh), uploaded as bindings-<target>', () => {
     const all = steps(build)
-    const napi = all.find((s) => s.run.includes('bash scripts/build.sh --release'))
-    assert.ok(napi, 'no napi build step')
-    assert.match(napi.run, /--target "\$TARGET" \$CROSS --no-js --output-dir artifacts/)
+    const napi = all.find((s) => s.run.includes('bash scripts/release-build.sh'))
+    assert.ok(napi, 'no release build step')
+    assert.match(napi.run, /bash scripts\/release-build\.sh --target "\$TARGET" --out artifacts \$CROSS/)
     assert.equal(must(napi.lines, 'env', 'TARGET').value, '${{ matrix.target }}')
     assert.equal(must(napi.lines, 'env', 'CROSS').value, '${{ matrix.build }}')
     assert.match(must(build, 'steps').body.map((l) => l.text).join('\n'), /targets: \$\{\{ matrix\.target \}\}/)
@@ -302,11 +302,12 @@ describe('release.yml', () => {
     assert.equal(must(upload.lines, 'with', 'path').value, 'artifacts/*.node')
   })
 
-  test('the linux-x64-gnu binary goes through scripts/release-check.sh', () => {
+  test('the linux-x64-gnu binary goes through scripts/release-check.sh (run by release-build.sh for that target)', () => {
     const name = `${PKG.napi.binaryName}.linux-x64-gnu.node`
-    const check = steps(build).find((s) => s.run.includes('scripts/release-check.sh'))
-    assert.equal(check?.run, `bash scripts/release-check.sh artifacts/${name}`)
-    assert.equal(check.if, "${{ matrix.target == 'x86_64-unknown-linux-gnu' }}")
+    const script = readFileSync(join(REPO_ROOT, 'scripts', 'release-build.sh'), 'utf8')
+    assert.match(script, /if \[ "\$target" = x86_64-unknown-linux-gnu \]; then\n\s+bash scripts\/release-check\.sh "\$out\/sst-local-state\.linux-x64-gnu\.node"/)
+    // the release build step writes it where the upload takes *.node from
+    assert.ok(steps(build).some((s) => s.run.includes('--out artifacts') && s.run.includes('release-build.sh')), name)
   })
 
   test('publish: after every build, with provenance, the tag checked first, the root package last', () => {
