@@ -247,7 +247,38 @@ fn normalize(url: &str, allow_globs: bool) -> Option<Normalized> {
     if b.contains(&0) {
         return None;
     }
-    // Scheme: an alpha, then scheme chars, then "://".
+    let (scheme, authority_start) = split_scheme(url)?;
+    let authority_end = find_any(b, authority_start, b"/?#");
+    let (user, password, host_start) = split_user_info(b, authority_start, authority_end)?;
+    let (host, port) = split_host_port(url, &scheme, host_start, authority_end, allow_globs)?;
+    let (path, rest_start) = normalize_path(b, authority_end)?;
+    // Query and fragment: escapes normalised only.
+    let mut rest = String::new();
+    append_escapes(&mut rest, &b[rest_start..])?;
+    Some(Normalized {
+        scheme,
+        user,
+        password,
+        host,
+        port,
+        path,
+        rest,
+    })
+}
+
+/// The index of the first byte of `b` at or after `from` that is one of
+/// `set`, else `b.len()`.
+fn find_any(b: &[u8], from: usize, set: &[u8]) -> usize {
+    from + b[from..]
+        .iter()
+        .position(|c| set.contains(c))
+        .unwrap_or(b.len() - from)
+}
+
+/// The lowercased scheme (an alpha, then scheme chars) and the index after
+/// its `://`; `None` when `url` does not start that way.
+fn split_scheme(url: &str) -> Option<(String, usize)> {
+    let b = url.as_bytes();
     let spanned = b
         .iter()
         .take_while(|c| c.is_ascii_alphanumeric() || SCHEME_EXTRA.contains(c))
@@ -259,152 +290,152 @@ fn normalize(url: &str, allow_globs: bool) -> Option<Normalized> {
     {
         return None;
     }
-    let scheme = url[..spanned].to_ascii_lowercase();
-    let mut i = spanned + 3;
+    Some((url[..spanned].to_ascii_lowercase(), spanned + 3))
+}
 
-    // User info up to the first '@' before the first of "/?#".
-    let slash = i + b[i..]
-        .iter()
-        .position(|c| b"/?#".contains(c))
-        .unwrap_or(b.len() - i);
-    let mut user = None;
-    let mut password = None;
-    if let Some(at) = b[i..].iter().position(|&c| c == b'@').map(|p| i + p) {
-        if at < slash {
-            let mut info = String::new();
-            append_escapes(&mut info, &b[i..at])?;
-            match info.find(':') {
-                Some(colon) => {
-                    password = Some(info[colon + 1..].to_string());
-                    info.truncate(colon);
-                    user = Some(info);
-                }
-                None => user = Some(info),
-            }
-            i = at + 1;
-        }
-    }
+/// The user info of the authority `b[start..end]` (up to its first `@`),
+/// escapes normalised and split at the first `:` into user and password,
+/// and the index where the host starts; no user without an `@`. `None` on a
+/// bad `%` escape.
+fn split_user_info(
+    b: &[u8],
+    start: usize,
+    end: usize,
+) -> Option<(Option<String>, Option<String>, usize)> {
+    let Some(at) = b[start..end].iter().position(|&c| c == b'@') else {
+        return Some((None, None, start));
+    };
+    let at = start + at;
+    let mut info = String::new();
+    append_escapes(&mut info, &b[start..at])?;
+    let password = info.find(':').map(|colon| {
+        let password = info[colon + 1..].to_string();
+        info.truncate(colon);
+        password
+    });
+    Some((Some(info), password, at + 1))
+}
 
-    // Host: required except for file: URLs.
-    let has_host = !(i == b.len() || b":/?#".contains(&b[i]));
+/// The lowercased host and the normalised port (see [`normalize_port`]) of
+/// `url[start..end]`; `None` when the host is missing (allowed, without a
+/// port, for `file:` URLs only) or has a character git rejects.
+fn split_host_port(
+    url: &str,
+    scheme: &str,
+    start: usize,
+    end: usize,
+    allow_globs: bool,
+) -> Option<(String, Option<String>)> {
+    let b = url.as_bytes();
+    let has_host = !(start == b.len() || b":/?#".contains(&b[start]));
     if !has_host && scheme != "file" {
         return None;
     }
-    // A port starts at the last ':' of the host part, unless an IPv6
-    // literal's ']' comes after it.
-    let mut colon = slash;
-    if slash > i {
-        let mut c = slash - 1;
-        while c > i && b[c] != b':' && b[c] != b']' {
-            c -= 1;
-        }
-        if b[c] == b':' {
-            colon = c;
-        }
-    }
+    let colon = port_colon(b, start, end);
     // git: a port on a host-less (file:) URL is an error.
-    if !has_host && colon < slash && colon + 1 != slash {
+    if !has_host && colon < end && colon + 1 != end {
         return None;
     }
     let host_ok =
         |c: &u8| c.is_ascii_alphanumeric() || HOST_EXTRA.contains(c) || (allow_globs && *c == b'*');
-    if b[i..colon].iter().any(|c| !host_ok(c)) {
+    if b[start..colon].iter().any(|c| !host_ok(c)) {
         return None;
     }
-    let host = url[i..colon].to_ascii_lowercase();
+    let host = url[start..colon].to_ascii_lowercase();
+    let port = if colon < end {
+        normalize_port(&url[colon + 1..end], scheme)?
+    } else {
+        None
+    };
+    Some((host, port))
+}
 
-    // Port: leading zeros and the scheme's default dropped, 1..=65535.
-    let mut port = None;
-    if colon < slash {
-        let mut p = colon + 1;
-        while p < slash && b[p] == b'0' {
-            p += 1;
-        }
-        if p == slash && b[p - 1] == b'0' {
-            p -= 1;
-        }
-        let digits = &url[p..slash];
-        let is_default =
-            (scheme == "http" && digits == "80") || (scheme == "https" && digits == "443");
-        if !digits.is_empty() && !is_default {
-            if !digits.bytes().all(|c| c.is_ascii_digit()) || digits.len() > 5 {
-                return None;
-            }
-            let n: u32 = digits.parse().ok()?;
-            if n == 0 || n > 65535 {
-                return None;
-            }
-            port = Some(digits.to_string());
-        }
+/// The index of the `:` that starts the port in `b[start..end]` (the last
+/// `:`, unless an IPv6 literal's `]` comes after it), else `end`.
+fn port_colon(b: &[u8], start: usize, end: usize) -> usize {
+    match b[start..end].iter().rposition(|&c| c == b':' || c == b']') {
+        Some(c) if b[start + c] == b':' => start + c,
+        _ => end,
     }
-    i = slash;
+}
 
-    // Path: add a leading '/', normalise escapes, resolve '.' and '..'.
+/// The port text after the `:`, normalised: leading zeros dropped, `None`
+/// when empty or the scheme's default (http 80, https 443). The outer
+/// `None` when git rejects it (not digits, or not 1..=65535).
+fn normalize_port(text: &str, scheme: &str) -> Option<Option<String>> {
+    let digits = match text.trim_start_matches('0') {
+        "" if !text.is_empty() => "0",
+        digits => digits,
+    };
+    let is_default = (scheme == "http" && digits == "80") || (scheme == "https" && digits == "443");
+    if digits.is_empty() || is_default {
+        return Some(None);
+    }
+    if !digits.bytes().all(|c| c.is_ascii_digit()) || digits.len() > 5 {
+        return None;
+    }
+    let n: u32 = digits.parse().ok()?;
+    if n == 0 || n > 65535 {
+        return None;
+    }
+    Some(Some(digits.to_string()))
+}
+
+/// The path starting at `b[start]` (a `/`, or the end of the authority):
+/// a leading `/` added, escapes normalised, `.` and `..` segments resolved;
+/// and the index where the query or fragment starts. `None` on a bad `%`
+/// escape or a `..` above the root.
+fn normalize_path(b: &[u8], start: usize) -> Option<(String, usize)> {
     let mut path = String::from("/");
+    let mut i = start;
     if i < b.len() && b[i] == b'/' {
         i += 1;
     }
     loop {
-        let seg_start = path.len();
-        let next = i + b[i..]
-            .iter()
-            .position(|c| b"/?#".contains(c))
-            .unwrap_or(b.len() - i);
+        let segment_start = path.len();
+        let next = find_any(b, i, b"/?#");
         append_escapes(&mut path, &b[i..next])?;
-        let mut skip_slash = false;
-        match &path[seg_start..] {
-            "." => {
-                if seg_start == 1 {
-                    path.truncate(path.len() - 1);
-                    skip_slash = true;
-                } else {
-                    path.truncate(path.len() - 2);
-                }
-            }
-            ".." => {
-                // path[len-3] is the '/' before "..".
-                let mut prev = path.len() - 3;
-                if prev == 0 {
-                    return None;
-                }
-                loop {
-                    prev -= 1;
-                    if path.as_bytes()[prev] == b'/' {
-                        break;
-                    }
-                }
-                if prev == 0 {
-                    path.truncate(1);
-                    skip_slash = true;
-                } else {
-                    path.truncate(prev);
-                }
-            }
-            _ => {}
-        }
+        let at_root = resolve_dot_segment(&mut path, segment_start)?;
         i = next;
         if i >= b.len() || b[i] != b'/' {
             break;
         }
         i += 1;
-        if !skip_slash {
+        if !at_root {
             path.push('/');
         }
     }
+    Some((path, i))
+}
 
-    // Query and fragment: escapes normalised only.
-    let mut rest = String::new();
-    append_escapes(&mut rest, &b[i..])?;
-
-    Some(Normalized {
-        scheme,
-        user,
-        password,
-        host,
-        port,
-        path,
-        rest,
-    })
+/// Resolves the segment `path[segment_start..]` (just appended, after a
+/// `/`) when it is `.` or `..`. `Some(true)` when that left the path at the
+/// root `/` itself, so the separator after the segment must not be added
+/// again; `None` for a `..` above the root.
+fn resolve_dot_segment(path: &mut String, segment_start: usize) -> Option<bool> {
+    match &path[segment_start..] {
+        "." if segment_start == 1 => {
+            path.truncate(1);
+            Some(true)
+        }
+        "." => {
+            // drop the segment and the '/' before it
+            path.truncate(segment_start - 1);
+            Some(false)
+        }
+        ".." => {
+            // the '/' that starts the parent segment
+            let parent = path[..segment_start - 1].rfind('/')?;
+            if parent == 0 {
+                path.truncate(1);
+                Some(true)
+            } else {
+                path.truncate(parent);
+                Some(false)
+            }
+        }
+        _ => Some(false),
+    }
 }
 
 /// git's `match_host`: label by label, a pattern label `*` matches any one.

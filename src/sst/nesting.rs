@@ -184,86 +184,105 @@ impl Scan<'_> {
         }
         while self.pos < self.src.len() && self.deepest.depth <= self.limit {
             let start = self.pos;
-            let byte = self.src[start];
-            match byte {
-                b'\n' => {
-                    self.newline = true;
-                    self.pos += 1;
-                }
-                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.pos += 1,
-                // U+2028 and U+2029 end lines too
-                0xe2 if self.src[start..].starts_with(&[0xe2, 0x80])
-                    && matches!(self.src.get(start + 2), Some(0xa8 | 0xa9)) =>
-                {
-                    self.newline = true;
-                    self.pos += 3;
-                }
-                b'/' if self.peek(1) == Some(b'/') => self.skip_line(),
-                b'/' if self.peek(1) == Some(b'*') => self.skip_block_comment(),
-                b'/' if self.prev == Prev::Operator => {
-                    self.skip_regex();
-                    self.ends_operand();
-                }
-                b'\'' | b'"' => {
-                    self.skip_string(byte);
-                    self.starts_operand();
-                }
-                b'`' => {
-                    // a template right after an operand is a tagged template, even on a new line
-                    self.pos += 1;
-                    self.template();
-                }
-                b'0'..=b'9' => {
-                    self.skip_word();
-                    self.starts_operand();
-                }
-                b'.' if self.peek(1).is_some_and(|b| b.is_ascii_digit()) => {
-                    self.pos += 1;
-                    self.skip_word();
-                    self.starts_operand();
-                }
-                b'.' | b'#' => {
-                    // `.name`, `?.name` and `#name`: a member name, never a keyword
-                    self.pos += if self.src[start..].starts_with(b"...") {
-                        3
-                    } else {
-                        1
-                    };
-                    self.skip_spaces_on_line();
-                    if self.peek(0).is_some_and(is_word_byte) {
-                        self.skip_word();
-                        self.ends_operand();
-                    } else {
-                        self.operator();
-                    }
-                }
-                b'(' | b'[' | b'{' => {
-                    self.pos += 1;
-                    let close = match byte {
-                        b'(' => Close::Paren,
-                        b'[' => Close::Bracket,
-                        _ => Close::Brace,
-                    };
-                    self.open(close, start);
-                }
-                b')' | b']' | b'}' => {
-                    self.pos += 1;
-                    self.close(byte);
-                }
-                b',' => {
-                    self.pos += 1;
-                    self.end_expression();
-                    self.operator();
-                }
-                b';' => {
-                    self.pos += 1;
-                    self.end_statement();
-                    self.operator();
-                }
-                _ if is_word_byte(byte) => self.word(start),
-                _ => self.punctuator(start),
+            if !self.blank(start) {
+                self.token(start);
             }
         }
+    }
+
+    /// Skips the white space, line break or comment at `start`, if there is
+    /// one there (noting line breaks); false at a token.
+    fn blank(&mut self, start: usize) -> bool {
+        match self.src[start] {
+            b'\n' => {
+                self.newline = true;
+                self.pos += 1;
+            }
+            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.pos += 1,
+            // U+2028 and U+2029 end lines too
+            0xe2 if self.src[start..].starts_with(&[0xe2, 0x80])
+                && matches!(self.src.get(start + 2), Some(0xa8 | 0xa9)) =>
+            {
+                self.newline = true;
+                self.pos += 3;
+            }
+            b'/' if self.peek(1) == Some(b'/') => self.skip_line(),
+            b'/' if self.peek(1) == Some(b'*') => self.skip_block_comment(),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Scans the token at `start`.
+    fn token(&mut self, start: usize) {
+        let byte = self.src[start];
+        match byte {
+            b'/' if self.prev == Prev::Operator => {
+                self.skip_regex();
+                self.ends_operand();
+            }
+            b'\'' | b'"' => {
+                self.skip_string(byte);
+                self.starts_operand();
+            }
+            b'`' => {
+                // a template right after an operand is a tagged template, even on a new line
+                self.pos += 1;
+                self.template();
+            }
+            b'0'..=b'9' => {
+                self.skip_word();
+                self.starts_operand();
+            }
+            b'.' if self.peek(1).is_some_and(|b| b.is_ascii_digit()) => {
+                self.pos += 1;
+                self.skip_word();
+                self.starts_operand();
+            }
+            b'.' | b'#' => self.member(start),
+            b'(' => self.open_at(Close::Paren, start),
+            b'[' => self.open_at(Close::Bracket, start),
+            b'{' => self.open_at(Close::Brace, start),
+            b')' | b']' | b'}' => {
+                self.pos += 1;
+                self.close(byte);
+            }
+            b',' => {
+                self.pos += 1;
+                self.end_expression();
+                self.operator();
+            }
+            b';' => {
+                self.pos += 1;
+                self.end_statement();
+                self.operator();
+            }
+            _ if is_word_byte(byte) => self.word(start),
+            _ => self.punctuator(start),
+        }
+    }
+
+    /// `.name`, `?.name` (from its `.`) and `#name`: a member name, never a
+    /// keyword; or `...`, or a `.` or `#` alone.
+    fn member(&mut self, start: usize) {
+        self.pos += if self.src[start..].starts_with(b"...") {
+            3
+        } else {
+            1
+        };
+        self.skip_spaces_on_line();
+        if self.peek(0).is_some_and(is_word_byte) {
+            self.skip_word();
+            self.ends_operand();
+        } else {
+            self.operator();
+        }
+    }
+
+    /// The opening bracket at `start`, one byte.
+    fn open_at(&mut self, close: Close, start: usize) {
+        self.pos += 1;
+        self.open(close, start);
     }
 
     fn peek(&self, ahead: usize) -> Option<u8> {

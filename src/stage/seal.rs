@@ -4,6 +4,8 @@
 //! decrypted with an identity from `SST_LOCAL_STATE_AGE_KEY` (a CI secret),
 //! `SST_LOCAL_STATE_AGE_KEY_FILE`, or the key file `init` wrote.
 
+use std::cell::OnceCell;
+use std::fmt;
 use std::io::{Read, Write};
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
@@ -28,8 +30,62 @@ pub fn default_key_file(config_dir: &Utf8Path) -> Utf8PathBuf {
     config_dir.join("sst-local-state").join("age-key.txt")
 }
 
+/// The identities that decrypt a run's `.age` files, shared by every
+/// decryption of the run: read and parsed once, on the first decryption, so
+/// a run that decrypts nothing never reads the key (and a missing or bad key
+/// is an error only when a file must be decrypted).
+pub struct Keyring<'a> {
+    load: Box<dyn Fn() -> Result<Vec<Identity>> + 'a>,
+    identities: OnceCell<Vec<Identity>>,
+}
+
+impl<'a> Keyring<'a> {
+    /// The keyring of [`identities`]: `SST_LOCAL_STATE_AGE_KEY`, else
+    /// `SST_LOCAL_STATE_AGE_KEY_FILE`, else the key file `init` wrote under
+    /// `config_dir` (SST's config dir) if it exists. Reads nothing yet.
+    pub fn new(env: &'a Env, config_dir: &Utf8Path) -> Self {
+        let default_key = default_key_file(config_dir);
+        Keyring::from_loader(move || identities(env, &default_key))
+    }
+
+    /// A keyring whose identities come from `load`, called on first use (and
+    /// again only if it failed, which ends a run anyway).
+    pub fn from_loader(load: impl Fn() -> Result<Vec<Identity>> + 'a) -> Self {
+        Keyring {
+            load: Box::new(load),
+            identities: OnceCell::new(),
+        }
+    }
+
+    /// The identities, loaded on the first call; empty when no key is configured.
+    pub fn identities(&self) -> Result<&[Identity]> {
+        if let Some(ids) = self.identities.get() {
+            return Ok(ids);
+        }
+        let ids = (self.load)()?;
+        Ok(self.identities.get_or_init(|| ids))
+    }
+
+    /// Decrypts the age file `path` (content `ciphertext`), loading the
+    /// identities if this is the first decryption; `AGE_KEY_MISSING` when
+    /// no key is configured.
+    pub fn open(&self, path: &Utf8Path, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        open(path, ciphertext, self.identities()?)
+    }
+}
+
+impl fmt::Debug for Keyring<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // never the keys themselves
+        f.debug_struct("Keyring")
+            .field("loaded", &self.identities.get().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
 /// The identities available to decrypt: `SST_LOCAL_STATE_AGE_KEY`, else the
 /// file named by `SST_LOCAL_STATE_AGE_KEY_FILE`, else `default_key` if it exists.
+/// Reads the key on every call: a run holds a [`Keyring`] instead.
 pub fn identities(env: &Env, default_key: &Utf8Path) -> Result<Vec<Identity>> {
     if let Some(text) = env.non_empty(KEY_ENV) {
         return parse_identities(text, &format!("env {KEY_ENV}"));
@@ -100,7 +156,8 @@ pub fn seal(plaintext: &[u8], recipients: &[Recipient]) -> Vec<u8> {
     out
 }
 
-/// Decrypts the age file `path` (content `ciphertext`) with `identities`.
+/// Decrypts the age file `path` (content `ciphertext`) with `identities`
+/// (see [`Keyring::open`]).
 pub fn open(path: &Utf8Path, ciphertext: &[u8], identities: &[Identity]) -> Result<Vec<u8>> {
     if identities.is_empty() {
         return Err(Error::AgeKeyMissing {
@@ -185,5 +242,67 @@ mod tests {
         let err =
             parse_recipients(Utf8Path::new("state/age-recipients.txt"), "age1bad\n").unwrap_err();
         assert!(err.to_string().contains("state/age-recipients.txt:1"));
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        let map = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env::from_map(map, false)
+    }
+
+    #[test]
+    fn keyring_loads_the_key_once_and_only_to_decrypt() {
+        let (secret, public) = generate();
+        let recipients = parse_recipients(Utf8Path::new("r.txt"), &public).unwrap();
+        let (a, b) = (seal(b"a", &recipients), seal(b"b", &recipients));
+        let loads = std::cell::Cell::new(0);
+        let keyring = Keyring::from_loader(|| {
+            loads.set(loads.get() + 1);
+            parse_identities(&secret, "test")
+        });
+        assert_eq!(loads.get(), 0, "nothing read before a decryption");
+        assert_eq!(keyring.open(Utf8Path::new("a.age"), &a).unwrap(), b"a");
+        assert_eq!(keyring.open(Utf8Path::new("b.age"), &b).unwrap(), b"b");
+        assert_eq!(keyring.identities().unwrap().len(), 1);
+        assert_eq!(loads.get(), 1);
+        assert!(format!("{keyring:?}").contains("Some(1)"));
+        assert!(!format!("{keyring:?}").contains("AGE-SECRET-KEY"));
+    }
+
+    #[test]
+    fn keyring_without_a_usable_key_fails_only_when_decrypting() {
+        let (_, public) = generate();
+        let recipients = parse_recipients(Utf8Path::new("r.txt"), &public).unwrap();
+        let sealed = seal(b"x", &recipients);
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = Utf8Path::from_path(dir.path()).unwrap();
+        let missing_file = config_dir.join("missing.txt");
+        let cases = [
+            (env(&[]), "AGE_KEY_MISSING"),
+            (
+                env(&[(KEY_ENV, "AGE-SECRET-KEY-1NOTAKEY")]),
+                "INVALID_OPTION",
+            ),
+            (env(&[(KEY_FILE_ENV, missing_file.as_str())]), "IO_ERROR"),
+        ];
+        for (env, code) in cases {
+            // a run that decrypts nothing: constructing the keyring reads nothing
+            let keyring = Keyring::new(&env, config_dir);
+            assert!(format!("{keyring:?}").contains("None"));
+            let err = keyring.open(Utf8Path::new("p.age"), &sealed).unwrap_err();
+            assert_eq!(err.code(), code, "{env:?}");
+        }
+        // the key file init writes under the config dir is used when present
+        let (secret, public) = generate();
+        let key_file = default_key_file(config_dir);
+        std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
+        std::fs::write(&key_file, format!("# key\n{secret}\n")).unwrap();
+        let recipients = parse_recipients(Utf8Path::new("r.txt"), &public).unwrap();
+        let env = env(&[]);
+        let keyring = Keyring::new(&env, config_dir);
+        let opened = keyring.open(Utf8Path::new("p.age"), &seal(b"y", &recipients));
+        assert_eq!(opened.unwrap(), b"y");
     }
 }

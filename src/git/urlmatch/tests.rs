@@ -341,94 +341,98 @@ fn normalized_string(url: &str) -> Option<String> {
     Some(out)
 }
 
+/// URLs git's t/t0110-urlmatch-normalization.sh normalises.
+const T0110_VALID: &[&str] = &[
+    "file://",
+    "x-Test+v1.0://acme.co",
+    "file://user:pass@",
+    "file://?",
+    "file://#",
+    "file:///",
+    "file://:",
+    "scheme://user:pass@host",
+    "scheme://@host",
+    "scheme://%00@host",
+    "scheme://host_",
+    "scheme://user:pass@host/",
+    "scheme://@host/",
+    "scheme://host/",
+    "scheme://host?x",
+    "scheme://host#x",
+    "scheme://host/@",
+    "scheme://host?@x",
+    "scheme://host#@x",
+    "scheme://[::1]",
+    "scheme://[::1]/",
+    "scheme://[invalid....:/",
+    "scheme://invalid....:]/",
+    "xyz://q@some.host:",
+    "xyz://q@some.host:456/",
+    "xyz://q@some.host:0000001?",
+    "xyz://q@some.host:065535#",
+    "xyz://q@some.host:65535",
+    "http://q@some.host:80",
+    "https://q@some.host:443",
+    "http://q@some.host:80/",
+    "https://q@some.host:443?",
+    "xyz://[::1]:456/",
+    "xyz://[::1]:/",
+];
+
+/// URLs git's t/t0110-urlmatch-normalization.sh rejects.
+const T0110_INVALID: &[&str] = &[
+    "",
+    "_",
+    "scheme",
+    "scheme:",
+    "scheme:/",
+    "scheme://",
+    "file",
+    "file:",
+    "file:/",
+    "://acme.co",
+    "x_test://acme.co",
+    "-test://acme.co",
+    "0test://acme.co",
+    "+test://acme.co",
+    ".test://acme.co",
+    "schem%6e://",
+    "scheme://user:pass@",
+    "scheme://?",
+    "scheme://#",
+    "scheme:///",
+    "scheme://:",
+    "scheme://:555",
+    "file://:555",
+    "scheme://%%@host",
+    "scheme://hos%41/",
+    "scheme://invalid....:[/",
+    "scheme://invalid....:[",
+    "xyz://q@some.host:0",
+    "xyz://q@some.host:0000000",
+    "xyz://q@some.host:65536",
+    "xyz://q@some.host:99999",
+    "xyz://q@some.host:100000",
+    "xyz://q@some.host:100001",
+    "http://q@:8008",
+    "http://:8080",
+    "http://:",
+    "xyz://[::1]:000/",
+    "xyz://[::1]:0%300/",
+    "xyz://[::1]:0x80/",
+    "xyz://[::1]:4294967297/",
+    "xyz://[::1]:030f/",
+    "http://x.y?%fg",
+    "x://y/a/./b/.././../c/././.././..",
+];
+
 /// Cases from git's t/t0110-urlmatch-normalization.sh.
 #[test]
 fn git_t0110_validity() {
-    let valid = [
-        "file://",
-        "x-Test+v1.0://acme.co",
-        "file://user:pass@",
-        "file://?",
-        "file://#",
-        "file:///",
-        "file://:",
-        "scheme://user:pass@host",
-        "scheme://@host",
-        "scheme://%00@host",
-        "scheme://host_",
-        "scheme://user:pass@host/",
-        "scheme://@host/",
-        "scheme://host/",
-        "scheme://host?x",
-        "scheme://host#x",
-        "scheme://host/@",
-        "scheme://host?@x",
-        "scheme://host#@x",
-        "scheme://[::1]",
-        "scheme://[::1]/",
-        "scheme://[invalid....:/",
-        "scheme://invalid....:]/",
-        "xyz://q@some.host:",
-        "xyz://q@some.host:456/",
-        "xyz://q@some.host:0000001?",
-        "xyz://q@some.host:065535#",
-        "xyz://q@some.host:65535",
-        "http://q@some.host:80",
-        "https://q@some.host:443",
-        "http://q@some.host:80/",
-        "https://q@some.host:443?",
-        "xyz://[::1]:456/",
-        "xyz://[::1]:/",
-    ];
-    for url in valid {
+    for url in T0110_VALID {
         assert!(normalize(url, false).is_some(), "should be valid: {url}");
     }
-    let invalid = [
-        "",
-        "_",
-        "scheme",
-        "scheme:",
-        "scheme:/",
-        "scheme://",
-        "file",
-        "file:",
-        "file:/",
-        "://acme.co",
-        "x_test://acme.co",
-        "-test://acme.co",
-        "0test://acme.co",
-        "+test://acme.co",
-        ".test://acme.co",
-        "schem%6e://",
-        "scheme://user:pass@",
-        "scheme://?",
-        "scheme://#",
-        "scheme:///",
-        "scheme://:",
-        "scheme://:555",
-        "file://:555",
-        "scheme://%%@host",
-        "scheme://hos%41/",
-        "scheme://invalid....:[/",
-        "scheme://invalid....:[",
-        "xyz://q@some.host:0",
-        "xyz://q@some.host:0000000",
-        "xyz://q@some.host:65536",
-        "xyz://q@some.host:99999",
-        "xyz://q@some.host:100000",
-        "xyz://q@some.host:100001",
-        "http://q@:8008",
-        "http://:8080",
-        "http://:",
-        "xyz://[::1]:000/",
-        "xyz://[::1]:0%300/",
-        "xyz://[::1]:0x80/",
-        "xyz://[::1]:4294967297/",
-        "xyz://[::1]:030f/",
-        "http://x.y?%fg",
-        "x://y/a/./b/.././../c/././.././..",
-    ];
-    for url in invalid {
+    for url in T0110_INVALID {
         assert!(normalize(url, false).is_none(), "should be invalid: {url}");
     }
 }
@@ -615,4 +619,120 @@ fn host_rules() {
     assert!(!match_host("b", "*.b"));
     assert!(!match_host("a.b", "a*.b"));
     assert!(match_host("", ""));
+}
+
+#[test]
+fn scheme_step() {
+    assert_eq!(split_scheme("HTTPS://h"), Some(("https".to_string(), 8)));
+    assert_eq!(
+        split_scheme("x-T+v1.0://"),
+        Some(("x-t+v1.0".to_string(), 11))
+    );
+    // the scheme must start with a letter and be followed by "://"
+    assert_eq!(split_scheme("1x://h"), None);
+    assert_eq!(split_scheme("x:/h"), None);
+    assert_eq!(split_scheme("x:"), None);
+    assert_eq!(split_scheme("://h"), None);
+}
+
+#[test]
+fn user_info_step() {
+    let info = |url: &str| {
+        let end = find_any(url.as_bytes(), 0, b"/?#");
+        split_user_info(url.as_bytes(), 0, end)
+    };
+    assert_eq!(info("h/a@b"), Some((None, None, 0)), "an '@' in the path");
+    assert_eq!(info("@h"), Some((Some(String::new()), None, 1)));
+    assert_eq!(
+        info("u:@h"),
+        Some((Some("u".into()), Some(String::new()), 3))
+    );
+    // the first ':' splits, the first '@' ends the user info
+    assert_eq!(
+        info("u:p:q@x@h"),
+        Some((Some("u".into()), Some("p:q".into()), 6))
+    );
+    assert_eq!(
+        info("%41%3a:p@h"),
+        Some((Some("A%3A".into()), Some("p".into()), 9)),
+        "an escaped ':' is not the separator"
+    );
+    assert_eq!(info("%zz@h"), None);
+}
+
+#[test]
+fn port_colon_step() {
+    let colon = |host: &str| port_colon(host.as_bytes(), 0, host.len());
+    assert_eq!(colon("h:80"), 1);
+    assert_eq!(colon("h"), 1);
+    assert_eq!(colon("[::1]:80"), 5);
+    assert_eq!(colon("[::1]"), 5, "the colons of an IPv6 literal");
+    assert_eq!(colon(":"), 0);
+    assert_eq!(colon(""), 0);
+}
+
+#[test]
+fn port_step() {
+    assert_eq!(normalize_port("", "https"), Some(None));
+    assert_eq!(normalize_port("443", "https"), Some(None));
+    assert_eq!(normalize_port("000443", "https"), Some(None));
+    assert_eq!(normalize_port("443", "http"), Some(Some("443".into())));
+    assert_eq!(normalize_port("080", "http"), Some(None));
+    assert_eq!(normalize_port("0065535", "x"), Some(Some("65535".into())));
+    assert_eq!(normalize_port("0", "x"), None, "all zeros is port 0");
+    assert_eq!(normalize_port("000", "x"), None);
+    assert_eq!(normalize_port("65536", "x"), None);
+    assert_eq!(normalize_port("100000", "x"), None);
+    assert_eq!(normalize_port("8a", "x"), None);
+    assert_eq!(normalize_port("+8", "x"), None);
+}
+
+#[test]
+fn host_port_step() {
+    let split = |url: &str, scheme: &str| split_host_port(url, scheme, 0, url.len(), false);
+    assert_eq!(
+        split("Ex.COM:8080", "x"),
+        Some(("ex.com".into(), Some("8080".into())))
+    );
+    assert_eq!(split("[::1]", "x"), Some(("[::1]".into(), None)));
+    assert_eq!(split("", "file"), Some((String::new(), None)));
+    assert_eq!(split(":", "file"), Some((String::new(), None)));
+    assert_eq!(split(":8", "file"), None, "a port without host");
+    assert_eq!(split("", "https"), None);
+    assert_eq!(split("*.h", "https"), None);
+    assert_eq!(
+        split_host_port("*.h", "https", 0, 3, true),
+        Some(("*.h".into(), None))
+    );
+}
+
+#[test]
+fn path_step() {
+    let path = |p: &str| normalize_path(p.as_bytes(), 0);
+    assert_eq!(path(""), Some(("/".into(), 0)));
+    assert_eq!(path("?q"), Some(("/".into(), 0)));
+    assert_eq!(path("/a/b?q#f"), Some(("/a/b".into(), 4)));
+    assert_eq!(path("/a//b/"), Some(("/a//b/".into(), 6)));
+    assert_eq!(path("/./a"), Some(("/a".into(), 4)));
+    assert_eq!(path("/a/./b/../c"), Some(("/a/c".into(), 11)));
+    assert_eq!(path("/a/.."), Some(("/".into(), 5)));
+    assert_eq!(path("/a/../"), Some(("/".into(), 6)));
+    assert_eq!(path("/.."), None);
+    assert_eq!(path("/a/%zz"), None);
+}
+
+#[test]
+fn dot_segment_step() {
+    let resolve = |path: &str, segment_start: usize| {
+        let mut path = path.to_string();
+        resolve_dot_segment(&mut path, segment_start).map(|root| (path, root))
+    };
+    assert_eq!(resolve("/a", 1), Some(("/a".into(), false)));
+    assert_eq!(resolve("/.", 1), Some(("/".into(), true)));
+    assert_eq!(resolve("/a/.", 3), Some(("/a".into(), false)));
+    assert_eq!(resolve("/a/..", 3), Some(("/".into(), true)));
+    assert_eq!(resolve("/a/b/..", 5), Some(("/a".into(), false)));
+    assert_eq!(resolve("/a//..", 4), Some(("/a".into(), false)));
+    assert_eq!(resolve("/..", 1), None, "above the root");
+    assert_eq!(resolve("/a/...", 3), Some(("/a/...".into(), false)));
 }
