@@ -1,0 +1,37 @@
+// The two entry points export the same API, and all of it: every function
+// `index.d.ts` declares (generated from the Rust code) is a function both of
+// `require('sst-local-state')` (index.js) and of `import` (index.mjs), and
+// index.mjs exports nothing the addon lacks. index.mjs lists its exports by
+// hand (ES modules need static names): this catches one left out.
+// Runs under `node --test` and `bun test`.
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { REPO_ROOT } from './helpers/sst.mjs'
+import { cleanup } from './helpers/common.mjs'
+
+after(cleanup)
+
+const declared = [...readFileSync(join(REPO_ROOT, 'index.d.ts'), 'utf8').matchAll(/^export declare function (\w+)/gm)].map((m) => m[1]).sort()
+
+test('index.d.ts declares the functions the README documents', () => {
+  for (const name of ['prepareStage', 'commitStage', 'stageStatus', 'resolveConfigDir', 'runCli']) assert.ok(declared.includes(name), name)
+})
+
+test('require() and import give every declared function, and the same ones', async () => {
+  const cjs = createRequire(import.meta.url)(join(REPO_ROOT, 'index.js'))
+  const esm = await import(join(REPO_ROOT, 'index.mjs'))
+  for (const name of declared) {
+    assert.equal(typeof cjs[name], 'function', `require: ${name}`)
+    assert.equal(typeof esm[name], 'function', `import: ${name} (add it to index.mjs's export list)`)
+    assert.equal(esm[name], cjs[name], name)
+  }
+  // nothing exported by name that the addon does not have
+  for (const name of Object.keys(esm)) {
+    if (name !== 'default') assert.ok(name in cjs, `index.mjs exports ${name}, which the addon lacks`)
+  }
+  assert.equal(esm.default, cjs)
+})
