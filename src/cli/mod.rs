@@ -2,6 +2,7 @@
 //! structs, one function per command, human or `--json` output, and the
 //! documented exit codes (0 ok, 1 error, 2 usage, 4 state conflict).
 
+mod ops;
 pub mod render;
 
 use std::io::Write;
@@ -64,6 +65,8 @@ enum Command {
     Init(InitArgs),
     /// Print SST's config directory, computed exactly as SST computes it.
     ConfigDir,
+    /// The stage's state changes from git history, newest first.
+    History(ops::HistoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +333,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             ui.result(&dir, &json!({ "configDir": dir }));
             Ok(())
         }
+        Command::History(args) => ops::history(args, &cli.global, env, ui),
     }
 }
 
