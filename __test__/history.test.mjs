@@ -89,3 +89,20 @@ describe('history', () => {
     assert.match(human.stdout, /\+ urn:pulumi:dev::demo-app::sst:aws:Bucket::c/)
   })
 })
+
+describe('show', () => {
+  test('the checkpoint at a revision: summary, or whole with --json', () => {
+    const { dir, ids } = project()
+    const res = assertOk(cli(['show', '--stage', 'dev', '--rev', ids.one, '--json'], dir), 'show --json')
+    assert.equal(res.json.commit, ids.one)
+    assert.equal(res.json.resources, 2)
+    assert.deepEqual(res.json.byType, [{ type: 'sst:aws:Bucket', count: 2 }])
+    assert.deepEqual(res.json.checkpoint, JSON.parse(checkpoint('dev', { a: '1', b: '1' })))
+    const human = assertOk(cli(['show', '--stage', 'dev', '--rev', 'HEAD~2'], dir), 'show')
+    assert.match(human.stdout, /^show demo-app\/dev at HEAD~2 \(commit [0-9a-f]{12}, /)
+    assert.match(human.stdout, /resources: 2\n\s+2  sst:aws:Bucket/)
+    const missing = cli(['show', '--stage', 'prod', '--rev', ids.one, '--json'], dir)
+    assert.equal(missing.status, 1)
+    assert.equal(missing.json.error.code, 'STATE_MISSING')
+  })
+})

@@ -67,6 +67,8 @@ enum Command {
     ConfigDir,
     /// The stage's state changes from git history, newest first.
     History(ops::HistoryArgs),
+    /// The stage's checkpoint at a revision: resources by type and counts (--json: also the whole checkpoint).
+    Show(ops::ShowArgs),
 }
 
 #[derive(Debug, Args)]
@@ -334,6 +336,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             Ok(())
         }
         Command::History(args) => ops::history(args, &cli.global, env, ui),
+        Command::Show(args) => ops::show(args, &cli.global, env, ui),
     }
 }
 

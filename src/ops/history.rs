@@ -249,13 +249,41 @@ fn parse_checkpoint(bytes: &[u8]) -> std::result::Result<Parsed, String> {
     Ok(parsed)
 }
 
+/// The project's repository and the project root's path inside it.
+pub(crate) fn open_repo(ctx: &StageContext) -> Result<(Repository, camino::Utf8PathBuf)> {
+    let repo = gitx::discover(&ctx.project_root)?;
+    let workdir = gitx::workdir(&repo, &ctx.project_root)?;
+    let rel_root = gitx::relative_to(&workdir, &ctx.project_root)?;
+    Ok((repo, rel_root))
+}
+
+/// The commit `rev` names (`INVALID_OPTION`, as `--rev` / `options.rev`, when none).
+pub(crate) fn commit_at<'r>(
+    repo: &'r Repository,
+    rev: &str,
+    caller: crate::project::Caller,
+) -> Result<git2::Commit<'r>> {
+    repo.revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| {
+            Error::option(
+                caller.name("rev", "rev"),
+                format!("{rev:?} names no commit: {}", e.message()),
+            )
+        })
+}
+
+/// A commit's author time, RFC 3339 UTC.
+pub(crate) fn author_time(commit: &git2::Commit<'_>) -> String {
+    let secs = commit.author().when().seconds().max(0) as u64;
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
 /// The stage's state changes, newest first. Reads git objects only.
 pub fn history(options: &HistoryOptions, env: &Env) -> Result<HistoryReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
-    let repo = gitx::discover(&ctx.project_root)?;
-    let workdir = gitx::workdir(&repo, &ctx.project_root)?;
-    let rel_root = gitx::relative_to(&workdir, &ctx.project_root)?;
+    let (repo, rel_root) = open_repo(&ctx)?;
     let dir = gitx::tree_path(&rel_root, &ctx.state_dir);
     let files = stage_files(&ctx);
     let paths = files
@@ -270,15 +298,7 @@ pub fn history(options: &HistoryOptions, env: &Env) -> Result<HistoryReport> {
         .collect();
 
     let rev = options.rev.as_deref().unwrap_or("HEAD");
-    let start = repo
-        .revparse_single(rev)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| {
-            Error::option(
-                options.common.caller.name("rev", "rev"),
-                format!("{rev:?} names no commit: {}", e.message()),
-            )
-        })?;
+    let start = commit_at(&repo, rev, options.common.caller)?;
     let mut walk = repo
         .revwalk()
         .map_err(|e| git_error("walking history", &e))?;
@@ -400,10 +420,9 @@ pub fn history(options: &HistoryOptions, env: &Env) -> Result<HistoryReport> {
                 (u, h) => u.or(h),
             });
         let author = commit.author();
-        let time = UNIX_EPOCH + Duration::from_secs(author.when().seconds().max(0) as u64);
         entries.push(HistoryEntry {
             commit: oid.to_string(),
-            time: humantime::format_rfc3339_seconds(time).to_string(),
+            time: author_time(&commit),
             author: author.name().unwrap_or("").to_string(),
             email: author.email().unwrap_or("").to_string(),
             subject: message.lines().next().unwrap_or("").trim().to_string(),

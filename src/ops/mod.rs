@@ -4,4 +4,5 @@ pub mod commit;
 pub mod history;
 pub mod init;
 pub mod prepare;
+pub mod show;
 pub mod status;
