@@ -69,6 +69,8 @@ enum Command {
     History(ops::HistoryArgs),
     /// The stage's checkpoint at a revision: resources by type and counts (--json: also the whole checkpoint).
     Show(ops::ShowArgs),
+    /// Remove the stage's old update/snapshot/eventlog files from SST's config dir, newest N kept.
+    Prune(ops::PruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -337,6 +339,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
         }
         Command::History(args) => ops::history(args, &cli.global, env, ui),
         Command::Show(args) => ops::show(args, &cli.global, env, ui),
+        Command::Prune(args) => ops::prune(args, &cli.global, env, ui),
     }
 }
 

@@ -9,6 +9,7 @@ use super::{to_json, GlobalArgs, StageArgs, Ui};
 use crate::env::Env;
 use crate::error::Result;
 use crate::ops::history::{HistoryOptions, HistoryReport};
+use crate::ops::prune::{PruneOptions, PruneReport};
 use crate::ops::show::{ShowOptions, ShowReport};
 
 /// Flags of `history`.
@@ -179,6 +180,60 @@ fn render_show(r: &ShowReport) -> String {
     }
     if !r.other_files.is_empty() {
         let _ = write!(out, "\nalso at this revision: {}", r.other_files.join(", "));
+    }
+    out
+}
+
+/// Flags of `prune`.
+#[derive(Debug, Args)]
+pub(super) struct PruneArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// How many runs to keep, newest first (by SST's update ids).
+    #[arg(long, value_name = "N")]
+    keep: usize,
+    /// Show what would be removed; remove nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub(super) fn prune(
+    args: &PruneArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    ui: &mut Ui<'_>,
+) -> Result<()> {
+    let options = PruneOptions {
+        common: args.stage.common(global),
+        keep: args.keep,
+        dry_run: args.dry_run,
+    };
+    let report = crate::ops::prune::prune(&options, env)?;
+    for f in &report.removed {
+        ui.detail(&format!("{} {} ({} bytes)", f.kind, f.path, f.bytes));
+    }
+    ui.result(&render_prune(&report), &to_json(&report));
+    Ok(())
+}
+
+fn render_prune(r: &PruneReport) -> String {
+    let runs: std::collections::BTreeSet<&str> =
+        r.removed.iter().map(|f| f.update_id.as_str()).collect();
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    let mut out = format!(
+        "prune {}/{}: kept {} run(s), {verb} {} run(s): {} file(s), {} bytes",
+        r.app,
+        r.stage,
+        r.kept.len(),
+        runs.len(),
+        r.removed.len(),
+        r.bytes
+    );
+    if let Some(id) = &r.locked_update_id {
+        let _ = write!(
+            out,
+            "\nkept run {id}: it holds SST's lock (a deploy running, or one that crashed)"
+        );
     }
     out
 }

@@ -4,5 +4,6 @@ pub mod commit;
 pub mod history;
 pub mod init;
 pub mod prepare;
+pub mod prune;
 pub mod show;
 pub mod status;
