@@ -71,6 +71,8 @@ enum Command {
     Show(ops::ShowArgs),
     /// Remove the stage's old update/snapshot/eventlog files from SST's config dir, newest N kept.
     Prune(ops::PruneArgs),
+    /// Check this setup before a deploy fails: each check ok, warning or error, with how to fix it; exit 1 on an error.
+    Doctor(StageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +252,9 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
     };
+    if let Command::Doctor(args) = &cli.command {
+        return ops::doctor(args, &cli.global, env, &mut ui);
+    }
     match execute(&cli, env, &mut ui) {
         Ok(()) => 0,
         Err(error) => {
@@ -340,6 +345,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
         Command::History(args) => ops::history(args, &cli.global, env, ui),
         Command::Show(args) => ops::show(args, &cli.global, env, ui),
         Command::Prune(args) => ops::prune(args, &cli.global, env, ui),
+        Command::Doctor(_) => unreachable!("doctor runs from run()"),
     }
 }
 

@@ -8,6 +8,7 @@ use clap::Args;
 use super::{to_json, GlobalArgs, StageArgs, Ui};
 use crate::env::Env;
 use crate::error::Result;
+use crate::ops::doctor::{DoctorOptions, DoctorReport, Level};
 use crate::ops::history::{HistoryOptions, HistoryReport};
 use crate::ops::prune::{PruneOptions, PruneReport};
 use crate::ops::show::{ShowOptions, ShowReport};
@@ -235,5 +236,32 @@ fn render_prune(r: &PruneReport) -> String {
             "\nkept run {id}: it holds SST's lock (a deploy running, or one that crashed)"
         );
     }
+    out
+}
+
+/// `doctor`: prints every check; the exit code is 1 when one is an error.
+pub(super) fn doctor(args: &StageArgs, global: &GlobalArgs, env: &Env, ui: &mut Ui<'_>) -> i32 {
+    let options = DoctorOptions {
+        common: args.common(global),
+    };
+    let report = crate::ops::doctor::doctor(&options, env);
+    ui.result(&render_doctor(&report), &to_json(&report));
+    i32::from(report.errors > 0)
+}
+
+fn render_doctor(r: &DoctorReport) -> String {
+    let mut out = String::new();
+    for c in &r.checks {
+        let level = match c.level {
+            Level::Ok => "ok",
+            Level::Warning => "warning",
+            Level::Error => "ERROR",
+        };
+        let _ = writeln!(out, "{level:<8} {:<16} {}", c.name, c.message);
+        if let Some(fix) = &c.fix {
+            let _ = writeln!(out, "{:<25} fix: {fix}", "");
+        }
+    }
+    let _ = write!(out, "{} error(s), {} warning(s)", r.errors, r.warnings);
     out
 }

@@ -1,6 +1,7 @@
 //! Operations: what the CLI and the JS API run.
 
 pub mod commit;
+pub mod doctor;
 pub mod history;
 pub mod init;
 pub mod prepare;
