@@ -75,6 +75,16 @@ describe('history', () => {
     await assert.rejects(lib.stageHistory({ stage: 'dev', cwd: dir, rev: 'nope' }), (e) => e.code === 'INVALID_OPTION')
   })
 
+  test('a shallow clone (as CI checks out): history stops at its boundary, no error', () => {
+    const { dir, ids } = project()
+    const clone = join(tempDir('sls-history-shallow-'), 'c')
+    gitOk(['clone', '-q', '--depth', '2', `file://${dir}`, clone])
+    const res = assertOk(cli(['history', '--stage', 'dev', '--json'], clone), 'history in a shallow clone')
+    assert.deepEqual(res.json.entries.map((e) => e.commit), [ids.two])
+    assert.equal(res.json.entries[0].resourcesBefore, null)
+    assert.equal(res.json.commitsWalked, 2)
+  })
+
   test('the CLI: --json, --limit, human output', () => {
     const { dir, ids } = project()
     const res = assertOk(cli(['history', '--stage', 'dev', '--json'], dir), 'history --json')

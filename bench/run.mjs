@@ -196,7 +196,8 @@ async function onlyHistory() {
     const h = await historySection({ lib, cli: CLI, work, tmp, env, runs: RUNS })
     for (const [key, r] of Object.entries(h.results)) say(`  ${r.label}: median ${r.ms.median.toFixed(1)} ms (${r.ms.min.toFixed(1)}–${r.ms.max.toFixed(1)})${key.startsWith('inproc') ? '' : `, peak RSS ${Math.round(r.rssKb.max / 1024)} MiB`}`)
     const tag = `h${h.commits}`
-    say(`  ${h.entries} entries; process ÷ git log ${(h.results[`tool:${tag}`].ms.median / h.results[`git:${tag}`].ms.median).toFixed(2)}x, in-process ÷ git log ${(h.results[`inproc:${tag}`].ms.median / h.results[`git:${tag}`].ms.median).toFixed(2)}x`)
+    const ratio = (a, b, m) => (h.results[`${a}:${tag}`][m].median / h.results[`${b}:${tag}`][m].median).toFixed(2)
+    say(`  ${h.entries} entries; wall time: process ÷ git log ${ratio('tool', 'git', 'ms')}x, in-process ÷ git log ${ratio('inproc', 'git', 'ms')}x; CPU time: ${ratio('tool', 'git', 'cpuMs')}x, ${ratio('inproc', 'git', 'cpuMs')}x`)
   } finally {
     if (KEEP) process.stderr.write(`kept ${work}\n`)
     else rmSync(work, { recursive: true, force: true })

@@ -6,17 +6,20 @@
 //! removed and changed against the stage's state before it (by URN;
 //! changed = `inputs` or `outputs` differ). Reads git objects only.
 //!
-//! The walk is cheap on long histories: per commit it compares the state
-//! folder's tree id with its parent's (one lookup), and the files' blob ids
-//! only when the folder changed; a checkpoint blob is read only for the
-//! commits listed, and each distinct blob once.
+//! The walk is cheap on long histories: each commit object is read once,
+//! raw (tree, parents, time from its header), to order them children first;
+//! per commit the state folder's tree id is found by scanning the raw trees
+//! on its path and compared with its parent's, the files' blob ids looked
+//! up only when the folder changed; a checkpoint blob is read only for the
+//! commits listed, and each distinct blob once. A shallow clone's history
+//! ends at its boundary.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use git2::{Oid, Repository, Sort};
+use git2::{Oid, Repository};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +132,7 @@ type Entries = Rc<Vec<Option<Oid>>>;
 /// state folder's tree id.
 struct Lookup<'r> {
     repo: &'r Repository,
+    odb: git2::Odb<'r>,
     dir: String,
     files: Vec<String>,
     by_commit: HashMap<Oid, Entries>,
@@ -136,23 +140,28 @@ struct Lookup<'r> {
 }
 
 impl Lookup<'_> {
-    fn entries(&mut self, commit: Oid) -> Result<Entries> {
+    /// The state folder's tree id in the tree `root` (raw object reads: no
+    /// tree is parsed beyond the entries on the way).
+    fn dir_tree(&self, root: Oid) -> Result<Option<Oid>> {
+        let mut id = root;
+        for name in self.dir.split('/').filter(|n| !n.is_empty()) {
+            let tree = self
+                .odb
+                .read(id)
+                .map_err(|e| git_error("reading a tree", &e))?;
+            match tree_entry(tree.data(), name.as_bytes()) {
+                Some((true, sub)) => id = sub,
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(id))
+    }
+
+    fn entries(&mut self, commit: Oid, tree: Oid) -> Result<Entries> {
         if let Some(e) = self.by_commit.get(&commit) {
             return Ok(e.clone());
         }
-        let c = self
-            .repo
-            .find_commit(commit)
-            .map_err(|e| git_error("reading a commit", &e))?;
-        let tree = c.tree().map_err(|e| git_error("reading a tree", &e))?;
-        let dir = if self.dir.is_empty() {
-            Some(tree.id())
-        } else {
-            tree.get_path(std::path::Path::new(&self.dir))
-                .ok()
-                .filter(|e| e.kind() == Some(git2::ObjectType::Tree))
-                .map(|e| e.id())
-        };
+        let dir = self.dir_tree(tree)?;
         let entries = match self.by_dir.get(&dir) {
             Some(e) => e.clone(),
             None => {
@@ -181,6 +190,128 @@ impl Lookup<'_> {
         };
         self.by_commit.insert(commit, entries.clone());
         Ok(entries)
+    }
+}
+
+/// In a raw tree object, the entry `name`: (is a tree, its id).
+fn tree_entry(mut data: &[u8], name: &[u8]) -> Option<(bool, Oid)> {
+    // entries: "<octal mode> <name>\0<20-byte id>"
+    while !data.is_empty() {
+        let space = data.iter().position(|&b| b == b' ')?;
+        let nul = space + data[space..].iter().position(|&b| b == 0)?;
+        let id = data.get(nul + 1..nul + 21)?;
+        if &data[space + 1..nul] == name {
+            return Some((&data[..space] == b"40000", Oid::from_bytes(id).ok()?));
+        }
+        data = &data[nul + 21..];
+    }
+    None
+}
+
+/// From a raw commit object: its tree, parents and committer time.
+fn commit_header(data: &[u8]) -> Option<(Oid, Vec<Oid>, i64)> {
+    let (mut tree, mut parents, mut time) = (None, Vec::new(), 0);
+    for line in data.split(|&b| b == b'\n') {
+        if line.is_empty() {
+            break;
+        }
+        let hex = |rest: &[u8]| {
+            std::str::from_utf8(rest)
+                .ok()
+                .and_then(|h| Oid::from_str(h).ok())
+        };
+        if let Some(rest) = line.strip_prefix(b"tree ") {
+            tree = hex(rest);
+        } else if let Some(rest) = line.strip_prefix(b"parent ") {
+            parents.push(hex(rest)?);
+        } else if let Some(rest) = line.strip_prefix(b"committer ") {
+            // "<name> <<email>> <seconds> <tz>"
+            let mut fields = rest.rsplit(|&b| b == b' ');
+            fields.next();
+            time = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+        }
+    }
+    Some((tree?, parents, time))
+}
+
+/// One commit of the walk.
+struct Node {
+    time: i64,
+    tree: Oid,
+    /// The parents present in the repository (a shallow clone lacks those past its boundary).
+    parents: Vec<Oid>,
+    /// Children not emitted yet.
+    pending_children: u32,
+}
+
+/// The commits reachable from a start, emitted children before parents,
+/// newest commit time first among those ready (what `git log --topo-order`
+/// guarantees). Each commit object is read once.
+struct Graph {
+    nodes: HashMap<Oid, Node>,
+    ready: std::collections::BinaryHeap<(i64, Oid)>,
+}
+
+impl Graph {
+    fn read(repo: &Repository, start: Oid) -> Result<Graph> {
+        let odb = repo
+            .odb()
+            .map_err(|e| git_error("opening the object store", &e))?;
+        let mut nodes: HashMap<Oid, Node> = HashMap::new();
+        let mut stack = vec![start];
+        while let Some(oid) = stack.pop() {
+            if nodes.contains_key(&oid) {
+                continue;
+            }
+            let raw = odb
+                .read(oid)
+                .map_err(|e| git_error("reading a commit", &e))?;
+            let (tree, parents, time) = match commit_header(raw.data()) {
+                Some(h) => h,
+                None => {
+                    // an unusual header: let libgit2 parse it
+                    let c = repo
+                        .find_commit(oid)
+                        .map_err(|e| git_error("reading a commit", &e))?;
+                    (c.tree_id(), c.parent_ids().collect(), c.time().seconds())
+                }
+            };
+            let parents: Vec<Oid> = parents
+                .into_iter()
+                .filter(|p| nodes.contains_key(p) || odb.exists(*p))
+                .collect();
+            stack.extend(parents.iter().copied());
+            nodes.insert(
+                oid,
+                Node {
+                    time,
+                    tree,
+                    parents,
+                    pending_children: 0,
+                },
+            );
+        }
+        let edges: Vec<Oid> = nodes.values().flat_map(|n| n.parents.clone()).collect();
+        for p in edges {
+            if let Some(n) = nodes.get_mut(&p) {
+                n.pending_children += 1;
+            }
+        }
+        let mut ready = std::collections::BinaryHeap::new();
+        ready.push((nodes[&start].time, start));
+        Ok(Graph { nodes, ready })
+    }
+
+    fn next(&mut self) -> Option<Oid> {
+        let (_, oid) = self.ready.pop()?;
+        for p in self.nodes[&oid].parents.clone() {
+            let n = self.nodes.get_mut(&p)?;
+            n.pending_children -= 1;
+            if n.pending_children == 0 {
+                self.ready.push((n.time, p));
+            }
+        }
+        Some(oid)
     }
 }
 
@@ -299,16 +430,12 @@ pub fn history(options: &HistoryOptions, env: &Env) -> Result<HistoryReport> {
 
     let rev = options.rev.as_deref().unwrap_or("HEAD");
     let start = commit_at(&repo, rev, options.common.caller)?;
-    let mut walk = repo
-        .revwalk()
-        .map_err(|e| git_error("walking history", &e))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
-        .map_err(|e| git_error("walking history", &e))?;
-    walk.push(start.id())
-        .map_err(|e| git_error("walking history", &e))?;
-
+    let mut graph = Graph::read(&repo, start.id())?;
     let mut lookup = Lookup {
         repo: &repo,
+        odb: repo
+            .odb()
+            .map_err(|e| git_error("opening the object store", &e))?,
         dir,
         files: files.iter().map(|(_, f)| f.clone()).collect(),
         by_commit: HashMap::new(),
@@ -317,19 +444,16 @@ pub fn history(options: &HistoryOptions, env: &Env) -> Result<HistoryReport> {
     // (commit, its entries, its first parent's entries)
     let mut found: Vec<(Oid, Entries, Option<Entries>)> = Vec::new();
     let mut walked = 0u64;
-    for oid in walk {
+    while let Some(oid) = graph.next() {
         if options.limit.is_some_and(|n| found.len() >= n) {
             break;
         }
-        let oid = oid.map_err(|e| git_error("walking history", &e))?;
         walked += 1;
-        let entries = lookup.entries(oid)?;
-        let commit = repo
-            .find_commit(oid)
-            .map_err(|e| git_error("reading a commit", &e))?;
+        let node = &graph.nodes[&oid];
+        let entries = lookup.entries(oid, node.tree)?;
         let mut parents = Vec::new();
-        for p in commit.parent_ids() {
-            parents.push(lookup.entries(p)?);
+        for p in &node.parents {
+            parents.push(lookup.entries(*p, graph.nodes[p].tree)?);
         }
         // listed unless it equals one of its parents (as `git log -- <paths>` simplifies merges)
         let touches = if parents.is_empty() {
@@ -471,5 +595,32 @@ mod tests {
         assert!(parse_checkpoint(b"  ").is_err());
         assert!(parse_checkpoint(br#"{"checkpoint":{}}"#).is_err());
         assert!(parse_checkpoint(b"{").is_err());
+    }
+
+    #[test]
+    fn raw_trees_and_commit_headers() {
+        let id = |b: u8| Oid::from_bytes(&[b; 20]).unwrap();
+        let mut tree = Vec::new();
+        for (mode, name, b) in [
+            ("100644", "a.txt", 1u8),
+            ("40000", "infra", 2),
+            ("40000", "infra2", 3),
+        ] {
+            tree.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            tree.extend_from_slice(&[b; 20]);
+        }
+        assert_eq!(tree_entry(&tree, b"infra"), Some((true, id(2))));
+        assert_eq!(tree_entry(&tree, b"a.txt"), Some((false, id(1))));
+        assert_eq!(tree_entry(&tree, b"infr"), None);
+        assert_eq!(tree_entry(&tree[..30], b"infra"), None, "a truncated tree");
+        let commit = format!(
+            "tree {}\nparent {}\nparent {}\nauthor A <a@x> 1700000000 +0100\ncommitter C D <c@x> 1700000042 -0500\n\nmsg\nparent {}\n",
+            id(1), id(2), id(3), id(4)
+        );
+        assert_eq!(
+            commit_header(commit.as_bytes()),
+            Some((id(1), vec![id(2), id(3)], 1_700_000_042))
+        );
+        assert_eq!(commit_header(b"parent x\n"), None);
     }
 }
