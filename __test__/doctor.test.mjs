@@ -50,3 +50,34 @@ describe('doctor', () => {
     assert.match(human.stdout, /0 error\(s\), \d+ warning\(s\)\n$/)
   })
 })
+
+describe('doctor: the push remote', () => {
+  test('a dry-run push: accepted on the open URL, AUTH_FAILED without credentials; never the token', SLOW, async () => {
+    const { gitServer, seededRepo, ciClone } = await import('./helpers/state-repo.mjs')
+    const repo = await seededRepo('doctor')
+    const server = await gitServer()
+    const configDir = join(tempDir('sls-doctor-cfg-'), 'sst')
+    const run = (dir, env = {}) => cli(['doctor', '--stage', 'dev', '--config-dir', configDir, '--json'], dir, { SST_LOCAL_STATE_BRANCH: 'main', ...env })
+
+    const open = ciClone(repo.open)
+    const ok = run(open)
+    const [push] = byName(ok.json, 'git-push')
+    assert.equal(push.level, 'ok', JSON.stringify(push))
+    assert.match(push.message, /a push to main is accepted \(dry run/)
+    assert.equal(gitOk(['--git-dir', repo.path, 'rev-parse', 'main']), gitOk(['rev-parse', 'HEAD'], open), 'a dry run changes nothing')
+
+    const locked = ciClone(repo.open)
+    gitOk(['remote', 'set-url', 'origin', repo.basic], locked)
+    const denied = run(locked)
+    assert.equal(denied.status, 1)
+    const [fail] = byName(denied.json, 'git-push')
+    assert.equal(fail.code, 'AUTH_FAILED', JSON.stringify(fail))
+    assert.match(fail.fix, /contents: write/)
+
+    const withToken = run(locked, { SST_LOCAL_STATE_GIT_TOKEN: server.token })
+    const [granted] = byName(withToken.json, 'git-push')
+    assert.equal(granted.level, 'ok', JSON.stringify(granted))
+    assert.match(granted.message, /SST_LOCAL_STATE_GIT_TOKEN/)
+    assert.ok(!withToken.stdout.includes(server.token), 'the token is never printed')
+  })
+})

@@ -187,6 +187,22 @@ fn git_fails_outside_a_repository_and_warns_without_a_remote() {
 }
 
 #[test]
+fn git_push_fails_when_the_remote_is_unreachable() {
+    let fx = healthy();
+    let repo = git2::Repository::open(&fx.project).unwrap();
+    repo.remote_set_url("origin", "http://127.0.0.1:9/nothing.git")
+        .unwrap();
+    let r = run(&fx, Some("dev"), &[]);
+    let c = r.checks.iter().find(|c| c.name == "git-push").unwrap();
+    assert_eq!(
+        (c.level, c.code),
+        (Level::Error, Some("NETWORK_ERROR")),
+        "{c:?}"
+    );
+    assert!(c.message.contains("127.0.0.1:9"), "{c:?}");
+}
+
+#[test]
 fn crashed_deploy_sst_lock_is_an_error_pending_operations_a_warning() {
     let fx = healthy();
     let lock = fx.config_path("lock", "dev.json");

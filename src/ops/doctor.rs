@@ -12,7 +12,6 @@ use crate::error::Error;
 use crate::guard;
 use crate::layout::{recipients_rel, state_files, Kind};
 use crate::project::{self, CommonOptions, StageContext};
-use crate::redact::redact_url;
 use crate::sst::lock::read_sst_lock;
 use crate::stage::repo::read_repo_state;
 use crate::state::check_checkpoint;
@@ -142,7 +141,8 @@ pub fn doctor(options: &DoctorOptions, env: &Env) -> DoctorReport {
             }
             checks.push(config_dir(&ctx.config_dir));
             checks.push(passphrase_mode(&ctx, env));
-            checks.push(git_repo(&ctx));
+            checks.push(git_repo(&ctx, env));
+            checks.extend(git_push(&ctx, env));
             if stage_given {
                 checks.push(state_valid(&ctx, env));
                 checks.extend(crashed_deploy(&ctx));
@@ -316,8 +316,16 @@ fn gitx_index_paths(ctx: &StageContext, paths: &[Utf8PathBuf]) -> Option<Vec<Str
     )
 }
 
+/// The remote commit pushes to: env, `package.json`, `origin`.
+fn remote_name(ctx: &StageContext, env: &Env) -> String {
+    env.non_empty("SST_LOCAL_STATE_REMOTE")
+        .map(str::to_string)
+        .or_else(|| ctx.settings.remote.clone())
+        .unwrap_or_else(|| "origin".into())
+}
+
 /// A git repository with a remote to push state commits to.
-fn git_repo(ctx: &StageContext) -> Check {
+fn git_repo(ctx: &StageContext, env: &Env) -> Check {
     const NAME: &str = "git";
     let repo = match crate::gitx::discover(&ctx.project_root) {
         Ok(r) => r,
@@ -329,28 +337,80 @@ fn git_repo(ctx: &StageContext) -> Check {
             )
         }
     };
-    let remote = ctx
-        .settings
-        .remote
-        .clone()
-        .unwrap_or_else(|| "origin".into());
-    let url = repo
-        .find_remote(&remote)
-        .ok()
-        .map(|r| redact_url(r.url().unwrap_or("")));
-    match url {
-        Some(url) => check(
+    let remote = remote_name(ctx, env);
+    let found = repo.find_remote(&remote).is_ok();
+    match found {
+        true => check(
             NAME,
             Level::Ok,
-            format!("git repository; remote {remote} is {url} (reachability and push rights not checked)"),
+            format!("git repository with remote {remote}"),
         ),
-        None => check(
+        false => check(
             NAME,
             Level::Warning,
             format!("no remote {remote}: commit can only commit locally (--no-push)"),
         )
         .fix(format!("git remote add {remote} <url>")),
     }
+}
+
+/// The remote: reachable, the credential source that would be used (never
+/// the credential), and whether the branch accepts a push (a dry run).
+fn git_push(ctx: &StageContext, env: &Env) -> Option<Check> {
+    const NAME: &str = "git-push";
+    let repo = crate::gitx::discover(&ctx.project_root).ok()?;
+    let name = remote_name(ctx, env);
+    repo.find_remote(&name).ok()?;
+    let remote = match crate::remote::Remote::open(&repo, &name, env) {
+        Ok(r) => r,
+        Err(e) => {
+            return Some(Check::from_error(
+                NAME,
+                &e,
+                "install git, or use an HTTPS remote",
+            ))
+        }
+    };
+    let branch = env
+        .non_empty("SST_LOCAL_STATE_BRANCH")
+        .map(str::to_string)
+        .or_else(|| ctx.settings.branch.clone())
+        .or_else(|| ci_env::detect(env).and_then(|c| c.branch))
+        .or_else(|| {
+            repo.head()
+                .ok()
+                .filter(|h| h.is_branch())
+                .and_then(|h| h.shorthand().ok().map(str::to_string))
+        });
+    let Some(branch) = branch else {
+        return Some(
+            check(
+                NAME,
+                Level::Warning,
+                format!(
+                    "{} ({}): no branch to push to (detached, no CI branch variable)",
+                    remote.display_url,
+                    remote.transport()
+                ),
+            )
+            .fix("pass --branch to commit, or set SST_LOCAL_STATE_BRANCH"),
+        );
+    };
+    let head = repo.head().ok().and_then(|h| h.target())?;
+    let credentials = remote.tried();
+    Some(match remote.push_dry_run(head, &branch) {
+        Ok(true) => check(NAME, Level::Ok, format!("{} reachable; a push to {branch} is accepted (dry run; branch protection not consulted); credentials: {credentials}", remote.display_url)),
+        Ok(false) => check(NAME, Level::Warning, format!("{} through libgit2 (no git on PATH): push not checked; credentials: {credentials}", remote.display_url)).fix("install git to check push rights before a deploy"),
+        Err(e) => {
+            let fix = match e.code() {
+                "AUTH_FAILED" => "give this job push rights (GitHub: `permissions: contents: write`; Azure: `persistCredentials: true`; GitLab: a project token in the URL), or set SST_LOCAL_STATE_GIT_TOKEN",
+                "NETWORK_ERROR" => "check the remote's URL and that this machine reaches it",
+                "HOST_KEY_REJECTED" => "add the server's host key to ~/.ssh/known_hosts from a trusted source",
+                _ => "see the README's troubleshooting table for this code",
+            };
+            Check::from_error(NAME, &e, fix)
+        }
+    })
 }
 
 /// SST's own lock, and pending operations, left by a crashed deploy.
