@@ -190,6 +190,18 @@ fn build(repo: &Repository) -> BTreeMap<&'static str, Vec<Expected>> {
     expected
 }
 
+/// The whole history of `stage` in the fixture's project.
+fn stage_history(fx: &Fixture, stage: &str) -> sst_local_state::ops::history::HistoryReport {
+    history(
+        &HistoryOptions {
+            common: fx.options(stage),
+            ..HistoryOptions::default()
+        },
+        &fx.env(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn only_the_stage_newest_first_with_trailers_and_resource_diffs() {
     let fx = Fixture::new();
@@ -197,14 +209,7 @@ fn only_the_stage_newest_first_with_trailers_and_resource_diffs() {
     let expected = build(&repo);
     for stage in STAGES {
         let started = std::time::Instant::now();
-        let report = history(
-            &HistoryOptions {
-                common: fx.options(stage),
-                ..HistoryOptions::default()
-            },
-            &fx.env(),
-        )
-        .unwrap();
+        let report = stage_history(&fx, stage);
         let elapsed = started.elapsed();
         let want = &expected[stage];
         assert_eq!(report.entries.len(), want.len(), "{stage}");
@@ -278,14 +283,7 @@ fn only_the_stage_newest_first_with_trailers_and_resource_diffs() {
     assert_eq!(from.entries[0].commit, older);
 
     // a stage with no state: no entries; a bad revision: INVALID_OPTION
-    let none = history(
-        &HistoryOptions {
-            common: fx.options("qa"),
-            ..HistoryOptions::default()
-        },
-        &fx.env(),
-    )
-    .unwrap();
+    let none = stage_history(&fx, "qa");
     assert!(none.entries.is_empty());
     let err = history(
         &HistoryOptions {
@@ -323,14 +321,7 @@ fn an_invalid_checkpoint_is_reported_not_fatal_and_merges_are_simplified() {
             &[&head, &side],
         )
         .unwrap();
-    let report = history(
-        &HistoryOptions {
-            common: fx.options("dev"),
-            ..HistoryOptions::default()
-        },
-        &fx.env(),
-    )
-    .unwrap();
+    let report = stage_history(&fx, "dev");
     let ids: Vec<String> = report.entries.iter().map(|e| e.commit.clone()).collect();
     assert_eq!(
         ids,
@@ -343,4 +334,41 @@ fn an_invalid_checkpoint_is_reported_not_fatal_and_merges_are_simplified() {
     assert_eq!(e[0].added, ["urn:a", "urn:c"]);
     assert_eq!(e[2].added, ["urn:a", "urn:b"]);
     assert_eq!(e[2].command, None);
+}
+
+#[test]
+fn a_project_in_a_subfolder_of_the_repository() {
+    let fx = Fixture::new();
+    common::isolate_git_config();
+    let repo = Repository::init(&fx.root).unwrap();
+    fx.repo_write("app/dev.json", common::checkpoint(&["urn:a"]));
+    let first = common::commit_all(&repo, "state");
+    std::fs::write(fx.root.join("README.md"), "monorepo\n").unwrap();
+    common::commit_all(&repo, "docs");
+    let report = stage_history(&fx, "dev");
+    assert_eq!(report.paths[0], "project/infra/state/app/dev.json");
+    let ids: Vec<String> = report.entries.iter().map(|e| e.commit.clone()).collect();
+    assert_eq!(ids, [first.to_string()]);
+    let shown = sst_local_state::ops::show::show(
+        &sst_local_state::ops::show::ShowOptions {
+            common: fx.options("dev"),
+            ..Default::default()
+        },
+        &fx.env(),
+    )
+    .unwrap();
+    assert_eq!(
+        (shown.path.as_str(), shown.resources),
+        ("project/infra/state/app/dev.json", 1)
+    );
+}
+
+#[test]
+fn a_repository_without_commits_has_no_history() {
+    let fx = Fixture::new();
+    common::isolate_git_config();
+    Repository::init(&fx.project).unwrap();
+    let report = stage_history(&fx, "dev");
+    assert!(report.entries.is_empty());
+    assert_eq!(report.commits_walked, 0);
 }

@@ -428,6 +428,17 @@ pub fn history(options: &HistoryOptions, env: &Env) -> Result<HistoryReport> {
         })
         .collect();
 
+    if options.rev.is_none() && repo.head().is_err() {
+        // no commit yet: no history
+        return Ok(HistoryReport {
+            app: ctx.app.to_string(),
+            stage: ctx.stage.to_string(),
+            paths,
+            entries: Vec::new(),
+            commits_walked: 0,
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+    }
     let rev = options.rev.as_deref().unwrap_or("HEAD");
     let start = commit_at(&repo, rev, options.common.caller)?;
     let mut graph = Graph::read(&repo, start.id())?;
