@@ -840,4 +840,5 @@ module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.prepareStage = nativeBinding.prepareStage
 module.exports.resolveConfigDir = nativeBinding.resolveConfigDir
 module.exports.runCli = nativeBinding.runCli
+module.exports.stageHistory = nativeBinding.stageHistory
 module.exports.stageStatus = nativeBinding.stageStatus

@@ -148,6 +148,87 @@ export interface FileStatus {
   configBytes?: number
 }
 
+/** One commit that changed the stage's state. */
+export interface HistoryEntryInfo {
+  /** The commit id. */
+  commit: string
+  /** Author time, RFC 3339 UTC. */
+  time: string
+  /** Author name. */
+  author: string
+  /** Author e-mail. */
+  email: string
+  /** The message's first line. */
+  subject: string
+  /** The stage's files the commit changed. */
+  files: Array<'app' | 'passphrase' | 'secret'>
+  /** `SST-Command` trailer (deploy, remove, refresh, ...). */
+  command?: string
+  /** `SST-Update-Id` trailer: SST's update id. */
+  updateId?: string
+  /** `Run-Exit-Code` trailer: the wrapped command's exit code. */
+  exitCode?: number
+  /** `SST-Errors` trailer: resource errors SST recorded. */
+  errors?: number
+  /** `CI-Run` trailer: the CI run's URL. */
+  runUrl?: string
+  /** Who held the stage lock, when recorded. */
+  lockHolder?: string
+  /** Every trailer, in order. */
+  trailers: Array<TrailerInfo>
+  /** Resources after the commit (absent: no checkpoint, or an unreadable one). */
+  resources?: number
+  /** Pending operations after the commit. */
+  pendingOperations?: number
+  /** Resources before the commit (its first parent). */
+  resourcesBefore?: number
+  /** URNs the commit added. */
+  added: Array<string>
+  /** URNs the commit removed. */
+  removed: Array<string>
+  /** URNs whose inputs or outputs the commit changed. */
+  changed: Array<string>
+  /** Why the commit's checkpoint could not be read, if it could not. */
+  invalid?: string
+}
+
+/** Options of `stageHistory`. */
+export interface HistoryOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir; default `resolveConfigDir()`. */
+  configDir?: string
+  /** At most this many entries, newest first; default all. */
+  limit?: number
+  /** The revision the walk starts from; default `HEAD`. */
+  rev?: string
+}
+
+/** The result of `stageHistory`. */
+export interface HistoryResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** The stage's paths followed, relative to the repository's root. */
+  paths: Array<string>
+  /** The commits that changed them, newest first. */
+  entries: Array<HistoryEntryInfo>
+  /** Commits walked. */
+  commitsWalked: number
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
 /** One state file in a `prepareStage` result. */
 export interface PreparedFile {
   /** Which file: `app` (checkpoint), `passphrase`, `secret`, `fallbackSecret`, `fallbackPassphrase`. */
@@ -282,6 +363,17 @@ export interface SstLockInfo {
   updateId?: string
 }
 
+/**
+ * The stage's state changes from git history, newest first: only commits
+ * that change the stage's own files (`app/<stage>.json`,
+ * `passphrase/<stage>.age|.json`, `secret/<stage>.json`), each with its
+ * author, time, the SST command, update id and exit code from its
+ * trailers, resource counts, and the URNs added, removed and changed
+ * (inputs or outputs) against the state before it. Reads git objects only.
+ * An unknown revision or option rejects with `INVALID_OPTION`.
+ */
+export declare function stageHistory(options?: HistoryOptions | undefined | null): Promise<HistoryResult>
+
 /** Options every stage command takes. */
 export interface StageOptions {
   /** The stage (else env `SST_STAGE`). */
@@ -342,6 +434,14 @@ export interface StepTime {
   name: string
   /** Milliseconds. */
   ms: number
+}
+
+/** One trailer of a commit message. */
+export interface TrailerInfo {
+  /** The key (`SST-Update-Id`). */
+  key: string
+  /** The value. */
+  value: string
 }
 
 /** A finding that did not stop the run. */

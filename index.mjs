@@ -18,3 +18,4 @@ const binding = loadBinding(from, { createRequire, readFileSync, dirname, join }
 
 export default binding
 export const { commitStage, prepareStage, resolveConfigDir, runCli, stageStatus, __napiBindingTarget } = binding
+export const { stageHistory } = binding

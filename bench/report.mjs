@@ -86,6 +86,13 @@ export function renderReport(results, { quick }) {
     const rss = maxRss(sec, `tool:${key}`)
     target(`peak RSS of ${what}, ${fmtMB(stages[st].bytes)} checkpoint (largest of the runs)`, fmtRss(rss), NaN, `<= ${fmtRss(limitKb)} (\`node -e 0\` ${fmtRss(nodeRss)} + 2 x ${fmtMB(stages[st].bytes)})`, rss <= limitKb)
   }
+  const H = results.history
+  const hTag = H && `h${H.commits}`
+  if (H) {
+    const r = H.results[`inproc:${hTag}`].ms.median / H.results[`git:${hTag}`].ms.median
+    const c = H.results[`inproc:${hTag}`].cpuMs.median / H.results[`git:${hTag}`].cpuMs.median
+    target(`\`stageHistory()\` (in-process) vs \`git log --format=%H -- <paths>\`, ${num(H.commits)} commits`, `${fmtX(r)} git log's time`, c, '<= 2x', r <= 2)
+  }
   const misses = targets.filter((t) => t[4] !== 'PASS').length
 
   // ------------------------------------------------------------ tables
@@ -164,6 +171,21 @@ export function renderReport(results, { quick }) {
   out.push('')
   out.push(commitStages.length ? table(commitHead('checkpoint'), commitStages.map((s) => commitRow('commitState', s, stageLabel(s)))) : 'Measured in full runs only.')
   out.push('')
+
+  if (H) {
+    const g = (k) => H.results[`${k}:${hTag}`]
+    out.push(`## history, ${num(H.commits)} commits`)
+    out.push('')
+    out.push(`A repository of ${num(H.commits)} commits made with \`git fast-import\` (one in 20 a state commit of one of 3 stages, 40-resource checkpoints; the rest monorepo work), one pack. \`history --stage dev\` lists the ${num(H.entries)} commits of that stage with trailers, resource counts and URN diffs (checked every run); the baseline only lists the same commits' ids.`)
+    out.push('')
+    out.push(
+      table(
+        ['method', 'median (min–max)', '÷ git log', 'peak RSS'],
+        ['tool', 'inproc', 'git'].map((k) => [g(k).label, fmtCell(g(k).ms), fmtX(g(k).ms.median / g('git').ms.median), k === 'inproc' ? '(in the caller)' : fmtRss(g(k).rssKb.max)]),
+      ),
+    )
+    out.push('')
+  }
 
   // ------------------------------------------------------------ growth
   out.push('## How cost grows')

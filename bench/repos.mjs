@@ -79,19 +79,23 @@ export function fillRepo(bare, { files, stateFiles, tmp, env, seed = 1 }) {
   }
   write('done\n')
   closeSync(fd)
+  fastImport(bare, streamFile, env)
+  const count = Number(git(['ls-tree', '-r', '--name-only', 'main'], { cwd: bare, env }).trim().split('\n').length)
+  if (count !== files) throw new Error(`expected ${files} tracked files, got ${count}`)
+  return git(['rev-parse', 'main'], { cwd: bare, env }).trim()
+}
+
+/** Feeds `streamFile` (then removed) to `git fast-import` in `dir`, then packs everything into one pack, as a hosted remote would have. */
+export function fastImport(dir, streamFile, env) {
   const fdIn = openSync(streamFile, 'r')
   try {
-    const res = spawnSync('git', ['fast-import', '--quiet', '--done'], { cwd: bare, env, stdio: [fdIn, 'pipe', 'pipe'], encoding: 'utf8' })
+    const res = spawnSync('git', ['fast-import', '--quiet', '--done'], { cwd: dir, env, stdio: [fdIn, 'pipe', 'pipe'], encoding: 'utf8' })
     if (res.status !== 0) throw new Error(`git fast-import failed:\n${res.stderr}`)
   } finally {
     closeSync(fdIn)
     rmSync(streamFile, { force: true })
   }
-  // one pack, as a hosted remote would have
-  git(['repack', '-a', '-d', '-q'], { cwd: bare, env })
-  const count = Number(git(['ls-tree', '-r', '--name-only', 'main'], { cwd: bare, env }).trim().split('\n').length)
-  if (count !== files) throw new Error(`expected ${files} tracked files, got ${count}`)
-  return git(['rev-parse', 'main'], { cwd: bare, env }).trim()
+  git(['repack', '-a', '-d', '-q'], { cwd: dir, env })
 }
 
 /**

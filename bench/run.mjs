@@ -7,6 +7,7 @@
 //   node bench/run.mjs --quick --write   ... and writes BENCHMARKS.md
 //   --runs N   timed runs per figure (default 7, quick 3; plus one warm-up)
 //   --keep     keep the temp dir (fixtures, checkouts) for inspection
+//   --only history   only the history row (10,000 commits); prints it, writes nothing
 //
 // Everything runs in a temp dir under os.tmpdir(): generated checkpoints,
 // passphrases and secrets, repositories of 1,000 / 20,000 / 50,000 tracked
@@ -35,6 +36,7 @@ import { WRAPPER, rounds, runProcess, timeCall } from './measure.mjs'
 import { APP, ciCheckout, fillRepo, git, resetCommitFixture } from './repos.mjs'
 import { profilePrepare } from './profile.mjs'
 import { renderReport } from './report.mjs'
+import { historySection } from './history.mjs'
 import { startGitServer } from '../__test__/helpers/git-server.mjs'
 import { BUN_BIN, SST_VERSION, sstEnv } from '../__test__/helpers/sst.mjs'
 
@@ -57,8 +59,14 @@ const WRITE = !QUICK || flag('--write')
 const KEEP = flag('--keep')
 const runsArg = args.indexOf('--runs')
 const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : QUICK ? 3 : 7
+const onlyArg = args.indexOf('--only')
+const ONLY = onlyArg >= 0 ? args[onlyArg + 1] : undefined
+if (onlyArg >= 0 && ONLY !== 'history') {
+  console.error('--only takes: history')
+  process.exit(2)
+}
 for (const a of args) {
-  if (a.startsWith('--') && !['--quick', '--write', '--keep', '--runs'].includes(a)) {
+  if (a.startsWith('--') && !['--quick', '--write', '--keep', '--runs', '--only'].includes(a)) {
     console.error(`unknown option ${a}\nusage: node bench/run.mjs [--quick] [--write] [--keep] [--runs N]`)
     process.exit(2)
   }
@@ -173,7 +181,31 @@ function machineInfo() {
 
 // ------------------------------------------------------------------ main
 
+/** `--only history`: the history row alone, printed; nothing written. */
+async function onlyHistory() {
+  if (!WRAPPER) throw new Error('need python3 or /usr/bin/time (Debian package "time") to measure processes')
+  const work = mkdtempSync(join(tmpdir(), 'sst-local-state-bench-'))
+  const tmp = join(work, 'tmp')
+  mkdirSync(tmp)
+  try {
+    const gitconfig = join(work, 'gitconfig')
+    writeFileSync(gitconfig, '[user]\n\tname = Bench CI\n\temail = ci@example.com\n[init]\n\tdefaultBranch = main\n')
+    const env = { ...process.env, GIT_CONFIG_GLOBAL: gitconfig, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', XDG_CONFIG_HOME: join(work, 'xdg') }
+    for (const key of Object.keys(env)) if (/^(SST_LOCAL_STATE_|SST_STAGE$|GIT_DIR$|GIT_WORK_TREE$)/.test(key)) delete env[key]
+    say(`history over 10,000 commits, ${RUNS} timed runs (+1 warm-up)`)
+    const h = await historySection({ lib, cli: CLI, work, tmp, env, runs: RUNS })
+    for (const [key, r] of Object.entries(h.results)) say(`  ${r.label}: median ${r.ms.median.toFixed(1)} ms (${r.ms.min.toFixed(1)}–${r.ms.max.toFixed(1)})${key.startsWith('inproc') ? '' : `, peak RSS ${Math.round(r.rssKb.max / 1024)} MiB`}`)
+    const tag = `h${h.commits}`
+    const ratio = (a, b, m) => (h.results[`${a}:${tag}`][m].median / h.results[`${b}:${tag}`][m].median).toFixed(2)
+    say(`  ${h.entries} entries; wall time: process ÷ git log ${ratio('tool', 'git', 'ms')}x, in-process ÷ git log ${ratio('inproc', 'git', 'ms')}x; CPU time: ${ratio('tool', 'git', 'cpuMs')}x, ${ratio('inproc', 'git', 'cpuMs')}x`)
+  } finally {
+    if (KEEP) process.stderr.write(`kept ${work}\n`)
+    else rmSync(work, { recursive: true, force: true })
+  }
+}
+
 async function main() {
+  if (ONLY === 'history') return onlyHistory()
   if (!WRAPPER) throw new Error('need python3 or /usr/bin/time (Debian package "time") to measure processes')
   for (const f of ['prepare_sst.sh', 'commit_local_stage.sh']) {
     if (!existsSync(join(SEED_DIR, f))) throw new Error(`seed script ${join(SEED_DIR, f)} not found (set SST_LOCAL_STATE_SEED_DIR)`)
@@ -501,6 +533,10 @@ async function main() {
       const xdg = join(work, 'xdg-profile')
       results.profile = profilePrepare({ cli: CLI, stage: biggest, cwd: repos[smallest].checkout, xdg, env: envFor(xdg), tmp, runs: QUICK ? 1 : 3, checkpointBytes: stages[biggest].bytes })
     }
+
+    // ---------------------------------------------------------- 5. history
+    say('history over 10,000 commits vs `git log --format=%H -- <paths>`')
+    results.history = await historySection({ lib, cli: CLI, work, tmp, env: { ...gitEnv, XDG_CONFIG_HOME: join(work, 'xdg-history') }, runs: RUNS })
 
     results.elapsedS = Math.round((Date.now() - started) / 1000)
     results.machine.loadEnd = loadavg().map((x) => x.toFixed(2)).join(' ')

@@ -3,6 +3,7 @@
 //! lives in the plain Rust modules, which know nothing of napi.
 
 mod into_js;
+pub mod ops_js;
 mod option_keys;
 
 use crate::{cli, commit, config_dir, error, prepare, render, status};
@@ -686,6 +687,7 @@ mod tests {
             ("StageOptions", StageOptions::KEYS),
             ("PrepareOptions", PrepareOptions::KEYS),
             ("CommitOptions", CommitOptions::KEYS),
+            ("HistoryOptions", ops_js::HistoryOptions::KEYS),
         ] {
             assert_eq!(interface_fields(name), keys, "{name}");
         }

@@ -2,6 +2,7 @@
 //! structs, one function per command, human or `--json` output, and the
 //! documented exit codes (0 ok, 1 error, 2 usage, 4 state conflict).
 
+mod ops;
 pub mod render;
 
 use std::io::Write;
@@ -64,6 +65,14 @@ enum Command {
     Init(InitArgs),
     /// Print SST's config directory, computed exactly as SST computes it.
     ConfigDir,
+    /// The stage's state changes from git history, newest first.
+    History(ops::HistoryArgs),
+    /// The stage's checkpoint at a revision: resources by type and counts (--json: also the whole checkpoint).
+    Show(ops::ShowArgs),
+    /// Remove the stage's old update/snapshot/eventlog files from SST's config dir, newest N kept.
+    Prune(ops::PruneArgs),
+    /// Check this setup before a deploy fails: each check ok, warning or error, with how to fix it; exit 1 on an error.
+    Doctor(StageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +252,9 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
     };
+    if let Command::Doctor(args) = &cli.command {
+        return ops::doctor(args, &cli.global, env, &mut ui);
+    }
     match execute(&cli, env, &mut ui) {
         Ok(()) => 0,
         Err(error) => {
@@ -330,6 +342,10 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             ui.result(&dir, &json!({ "configDir": dir }));
             Ok(())
         }
+        Command::History(args) => ops::history(args, &cli.global, env, ui),
+        Command::Show(args) => ops::show(args, &cli.global, env, ui),
+        Command::Prune(args) => ops::prune(args, &cli.global, env, ui),
+        Command::Doctor(_) => unreachable!("doctor runs from run()"),
     }
 }
 

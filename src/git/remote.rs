@@ -500,6 +500,28 @@ impl<'r> Remote<'r> {
             }
         }
     }
+
+    /// Asks the remote, through git, whether this run could push `oid` to
+    /// `refs/heads/<branch>`: `git push --dry-run` (reaches the remote and
+    /// authenticates for a push; nothing is sent and no ref changes; the
+    /// server's hooks and branch protection are not consulted). `Ok(false)`
+    /// without git: libgit2 has no dry run.
+    pub fn push_dry_run(&self, oid: Oid, branch: &str) -> Result<bool> {
+        let Some(cli) = &self.cli else {
+            return Ok(false);
+        };
+        let refspec = format!("+{oid}:refs/heads/{branch}");
+        let args = [
+            "push",
+            "--dry-run",
+            "--porcelain",
+            "--no-verify",
+            self.name.as_str(),
+            refspec.as_str(),
+        ];
+        self.run_cli(cli, "pushing (dry run)", &args, |_| false)?;
+        Ok(true)
+    }
 }
 
 enum Kind {

@@ -1,6 +1,10 @@
 //! Operations: what the CLI and the JS API run.
 
 pub mod commit;
+pub mod doctor;
+pub mod history;
 pub mod init;
 pub mod prepare;
+pub mod prune;
+pub mod show;
 pub mod status;

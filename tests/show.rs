@@ -1,0 +1,82 @@
+//! show: the stage's checkpoint at a revision, from git objects only:
+//! resources by type, counts, the whole JSON on request; a revision without
+//! the checkpoint, an unknown revision and a corrupt checkpoint are errors.
+
+mod common;
+
+use common::Fixture;
+use sst_local_state::ops::show::{show, ShowOptions};
+
+fn checkpoint(types: &[&str], pending: usize) -> String {
+    let resources: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!(r#"{{"urn":"urn:{i}","type":"{t}"}}"#))
+        .collect();
+    let ops = vec!["{}"; pending].join(",");
+    format!(
+        r#"{{"version":3,"checkpoint":{{"stack":"organization/demo-app/dev","latest":{{"resources":[{}],"pending_operations":[{ops}]}}}}}}"#,
+        resources.join(",")
+    )
+}
+
+fn options(fx: &Fixture, rev: Option<&str>, whole: bool) -> ShowOptions {
+    ShowOptions {
+        common: fx.options("dev"),
+        rev: rev.map(str::to_string),
+        whole,
+    }
+}
+
+#[test]
+fn summary_and_whole_checkpoint_at_a_revision() {
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    let lambda = "aws:lambda/function:Function";
+    let role = "aws:iam/role:Role";
+    let old = checkpoint(&[lambda, role, lambda], 0);
+    fx.repo_write("app/dev.json", &old);
+    fx.repo_write("passphrase/dev.age", "armor");
+    let first = common::commit_all(&repo, "first");
+    fx.repo_write("app/dev.json", checkpoint(&[role], 1));
+    common::commit_all(&repo, "second");
+
+    let r = show(&options(&fx, Some(&first.to_string()), false), &fx.env()).unwrap();
+    assert_eq!(r.commit, first.to_string());
+    assert_eq!((r.resources, r.pending_operations), (3, 0));
+    let by_type: Vec<(&str, u32)> = r
+        .by_type
+        .iter()
+        .map(|t| (t.type_name.as_str(), t.count))
+        .collect();
+    assert_eq!(by_type, [(lambda, 2), (role, 1)]);
+    assert_eq!(r.path, "infra/state/app/dev.json");
+    assert_eq!(r.stack.as_deref(), Some("organization/demo-app/dev"));
+    assert_eq!(r.other_files, ["infra/state/passphrase/dev.age"]);
+    assert!(r.checkpoint.is_none());
+
+    // HEAD by default; with `whole`, the checkpoint exactly as stored
+    let r = show(&options(&fx, None, true), &fx.env()).unwrap();
+    assert_eq!((r.resources, r.pending_operations), (1, 1));
+    assert_eq!(r.checkpoint.unwrap().get(), checkpoint(&[role], 1));
+    let r = show(&options(&fx, Some("HEAD~1"), true), &fx.env()).unwrap();
+    assert_eq!(r.checkpoint.unwrap().get(), old);
+}
+
+#[test]
+fn missing_unknown_and_corrupt() {
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    let err = show(&options(&fx, None, false), &fx.env()).unwrap_err();
+    assert_eq!(err.code(), "STATE_MISSING", "{err}");
+    assert!(
+        err.to_string().contains("HEAD:infra/state/app/dev.json"),
+        "{err}"
+    );
+    let err = show(&options(&fx, Some("nope"), false), &fx.env()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_OPTION", "{err}");
+    fx.repo_write("app/dev.json", "{\"version\":3}");
+    common::commit_all(&repo, "corrupt");
+    let err = show(&options(&fx, None, false), &fx.env()).unwrap_err();
+    assert_eq!(err.code(), "STATE_CORRUPT", "{err}");
+}
