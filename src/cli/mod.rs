@@ -64,6 +64,50 @@ enum Command {
     Init(InitArgs),
     /// Print SST's config directory, computed exactly as SST computes it.
     ConfigDir,
+    /// Re-encrypt every age-encrypted passphrase to the current <stateDir>/age-recipients.txt:
+    /// one commit, pushed like a state commit.
+    Rekey(SecretsArgs),
+}
+
+/// Flags of the project-wide passphrase commands (`rekey`).
+#[derive(Debug, Args)]
+struct SecretsArgs {
+    /// State folder relative to the project root [default: infra/state].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<String>,
+    /// SST's config dir (the default key file lives below it).
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<Utf8PathBuf>,
+    /// Branch to push to [default: from the CI environment, else the checked-out branch].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// Remote to push to [default: origin].
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Commit on HEAD locally; push nothing.
+    #[arg(long, conflicts_with_all = ["branch", "remote"])]
+    no_push: bool,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl SecretsArgs {
+    fn options(&self, global: &GlobalArgs) -> crate::secrets::SecretsOptions {
+        crate::secrets::SecretsOptions {
+            common: CommonOptions {
+                cwd: global.cwd.clone(),
+                state_dir: self.state_dir.clone(),
+                config_dir: self.config_dir.clone(),
+                caller: Caller::Cli,
+                ..CommonOptions::default()
+            },
+            branch: self.branch.clone(),
+            remote: self.remote.clone(),
+            no_push: self.no_push,
+            dry_run: self.dry_run,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +122,10 @@ struct InitArgs {
     /// --cwd [default: env SST_LOCAL_STATE_AGE_KEY_FILE, else <configDir>/sst-local-state/age-key.txt].
     #[arg(long, value_name = "FILE")]
     key_file: Option<Utf8PathBuf>,
+    /// List this public key (age1…, e.g. a CI key made elsewhere) instead of creating or
+    /// reading a key on this machine.
+    #[arg(long, value_name = "AGE1", conflicts_with = "key_file")]
+    recipient: Option<String>,
 }
 
 /// Flags naming the stage and where its state lives.
@@ -320,6 +368,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                     ..CommonOptions::default()
                 },
                 key_file: args.key_file.clone(),
+                recipient: args.recipient.clone(),
             };
             let report = init(&options, env)?;
             ui.result(&render::init(&report), &to_json(&report));
@@ -330,6 +379,24 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             ui.result(&dir, &json!({ "configDir": dir }));
             Ok(())
         }
+        Command::Rekey(args) => {
+            let report = crate::rekey::rekey(&args.options(&cli.global), env)?;
+            secrets_result(ui, "rekey", &report);
+            Ok(())
+        }
+    }
+}
+
+/// The result of a project-wide passphrase command, with its warnings.
+fn secrets_result(ui: &mut Ui<'_>, command: &str, report: &crate::secrets::SecretsReport) {
+    if let Some(message) = &report.message {
+        for line in message.lines() {
+            ui.detail(&format!("message | {line}"));
+        }
+    }
+    ui.result(&render::secrets(command, report), &to_json(report));
+    for warning in &report.warnings {
+        ui.warn(warning);
     }
 }
 

@@ -3,4 +3,6 @@
 pub mod commit;
 pub mod init;
 pub mod prepare;
+pub mod rekey;
+pub mod secrets;
 pub mod status;

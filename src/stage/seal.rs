@@ -172,7 +172,12 @@ pub fn open(path: &Utf8Path, ciphertext: &[u8], identities: &[Identity]) -> Resu
         .map_err(|e| fail(e.to_string()))?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => fail(format!(
+                "{e} (a key listed in {RECIPIENTS_FILE} after this file was encrypted opens it only once a member whose key does runs `sst-local-state rekey`)"
+            )),
+            e => fail(e.to_string()),
+        })?;
     let mut plain = Vec::new();
     reader
         .read_to_end(&mut plain)

@@ -42,6 +42,7 @@ use crate::warning::Warning;
 use message::MessageFacts;
 
 pub use push::PUSH_TIMEOUT_ENV;
+pub(crate) use push::{backoff, push_budget};
 use rule::Ids;
 
 /// Options of [`commit`].

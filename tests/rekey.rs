@@ -1,0 +1,215 @@
+//! `rekey` re-encrypts every `.age` passphrase to the current recipients in
+//! one pushed commit; refuses (naming the file, nothing pushed) when the
+//! running key cannot decrypt one; unchanged recipients → no commit.
+//! `init --recipient` lists a public key made elsewhere; `init` tells a
+//! joining member that a rekey is needed.
+
+mod common;
+
+use camino::Utf8Path;
+use common::{blob_in, commit_all, Fixture};
+use sst_local_state::env::Env;
+use sst_local_state::init::{init, InitOptions};
+use sst_local_state::rekey::rekey;
+use sst_local_state::seal;
+use sst_local_state::secrets::SecretsOptions;
+
+struct Key {
+    secret: String,
+    public: String,
+}
+
+fn key() -> Key {
+    let (secret, public) = seal::generate();
+    Key { secret, public }
+}
+
+fn with_key(k: &Key) -> Env {
+    common::env_with(&[("SST_LOCAL_STATE_AGE_KEY", &k.secret)])
+}
+
+fn options(fx: &Fixture) -> SecretsOptions {
+    let mut common = fx.options("dev");
+    common.stage = None;
+    SecretsOptions {
+        common,
+        branch: Some("main".into()),
+        ..SecretsOptions::default()
+    }
+}
+
+fn recipients(fx: &Fixture, keys: &[&Key]) {
+    let text: String = keys.iter().map(|k| format!("{}\n", k.public)).collect();
+    fx.repo_write("age-recipients.txt", format!("# team\n{text}"));
+}
+
+fn opens(bytes: &[u8], k: &Key) -> Option<Vec<u8>> {
+    let ids = seal::identities(&with_key(k), Utf8Path::new("/nonexistent")).unwrap();
+    seal::open(Utf8Path::new("x.age"), bytes, &ids).ok()
+}
+
+/// A project whose dev and fallback passphrases are sealed to `a` and `b`, pushed to origin.
+fn sealed_project(a: &Key, b: &Key) -> (Fixture, git2::Repository, git2::Repository) {
+    let fx = Fixture::new();
+    recipients(&fx, &[a, b]);
+    let rs = seal::parse_recipients(Utf8Path::new("r"), &format!("{}\n{}\n", a.public, b.public))
+        .unwrap();
+    fx.repo_write("passphrase/dev.age", seal::seal(b"dev-passphrase", &rs));
+    fx.repo_write(
+        "passphrase/_fallback.age",
+        seal::seal(b"fallback-pass", &rs),
+    );
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    (fx, repo, bare)
+}
+
+fn tip(bare: &git2::Repository) -> git2::Oid {
+    bare.refname_to_id("refs/heads/main").unwrap()
+}
+
+#[test]
+fn rekey_after_removing_a_recipient_locks_the_removed_key_out() {
+    let (a, b) = (key(), key());
+    let (fx, repo, bare) = sealed_project(&a, &b);
+
+    // the first rekey records whom the files are sealed to; the second changes nothing
+    let first = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(first.committed && first.pushed, "{first:?}");
+    assert_eq!(first.recipients, 2);
+    let before = tip(&bare);
+    let again = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(!again.committed && again.files.is_empty(), "{again:?}");
+    assert_eq!(tip(&bare), before, "no change → no commit");
+
+    // b leaves: remove its line, rekey
+    recipients(&fx, &[&a]);
+    let report = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(report.pushed, "{report:?}");
+    assert_eq!(report.recipients, 1);
+    let pushed = tip(&bare);
+    assert_eq!(report.commit.as_deref(), Some(pushed.to_string().as_str()));
+    let paths: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+    for p in [
+        "infra/state/passphrase/dev.age",
+        "infra/state/passphrase/_fallback.age",
+        "infra/state/age-recipients.txt",
+    ] {
+        assert!(paths.contains(&p), "{paths:?}");
+    }
+    let dev = blob_in(&bare, pushed, "infra/state/passphrase/dev.age").unwrap();
+    assert_eq!(opens(&dev, &a).as_deref(), Some(&b"dev-passphrase"[..]));
+    assert_eq!(opens(&dev, &b), None, "the removed key no longer decrypts");
+    let fallback = blob_in(&bare, pushed, "infra/state/passphrase/_fallback.age").unwrap();
+    assert_eq!(opens(&fallback, &a).as_deref(), Some(&b"fallback-pass"[..]));
+    assert_eq!(opens(&fallback, &b), None);
+    // the worktree and HEAD follow
+    assert_eq!(repo.head().unwrap().target(), Some(pushed));
+    let work = std::fs::read(fx.project.join("infra/state/passphrase/dev.age")).unwrap();
+    assert_eq!(work, dev);
+    let rendered = serde_json::to_string(&report).unwrap();
+    assert!(!rendered.contains("dev-passphrase") && !rendered.contains("AGE-SECRET-KEY"));
+}
+
+#[test]
+fn a_key_that_cannot_decrypt_is_refused_naming_the_file() {
+    let (a, b, c) = (key(), key(), key());
+    let (fx, _repo, bare) = sealed_project(&a, &b);
+    // c joined (listed) but the files were sealed before: c cannot rekey
+    recipients(&fx, &[&a, &b, &c]);
+    let before = tip(&bare);
+    let err = rekey(&options(&fx), &with_key(&c)).unwrap_err();
+    assert_eq!(err.code(), "DECRYPT_FAILED", "{err}");
+    assert!(err.to_string().contains("passphrase/"), "{err}");
+    assert!(err.to_string().contains("rekey"), "{err}");
+    assert!(!err.to_string().contains(&c.secret));
+    assert_eq!(tip(&bare), before, "nothing pushed");
+    let no_key = rekey(&options(&fx), &common::env_with(&[])).unwrap_err();
+    assert_eq!(no_key.code(), "AGE_KEY_MISSING");
+    // a member who can decrypt rekeys; then c can decrypt
+    rekey(&options(&fx), &with_key(&a)).unwrap();
+    let dev = blob_in(&bare, tip(&bare), "infra/state/passphrase/dev.age").unwrap();
+    assert_eq!(opens(&dev, &c).as_deref(), Some(&b"dev-passphrase"[..]));
+}
+
+#[test]
+fn rekey_without_push_commits_on_head() {
+    let (a, b) = (key(), key());
+    let (fx, repo, bare) = sealed_project(&a, &b);
+    let before = tip(&bare);
+    recipients(&fx, &[&b]);
+    let mut o = options(&fx);
+    o.no_push = true;
+    o.branch = None;
+    let report = rekey(&o, &with_key(&a)).unwrap();
+    assert!(
+        report.committed && !report.pushed && report.head_updated,
+        "{report:?}"
+    );
+    assert_eq!(tip(&bare), before);
+    let head = repo.head().unwrap().target().unwrap();
+    let dev = blob_in(&repo, head, "infra/state/passphrase/dev.age").unwrap();
+    assert_eq!(opens(&dev, &a), None);
+    assert!(opens(&dev, &b).is_some());
+    let statuses = repo.statuses(None).unwrap();
+    assert!(statuses.is_empty(), "worktree and index follow HEAD");
+}
+
+#[test]
+fn init_with_a_recipient_and_for_a_joining_member() {
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    let ci = key();
+    let run = |key_file: Option<&str>, recipient: Option<&str>| {
+        let mut common = fx.options("dev");
+        common.stage = None;
+        init(
+            &InitOptions {
+                common,
+                key_file: key_file.map(Into::into),
+                recipient: recipient.map(str::to_string),
+            },
+            &fx.env(),
+        )
+    };
+    // a CI key made elsewhere: no local key is read or written
+    let report = run(None, Some(&ci.public)).unwrap();
+    assert_eq!(report.key_file, None);
+    assert!(report.added_recipient && !report.created_key && !report.joining);
+    assert!(!fx.config.join("sst-local-state/age-key.txt").exists());
+    let text = sst_local_state::render::init(&report);
+    assert!(
+        text.contains("rekey") && !text.contains("SST_LOCAL_STATE_AGE_KEY"),
+        "{text}"
+    );
+    // a member joins: told that rekey is needed, never to store their key as the CI secret
+    let key_file = fx.root.join("member/age.txt");
+    let joined = run(Some(key_file.as_str()), None).unwrap();
+    assert!(joined.joining && joined.created_key);
+    let text = sst_local_state::render::init(&joined);
+    assert!(text.contains("rekey"), "{text}");
+    assert!(!text.contains("as the CI secret"), "{text}");
+    assert!(!text.contains("AGE-SECRET-KEY-1"), "{text}");
+    // the first member of a new project is told to store the key in CI
+    let fresh = Fixture::new();
+    let mut common = fresh.options("dev");
+    common.stage = None;
+    let first = init(
+        &InitOptions {
+            common,
+            key_file: Some(fresh.root.join("k/age.txt")),
+            recipient: None,
+        },
+        &fresh.env(),
+    )
+    .unwrap();
+    assert!(!first.joining);
+    assert!(
+        sst_local_state::render::init(&first).contains("as the CI secret SST_LOCAL_STATE_AGE_KEY")
+    );
+    // a secret key passed as --recipient is refused and never echoed
+    let err = run(None, Some(&ci.secret)).unwrap_err();
+    assert_eq!(err.code(), "INVALID_OPTION");
+    assert!(!err.to_string().contains(&ci.secret), "{err}");
+    let _ = commit_all(&repo, "keys");
+}
