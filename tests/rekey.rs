@@ -213,3 +213,109 @@ fn init_with_a_recipient_and_for_a_joining_member() {
     assert!(!err.to_string().contains(&ci.secret), "{err}");
     let _ = commit_all(&repo, "keys");
 }
+
+/// A seed-recipe project: plain dev, prod and fallback passphrases, pushed to origin.
+fn plain_project(a: &Key) -> (Fixture, git2::Repository, git2::Repository) {
+    let fx = Fixture::new();
+    recipients(&fx, &[a]);
+    for stage in ["dev", "prod", "_fallback"] {
+        fx.repo_write(
+            &format!("passphrase/{stage}.json"),
+            format!("{stage}-passphrase"),
+        );
+    }
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    (fx, repo, bare)
+}
+
+#[test]
+fn encrypt_migrates_every_plain_passphrase_in_one_commit() {
+    let a = key();
+    let (fx, repo, bare) = plain_project(&a);
+    let before = tip(&bare);
+    // no key needed to encrypt
+    let report = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
+    assert!(report.pushed, "{report:?}");
+    let pushed = tip(&bare);
+    assert_ne!(pushed, before);
+    assert_eq!(
+        bare.find_commit(pushed).unwrap().parent_id(0).unwrap(),
+        before,
+        "one commit"
+    );
+    for stage in ["dev", "prod", "_fallback"] {
+        let json = format!("infra/state/passphrase/{stage}.json");
+        assert!(blob_in(&bare, pushed, &json).is_none(), "{json} removed");
+        assert!(
+            !fx.project.join(&json).exists(),
+            "{json} removed from the worktree"
+        );
+        let age = blob_in(
+            &bare,
+            pushed,
+            &format!("infra/state/passphrase/{stage}.age"),
+        )
+        .unwrap();
+        assert_eq!(
+            opens(&age, &a).unwrap(),
+            format!("{stage}-passphrase").into_bytes()
+        );
+    }
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("git history still holds")),
+        "{:?}",
+        report.notes
+    );
+    let msg = bare
+        .find_commit(pushed)
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("[skip ci]") && msg.contains("git history still holds"),
+        "{msg}"
+    );
+    assert_eq!(repo.head().unwrap().target(), Some(pushed));
+    assert!(
+        repo.statuses(None).unwrap().is_empty(),
+        "worktree and index follow"
+    );
+    let rendered = serde_json::to_string(&report).unwrap();
+    assert!(!rendered.contains("-passphrase\""), "{rendered}");
+    // the record lets rekey see that nothing changed; encrypt again has nothing to do
+    let again = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
+    assert!(!again.committed);
+    let rekeyed = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(!rekeyed.committed, "{rekeyed:?}");
+    assert_eq!(tip(&bare), pushed);
+}
+
+#[test]
+fn encrypt_needs_recipients_and_refuses_a_differing_pair() {
+    let a = key();
+    let (fx, _repo, bare) = plain_project(&a);
+    std::fs::remove_file(fx.project.join("infra/state/age-recipients.txt")).unwrap();
+    let err = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap_err();
+    assert!(err.to_string().contains("init"), "{err}");
+    assert!(!err.to_string().contains("dev-passphrase"), "{err}");
+
+    let (fx, repo, bare2) = plain_project(&a);
+    let rs = seal::parse_recipients(Utf8Path::new("r"), &a.public).unwrap();
+    fx.repo_write("passphrase/dev.age", seal::seal(b"another", &rs));
+    commit_all(&repo, "both");
+    let mut o = options(&fx);
+    o.no_push = true;
+    o.branch = None;
+    let err = sst_local_state::encrypt::encrypt(&o, &with_key(&a)).unwrap_err();
+    assert!(err.to_string().contains("differs"), "{err}");
+    assert!(
+        !err.to_string().contains("another") && !err.to_string().contains("dev-passphrase"),
+        "{err}"
+    );
+    let _ = (bare, bare2);
+}

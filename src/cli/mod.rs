@@ -67,9 +67,12 @@ enum Command {
     /// Re-encrypt every age-encrypted passphrase to the current <stateDir>/age-recipients.txt:
     /// one commit, pushed like a state commit.
     Rekey(SecretsArgs),
+    /// Migrate every plain passphrase/<stage>.json (and _fallback.json) to .age for the
+    /// current recipients, removing the plain files: one commit, pushed like a state commit.
+    Encrypt(SecretsArgs),
 }
 
-/// Flags of the project-wide passphrase commands (`rekey`).
+/// Flags of the project-wide passphrase commands (`rekey`, `encrypt`).
 #[derive(Debug, Args)]
 struct SecretsArgs {
     /// State folder relative to the project root [default: infra/state].
@@ -382,6 +385,11 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
         Command::Rekey(args) => {
             let report = crate::rekey::rekey(&args.options(&cli.global), env)?;
             secrets_result(ui, "rekey", &report);
+            Ok(())
+        }
+        Command::Encrypt(args) => {
+            let report = crate::encrypt::encrypt(&args.options(&cli.global), env)?;
+            secrets_result(ui, "encrypt", &report);
             Ok(())
         }
     }

@@ -62,18 +62,8 @@ pub fn rekey(options: &SecretsOptions, env: &Env) -> Result<SecretsReport> {
                 label: "rekeyed",
             });
         }
-        planned.changes.push(Change {
-            path: record_path,
-            bytes: Some(record),
-            label: "updated",
-        });
-        if scope.read(base, &recipients_path)?.as_deref() != Some(&recipients_bytes[..]) {
-            planned.changes.push(Change {
-                path: recipients_path,
-                bytes: Some(recipients_bytes),
-                label: "updated",
-            });
-        }
+        planned.update(scope, base, record_path, record)?;
+        planned.update(scope, base, recipients_path, recipients_bytes)?;
         planned.message = format!(
             "chore(sst-state): re-encrypt {} passphrase{} to {} age recipient{} [skip ci]\n\nSST-Passphrases: rekeyed\n",
             sealed.len(),

@@ -188,6 +188,26 @@ impl Scope<'_> {
     }
 }
 
+impl Planned {
+    /// Adds `path` with `bytes` (labelled `updated`) unless `base` already holds exactly that.
+    pub fn update(
+        &mut self,
+        scope: &Scope,
+        base: Option<&git2::Commit>,
+        path: String,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        if scope.read(base, &path)?.as_deref() != Some(&bytes[..]) {
+            self.changes.push(Change {
+                path,
+                bytes: Some(bytes),
+                label: "updated",
+            });
+        }
+        Ok(())
+    }
+}
+
 /// The record of `recipients` (see [`SEALED_TO_FILE`]): sorted, one a line.
 pub fn sealed_to(recipients: &[age::x25519::Recipient]) -> Vec<u8> {
     let mut keys: Vec<String> = recipients.iter().map(ToString::to_string).collect();

@@ -1,0 +1,168 @@
+// Secrets over time (issue 14), through the CLI, over the local HTTP git
+// server and with the real `sst` CLI: `encrypt` migrates a seed-style
+// repository (two stages and the fallback, plain passphrases) to age in one
+// pushed commit and SST still reads every secret after prepare; `rekey`
+// after removing a recipient locks that key out; no command prints a
+// passphrase, a secret value or an age secret key.
+import { test, describe, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { makeSstProject, runSst } from './helpers/sst.mjs'
+import { SLOW, assertOk, cleanup, cli, gitOk, removeAtCleanup, revParse, tempDir } from './helpers/common.mjs'
+import { ciClone, gitServer } from './helpers/state-repo.mjs'
+
+after(cleanup)
+
+const STAGES = ['dev', 'prod']
+const SECRETS = { dev: ['DevKey', 'dev-secret-value'], prod: ['ProdKey', 'prod-secret-value'] }
+const FALLBACK = ['SharedKey', 'fallback-secret-value']
+
+/** Every string that must never be printed: passphrases, secret values, secret keys. */
+function assertNoLeak(res, secrets, what) {
+  const out = `${res.stdout}\n${res.stderr}`
+  assert.doesNotMatch(out, /AGE-SECRET-KEY-1/i, `${what} printed an age secret key`)
+  for (const s of secrets) assert.ok(!out.includes(s), `${what} printed a secret (${s.slice(0, 4)}…)`)
+}
+
+/** Every blob of every commit of a bare repository, as text. */
+function allObjects(bare) {
+  const ids = gitOk(['--git-dir', bare, 'rev-list', '--objects', '--all']).split('\n').filter(Boolean).map((l) => l.split(' ')[0])
+  return ids.map((id) => gitOk(['--git-dir', bare, 'cat-file', '-p', id]))
+}
+
+/** A project whose SST state (stages dev and prod, fallback) was made by the real SST, in the seed's layout. */
+async function seedStyleProject() {
+  const project = await makeSstProject()
+  removeAtCleanup(project.dir)
+  const home = tempDir('sls-seed-home-')
+  for (const stage of STAGES) {
+    const [name, value] = SECRETS[stage]
+    const set = runSst(['secret', 'set', name, value, '--stage', stage], { cwd: project.dir, configHome: home })
+    assert.equal(set.status, 0, `sst secret set failed: ${set.stderr}`)
+  }
+  const fb = runSst(['secret', 'set', FALLBACK[0], FALLBACK[1], '--fallback', '--stage', 'dev'], { cwd: project.dir, configHome: home })
+  assert.equal(fb.status, 0, `sst secret set --fallback failed: ${fb.stderr}`)
+  const passphrases = []
+  for (const key of ['passphrase', 'secret']) {
+    const from = join(home, 'sst', 'state', key, 'demo-app')
+    const to = join(project.dir, 'infra', 'state', key)
+    mkdirSync(to, { recursive: true })
+    for (const file of readdirSync(from)) {
+      cpSync(join(from, file), join(to, file))
+      if (key === 'passphrase') passphrases.push(readFileSync(join(from, file), 'utf8'))
+    }
+  }
+  assert.equal(passphrases.length, 3)
+  return { project, passphrases }
+}
+
+describe('encrypt and rekey with the real SST CLI', () => {
+  test('encrypt migrates a seed-style repository; rekey after removing a recipient locks it out', SLOW, async () => {
+    const srv = await gitServer()
+    const repo = srv.newRepo('secrets-encrypt')
+    const { project, passphrases } = await seedStyleProject()
+    gitOk(['init', '-q', '-b', 'main'], project.dir)
+    gitOk(['add', '-A'], project.dir)
+    gitOk(['commit', '-q', '-m', 'seed recipe state'], project.dir)
+    gitOk(['push', '-q', repo.open, 'main'], project.dir)
+    const secretValues = [...Object.values(SECRETS).map(([, v]) => v), FALLBACK[1]]
+    const never = [...passphrases, ...secretValues]
+
+    // a member's clone: two keys listed (the first member, then a joining one)
+    const clone = ciClone(repo.open, { shallow: false })
+    symlinkSync(join(project.dir, '.sst'), join(clone, '.sst'), 'junction')
+    const keyA = join(tempDir('sls-key-a-'), 'age.txt')
+    const keyB = join(tempDir('sls-key-b-'), 'age.txt')
+    const initA = assertOk(cli(['init', '--key-file', keyA], clone), 'init A')
+    assert.match(initA.stdout, /as the CI secret SST_LOCAL_STATE_AGE_KEY/)
+    const initB = assertOk(cli(['init', '--key-file', keyB, '--verbose'], clone), 'init B')
+    assert.match(initB.stdout, /rekey/)
+    assert.doesNotMatch(initB.stdout, /as the CI secret/, 'a joining member is never told to store their key in CI')
+    const secretA = readFileSync(keyA, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))
+    const secretB = readFileSync(keyB, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))
+    never.push(secretA, secretB)
+    for (const res of [initA, initB]) assertNoLeak(res, never, 'init')
+
+    // encrypt: one commit, pushed; dry run first writes nothing
+    const before = revParse(repo.path)
+    const dry = assertOk(cli(['encrypt', '--branch', 'main', '--dry-run', '--json'], clone), 'encrypt --dry-run')
+    assert.equal(dry.json.committed, false)
+    assert.equal(revParse(repo.path), before)
+    const enc = assertOk(cli(['encrypt', '--branch', 'main', '--json'], clone), 'encrypt')
+    assertNoLeak(enc, never, 'encrypt --json')
+    assert.equal(enc.json.pushed, true)
+    assert.equal(enc.json.commit, revParse(repo.path))
+    assert.equal(gitOk(['--git-dir', repo.path, 'rev-parse', `${enc.json.commit}^`]), before, 'one commit')
+    assert.ok(enc.json.notes.some((n) => /git history still holds/.test(n)), JSON.stringify(enc.json.notes))
+    const tree = gitOk(['--git-dir', repo.path, 'ls-tree', '-r', '--name-only', 'main']).split('\n')
+    assert.deepEqual(tree.filter((p) => p.startsWith('infra/state/passphrase/')).sort(), [
+      'infra/state/passphrase/_fallback.age',
+      'infra/state/passphrase/dev.age',
+      'infra/state/passphrase/prod.age',
+      'infra/state/passphrase/sealed-to.txt',
+    ])
+    for (const path of tree) {
+      const text = gitOk(['--git-dir', repo.path, 'show', `main:${path}`])
+      for (const p of passphrases) assert.ok(!text.includes(p), `the tip's ${path} holds a plaintext passphrase`)
+    }
+
+    // every stage prepares with the age key on a fresh machine, and SST reads the secrets
+    const listed = (dir, env) => {
+      const out = {}
+      for (const stage of STAGES) {
+        const home = tempDir('sls-home-')
+        const prep = cli(['prepare', '--stage', stage, '--config-dir', join(home, 'sst'), '--json'], dir, env)
+        out[stage] = prep
+        if (prep.status !== 0) continue
+        assertNoLeak(prep, never, 'prepare')
+        const list = runSst(['secret', 'list', '--stage', stage], { cwd: dir, configHome: home })
+        assert.equal(list.status, 0, `sst secret list --stage ${stage} failed: ${list.stderr}`)
+        assert.match(list.stdout, new RegExp(`^${SECRETS[stage][0]}=${SECRETS[stage][1]}$`, 'm'))
+        assert.match(list.stdout, new RegExp(`${FALLBACK[0]}=${FALLBACK[1]}`))
+      }
+      return out
+    }
+    const fresh = ciClone(repo.open)
+    symlinkSync(join(project.dir, '.sst'), join(fresh, '.sst'), 'junction')
+    for (const res of Object.values(listed(fresh, { SST_LOCAL_STATE_AGE_KEY: secretA }))) assertOk(res, 'prepare A')
+    for (const res of Object.values(listed(fresh, { SST_LOCAL_STATE_AGE_KEY: secretB }))) assertOk(res, 'prepare B')
+
+    // B leaves: remove its line, A rekeys
+    const recipientsFile = join(clone, 'infra', 'state', 'age-recipients.txt')
+    const publicB = initB.stdout.match(/public key (age1[0-9a-z]+)/)[1]
+    writeFileSync(recipientsFile, readFileSync(recipientsFile, 'utf8').split('\n').filter((l) => l.trim() !== publicB).join('\n'))
+    const rekey = assertOk(cli(['rekey', '--branch', 'main', '--json', '--verbose'], clone, { SST_LOCAL_STATE_AGE_KEY: secretA }), 'rekey')
+    assertNoLeak(rekey, never, 'rekey --json --verbose')
+    assert.equal(rekey.json.pushed, true)
+    assert.equal(rekey.json.recipients, 1)
+    const human = assertOk(cli(['rekey', '--branch', 'main', '--verbose'], clone, { SST_LOCAL_STATE_AGE_KEY: secretA }), 'rekey again')
+    assertNoLeak(human, never, 'rekey --verbose')
+    assert.match(human.stdout, /nothing to change/)
+    assert.equal(revParse(repo.path), rekey.json.commit, 'no change → no commit')
+
+    const after = ciClone(repo.open)
+    symlinkSync(join(project.dir, '.sst'), join(after, '.sst'), 'junction')
+    const removed = listed(after, { SST_LOCAL_STATE_AGE_KEY: secretB })
+    for (const res of Object.values(removed)) {
+      assert.equal(res.json?.error?.code, 'DECRYPT_FAILED', res.stdout)
+      assertNoLeak(res, never, 'prepare with a removed key')
+    }
+    for (const res of Object.values(listed(after, { SST_LOCAL_STATE_AGE_KEY: secretA }))) assertOk(res, 'prepare A after rekey')
+
+    // a key that cannot decrypt cannot rekey: refused, naming the file, nothing pushed
+    const refused = cli(['rekey', '--branch', 'main', '--json'], after, { SST_LOCAL_STATE_AGE_KEY: secretB })
+    writeFileSync(join(after, 'infra', 'state', 'age-recipients.txt'), `${publicB}\n`)
+    const refused2 = cli(['rekey', '--branch', 'main', '--json'], after, { SST_LOCAL_STATE_AGE_KEY: secretB })
+    assert.equal(refused.json?.error?.code ?? 'none', 'none', 'unchanged recipients: nothing to decrypt')
+    assert.equal(refused2.json?.error?.code, 'DECRYPT_FAILED', refused2.stdout)
+    assert.match(refused2.json.error.message, /passphrase\/[_a-z]+\.age/)
+    assertNoLeak(refused2, never, 'a refused rekey')
+    assert.equal(revParse(repo.path), rekey.json.commit)
+
+    // what history holds: the plain passphrases are still in the objects (the note is honest)
+    const objects = allObjects(repo.path).join('\n')
+    assert.ok(passphrases.every((p) => objects.includes(p)), 'the history still holds the plaintext, as encrypt says')
+  })
+})
