@@ -6,7 +6,7 @@
 // passphrase, a secret value or an age secret key.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { makeSstProject, runSst } from './helpers/sst.mjs'
@@ -164,5 +164,90 @@ describe('encrypt and rekey with the real SST CLI', () => {
     // what history holds: the plain passphrases are still in the objects (the note is honest)
     const objects = allObjects(repo.path).join('\n')
     assert.ok(passphrases.every((p) => objects.includes(p)), 'the history still holds the plaintext, as encrypt says')
+  })
+})
+
+describe('env mode with the real SST CLI', () => {
+  test('SST_PASSPHRASE in CI only: the pushed repository never holds it; sst secret list works after prepare on a fresh machine', SLOW, async () => {
+    const srv = await gitServer()
+    const repo = srv.newRepo('secrets-env-mode')
+    const project = await makeSstProject()
+    removeAtCleanup(project.dir)
+    const pkgFile = join(project.dir, 'package.json')
+    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'))
+    pkg.sstLocalState = { passphrase: 'env' }
+    writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`)
+    gitOk(['init', '-q', '-b', 'main'], project.dir)
+    gitOk(['add', '-A'], project.dir)
+    gitOk(['commit', '-q', '-m', 'initial'], project.dir)
+    gitOk(['remote', 'add', 'origin', repo.open], project.dir)
+    gitOk(['push', '-q', 'origin', 'main'], project.dir)
+    const passphrase = (await import('node:crypto')).randomBytes(32).toString('base64')
+    const ci = { SST_PASSPHRASE: passphrase }
+    const never = [passphrase, 'env-secret-value', 'env-fallback-value']
+
+    // machine A: prepare without the variable says which one to set
+    const homeA = tempDir('sls-env-a-')
+    const configA = join(homeA, 'sst')
+    const missing = cli(['prepare', '--stage', 'dev', '--config-dir', configA, '--json'], project.dir)
+    assert.equal(missing.json?.error?.code, 'PASSPHRASE_MISSING', missing.stdout)
+    assert.match(missing.json.error.message, /set SST_PASSPHRASE/)
+    const prepA = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configA, '--json'], project.dir, ci), 'prepare A')
+    assertNoLeak(prepA, never, 'prepare (env mode)')
+    for (const [args, what] of [
+      [['secret', 'set', 'EnvKey', 'env-secret-value', '--stage', 'dev'], 'secret set'],
+      [['secret', 'set', 'EnvShared', 'env-fallback-value', '--fallback', '--stage', 'dev'], 'secret set --fallback'],
+    ]) {
+      const res = runSst(args, { cwd: project.dir, configHome: homeA })
+      assert.equal(res.status, 0, `sst ${what} failed: ${res.stderr}`)
+    }
+    const commitA = assertOk(cli(['commit', '--stage', 'dev', '--config-dir', configA, '--json', '--verbose'], project.dir, ci), 'commit A')
+    assertNoLeak(commitA, never, 'commit (env mode)')
+    assert.equal(commitA.json.pushed, true)
+    assert.deepEqual(commitA.json.files.map((f) => f.path).sort(), ['infra/state/secret/_fallback.json', 'infra/state/secret/dev.json'])
+
+    // every object of the pushed repository: no passphrase, in any form
+    const objects = allObjects(repo.path)
+    assert.ok(objects.length > 10)
+    for (const text of objects) assert.ok(!text.includes(passphrase), 'an object of the pushed repository holds the passphrase')
+    const tree = gitOk(['--git-dir', repo.path, 'ls-tree', '-r', '--name-only', 'main'])
+    assert.doesNotMatch(tree, /infra\/state\/passphrase\//)
+
+    // machine B: a fresh CI checkout with the CI secret
+    const clone = ciClone(repo.open)
+    symlinkSync(join(project.dir, '.sst'), join(clone, '.sst'), 'junction')
+    const homeB = tempDir('sls-env-b-')
+    const noVar = cli(['prepare', '--stage', 'dev', '--config-dir', join(homeB, 'sst'), '--json'], clone)
+    assert.equal(noVar.json?.error?.code, 'PASSPHRASE_MISSING')
+    const prepB = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', join(homeB, 'sst'), '--json'], clone, ci), 'prepare B')
+    assertNoLeak(prepB, never, 'prepare B')
+    const list = runSst(['secret', 'list', '--stage', 'dev'], { cwd: clone, configHome: homeB })
+    assert.equal(list.status, 0, `sst secret list failed: ${list.stderr}`)
+    assert.match(list.stdout, /^EnvKey=env-secret-value$/m)
+    assert.match(list.stdout, /EnvShared=env-fallback-value/)
+
+    // the flag overrides package.json: age mode finds no passphrase in the repository
+    const age = cli(['prepare', '--stage', 'dev', '--config-dir', join(tempDir('sls-env-c-'), 'sst'), '--passphrase', 'age', '--json'], clone, ci)
+    assert.equal(age.json?.error?.code, 'PASSPHRASE_MISSING', age.stdout)
+  })
+})
+
+describe('what env mode relies on, checked with the real SST CLI', () => {
+  test('SST writes SST_PASSPHRASE as the stage and the fallback passphrase when it creates them, and never reads it otherwise', SLOW, async () => {
+    const project = await makeSstProject()
+    removeAtCleanup(project.dir)
+    const home = tempDir('sls-env-facts-')
+    const dir = join(home, 'sst', 'state', 'passphrase', 'demo-app')
+    const passphrase = (await import('node:crypto')).randomBytes(32).toString('base64')
+    const sst = (args, env = {}) => runSst(args, { cwd: project.dir, configHome: home, env })
+    assert.equal(sst(['secret', 'set', 'A', 'a', '--stage', 'dev'], { SST_PASSPHRASE: passphrase }).status, 0)
+    assert.equal(sst(['secret', 'set', 'F', 'f', '--fallback', '--stage', 'dev'], { SST_PASSPHRASE: passphrase }).status, 0)
+    assert.equal(readFileSync(join(dir, 'dev.json'), 'utf8'), passphrase)
+    assert.equal(readFileSync(join(dir, '_fallback.json'), 'utf8'), passphrase)
+    // a command that only reads, with no passphrase file: fails even with the variable set
+    for (const f of readdirSync(dir)) rmSync(join(dir, f))
+    const list = sst(['secret', 'list', '--stage', 'dev', '--print-logs'], { SST_PASSPHRASE: passphrase })
+    assert.notEqual(list.status, 0)
+    assert.match(list.stdout + list.stderr, /invalid key size 0/)
   })
 })

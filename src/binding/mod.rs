@@ -199,6 +199,7 @@ impl StageOptions {
             state_dir: self.state_dir,
             config_dir: self.config_dir.map(Into::into),
             caller: Caller::Js,
+            passphrase_mode: None,
         }
     }
 }

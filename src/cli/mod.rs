@@ -146,6 +146,10 @@ struct StageArgs {
     /// SST's config dir [default: as SST computes it].
     #[arg(long, value_name = "DIR")]
     config_dir: Option<Utf8PathBuf>,
+    /// Where the passphrase lives: age (committed encrypted), env (never in the repository:
+    /// SST_PASSPHRASE), plain [default: env SST_LOCAL_STATE_PASSPHRASE_MODE, package.json, age].
+    #[arg(long, value_name = "MODE", value_parser = ["age", "env", "plain"])]
+    passphrase: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +198,7 @@ impl StageArgs {
             state_dir: self.state_dir.clone(),
             config_dir: self.config_dir.clone(),
             caller: Caller::Cli,
+            passphrase_mode: self.passphrase.clone(),
         }
     }
 }

@@ -25,6 +25,19 @@ pub fn read_repo_state(
     let mut unreadable = Vec::new();
     let mut identities = None;
     for file in files {
+        // env mode: the passphrase comes from the environment, never the repository
+        if ctx.passphrase_mode.mode.keeps_out(file.kind) {
+            match crate::passphrase_mode::from_env(env, file.kind, &ctx.passphrase_mode) {
+                Ok(bytes) => {
+                    let origin =
+                        format!("env {}", crate::passphrase_mode::variable(env, file.kind));
+                    repo.insert(file.kind, origin.into(), bytes);
+                }
+                Err(e) if strict => return Err(e),
+                Err(_) => unreadable.push(file.kind),
+            }
+            continue;
+        }
         let sealed = file.sealed_path(ctx);
         if let Some(sealed) = sealed.filter(|p| p.exists()) {
             let ciphertext =
