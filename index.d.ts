@@ -148,6 +148,22 @@ export interface FileStatus {
   configBytes?: number
 }
 
+/** One passphrase in a `stageStatus` result (never its value). */
+export interface PassphraseAccess {
+  /** Which passphrase. */
+  kind: 'passphrase' | 'fallbackPassphrase'
+  /** Where it lives: age-encrypted, plain, only in the environment, or nowhere. */
+  form: 'age' | 'plain' | 'env' | 'absent'
+  /** The file in the repository, or `env <VARIABLE>`. */
+  source: string
+  /** Whether the age keys at hand (or the variable) open it. */
+  decryptable: boolean
+  /** How many age recipients it is encrypted to (`age` only). */
+  recipients?: number
+  /** Why it cannot be read here. */
+  reason?: string
+}
+
 /** One state file in a `prepareStage` result. */
 export interface PreparedFile {
   /** Which file: `app` (checkpoint), `passphrase`, `secret`, `fallbackSecret`, `fallbackPassphrase`. */
@@ -334,6 +350,11 @@ export interface StatusResult {
   warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */
   durationMs: number
+  /**
+   * The stage's and the fallback's passphrase: where each lives, whether
+   * the keys at hand open it, how many age recipients it has.
+   */
+  passphrases: Array<PassphraseAccess>
 }
 
 /** One step of a command and its wall time. */

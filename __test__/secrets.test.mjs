@@ -8,12 +8,15 @@ import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createRequire } from 'node:module'
 
-import { makeSstProject, runSst } from './helpers/sst.mjs'
+import { REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
 import { SLOW, assertOk, cleanup, cli, gitOk, removeAtCleanup, revParse, tempDir } from './helpers/common.mjs'
 import { ciClone, gitServer } from './helpers/state-repo.mjs'
 
 after(cleanup)
+
+const require = createRequire(import.meta.url)
 
 const STAGES = ['dev', 'prod']
 const SECRETS = { dev: ['DevKey', 'dev-secret-value'], prod: ['ProdKey', 'prod-secret-value'] }
@@ -128,6 +131,25 @@ describe('encrypt and rekey with the real SST CLI', () => {
     symlinkSync(join(project.dir, '.sst'), join(fresh, '.sst'), 'junction')
     for (const res of Object.values(listed(fresh, { SST_LOCAL_STATE_AGE_KEY: secretA }))) assertOk(res, 'prepare A')
     for (const res of Object.values(listed(fresh, { SST_LOCAL_STATE_AGE_KEY: secretB }))) assertOk(res, 'prepare B')
+
+    // status: who can open each passphrase, how many recipients (CLI and JS API)
+    const st = assertOk(cli(['status', '--stage', 'dev', '--config-dir', join(tempDir('sls-st-'), 'sst'), '--json'], fresh, { SST_LOCAL_STATE_AGE_KEY: secretA }), 'status')
+    assertNoLeak(st, never, 'status --json')
+    assert.deepEqual(st.json.passphrases.map((p) => [p.kind, p.form, p.recipients, p.decryptable]), [
+      ['passphrase', 'age', 2, true],
+      ['fallbackPassphrase', 'age', 2, true],
+    ])
+    const { stageStatus } = require(join(REPO_ROOT, 'index.js'))
+    const saved = process.env.SST_LOCAL_STATE_AGE_KEY
+    delete process.env.SST_LOCAL_STATE_AGE_KEY
+    try {
+      const js = await stageStatus({ stage: 'dev', cwd: fresh, configDir: join(tempDir('sls-st-'), 'sst') })
+      assert.equal(js.passphrases.length, 2)
+      assert.equal(js.passphrases[0].recipients, 2)
+      assert.equal(js.passphrases[0].form, 'age')
+    } finally {
+      if (saved !== undefined) process.env.SST_LOCAL_STATE_AGE_KEY = saved
+    }
 
     // B leaves: remove its line, A rekeys
     const recipientsFile = join(clone, 'infra', 'state', 'age-recipients.txt')

@@ -319,3 +319,36 @@ fn encrypt_needs_recipients_and_refuses_a_differing_pair() {
     );
     let _ = (bare, bare2);
 }
+
+#[test]
+fn status_says_who_can_open_each_passphrase_and_how_many_recipients_it_has() {
+    let (a, b, c) = (key(), key(), key());
+    let (fx, _repo, _bare) = sealed_project(&a, &b);
+    let st = |vars: &Env| sst_local_state::status::status(&fx.options("dev"), vars).unwrap();
+    let with_a = st(&with_key(&a));
+    assert_eq!(with_a.passphrases.len(), 2);
+    for p in &with_a.passphrases {
+        assert_eq!(
+            (p.form, p.recipients, p.decryptable),
+            ("age", Some(2), true),
+            "{p:?}"
+        );
+    }
+    let with_c = st(&with_key(&c));
+    assert!(with_c
+        .passphrases
+        .iter()
+        .all(|p| !p.decryptable && p.reason.is_some()));
+    let text = sst_local_state::render::status(&with_c);
+    assert!(
+        text.contains("passphrase (age, 2 recipients): NOT readable here"),
+        "{text}"
+    );
+    let json = serde_json::to_string(&with_a).unwrap();
+    assert!(
+        !json.contains("dev-passphrase") && !json.contains("AGE-SECRET-KEY"),
+        "{json}"
+    );
+    let none = st(&common::env_with(&[]));
+    assert!(!none.passphrases[0].decryptable && none.passphrases[0].reason.is_some());
+}

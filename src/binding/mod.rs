@@ -360,6 +360,28 @@ pub struct StatusResult {
     pub warnings: Vec<WarningInfo>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
+    /// The stage's and the fallback's passphrase: where each lives, whether
+    /// the keys at hand open it, how many age recipients it has.
+    pub passphrases: Vec<PassphraseAccess>,
+}
+
+/// One passphrase in a `stageStatus` result (never its value).
+#[napi(object)]
+pub struct PassphraseAccess {
+    /// Which passphrase.
+    #[napi(ts_type = "'passphrase' | 'fallbackPassphrase'")]
+    pub kind: String,
+    /// Where it lives: age-encrypted, plain, only in the environment, or nowhere.
+    #[napi(ts_type = "'age' | 'plain' | 'env' | 'absent'")]
+    pub form: String,
+    /// The file in the repository, or `env <VARIABLE>`.
+    pub source: String,
+    /// Whether the age keys at hand (or the variable) open it.
+    pub decryptable: bool,
+    /// How many age recipients it is encrypted to (`age` only).
+    pub recipients: Option<u32>,
+    /// Why it cannot be read here.
+    pub reason: Option<String>,
 }
 
 /// Restores a stage's complete SST state (checkpoint, passphrase, secrets,

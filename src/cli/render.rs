@@ -110,6 +110,24 @@ pub fn status(r: &StatusReport) -> String {
             let _ = write!(out, "SST lock: none");
         }
     }
+    for p in &r.passphrases {
+        let recipients = p
+            .recipients
+            .map(|n| format!(", {n} recipient{}", if n == 1 { "" } else { "s" }))
+            .unwrap_or_default();
+        let access = match (&p.reason, p.decryptable, p.form) {
+            (_, _, "absent") => "none in the repository".to_string(),
+            (_, true, _) => "readable with what is at hand".to_string(),
+            (Some(why), false, _) => format!("NOT readable here: {why}"),
+            (None, false, _) => "NOT readable here".to_string(),
+        };
+        let _ = write!(
+            out,
+            "\n{} ({}{recipients}): {access}",
+            p.kind.label(),
+            p.form
+        );
+    }
     out
 }
 
