@@ -6,13 +6,13 @@
 // passphrase, a secret value or an age secret key.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 
 import { REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
 import { SLOW, assertOk, cleanup, cli, gitOk, removeAtCleanup, revParse, tempDir } from './helpers/common.mjs'
-import { ciClone, gitServer } from './helpers/state-repo.mjs'
+import { ciClone, gitServer, seededRepo } from './helpers/state-repo.mjs'
 
 after(cleanup)
 
@@ -214,8 +214,16 @@ describe('env mode with the real SST CLI', () => {
     const missing = cli(['prepare', '--stage', 'dev', '--config-dir', configA, '--json'], project.dir)
     assert.equal(missing.json?.error?.code, 'PASSPHRASE_MISSING', missing.stdout)
     assert.match(missing.json.error.message, /set SST_PASSPHRASE/)
-    const prepA = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configA, '--json'], project.dir, ci), 'prepare A')
+    assertNoLeak(missing, never, 'prepare without the variable')
+    const prepA = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configA, '--json', '--verbose'], project.dir, ci), 'prepare A')
     assertNoLeak(prepA, never, 'prepare (env mode)')
+    if (process.platform !== 'win32') {
+      for (const f of ['dev.json', '_fallback.json']) {
+        const file = join(configA, 'state', 'passphrase', 'demo-app', f)
+        assert.equal(readFileSync(file, 'utf8'), passphrase)
+        assert.equal(statSync(file).mode & 0o777, 0o600, `${f} is not 0600`)
+      }
+    }
     for (const [args, what] of [
       [['secret', 'set', 'EnvKey', 'env-secret-value', '--stage', 'dev'], 'secret set'],
       [['secret', 'set', 'EnvShared', 'env-fallback-value', '--fallback', '--stage', 'dev'], 'secret set --fallback'],
@@ -271,5 +279,33 @@ describe('what env mode relies on, checked with the real SST CLI', () => {
     const list = sst(['secret', 'list', '--stage', 'dev', '--print-logs'], { SST_PASSPHRASE: passphrase })
     assert.notEqual(list.status, 0)
     assert.match(list.stdout + list.stderr, /invalid key size 0/)
+  })
+})
+
+describe('no leak on the failure paths', () => {
+  test('encrypt without recipients, init --recipient with a secret, a refused --recipient: nothing secret printed', SLOW, async () => {
+    const repo = await seededRepo('secrets-failures')
+    const clone = ciClone(repo.open, { shallow: false })
+    const passphrase = readFileSync(join(clone, 'infra', 'state', 'passphrase', 'dev.json'), 'utf8')
+    const never = [passphrase]
+    const noRecipients = cli(['encrypt', '--no-push', '--json', '--verbose'], clone)
+    assert.equal(noRecipients.status, 1, noRecipients.stdout)
+    assert.equal(noRecipients.json.error.code, 'INVALID_OPTION')
+    assert.match(noRecipients.json.error.message, /sst-local-state init/)
+    assertNoLeak(noRecipients, never, 'encrypt without recipients')
+    for (const bad of [passphrase, 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ']) {
+      const res = cli(['init', '--recipient', bad, '--json'], clone)
+      assert.equal(res.json?.error?.code, 'INVALID_OPTION', res.stdout)
+      assertNoLeak(res, [...never, bad], 'init --recipient <not a public key>')
+    }
+    const key = join(tempDir('sls-key-'), 'age.txt')
+    assertOk(cli(['init', '--key-file', key], clone), 'init')
+    never.push(readFileSync(key, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1')))
+    const enc = assertOk(cli(['encrypt', '--no-push', '--verbose'], clone), 'encrypt --no-push --verbose')
+    assertNoLeak(enc, never, 'encrypt --verbose')
+    assert.match(enc.stdout, /git history still holds/)
+    assert.equal(existsSync(join(clone, 'infra', 'state', 'passphrase', 'dev.json')), false)
+    assert.ok(existsSync(join(clone, 'infra', 'state', 'passphrase', 'dev.age')))
+    assert.equal(gitOk(['status', '--porcelain'], clone), '', 'worktree and index follow the commit')
   })
 })

@@ -124,9 +124,10 @@ fn given_recipient(recipient: &str, options: &InitOptions) -> Result<String> {
             options.common.caller.name("recipient", "recipient"),
             "is a secret key: pass its public key (age1…); the secret key stays out of the repository",
         )),
+        // nor is anything else that is not a public key (it might be a secret)
         Err(e) => Err(Error::option(
             options.common.caller.name("recipient", "recipient"),
-            format!("{recipient:?} is not an age X25519 public key (age1…): {e}"),
+            format!("is not an age X25519 public key (age1…): {e}"),
         )),
     }
 }
