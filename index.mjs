@@ -18,3 +18,5 @@ const binding = loadBinding(from, { createRequire, readFileSync, dirname, join }
 
 export default binding
 export const { commitStage, prepareStage, resolveConfigDir, runCli, stageStatus, __napiBindingTarget } = binding
+// rekey and encrypt (project-wide passphrase commits)
+export const { encryptPassphrases, rekeyPassphrases } = binding

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module'
 
 import { REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
 import { SLOW, assertOk, cleanup, cli, gitOk, removeAtCleanup, revParse, tempDir } from './helpers/common.mjs'
-import { ciClone, gitServer, seededRepo } from './helpers/state-repo.mjs'
+import { ciClone, gitServer, otherPipeline, raceOnce, seededRepo } from './helpers/state-repo.mjs'
 
 after(cleanup)
 
@@ -307,5 +307,60 @@ describe('no leak on the failure paths', () => {
     assert.equal(existsSync(join(clone, 'infra', 'state', 'passphrase', 'dev.json')), false)
     assert.ok(existsSync(join(clone, 'infra', 'state', 'passphrase', 'dev.age')))
     assert.equal(gitOk(['status', '--porcelain'], clone), '', 'worktree and index follow the commit')
+  })
+})
+
+describe('encrypt on a branch that moves under it', () => {
+  test('another pipeline pushes between our fetch and our push: replanned on the new tip, both land', SLOW, async () => {
+    const repo = await seededRepo('secrets-race')
+    const clone = ciClone(repo.open, { shallow: false })
+    const key = join(tempDir('sls-key-'), 'age.txt')
+    assertOk(cli(['init', '--key-file', key], clone), 'init')
+    const other = otherPipeline(repo, 'README-other.md', 'other pipeline\n')
+    const marker = raceOnce(repo)
+    const res = assertOk(cli(['encrypt', '--branch', 'main', '--json'], clone), 'encrypt')
+    assert.equal(existsSync(marker), false, 'the race hook did not run')
+    assert.equal(res.json.attempts, 2, res.stdout)
+    assert.equal(res.json.commit, revParse(repo.path))
+    assert.equal(gitOk(['--git-dir', repo.path, 'rev-parse', `${res.json.commit}^`]), other, 'built on the other pipeline\'s commit')
+    const tree = gitOk(['--git-dir', repo.path, 'ls-tree', '-r', '--name-only', 'main']).split('\n')
+    assert.ok(tree.includes('README-other.md') && tree.includes('infra/state/passphrase/dev.age'), tree.join(' '))
+    assert.ok(!tree.includes('infra/state/passphrase/dev.json'))
+    assert.equal(res.json.headUpdated, false, 'HEAD was not the new tip: left alone')
+  })
+})
+
+describe('JS API: encryptPassphrases, rekeyPassphrases', () => {
+  test('the same commits as the CLI, from require and import; unknown options rejected', SLOW, async () => {
+    const repo = await seededRepo('secrets-js-api')
+    const clone = ciClone(repo.open, { shallow: false })
+    const passphrase = readFileSync(join(clone, 'infra', 'state', 'passphrase', 'dev.json'), 'utf8')
+    const configDir = join(tempDir('sls-js-cfg-'), 'sst')
+    assertOk(cli(['init', '--config-dir', configDir], clone), 'init')
+    const cjs = require(join(REPO_ROOT, 'index.js'))
+    const esm = await import(join(REPO_ROOT, 'index.mjs'))
+    assert.equal(esm.encryptPassphrases, cjs.encryptPassphrases)
+    await assert.rejects(cjs.rekeyPassphrases({ cwd: clone, pushh: false }), (e) => e.code === 'INVALID_OPTION' && /did you mean push/.test(e.message))
+    const dry = await esm.encryptPassphrases({ cwd: clone, configDir, branch: 'main', dryRun: true })
+    assert.equal(dry.committed, false)
+    assert.deepEqual(dry.files.map((f) => f.change).sort(), ['encrypted', 'removed', 'updated', 'updated'])
+    const enc = await esm.encryptPassphrases({ cwd: clone, configDir, branch: 'main' })
+    assert.equal(enc.pushed, true)
+    assert.equal(enc.commit, revParse(repo.path))
+    assert.ok(enc.notes[0].includes('git history still holds'))
+    assert.ok(!JSON.stringify(enc).includes(passphrase))
+    // the key init wrote under configDir opens it; recipients unchanged since encrypt: nothing to do
+    const same = await cjs.rekeyPassphrases({ cwd: clone, configDir, branch: 'main' })
+    assert.equal(same.committed, false)
+    assert.equal(same.recipients, 1)
+    assertOk(cli(['init', '--config-dir', join(tempDir('sls-js-cfg2-'), 'sst')], clone), 'init (a second member)')
+    const rekeyed = await cjs.rekeyPassphrases({ cwd: clone, configDir, branch: 'main' })
+    assert.equal(rekeyed.pushed, true)
+    assert.equal(rekeyed.recipients, 2)
+    assert.deepEqual(rekeyed.files.map((f) => f.path).sort(), [
+      'infra/state/age-recipients.txt',
+      'infra/state/passphrase/dev.age',
+      'infra/state/passphrase/sealed-to.txt',
+    ])
   })
 })

@@ -4,6 +4,7 @@
 
 mod into_js;
 mod option_keys;
+pub mod passphrases;
 
 use crate::{cli, commit, config_dir, error, prepare, render, status};
 
@@ -709,6 +710,10 @@ mod tests {
             ("StageOptions", StageOptions::KEYS),
             ("PrepareOptions", PrepareOptions::KEYS),
             ("CommitOptions", CommitOptions::KEYS),
+            (
+                "PassphrasesOptions",
+                super::passphrases::PassphrasesOptions::KEYS,
+            ),
         ] {
             assert_eq!(interface_fields(name), keys, "{name}");
         }
