@@ -50,15 +50,21 @@ fn opens(bytes: &[u8], k: &Key) -> Option<Vec<u8>> {
 
 /// A project whose dev and fallback passphrases are sealed to `a` and `b`, pushed to origin.
 fn sealed_project(a: &Key, b: &Key) -> (Fixture, git2::Repository, git2::Repository) {
+    sealed_project_with(a, b, b"dev-passphrase", b"fallback-pass")
+}
+
+fn sealed_project_with(
+    a: &Key,
+    b: &Key,
+    dev: &[u8],
+    fallback: &[u8],
+) -> (Fixture, git2::Repository, git2::Repository) {
     let fx = Fixture::new();
     recipients(&fx, &[a, b]);
     let rs = seal::parse_recipients(Utf8Path::new("r"), &format!("{}\n{}\n", a.public, b.public))
         .unwrap();
-    fx.repo_write("passphrase/dev.age", seal::seal(b"dev-passphrase", &rs));
-    fx.repo_write(
-        "passphrase/_fallback.age",
-        seal::seal(b"fallback-pass", &rs),
-    );
+    fx.repo_write("passphrase/dev.age", seal::seal(dev, &rs));
+    fx.repo_write("passphrase/_fallback.age", seal::seal(fallback, &rs));
     let repo = fx.git_init();
     let bare = fx.add_origin(&repo);
     (fx, repo, bare)
@@ -351,4 +357,48 @@ fn status_says_who_can_open_each_passphrase_and_how_many_recipients_it_has() {
     );
     let none = st(&common::env_with(&[]));
     assert!(!none.passphrases[0].decryptable && none.passphrases[0].reason.is_some());
+}
+
+#[test]
+fn prepare_and_status_say_when_a_rekey_is_due() {
+    let (a, b, c) = (key(), key(), key());
+    let valid = Fixture::new().passphrase();
+    let (fx, _repo, _bare) = sealed_project_with(&a, &b, valid.as_bytes(), valid.as_bytes());
+    let codes = |vars: &Env| -> Vec<&'static str> {
+        let st = sst_local_state::status::status(&fx.options("dev"), vars).unwrap();
+        st.warnings.iter().map(|w| w.code()).collect()
+    };
+    // no record yet: nothing can be said
+    assert!(!codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
+    rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(!codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
+    recipients(&fx, &[&a, &b, &c]);
+    assert!(codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
+    let prepared = sst_local_state::prepare::prepare(
+        &sst_local_state::prepare::PrepareOptions {
+            common: fx.options("dev"),
+            ..Default::default()
+        },
+        &with_key(&a),
+    )
+    .unwrap();
+    let w = prepared
+        .warnings
+        .iter()
+        .find(|w| w.code() == "REKEY_NEEDED")
+        .expect("prepare warns too");
+    assert!(w.to_string().contains("sst-local-state rekey"), "{w}");
+    rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(!codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
+    // env mode: a passphrase the repository still holds is named as not used
+    let mut o = fx.options("dev");
+    o.passphrase_mode = Some("env".into());
+    let st = sst_local_state::status::status(&o, &common::env_with(&[])).unwrap();
+    assert!(
+        st.warnings
+            .iter()
+            .any(|w| w.code() == "PASSPHRASE_NOT_USED"),
+        "{:?}",
+        st.warnings
+    );
 }

@@ -21,10 +21,7 @@ use crate::remote::{git_error, PushOutcome, Remote};
 use crate::seal;
 use crate::warning::Warning;
 
-/// The record, next to the `.age` files, of the recipients they are
-/// encrypted to (written by `rekey` and `encrypt`): age files do not say
-/// whom they are for, so this is how `rekey` knows that nothing changed.
-pub const SEALED_TO_FILE: &str = "passphrase/sealed-to.txt";
+pub use crate::seal::SEALED_TO_FILE;
 
 /// Options of `rekey` and `encrypt`.
 #[derive(Debug, Clone, Default)]
