@@ -333,7 +333,7 @@ describe('encrypt on a branch that moves under it', () => {
 describe('JS API: encryptPassphrases, rekeyPassphrases', () => {
   test('the same commits as the CLI, from require and import; unknown options rejected', SLOW, async () => {
     const repo = await seededRepo('secrets-js-api')
-    const clone = ciClone(repo.open, { shallow: false })
+    const clone = ciClone(repo.open) // a CI checkout: shallow, detached
     const passphrase = readFileSync(join(clone, 'infra', 'state', 'passphrase', 'dev.json'), 'utf8')
     const configDir = join(tempDir('sls-js-cfg-'), 'sst')
     assertOk(cli(['init', '--config-dir', configDir], clone), 'init')
