@@ -293,6 +293,24 @@ fn encrypt_migrates_every_plain_passphrase_in_one_commit() {
     );
     let rendered = serde_json::to_string(&report).unwrap();
     assert!(!rendered.contains("-passphrase\""), "{rendered}");
+    // in CI, the run is named like a state commit's
+    let (fx2, _repo2, bare2) = plain_project(&a);
+    let ci = common::env_with(&[
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "o/r"),
+        ("GITHUB_RUN_ID", "42"),
+    ]);
+    sst_local_state::encrypt::encrypt(&options(&fx2), &ci).unwrap();
+    let ci_msg = bare2
+        .find_commit(tip(&bare2))
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_string();
+    assert!(
+        ci_msg.ends_with("CI-Run: https://github.com/o/r/actions/runs/42\n"),
+        "{ci_msg}"
+    );
     // the record lets rekey see that nothing changed; encrypt again has nothing to do
     let again = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
     assert!(!again.committed);

@@ -271,8 +271,12 @@ pub fn run<'r>(
         duration_ms: 0,
     };
     let budget = crate::commit::push_budget(env)?;
+    let ci_run = ci_env::detect(env).and_then(|ci| ci.run_url);
     loop {
-        let planned = plan(&scope, base.as_ref())?;
+        let mut planned = plan(&scope, base.as_ref())?;
+        if let Some(url) = &ci_run {
+            planned.message.push_str(&format!("CI-Run: {url}\n"));
+        }
         report.passphrases = planned.passphrases;
         report.recipients = planned.recipients;
         report.notes = planned.notes.clone();
