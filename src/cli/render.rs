@@ -121,12 +121,11 @@ pub fn status(r: &StatusReport) -> String {
             (Some(why), false, _) => format!("NOT readable here: {why}"),
             (None, false, _) => "NOT readable here".to_string(),
         };
-        let _ = write!(
-            out,
-            "\n{} ({}{recipients}): {access}",
-            p.kind.label(),
-            p.form
-        );
+        let form = match p.form {
+            "absent" => String::new(),
+            form => format!(" ({form}{recipients})"),
+        };
+        let _ = write!(out, "\n{}{form}: {access}", p.kind.label());
     }
     out
 }
