@@ -87,6 +87,25 @@ fn env_mode_prepares_from_the_variable_and_never_commits_the_passphrase() {
     .unwrap();
     assert!(commit(&options, &common::env_with(&[])).unwrap().committed);
 
+    // a passphrase the repository still holds (age, no key here) does not stop a commit
+    let (_, public) = sst_local_state::seal::generate();
+    let rs = sst_local_state::seal::parse_recipients(camino::Utf8Path::new("r"), &public).unwrap();
+    fx.repo_write(
+        "passphrase/dev.age",
+        sst_local_state::seal::seal(pass.as_bytes(), &rs),
+    );
+    commit_all(&repo, "a leftover .age");
+    // no record of a sync either: nothing vouches for the .age without its key
+    std::fs::remove_file(fx.config.join("sst-local-state/synced/demo-app/dev.json")).unwrap();
+    std::fs::write(
+        fx.config_path("secret", "dev.json"),
+        fx.encrypt(r#"{"MySecret":"newest"}"#),
+    )
+    .unwrap();
+    let report = commit(&options, &env).unwrap();
+    assert!(report.committed, "{report:?}");
+    assert!(report.files.iter().all(|f| !f.path.contains("passphrase")));
+
     // a passphrase SST made itself (prepare did not run) is refused
     let other = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVpBQkNERUY=";
     std::fs::write(fx.config_path("passphrase", "dev.json"), other).unwrap();

@@ -410,10 +410,13 @@ impl<'a> Run<'a> {
                 .transpose()?
                 .flatten()
             {
-                ids.insert(kind, self.plaintext_id(kind, path, sealed)?);
+                // env mode: a passphrase the repository may still hold is not the stage's
+                let kept_out = self.ctx.passphrase_mode.mode.keeps_out(kind);
+                if !kept_out {
+                    ids.insert(kind, self.plaintext_id(kind, path, sealed)?);
+                }
             }
         }
-        // env mode: a passphrase the repository may still hold is not the stage's
         for kind in Kind::ALL {
             if self.ctx.passphrase_mode.mode.keeps_out(kind) {
                 ids.insert(kind, None);
