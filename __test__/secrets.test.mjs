@@ -327,6 +327,30 @@ describe('encrypt on a branch that moves under it', () => {
     assert.ok(tree.includes('README-other.md') && tree.includes('infra/state/passphrase/dev.age'), tree.join(' '))
     assert.ok(!tree.includes('infra/state/passphrase/dev.json'))
     assert.equal(res.json.headUpdated, false, 'HEAD was not the new tip: left alone')
+
+    // rekey racing a pipeline that commits a new stage's passphrase (sealed to the old keys):
+    // replanned on the new tip, the new file is re-encrypted too
+    const keyB = join(tempDir('sls-key-b-'), 'age.txt')
+    const initB = assertOk(cli(['init', '--key-file', keyB], clone), 'init B')
+    const publicB = initB.stdout.match(/public key (age1[0-9a-z]+)/)[1]
+    const sealedToA = readFileSync(join(clone, 'infra', 'state', 'passphrase', 'dev.age'), 'utf8')
+    const secretA = readFileSync(key, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))
+    const secretB = readFileSync(keyB, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'))
+    writeFileSync(join(clone, 'infra', 'state', 'age-recipients.txt'), `${publicB}\n`)
+    const qa = otherPipeline(repo, 'infra/state/passphrase/qa.age', sealedToA, 'refs/other/qa')
+    gitOk(['--git-dir', repo.path, 'update-ref', 'refs/other/next', qa])
+    const race = raceOnce(repo)
+    const rekeyed = assertOk(cli(['rekey', '--branch', 'main', '--json'], clone, { SST_LOCAL_STATE_AGE_KEY: secretA }), 'rekey')
+    assert.equal(existsSync(race), false, 'the race hook did not run')
+    assert.equal(rekeyed.json.attempts, 2, rekeyed.stdout)
+    assert.ok(rekeyed.json.files.some((f) => f.path === 'infra/state/passphrase/qa.age'), rekeyed.stdout)
+    // only B opens the tip's qa passphrase now
+    const fresh = ciClone(repo.open)
+    for (const [secret, opens] of [[secretA, false], [secretB, true]]) {
+      const res = cli(['status', '--stage', 'qa', '--config-dir', join(tempDir('sls-st-'), 'sst'), '--json'], fresh, { SST_LOCAL_STATE_AGE_KEY: secret })
+      assertOk(res, 'status qa')
+      assert.equal(res.json.passphrases[0].decryptable, opens, res.stdout)
+    }
   })
 })
 
