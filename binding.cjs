@@ -836,8 +836,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.commitStage = nativeBinding.commitStage
+module.exports.encryptPassphrases = nativeBinding.encryptPassphrases
 module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.prepareStage = nativeBinding.prepareStage
+module.exports.rekeyPassphrases = nativeBinding.rekeyPassphrases
 module.exports.resolveConfigDir = nativeBinding.resolveConfigDir
 module.exports.runCli = nativeBinding.runCli
 module.exports.stageHistory = nativeBinding.stageHistory

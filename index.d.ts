@@ -122,6 +122,16 @@ export interface CommittedFile {
 }
 
 /**
+ * Migrates every plain `<stateDir>/passphrase/<stage>.json` (and
+ * `_fallback.json`) to `.age` for the recipients in `age-recipients.txt`,
+ * removing the plain files, in one commit pushed like `commitStage`'s.
+ * `notes` says that git history still holds the plaintext (see the README
+ * for the remedies). Rejects with `INVALID_OPTION` when there is no
+ * recipients file, and with the git codes of `commitStage`.
+ */
+export declare function encryptPassphrases(options?: PassphrasesOptions | undefined | null): Promise<PassphrasesResult>
+
+/**
  * Every `code` an error of sst-local-state carries (JS `err.code`, the
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
@@ -229,6 +239,87 @@ export interface HistoryResult {
   durationMs: number
 }
 
+/** One passphrase in a `stageStatus` result (never its value). */
+export interface PassphraseAccess {
+  /** Which passphrase. */
+  kind: 'passphrase' | 'fallbackPassphrase'
+  /** Where it lives: age-encrypted, plain, only in the environment, or nowhere. */
+  form: 'age' | 'plain' | 'env' | 'absent'
+  /** The file in the repository, or `env <VARIABLE>`. */
+  source: string
+  /** Whether the age keys at hand (or the variable) open it. */
+  decryptable: boolean
+  /** How many age recipients it is encrypted to (`age` only). */
+  recipients?: number
+  /** Why it cannot be read here. */
+  reason?: string
+}
+
+/** One file a passphrase commit changed. */
+export interface PassphraseFile {
+  /** Path in the repository, relative to its root. */
+  path: string
+  /** What happened to it. */
+  change: 'rekeyed' | 'encrypted' | 'removed' | 'updated'
+}
+
+/** Options of `rekeyPassphrases` and `encryptPassphrases`. */
+export interface PassphrasesOptions {
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
+  configDir?: string
+  /**
+   * Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
+   * the CI's branch variables, then the checked-out branch).
+   */
+  branch?: string
+  /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** `false`: commit on HEAD locally and push nothing. Default `true`. */
+  push?: boolean
+  /** Report what would change; write nothing. */
+  dryRun?: boolean
+}
+
+/** The result of `rekeyPassphrases` and `encryptPassphrases` (never a passphrase). */
+export interface PassphrasesResult {
+  /** Whether a commit was made (false: nothing to change). */
+  committed: boolean
+  /** The commit's id. */
+  commit?: string
+  /** Whether it was pushed. */
+  pushed: boolean
+  /** The branch pushed to (absent with `push: false`). */
+  branch?: string
+  /** The remote's name. */
+  remote?: string
+  /** The remote's URL, credentials redacted. */
+  remoteUrl?: string
+  /** Passphrase files looked at. */
+  passphrases: number
+  /** Recipients they are now encrypted to. */
+  recipients: number
+  /** Files changed. */
+  files: Array<PassphraseFile>
+  /** Push attempts. */
+  attempts: number
+  /** The commit message. */
+  message?: string
+  /** Whether HEAD now points at the commit. */
+  headUpdated: boolean
+  /** Whether this was a dry run. */
+  dryRun: boolean
+  /** What to know (`encryptPassphrases`: git history still holds the plaintext). */
+  notes: Array<string>
+  /** Findings that did not stop the run. */
+  warnings: Array<WarningInfo>
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
 /** One state file in a `prepareStage` result. */
 export interface PreparedFile {
   /** Which file: `app` (checkpoint), `passphrase`, `secret`, `fallbackSecret`, `fallbackPassphrase`. */
@@ -318,6 +409,18 @@ export interface PrepareResult {
  * An unknown option rejects with `INVALID_OPTION` before anything is done.
  */
 export declare function prepareStage(options: PrepareOptions): Promise<PrepareResult>
+
+/**
+ * Re-encrypts every age-encrypted passphrase (`<stateDir>/passphrase/*.age`)
+ * to the recipients now in `<stateDir>/age-recipients.txt`, in one commit
+ * pushed like `commitStage`'s (on the remote branch's tip, compare-and-swap,
+ * replanned on a moved tip). Unchanged recipients: no commit. Rejects with
+ * `DECRYPT_FAILED` / `AGE_KEY_MISSING` naming the first file the configured
+ * age key cannot decrypt (nothing written), and with the git codes of
+ * `commitStage`. Removing a recipient and rekeying revokes that key from then
+ * on; it does not undo what the key could already decrypt.
+ */
+export declare function rekeyPassphrases(options?: PassphrasesOptions | undefined | null): Promise<PassphrasesResult>
 
 /**
  * SST's config directory (where SST keeps local state), computed exactly
@@ -426,6 +529,11 @@ export interface StatusResult {
   warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */
   durationMs: number
+  /**
+   * The stage's and the fallback's passphrase: where each lives, whether
+   * the keys at hand open it, how many age recipients it has.
+   */
+  passphrases: Array<PassphraseAccess>
 }
 
 /** One step of a command and its wall time. */

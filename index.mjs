@@ -19,3 +19,5 @@ const binding = loadBinding(from, { createRequire, readFileSync, dirname, join }
 export default binding
 export const { commitStage, prepareStage, resolveConfigDir, runCli, stageStatus, __napiBindingTarget } = binding
 export const { stageHistory } = binding
+// rekey and encrypt (project-wide passphrase commits)
+export const { encryptPassphrases, rekeyPassphrases } = binding

@@ -325,6 +325,14 @@ pub enum Error {
         /// The rescue branch holding our state, when the push to it worked.
         rescue_branch: Option<String>,
     },
+    /// Passphrase mode `env` and the variable that holds the passphrase is not set.
+    #[error("passphrase mode \"env\" ({origin}): set {variable} to the stage's passphrase (base64 of 32 bytes, kept in your CI's secret store); in this mode the repository never holds it, and without it SST would make a new passphrase and lose every secret")]
+    PassphraseEnvMissing {
+        /// The variable to set.
+        variable: &'static str,
+        /// Where the mode was chosen.
+        origin: String,
+    },
 }
 
 fn unsaved_message(files: &[Utf8PathBuf], force: &str, passphrase: bool) -> String {
@@ -390,6 +398,7 @@ impl Error {
             Error::GitNotFound { .. } => "GIT_NOT_FOUND",
             Error::HostKeyRejected { .. } => "HOST_KEY_REJECTED",
             Error::RedirectRefused { .. } => "REDIRECT_REFUSED",
+            Error::PassphraseEnvMissing { .. } => "PASSPHRASE_MISSING",
         }
     }
 

@@ -27,5 +27,7 @@ pub use cli::render;
 pub use git::{git_cli, gitx, probe, redact, remote, urlmatch};
 pub use ops::commit::message;
 pub use ops::{commit, init, prepare, status};
+pub use ops::{encrypt, rekey, secrets};
 pub use sst::{config_dir, nesting, sst_config};
 pub use stage::{layout, marker, names, project, seal, state};
+pub use stage::{passphrase_access, passphrase_mode};

@@ -64,7 +64,7 @@ pub enum Warning {
         sealed: Utf8PathBuf,
     },
     /// The repository holds a passphrase in plain text (the seed recipe's layout).
-    #[error("{file} holds the stage passphrase in plain text: anyone who can read the repository can decrypt every secret; encrypt it with `sst-local-state init` + age")]
+    #[error("{file} holds the stage passphrase in plain text: anyone who can read the repository can decrypt every secret; encrypt it: `sst-local-state init`, then `sst-local-state encrypt`")]
     PlaintextPassphraseRead {
         /// The plain file.
         file: Utf8PathBuf,
@@ -125,6 +125,22 @@ pub enum Warning {
         /// The commit holding it.
         commit: String,
     },
+    /// The recipients file lists other keys than the `.age` files are encrypted to.
+    #[error("{recipients} differs from the keys the passphrases are encrypted to ({record}): a key added there cannot decrypt them, a key removed can, until a member whose key decrypts them runs `sst-local-state rekey`")]
+    RekeyNeeded {
+        /// The recipients file.
+        recipients: Utf8PathBuf,
+        /// The record of the keys the `.age` files are encrypted to.
+        record: Utf8PathBuf,
+    },
+    /// Passphrase mode `env`, and the repository still holds a passphrase.
+    #[error("passphrase mode \"env\": {file} in the repository is not used ({variable} is); if the passphrase is to live only in the CI secret store, remove it from the repository")]
+    PassphraseNotUsed {
+        /// The repository's passphrase file.
+        file: Utf8PathBuf,
+        /// The variable used instead.
+        variable: &'static str,
+    },
 }
 
 impl Warning {
@@ -148,6 +164,8 @@ impl Warning {
             Warning::HeadMoved { .. } => "HEAD_MOVED",
             Warning::IndexNotRefreshed { .. } => "INDEX_NOT_REFRESHED",
             Warning::AlreadyOnBranch { .. } => "ALREADY_ON_BRANCH",
+            Warning::RekeyNeeded { .. } => "REKEY_NEEDED",
+            Warning::PassphraseNotUsed { .. } => "PASSPHRASE_NOT_USED",
         }
     }
 }

@@ -19,6 +19,7 @@ fn init_with(
         &InitOptions {
             common: fx.options("dev"),
             key_file: key_file.map(Utf8PathBuf::from),
+            recipient: None,
         },
         env,
     )
@@ -61,6 +62,7 @@ fn a_key_file_inside_the_project_is_refused() {
     let mut options = InitOptions {
         common: fx.options("dev"),
         key_file: None,
+        recipient: None,
     };
     options.common.config_dir = Some(fx.project.join(".sst-config"));
     assert_refused(
@@ -124,7 +126,7 @@ fn a_relative_key_file_is_relative_to_cwd_and_a_key_outside_is_kept() {
     let fx = Fixture::new();
     let report = init_with(&fx, Some("../keys/age.txt"), &fx.env()).unwrap();
     assert!(report.created_key);
-    assert_eq!(report.key_file, fx.project.join("../keys/age.txt"));
+    assert_eq!(report.key_file, Some(fx.project.join("../keys/age.txt")));
     assert!(fx.root.join("keys/age.txt").is_file());
     assert!(fx.project.join("infra/state/age-recipients.txt").is_file());
     // reused on a second run

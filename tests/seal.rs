@@ -53,6 +53,7 @@ fn a_new_passphrase_is_committed_encrypted_and_restored_with_the_key() {
         &InitOptions {
             common: fx.options("dev"),
             key_file: Some(key_file.clone()),
+            recipient: None,
         },
         &fx.env(),
     )
@@ -71,6 +72,7 @@ fn a_new_passphrase_is_committed_encrypted_and_restored_with_the_key() {
         &InitOptions {
             common: fx.options("dev"),
             key_file: Some(key_file.clone()),
+            recipient: None,
         },
         &fx.env(),
     )

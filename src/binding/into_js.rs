@@ -4,8 +4,8 @@
 //! `as_str()`, which their serde names match (tested below).
 
 use super::{
-    CheckpointSummary, CommitResult, CommittedFile, FileStatus, PrepareResult, PreparedFile,
-    SstLockInfo, StatusResult, StepTime, WarningInfo,
+    CheckpointSummary, CommitResult, CommittedFile, FileStatus, PassphraseAccess, PrepareResult,
+    PreparedFile, SstLockInfo, StatusResult, StepTime, WarningInfo,
 };
 use crate::commit::{ChangedFile, CommitReport, Step};
 use crate::prepare::{FileOutcome, PrepareReport};
@@ -102,6 +102,18 @@ impl From<StatusReport> for StatusResult {
             clean: r.clean,
             warnings: r.warnings.into_iter().map(Into::into).collect(),
             duration_ms: r.duration_ms as f64,
+            passphrases: r
+                .passphrases
+                .into_iter()
+                .map(|p| PassphraseAccess {
+                    kind: p.kind.as_str().into(),
+                    form: p.form.into(),
+                    source: p.source,
+                    decryptable: p.decryptable,
+                    recipients: p.recipients.map(|n| n as u32),
+                    reason: p.reason,
+                })
+                .collect(),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod into_js;
 pub mod ops_js;
 mod option_keys;
+pub mod passphrases;
 
 use crate::{cli, commit, config_dir, error, prepare, render, status};
 
@@ -200,6 +201,7 @@ impl StageOptions {
             state_dir: self.state_dir,
             config_dir: self.config_dir.map(Into::into),
             caller: Caller::Js,
+            passphrase_mode: None,
         }
     }
 }
@@ -360,6 +362,28 @@ pub struct StatusResult {
     pub warnings: Vec<WarningInfo>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
+    /// The stage's and the fallback's passphrase: where each lives, whether
+    /// the keys at hand open it, how many age recipients it has.
+    pub passphrases: Vec<PassphraseAccess>,
+}
+
+/// One passphrase in a `stageStatus` result (never its value).
+#[napi(object)]
+pub struct PassphraseAccess {
+    /// Which passphrase.
+    #[napi(ts_type = "'passphrase' | 'fallbackPassphrase'")]
+    pub kind: String,
+    /// Where it lives: age-encrypted, plain, only in the environment, or nowhere.
+    #[napi(ts_type = "'age' | 'plain' | 'env' | 'absent'")]
+    pub form: String,
+    /// The file in the repository, or `env <VARIABLE>`.
+    pub source: String,
+    /// Whether the age keys at hand (or the variable) open it.
+    pub decryptable: bool,
+    /// How many age recipients it is encrypted to (`age` only).
+    pub recipients: Option<u32>,
+    /// Why it cannot be read here.
+    pub reason: Option<String>,
 }
 
 /// Restores a stage's complete SST state (checkpoint, passphrase, secrets,
@@ -688,6 +712,10 @@ mod tests {
             ("PrepareOptions", PrepareOptions::KEYS),
             ("CommitOptions", CommitOptions::KEYS),
             ("HistoryOptions", ops_js::HistoryOptions::KEYS),
+            (
+                "PassphrasesOptions",
+                super::passphrases::PassphrasesOptions::KEYS,
+            ),
         ] {
             assert_eq!(interface_fields(name), keys, "{name}");
         }

@@ -73,6 +73,53 @@ enum Command {
     Prune(ops::PruneArgs),
     /// Check this setup before a deploy fails: each check ok, warning or error, with how to fix it; exit 1 on an error.
     Doctor(StageArgs),
+    /// Re-encrypt every age-encrypted passphrase to the current <stateDir>/age-recipients.txt:
+    /// one commit, pushed like a state commit.
+    Rekey(SecretsArgs),
+    /// Migrate every plain passphrase/<stage>.json (and _fallback.json) to .age for the
+    /// current recipients, removing the plain files: one commit, pushed like a state commit.
+    Encrypt(SecretsArgs),
+}
+
+/// Flags of the project-wide passphrase commands (`rekey`, `encrypt`).
+#[derive(Debug, Args)]
+struct SecretsArgs {
+    /// State folder relative to the project root [default: infra/state].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<String>,
+    /// SST's config dir (the default key file lives below it).
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<Utf8PathBuf>,
+    /// Branch to push to [default: from the CI environment, else the checked-out branch].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// Remote to push to [default: origin].
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Commit on HEAD locally; push nothing.
+    #[arg(long, conflicts_with_all = ["branch", "remote"])]
+    no_push: bool,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl SecretsArgs {
+    fn options(&self, global: &GlobalArgs) -> crate::secrets::SecretsOptions {
+        crate::secrets::SecretsOptions {
+            common: CommonOptions {
+                cwd: global.cwd.clone(),
+                state_dir: self.state_dir.clone(),
+                config_dir: self.config_dir.clone(),
+                caller: Caller::Cli,
+                ..CommonOptions::default()
+            },
+            branch: self.branch.clone(),
+            remote: self.remote.clone(),
+            no_push: self.no_push,
+            dry_run: self.dry_run,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +134,10 @@ struct InitArgs {
     /// --cwd [default: env SST_LOCAL_STATE_AGE_KEY_FILE, else <configDir>/sst-local-state/age-key.txt].
     #[arg(long, value_name = "FILE")]
     key_file: Option<Utf8PathBuf>,
+    /// List this public key (age1…, e.g. a CI key made elsewhere) instead of creating or
+    /// reading a key on this machine.
+    #[arg(long, value_name = "AGE1", conflicts_with = "key_file")]
+    recipient: Option<String>,
 }
 
 /// Flags naming the stage and where its state lives.
@@ -104,6 +155,10 @@ struct StageArgs {
     /// SST's config dir [default: as SST computes it].
     #[arg(long, value_name = "DIR")]
     config_dir: Option<Utf8PathBuf>,
+    /// Where the passphrase lives: age (committed encrypted), env (never in the repository:
+    /// SST_PASSPHRASE), plain [default: env SST_LOCAL_STATE_PASSPHRASE_MODE, package.json, age].
+    #[arg(long, value_name = "MODE", value_parser = ["age", "env", "plain"])]
+    passphrase: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +207,7 @@ impl StageArgs {
             state_dir: self.state_dir.clone(),
             config_dir: self.config_dir.clone(),
             caller: Caller::Cli,
+            passphrase_mode: self.passphrase.clone(),
         }
     }
 }
@@ -332,6 +388,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                     ..CommonOptions::default()
                 },
                 key_file: args.key_file.clone(),
+                recipient: args.recipient.clone(),
             };
             let report = init(&options, env)?;
             ui.result(&render::init(&report), &to_json(&report));
@@ -346,6 +403,29 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
         Command::Show(args) => ops::show(args, &cli.global, env, ui),
         Command::Prune(args) => ops::prune(args, &cli.global, env, ui),
         Command::Doctor(_) => unreachable!("doctor runs from run()"),
+        Command::Rekey(args) => {
+            let report = crate::rekey::rekey(&args.options(&cli.global), env)?;
+            secrets_result(ui, "rekey", &report);
+            Ok(())
+        }
+        Command::Encrypt(args) => {
+            let report = crate::encrypt::encrypt(&args.options(&cli.global), env)?;
+            secrets_result(ui, "encrypt", &report);
+            Ok(())
+        }
+    }
+}
+
+/// The result of a project-wide passphrase command, with its warnings.
+fn secrets_result(ui: &mut Ui<'_>, command: &str, report: &crate::secrets::SecretsReport) {
+    if let Some(message) = &report.message {
+        for line in message.lines() {
+            ui.detail(&format!("message | {line}"));
+        }
+    }
+    ui.result(&render::secrets(command, report), &to_json(report));
+    for warning in &report.warnings {
+        ui.warn(warning);
     }
 }
 

@@ -110,6 +110,23 @@ pub fn status(r: &StatusReport) -> String {
             let _ = write!(out, "SST lock: none");
         }
     }
+    for p in &r.passphrases {
+        let recipients = p
+            .recipients
+            .map(|n| format!(", {n} recipient{}", if n == 1 { "" } else { "s" }))
+            .unwrap_or_default();
+        let access = match (&p.reason, p.decryptable, p.form) {
+            (_, _, "absent") => "none in the repository".to_string(),
+            (_, true, _) => "readable with what is at hand".to_string(),
+            (Some(why), false, _) => format!("NOT readable here: {why}"),
+            (None, false, _) => "NOT readable here".to_string(),
+        };
+        let form = match p.form {
+            "absent" => String::new(),
+            form => format!(" ({form}{recipients})"),
+        };
+        let _ = write!(out, "\n{}{form}: {access}", p.kind.label());
+    }
     out
 }
 
@@ -147,16 +164,69 @@ pub fn commit(r: &CommitReport) -> String {
 
 /// What init did and what to do next (never the secret key itself).
 pub fn init(r: &InitReport) -> String {
-    let key = if r.created_key { "created" } else { "reused" };
     let listed = if r.added_recipient {
         "added to"
     } else {
         "already in"
     };
-    format!(
-        "age key {key}: {} (mode 0600; keep it out of the repository)\npublic key {} {listed} {}\nnext: commit {}, and store the content of {} as the CI secret SST_LOCAL_STATE_AGE_KEY",
-        r.key_file, r.public_key, r.recipients_file, r.recipients_file, r.key_file
-    )
+    let file = &r.recipients_file;
+    let mut lines = Vec::new();
+    if let Some(key_file) = &r.key_file {
+        let key = if r.created_key { "created" } else { "reused" };
+        lines.push(format!(
+            "age key {key}: {key_file} (mode 0600; keep it out of the repository)"
+        ));
+    }
+    lines.push(format!("public key {} {listed} {file}", r.public_key));
+    lines.push(match (&r.key_file, r.joining) {
+        (Some(key_file), false) => format!(
+            "next: commit {file}, and store the content of {key_file} as the CI secret SST_LOCAL_STATE_AGE_KEY"
+        ),
+        (Some(_), true) => format!(
+            "next: commit {file}; then a member whose key already decrypts the passphrases runs `sst-local-state rekey` (until then this key cannot decrypt passphrases encrypted before it was listed). Keep this key to yourself: CI keeps the key it already has"
+        ),
+        (None, _) => format!(
+            "next: commit {file}; then a member whose key already decrypts the passphrases runs `sst-local-state rekey`, so the new key can decrypt them"
+        ),
+    });
+    lines.join("\n")
+}
+
+/// The result of `rekey` / `encrypt`: what changed, where it went, and the notes.
+pub fn secrets(command: &str, r: &crate::secrets::SecretsReport) -> String {
+    let mut lines = Vec::new();
+    let what = format!(
+        "{} passphrase file{}, {} recipient{}",
+        r.passphrases,
+        if r.passphrases == 1 { "" } else { "s" },
+        r.recipients,
+        if r.recipients == 1 { "" } else { "s" }
+    );
+    if r.files.is_empty() {
+        lines.push(format!("{command}: nothing to change ({what})"));
+    } else {
+        let verb = if r.dry_run { "would change" } else { "changed" };
+        lines.push(format!(
+            "{command}: {verb} {} file(s) ({what})",
+            r.files.len()
+        ));
+        for f in &r.files {
+            lines.push(format!("  {} {}", f.change, f.path));
+        }
+        match (&r.commit, &r.branch) {
+            (Some(c), Some(b)) if r.pushed => lines.push(format!(
+                "committed {} and pushed to {} {b}",
+                &c[..12.min(c.len())],
+                r.remote.as_deref().unwrap_or("origin")
+            )),
+            (Some(c), _) => lines.push(format!("committed {} (not pushed)", &c[..12.min(c.len())])),
+            _ => {}
+        }
+    }
+    for note in &r.notes {
+        lines.push(format!("note: {note}"));
+    }
+    lines.join("\n")
 }
 
 /// The line printed on stderr when a JS call fails while SST evaluates

@@ -23,6 +23,9 @@ pub struct InitOptions {
     /// directory, as prepare reads it), else `<configDir>/sst-local-state/age-key.txt`.
     /// Never inside the project or a git worktree.
     pub key_file: Option<Utf8PathBuf>,
+    /// A public key (`age1…`) to list instead of this machine's own: no
+    /// key file is read or created (a CI key made elsewhere).
+    pub recipient: Option<String>,
 }
 
 /// The result of [`init`].
@@ -33,12 +36,16 @@ pub struct InitReport {
     pub recipients_file: Utf8PathBuf,
     /// The public key (`age1…`) now listed there.
     pub public_key: String,
-    /// The file holding the secret key (store its content as the CI secret `SST_LOCAL_STATE_AGE_KEY`).
-    pub key_file: Utf8PathBuf,
+    /// The file holding the secret key (None with `recipient`: no local key is involved).
+    pub key_file: Option<Utf8PathBuf>,
     /// Whether a new identity was generated (false: an existing key file was reused).
     pub created_key: bool,
     /// Whether the public key was added to the recipients file (false: already listed).
     pub added_recipient: bool,
+    /// Whether the recipients file already listed other keys: passphrases
+    /// encrypted before this key was added open only after an existing
+    /// member runs `rekey` (false: this is the first key, store it in CI).
+    pub joining: bool,
 }
 
 /// Creates or reuses the age identity and lists its public key as a recipient.
@@ -67,8 +74,69 @@ pub fn init(options: &InitOptions, env: &Env) -> Result<InitReport> {
         }
         (None, None) => seal::default_key_file(&location.config_dir),
     };
-    refuse_key_file_in_repo(&key_file, &location.project_root)?;
-    let (public_key, created_key) = match fsx::read_optional(&key_file)? {
+    let (public_key, created_key, key_file) = match &options.recipient {
+        Some(recipient) => (given_recipient(recipient, options)?, false, None),
+        None => {
+            let (public_key, created) = local_identity(&key_file, &location.project_root)?;
+            (public_key, created, Some(key_file))
+        }
+    };
+    let recipients_file = location
+        .project_root
+        .join(&location.state_dir)
+        .join(seal::RECIPIENTS_FILE);
+    let existing =
+        fsx::read_optional(&recipients_file)?.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let joining = existing.as_deref().is_some_and(|text| {
+        text.lines()
+            .map(str::trim)
+            .any(|l| l.starts_with("age1") && l != public_key)
+    });
+    let existing = existing.unwrap_or_else(|| "# age recipients (public keys) that can decrypt this project's SST passphrases; one per line\n".to_string());
+    let added_recipient = !existing.lines().any(|l| l.trim() == public_key);
+    if added_recipient {
+        let mut text = existing;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&public_key);
+        text.push('\n');
+        seal::parse_recipients(&recipients_file, &text)?;
+        fsx::write_atomic(&recipients_file, text.as_bytes(), false)?;
+    }
+    Ok(InitReport {
+        recipients_file,
+        public_key,
+        key_file,
+        created_key,
+        added_recipient,
+        joining,
+    })
+}
+
+/// `--recipient`: a public key made elsewhere, checked.
+fn given_recipient(recipient: &str, options: &InitOptions) -> Result<String> {
+    let recipient = recipient.trim();
+    match recipient.parse::<age::x25519::Recipient>() {
+        Ok(parsed) => Ok(parsed.to_string()),
+        // a secret key passed by mistake is never echoed
+        Err(_) if recipient.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") => Err(Error::option(
+            options.common.caller.name("recipient", "recipient"),
+            "is a secret key: pass its public key (age1…); the secret key stays out of the repository",
+        )),
+        // nor is anything else that is not a public key (it might be a secret)
+        Err(e) => Err(Error::option(
+            options.common.caller.name("recipient", "recipient"),
+            format!("is not an age X25519 public key (age1…): {e}"),
+        )),
+    }
+}
+
+/// This machine's identity in `key_file` (created when absent): its public
+/// key, and whether it was created.
+fn local_identity(key_file: &Utf8Path, project_root: &Utf8Path) -> Result<(String, bool)> {
+    refuse_key_file_in_repo(key_file, project_root)?;
+    Ok(match fsx::read_optional(key_file)? {
         Some(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
             let identity = text
@@ -87,34 +155,9 @@ pub fn init(options: &InitOptions, env: &Env) -> Result<InitReport> {
         None => {
             let (secret, public) = seal::generate();
             let body = format!("# sst-local-state age identity; public key: {public}\n{secret}\n");
-            fsx::write_atomic(&key_file, body.as_bytes(), true)?;
+            fsx::write_atomic(key_file, body.as_bytes(), true)?;
             (public, true)
         }
-    };
-    let recipients_file = location
-        .project_root
-        .join(&location.state_dir)
-        .join(seal::RECIPIENTS_FILE);
-    let existing = fsx::read_optional(&recipients_file)?
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_else(|| "# age recipients (public keys) that can decrypt this project's SST passphrases; one per line\n".to_string());
-    let added_recipient = !existing.lines().any(|l| l.trim() == public_key);
-    if added_recipient {
-        let mut text = existing;
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str(&public_key);
-        text.push('\n');
-        seal::parse_recipients(&recipients_file, &text)?;
-        fsx::write_atomic(&recipients_file, text.as_bytes(), false)?;
-    }
-    Ok(InitReport {
-        recipients_file,
-        public_key,
-        key_file,
-        created_key,
-        added_recipient,
     })
 }
 

@@ -2,9 +2,12 @@
 
 pub mod commit;
 pub mod doctor;
+pub mod encrypt;
 pub mod history;
 pub mod init;
 pub mod prepare;
 pub mod prune;
+pub mod rekey;
+pub mod secrets;
 pub mod show;
 pub mod status;

@@ -98,6 +98,9 @@ pub struct StatusReport {
     pub warnings: Vec<Warning>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// The stage's passphrases: where they live, whether the keys at hand
+    /// open them, how many age recipients they have.
+    pub passphrases: Vec<crate::passphrase_access::PassphraseAccess>,
 }
 
 /// Compares the stage's state in the repository and the config dir.
@@ -175,6 +178,7 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
         config_checkpoint: checkpoints.1,
         sst_lock,
         warnings,
+        passphrases: crate::passphrase_access::access(&ctx, &state_files(&ctx), env),
         duration_ms: started.elapsed().as_millis() as u64,
     })
 }

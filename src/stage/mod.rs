@@ -3,6 +3,8 @@
 pub mod layout;
 pub mod marker;
 pub mod names;
+pub mod passphrase_access;
+pub mod passphrase_mode;
 pub mod project;
 pub mod repo;
 pub mod seal;

@@ -61,6 +61,9 @@ pub struct CommonOptions {
     pub config_dir: Option<Utf8PathBuf>,
     /// Who is asking (for error wording).
     pub caller: Caller,
+    /// Where the passphrase lives (`age`, `env`, `plain`); else env
+    /// `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json`, `age`.
+    pub passphrase_mode: Option<String>,
 }
 
 /// The `"sstLocalState"` object of the project's `package.json`.
@@ -81,6 +84,8 @@ pub struct PackageSettings {
     pub message: Option<String>,
     /// Allow committing a new passphrase in plain text (no age recipients).
     pub plaintext_passphrase: Option<bool>,
+    /// Where the passphrase lives: `age`, `env` or `plain`.
+    pub passphrase: Option<String>,
 }
 
 /// A project and stage with every common option resolved and validated.
@@ -100,6 +105,8 @@ pub struct StageContext {
     pub settings: PackageSettings,
     /// Non-fatal findings worth telling the user.
     pub warnings: Vec<crate::warning::Warning>,
+    /// Where the stage passphrase lives, and where that was chosen.
+    pub passphrase_mode: crate::passphrase_mode::ChosenMode,
 }
 
 impl StageContext {
@@ -202,6 +209,12 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         },
     };
 
+    let passphrase_mode = crate::passphrase_mode::resolve(
+        options.passphrase_mode.as_deref(),
+        caller,
+        env,
+        &settings,
+    )?;
     Ok(StageContext {
         project_root,
         app,
@@ -210,6 +223,7 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         config_dir,
         settings,
         warnings,
+        passphrase_mode,
     })
 }
 

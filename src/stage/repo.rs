@@ -25,6 +25,30 @@ pub fn read_repo_state(
     let mut unreadable = Vec::new();
     let mut identities = None;
     for file in files {
+        // env mode: the passphrase comes from the environment, never the repository
+        if ctx.passphrase_mode.mode.keeps_out(file.kind) {
+            let variable = crate::passphrase_mode::variable(env, file.kind);
+            for held in [file.sealed_path(ctx), Some(file.repo_path.clone())]
+                .into_iter()
+                .flatten()
+                .filter(|p| p.exists())
+            {
+                warnings.push(Warning::PassphraseNotUsed {
+                    file: held,
+                    variable,
+                });
+            }
+            match crate::passphrase_mode::from_env(env, file.kind, &ctx.passphrase_mode) {
+                Ok(bytes) => {
+                    let origin =
+                        format!("env {}", crate::passphrase_mode::variable(env, file.kind));
+                    repo.insert(file.kind, origin.into(), bytes);
+                }
+                Err(e) if strict => return Err(e),
+                Err(_) => unreadable.push(file.kind),
+            }
+            continue;
+        }
         let sealed = file.sealed_path(ctx);
         if let Some(sealed) = sealed.filter(|p| p.exists()) {
             let ciphertext =
@@ -61,5 +85,28 @@ pub fn read_repo_state(
             repo.insert(file.kind, file.repo_path.clone(), bytes);
         }
     }
+    if let Some(warning) = rekey_needed(ctx) {
+        warnings.push(warning);
+    }
     Ok((repo, unreadable))
+}
+
+/// `REKEY_NEEDED` when the recipients file and the record of the keys the
+/// `.age` files are encrypted to (written by rekey/encrypt) list other keys.
+fn rekey_needed(ctx: &crate::project::StageContext) -> Option<Warning> {
+    let state = ctx.project_root.join(&ctx.state_dir);
+    let record = state.join(seal::SEALED_TO_FILE);
+    let recipients = state.join(seal::RECIPIENTS_FILE);
+    let keys = |path: &camino::Utf8Path| -> Option<std::collections::BTreeSet<String>> {
+        let text = std::fs::read_to_string(path).ok()?;
+        Some(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("age1"))
+                .map(str::to_string)
+                .collect(),
+        )
+    };
+    let (sealed_to, listed) = (keys(&record)?, keys(&recipients)?);
+    (sealed_to != listed).then_some(Warning::RekeyNeeded { recipients, record })
 }

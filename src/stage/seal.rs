@@ -18,6 +18,11 @@ use crate::error::{Error, Result};
 
 /// The recipients file, relative to the state folder.
 pub const RECIPIENTS_FILE: &str = "age-recipients.txt";
+/// The record, relative to the state folder, of the recipients the `.age`
+/// files are encrypted to (written by `rekey` and `encrypt`): age files do
+/// not say whom they are for, so this is how `rekey` knows that nothing
+/// changed, and prepare that a rekey is due.
+pub const SEALED_TO_FILE: &str = "passphrase/sealed-to.txt";
 /// Environment variable holding one or more `AGE-SECRET-KEY-1…` lines.
 pub const KEY_ENV: &str = "SST_LOCAL_STATE_AGE_KEY";
 /// Environment variable naming a file that holds the identity.
@@ -172,7 +177,12 @@ pub fn open(path: &Utf8Path, ciphertext: &[u8], identities: &[Identity]) -> Resu
         .map_err(|e| fail(e.to_string()))?;
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i as &dyn age::Identity))
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => fail(format!(
+                "{e} (a key listed in {RECIPIENTS_FILE} after this file was encrypted opens it only once a member whose key does runs `sst-local-state rekey`)"
+            )),
+            e => fail(e.to_string()),
+        })?;
     let mut plain = Vec::new();
     reader
         .read_to_end(&mut plain)

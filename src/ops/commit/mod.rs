@@ -42,6 +42,7 @@ use crate::warning::Warning;
 use message::MessageFacts;
 
 pub use push::PUSH_TIMEOUT_ENV;
+pub(crate) use push::{backoff, push_budget};
 use rule::Ids;
 
 /// Options of [`commit`].
@@ -209,11 +210,14 @@ impl ConfigDir {
         let loaded = Marker::load(ctx)?;
         drop(lock);
         // checks (a JSON scan of the checkpoint) and hashing run side by side
+        crate::passphrase_mode::check_config_passphrase(ctx, files, &collected, env)?;
         let (info, ours) = std::thread::scope(|scope| {
             let hashes = scope.spawn(|| {
                 Kind::ALL
                     .iter()
                     .map(|&k| (k, collected.get(k).map(|b| oid_of(&fsx::blob_hash(b)))))
+                    // env mode: the passphrase is never ours to commit
+                    .map(|(k, id)| (k, id.filter(|_| !ctx.passphrase_mode.mode.keeps_out(k))))
                     .collect::<Ids>()
             });
             let info = collected.check(|kind| path_of(files, kind).config_path.clone());
@@ -406,7 +410,16 @@ impl<'a> Run<'a> {
                 .transpose()?
                 .flatten()
             {
-                ids.insert(kind, self.plaintext_id(kind, path, sealed)?);
+                // env mode: a passphrase the repository may still hold is not the stage's
+                let kept_out = self.ctx.passphrase_mode.mode.keeps_out(kind);
+                if !kept_out {
+                    ids.insert(kind, self.plaintext_id(kind, path, sealed)?);
+                }
+            }
+        }
+        for kind in Kind::ALL {
+            if self.ctx.passphrase_mode.mode.keeps_out(kind) {
+                ids.insert(kind, None);
             }
         }
         Ok(ids)
@@ -590,7 +603,10 @@ impl<'a> Run<'a> {
     /// team's age recipients (or in plain text when explicitly allowed),
     /// and the recipients file with the first encrypted passphrase.
     fn outputs(&mut self, changes: &BTreeSet<Kind>, base: &Base<'a>) -> Result<Vec<Output<'a>>> {
-        let recipients = self.recipients(changes.iter().any(|k| k.is_passphrase()))?;
+        let recipients = match self.ctx.passphrase_mode.mode {
+            crate::passphrase_mode::PassphraseMode::Plain => None,
+            _ => self.recipients(changes.iter().any(|k| k.is_passphrase()))?,
+        };
         let state: &'a ConfigDir = self.state;
         let mut outputs = Vec::new();
         for &kind in changes {
@@ -683,6 +699,7 @@ impl<'a> Run<'a> {
             .non_empty(seal::PLAINTEXT_ENV)
             .is_some_and(|v| v != "0" && v != "false")
             || self.ctx.settings.plaintext_passphrase == Some(true)
+            || self.ctx.passphrase_mode.mode == crate::passphrase_mode::PassphraseMode::Plain
     }
 
     /// The commit message: summary and audit trailers.

@@ -212,7 +212,7 @@ impl<'a> Run<'a> {
     }
 }
 
-fn push_budget(env: &Env) -> Result<Duration> {
+pub(crate) fn push_budget(env: &Env) -> Result<Duration> {
     match env.non_empty(PUSH_TIMEOUT_ENV) {
         None => Ok(Duration::from_secs(300)),
         Some(v) => v.trim().parse().map(Duration::from_secs).map_err(|_| {
@@ -227,7 +227,7 @@ fn push_budget(env: &Env) -> Result<Duration> {
 /// The pause before push attempt `attempts + 1`: random in the upper half
 /// of 100 ms × 2^(attempts-1), capped at 3 s, so racing runs spread out;
 /// `None` when it would not fit in what is left of the budget.
-fn backoff(attempts: u32, left: Duration) -> Option<Duration> {
+pub(crate) fn backoff(attempts: u32, left: Duration) -> Option<Duration> {
     use std::hash::{BuildHasher, Hasher};
     let ceiling = Duration::from_millis(100u64.saturating_mul(1 << attempts.min(10)) / 2)
         .min(Duration::from_secs(3));

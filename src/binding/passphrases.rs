@@ -1,0 +1,192 @@
+//! The project-wide passphrase commands as JS functions: `rekeyPassphrases`
+//! and `encryptPassphrases` (the CLI's `rekey` and `encrypt`).
+
+use napi::bindgen_prelude::{Object, PromiseRaw};
+use napi::Env;
+use napi_derive::napi;
+
+use super::{options_from_js, spawn_blocking, WarningInfo};
+use crate::env::Env as ProcessEnv;
+use crate::project::{Caller, CommonOptions};
+use crate::secrets::{SecretsOptions, SecretsReport};
+
+/// Options of `rekeyPassphrases` and `encryptPassphrases`.
+#[napi(object)]
+#[derive(Default)]
+pub struct PassphrasesOptions {
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// State folder relative to the project root; default `infra/state`.
+    pub state_dir: Option<String>,
+    /// SST's config dir (the default age key file lives below it); default `resolveConfigDir()`.
+    pub config_dir: Option<String>,
+    /// Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
+    /// the CI's branch variables, then the checked-out branch).
+    pub branch: Option<String>,
+    /// Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// `false`: commit on HEAD locally and push nothing. Default `true`.
+    pub push: Option<bool>,
+    /// Report what would change; write nothing.
+    pub dry_run: Option<bool>,
+}
+
+impl PassphrasesOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    pub(super) const KEYS: &'static [&'static str] = &[
+        "cwd",
+        "stateDir",
+        "configDir",
+        "branch",
+        "remote",
+        "push",
+        "dryRun",
+    ];
+
+    fn core(self) -> SecretsOptions {
+        SecretsOptions {
+            common: CommonOptions {
+                cwd: self.cwd.map(Into::into),
+                state_dir: self.state_dir,
+                config_dir: self.config_dir.map(Into::into),
+                caller: Caller::Js,
+                ..CommonOptions::default()
+            },
+            branch: self.branch,
+            remote: self.remote,
+            no_push: !self.push.unwrap_or(true),
+            dry_run: self.dry_run.unwrap_or(false),
+        }
+    }
+}
+
+/// One file a passphrase commit changed.
+#[napi(object)]
+pub struct PassphraseFile {
+    /// Path in the repository, relative to its root.
+    pub path: String,
+    /// What happened to it.
+    #[napi(ts_type = "'rekeyed' | 'encrypted' | 'removed' | 'updated'")]
+    pub change: String,
+}
+
+/// The result of `rekeyPassphrases` and `encryptPassphrases` (never a passphrase).
+#[napi(object)]
+pub struct PassphrasesResult {
+    /// Whether a commit was made (false: nothing to change).
+    pub committed: bool,
+    /// The commit's id.
+    pub commit: Option<String>,
+    /// Whether it was pushed.
+    pub pushed: bool,
+    /// The branch pushed to (absent with `push: false`).
+    pub branch: Option<String>,
+    /// The remote's name.
+    pub remote: Option<String>,
+    /// The remote's URL, credentials redacted.
+    pub remote_url: Option<String>,
+    /// Passphrase files looked at.
+    pub passphrases: u32,
+    /// Recipients they are now encrypted to.
+    pub recipients: u32,
+    /// Files changed.
+    pub files: Vec<PassphraseFile>,
+    /// Push attempts.
+    pub attempts: u32,
+    /// The commit message.
+    pub message: Option<String>,
+    /// Whether HEAD now points at the commit.
+    pub head_updated: bool,
+    /// Whether this was a dry run.
+    pub dry_run: bool,
+    /// What to know (`encryptPassphrases`: git history still holds the plaintext).
+    pub notes: Vec<String>,
+    /// Findings that did not stop the run.
+    pub warnings: Vec<WarningInfo>,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+impl From<SecretsReport> for PassphrasesResult {
+    fn from(r: SecretsReport) -> Self {
+        PassphrasesResult {
+            committed: r.committed,
+            commit: r.commit,
+            pushed: r.pushed,
+            branch: r.branch,
+            remote: r.remote,
+            remote_url: r.remote_url,
+            passphrases: r.passphrases as u32,
+            recipients: r.recipients as u32,
+            files: r
+                .files
+                .into_iter()
+                .map(|f| PassphraseFile {
+                    path: f.path,
+                    change: f.change.into(),
+                })
+                .collect(),
+            attempts: r.attempts,
+            message: r.message,
+            head_updated: r.head_updated,
+            dry_run: r.dry_run,
+            notes: r.notes,
+            warnings: r.warnings.into_iter().map(Into::into).collect(),
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
+
+fn run<'env>(
+    env: &'env Env,
+    options: Option<Object<'_>>,
+    function: &'static str,
+    work: fn(&SecretsOptions, &ProcessEnv) -> crate::error::Result<SecretsReport>,
+) -> napi::Result<PromiseRaw<'env, PassphrasesResult>> {
+    let options = match options {
+        Some(object) => options_from_js(object, function, PassphrasesOptions::KEYS),
+        None => Ok(PassphrasesOptions::default()),
+    }
+    .map(PassphrasesOptions::core);
+    spawn_blocking(
+        env,
+        move || work(&options?, &ProcessEnv::process()),
+        Into::into,
+    )
+}
+
+/// Re-encrypts every age-encrypted passphrase (`<stateDir>/passphrase/*.age`)
+/// to the recipients now in `<stateDir>/age-recipients.txt`, in one commit
+/// pushed like `commitStage`'s (on the remote branch's tip, compare-and-swap,
+/// replanned on a moved tip). Unchanged recipients: no commit. Rejects with
+/// `DECRYPT_FAILED` / `AGE_KEY_MISSING` naming the first file the configured
+/// age key cannot decrypt (nothing written), and with the git codes of
+/// `commitStage`. Removing a recipient and rekeying revokes that key from then
+/// on; it does not undo what the key could already decrypt.
+#[napi(
+    ts_args_type = "options?: PassphrasesOptions | undefined | null",
+    ts_return_type = "Promise<PassphrasesResult>"
+)]
+pub fn rekey_passphrases<'env>(
+    env: &'env Env,
+    options: Option<Object<'_>>,
+) -> napi::Result<PromiseRaw<'env, PassphrasesResult>> {
+    run(env, options, "rekeyPassphrases", crate::rekey::rekey)
+}
+
+/// Migrates every plain `<stateDir>/passphrase/<stage>.json` (and
+/// `_fallback.json`) to `.age` for the recipients in `age-recipients.txt`,
+/// removing the plain files, in one commit pushed like `commitStage`'s.
+/// `notes` says that git history still holds the plaintext (see the README
+/// for the remedies). Rejects with `INVALID_OPTION` when there is no
+/// recipients file, and with the git codes of `commitStage`.
+#[napi(
+    ts_args_type = "options?: PassphrasesOptions | undefined | null",
+    ts_return_type = "Promise<PassphrasesResult>"
+)]
+pub fn encrypt_passphrases<'env>(
+    env: &'env Env,
+    options: Option<Object<'_>>,
+) -> napi::Result<PromiseRaw<'env, PassphrasesResult>> {
+    run(env, options, "encryptPassphrases", crate::encrypt::encrypt)
+}

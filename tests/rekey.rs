@@ -1,0 +1,422 @@
+//! `rekey` re-encrypts every `.age` passphrase to the current recipients in
+//! one pushed commit; refuses (naming the file, nothing pushed) when the
+//! running key cannot decrypt one; unchanged recipients → no commit.
+//! `init --recipient` lists a public key made elsewhere; `init` tells a
+//! joining member that a rekey is needed.
+
+mod common;
+
+use camino::Utf8Path;
+use common::{blob_in, commit_all, Fixture};
+use sst_local_state::env::Env;
+use sst_local_state::init::{init, InitOptions};
+use sst_local_state::rekey::rekey;
+use sst_local_state::seal;
+use sst_local_state::secrets::SecretsOptions;
+
+struct Key {
+    secret: String,
+    public: String,
+}
+
+fn key() -> Key {
+    let (secret, public) = seal::generate();
+    Key { secret, public }
+}
+
+fn with_key(k: &Key) -> Env {
+    common::env_with(&[("SST_LOCAL_STATE_AGE_KEY", &k.secret)])
+}
+
+fn options(fx: &Fixture) -> SecretsOptions {
+    let mut common = fx.options("dev");
+    common.stage = None;
+    SecretsOptions {
+        common,
+        branch: Some("main".into()),
+        ..SecretsOptions::default()
+    }
+}
+
+fn recipients(fx: &Fixture, keys: &[&Key]) {
+    let text: String = keys.iter().map(|k| format!("{}\n", k.public)).collect();
+    fx.repo_write("age-recipients.txt", format!("# team\n{text}"));
+}
+
+fn opens(bytes: &[u8], k: &Key) -> Option<Vec<u8>> {
+    let ids = seal::identities(&with_key(k), Utf8Path::new("/nonexistent")).unwrap();
+    seal::open(Utf8Path::new("x.age"), bytes, &ids).ok()
+}
+
+/// A project whose dev and fallback passphrases are sealed to `a` and `b`, pushed to origin.
+fn sealed_project(a: &Key, b: &Key) -> (Fixture, git2::Repository, git2::Repository) {
+    sealed_project_with(a, b, b"dev-passphrase", b"fallback-pass")
+}
+
+fn sealed_project_with(
+    a: &Key,
+    b: &Key,
+    dev: &[u8],
+    fallback: &[u8],
+) -> (Fixture, git2::Repository, git2::Repository) {
+    let fx = Fixture::new();
+    recipients(&fx, &[a, b]);
+    let rs = seal::parse_recipients(Utf8Path::new("r"), &format!("{}\n{}\n", a.public, b.public))
+        .unwrap();
+    fx.repo_write("passphrase/dev.age", seal::seal(dev, &rs));
+    fx.repo_write("passphrase/_fallback.age", seal::seal(fallback, &rs));
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    (fx, repo, bare)
+}
+
+fn tip(bare: &git2::Repository) -> git2::Oid {
+    bare.refname_to_id("refs/heads/main").unwrap()
+}
+
+#[test]
+fn rekey_after_removing_a_recipient_locks_the_removed_key_out() {
+    let (a, b) = (key(), key());
+    let (fx, repo, bare) = sealed_project(&a, &b);
+
+    // the first rekey records whom the files are sealed to; the second changes nothing
+    let first = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(first.committed && first.pushed, "{first:?}");
+    assert_eq!(first.recipients, 2);
+    let before = tip(&bare);
+    let again = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(!again.committed && again.files.is_empty(), "{again:?}");
+    assert_eq!(tip(&bare), before, "no change → no commit");
+
+    // b leaves: remove its line, rekey
+    recipients(&fx, &[&a]);
+    let report = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(report.pushed, "{report:?}");
+    assert_eq!(report.recipients, 1);
+    let pushed = tip(&bare);
+    assert_eq!(report.commit.as_deref(), Some(pushed.to_string().as_str()));
+    let paths: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+    for p in [
+        "infra/state/passphrase/dev.age",
+        "infra/state/passphrase/_fallback.age",
+        "infra/state/age-recipients.txt",
+    ] {
+        assert!(paths.contains(&p), "{paths:?}");
+    }
+    let dev = blob_in(&bare, pushed, "infra/state/passphrase/dev.age").unwrap();
+    assert_eq!(opens(&dev, &a).as_deref(), Some(&b"dev-passphrase"[..]));
+    assert_eq!(opens(&dev, &b), None, "the removed key no longer decrypts");
+    let fallback = blob_in(&bare, pushed, "infra/state/passphrase/_fallback.age").unwrap();
+    assert_eq!(opens(&fallback, &a).as_deref(), Some(&b"fallback-pass"[..]));
+    assert_eq!(opens(&fallback, &b), None);
+    // the worktree and HEAD follow
+    assert_eq!(repo.head().unwrap().target(), Some(pushed));
+    let work = std::fs::read(fx.project.join("infra/state/passphrase/dev.age")).unwrap();
+    assert_eq!(work, dev);
+    let rendered = serde_json::to_string(&report).unwrap();
+    assert!(!rendered.contains("dev-passphrase") && !rendered.contains("AGE-SECRET-KEY"));
+}
+
+#[test]
+fn a_key_that_cannot_decrypt_is_refused_naming_the_file() {
+    let (a, b, c) = (key(), key(), key());
+    let (fx, _repo, bare) = sealed_project(&a, &b);
+    // c joined (listed) but the files were sealed before: c cannot rekey
+    recipients(&fx, &[&a, &b, &c]);
+    let before = tip(&bare);
+    let err = rekey(&options(&fx), &with_key(&c)).unwrap_err();
+    assert_eq!(err.code(), "DECRYPT_FAILED", "{err}");
+    assert!(err.to_string().contains("passphrase/"), "{err}");
+    assert!(err.to_string().contains("rekey"), "{err}");
+    assert!(!err.to_string().contains(&c.secret));
+    assert_eq!(tip(&bare), before, "nothing pushed");
+    let no_key = rekey(&options(&fx), &common::env_with(&[])).unwrap_err();
+    assert_eq!(no_key.code(), "AGE_KEY_MISSING");
+    // a member who can decrypt rekeys; then c can decrypt
+    rekey(&options(&fx), &with_key(&a)).unwrap();
+    let dev = blob_in(&bare, tip(&bare), "infra/state/passphrase/dev.age").unwrap();
+    assert_eq!(opens(&dev, &c).as_deref(), Some(&b"dev-passphrase"[..]));
+}
+
+#[test]
+fn rekey_without_push_commits_on_head() {
+    let (a, b) = (key(), key());
+    let (fx, repo, bare) = sealed_project(&a, &b);
+    let before = tip(&bare);
+    recipients(&fx, &[&b]);
+    let mut o = options(&fx);
+    o.no_push = true;
+    o.branch = None;
+    let report = rekey(&o, &with_key(&a)).unwrap();
+    assert!(
+        report.committed && !report.pushed && report.head_updated,
+        "{report:?}"
+    );
+    assert_eq!(tip(&bare), before);
+    let head = repo.head().unwrap().target().unwrap();
+    let dev = blob_in(&repo, head, "infra/state/passphrase/dev.age").unwrap();
+    assert_eq!(opens(&dev, &a), None);
+    assert!(opens(&dev, &b).is_some());
+    let statuses = repo.statuses(None).unwrap();
+    assert!(statuses.is_empty(), "worktree and index follow HEAD");
+}
+
+#[test]
+fn init_with_a_recipient_and_for_a_joining_member() {
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    let ci = key();
+    let run = |key_file: Option<&str>, recipient: Option<&str>| {
+        let mut common = fx.options("dev");
+        common.stage = None;
+        init(
+            &InitOptions {
+                common,
+                key_file: key_file.map(Into::into),
+                recipient: recipient.map(str::to_string),
+            },
+            &fx.env(),
+        )
+    };
+    // a CI key made elsewhere: no local key is read or written
+    let report = run(None, Some(&ci.public)).unwrap();
+    assert_eq!(report.key_file, None);
+    assert!(report.added_recipient && !report.created_key && !report.joining);
+    assert!(!fx.config.join("sst-local-state/age-key.txt").exists());
+    let text = sst_local_state::render::init(&report);
+    assert!(
+        text.contains("rekey") && !text.contains("SST_LOCAL_STATE_AGE_KEY"),
+        "{text}"
+    );
+    // a member joins: told that rekey is needed, never to store their key as the CI secret
+    let key_file = fx.root.join("member/age.txt");
+    let joined = run(Some(key_file.as_str()), None).unwrap();
+    assert!(joined.joining && joined.created_key);
+    let text = sst_local_state::render::init(&joined);
+    assert!(text.contains("rekey"), "{text}");
+    assert!(!text.contains("as the CI secret"), "{text}");
+    assert!(!text.contains("AGE-SECRET-KEY-1"), "{text}");
+    // the first member of a new project is told to store the key in CI
+    let fresh = Fixture::new();
+    let mut common = fresh.options("dev");
+    common.stage = None;
+    let first = init(
+        &InitOptions {
+            common,
+            key_file: Some(fresh.root.join("k/age.txt")),
+            recipient: None,
+        },
+        &fresh.env(),
+    )
+    .unwrap();
+    assert!(!first.joining);
+    assert!(
+        sst_local_state::render::init(&first).contains("as the CI secret SST_LOCAL_STATE_AGE_KEY")
+    );
+    // a secret key passed as --recipient is refused and never echoed
+    let err = run(None, Some(&ci.secret)).unwrap_err();
+    assert_eq!(err.code(), "INVALID_OPTION");
+    assert!(!err.to_string().contains(&ci.secret), "{err}");
+    let _ = commit_all(&repo, "keys");
+}
+
+/// A seed-recipe project: plain dev, prod and fallback passphrases, pushed to origin.
+fn plain_project(a: &Key) -> (Fixture, git2::Repository, git2::Repository) {
+    let fx = Fixture::new();
+    recipients(&fx, &[a]);
+    for stage in ["dev", "prod", "_fallback"] {
+        fx.repo_write(
+            &format!("passphrase/{stage}.json"),
+            format!("{stage}-passphrase"),
+        );
+    }
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    (fx, repo, bare)
+}
+
+#[test]
+fn encrypt_migrates_every_plain_passphrase_in_one_commit() {
+    let a = key();
+    let (fx, repo, bare) = plain_project(&a);
+    let before = tip(&bare);
+    // no key needed to encrypt
+    let report = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
+    assert!(report.pushed, "{report:?}");
+    let pushed = tip(&bare);
+    assert_ne!(pushed, before);
+    assert_eq!(
+        bare.find_commit(pushed).unwrap().parent_id(0).unwrap(),
+        before,
+        "one commit"
+    );
+    for stage in ["dev", "prod", "_fallback"] {
+        let json = format!("infra/state/passphrase/{stage}.json");
+        assert!(blob_in(&bare, pushed, &json).is_none(), "{json} removed");
+        assert!(
+            !fx.project.join(&json).exists(),
+            "{json} removed from the worktree"
+        );
+        let age = blob_in(
+            &bare,
+            pushed,
+            &format!("infra/state/passphrase/{stage}.age"),
+        )
+        .unwrap();
+        assert_eq!(
+            opens(&age, &a).unwrap(),
+            format!("{stage}-passphrase").into_bytes()
+        );
+    }
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("git history still holds")),
+        "{:?}",
+        report.notes
+    );
+    let msg = bare
+        .find_commit(pushed)
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("[skip ci]") && msg.contains("git history still holds"),
+        "{msg}"
+    );
+    assert_eq!(repo.head().unwrap().target(), Some(pushed));
+    assert!(
+        repo.statuses(None).unwrap().is_empty(),
+        "worktree and index follow"
+    );
+    let rendered = serde_json::to_string(&report).unwrap();
+    assert!(!rendered.contains("-passphrase\""), "{rendered}");
+    // in CI, the run is named like a state commit's
+    let (fx2, _repo2, bare2) = plain_project(&a);
+    let ci = common::env_with(&[
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "o/r"),
+        ("GITHUB_RUN_ID", "42"),
+    ]);
+    sst_local_state::encrypt::encrypt(&options(&fx2), &ci).unwrap();
+    let ci_msg = bare2
+        .find_commit(tip(&bare2))
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_string();
+    assert!(
+        ci_msg.ends_with("CI-Run: https://github.com/o/r/actions/runs/42\n"),
+        "{ci_msg}"
+    );
+    // the record lets rekey see that nothing changed; encrypt again has nothing to do
+    let again = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
+    assert!(!again.committed);
+    let rekeyed = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(!rekeyed.committed, "{rekeyed:?}");
+    assert_eq!(tip(&bare), pushed);
+}
+
+#[test]
+fn encrypt_needs_recipients_and_refuses_a_differing_pair() {
+    let a = key();
+    let (fx, _repo, bare) = plain_project(&a);
+    std::fs::remove_file(fx.project.join("infra/state/age-recipients.txt")).unwrap();
+    let err = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap_err();
+    assert!(err.to_string().contains("init"), "{err}");
+    assert!(!err.to_string().contains("dev-passphrase"), "{err}");
+
+    let (fx, repo, bare2) = plain_project(&a);
+    let rs = seal::parse_recipients(Utf8Path::new("r"), &a.public).unwrap();
+    fx.repo_write("passphrase/dev.age", seal::seal(b"another", &rs));
+    commit_all(&repo, "both");
+    let mut o = options(&fx);
+    o.no_push = true;
+    o.branch = None;
+    let err = sst_local_state::encrypt::encrypt(&o, &with_key(&a)).unwrap_err();
+    assert!(err.to_string().contains("differs"), "{err}");
+    assert!(
+        !err.to_string().contains("another") && !err.to_string().contains("dev-passphrase"),
+        "{err}"
+    );
+    let _ = (bare, bare2);
+}
+
+#[test]
+fn status_says_who_can_open_each_passphrase_and_how_many_recipients_it_has() {
+    let (a, b, c) = (key(), key(), key());
+    let (fx, _repo, _bare) = sealed_project(&a, &b);
+    let st = |vars: &Env| sst_local_state::status::status(&fx.options("dev"), vars).unwrap();
+    let with_a = st(&with_key(&a));
+    assert_eq!(with_a.passphrases.len(), 2);
+    for p in &with_a.passphrases {
+        assert_eq!(
+            (p.form, p.recipients, p.decryptable),
+            ("age", Some(2), true),
+            "{p:?}"
+        );
+    }
+    let with_c = st(&with_key(&c));
+    assert!(with_c
+        .passphrases
+        .iter()
+        .all(|p| !p.decryptable && p.reason.is_some()));
+    let text = sst_local_state::render::status(&with_c);
+    assert!(
+        text.contains("passphrase (age, 2 recipients): NOT readable here"),
+        "{text}"
+    );
+    let json = serde_json::to_string(&with_a).unwrap();
+    assert!(
+        !json.contains("dev-passphrase") && !json.contains("AGE-SECRET-KEY"),
+        "{json}"
+    );
+    let none = st(&common::env_with(&[]));
+    assert!(!none.passphrases[0].decryptable && none.passphrases[0].reason.is_some());
+}
+
+#[test]
+fn prepare_and_status_say_when_a_rekey_is_due() {
+    let (a, b, c) = (key(), key(), key());
+    let valid = Fixture::new().passphrase();
+    let (fx, _repo, _bare) = sealed_project_with(&a, &b, valid.as_bytes(), valid.as_bytes());
+    let codes = |vars: &Env| -> Vec<&'static str> {
+        let st = sst_local_state::status::status(&fx.options("dev"), vars).unwrap();
+        st.warnings.iter().map(|w| w.code()).collect()
+    };
+    // no record yet: nothing can be said
+    assert!(!codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
+    rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(!codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
+    recipients(&fx, &[&a, &b, &c]);
+    assert!(codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
+    let prepared = sst_local_state::prepare::prepare(
+        &sst_local_state::prepare::PrepareOptions {
+            common: fx.options("dev"),
+            ..Default::default()
+        },
+        &with_key(&a),
+    )
+    .unwrap();
+    let w = prepared
+        .warnings
+        .iter()
+        .find(|w| w.code() == "REKEY_NEEDED")
+        .expect("prepare warns too");
+    assert!(w.to_string().contains("sst-local-state rekey"), "{w}");
+    rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(!codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
+    // env mode: a passphrase the repository still holds is named as not used
+    let mut o = fx.options("dev");
+    o.passphrase_mode = Some("env".into());
+    let st = sst_local_state::status::status(&o, &common::env_with(&[])).unwrap();
+    assert!(
+        st.warnings
+            .iter()
+            .any(|w| w.code() == "PASSPHRASE_NOT_USED"),
+        "{:?}",
+        st.warnings
+    );
+}
