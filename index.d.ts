@@ -126,7 +126,7 @@ export interface CommittedFile {
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -147,6 +147,132 @@ export interface FileStatus {
   /** Size in the config dir, when present. */
   configBytes?: number
 }
+
+/**
+ * Lists the stage locks on the git remote (`git ls-remote` of the lock
+ * prefix), each with its holder, age and whether it has expired.
+ */
+export declare function listLocks(options?: ListLocksOptions | undefined | null): Promise<Array<LockInfo>>
+
+/** Options of `listLocks`. */
+export interface ListLocksOptions {
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** Remote holding the locks (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+}
+
+/** Who holds a stage lock: what its lock commit records. */
+export interface LockHolder {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** Host name of the machine. */
+  host: string
+  /** User name. */
+  user: string
+  /** Process id. */
+  pid: number
+  /** What it runs. */
+  command: string
+  /** CI provider (`github-actions`, `azure-pipelines`, `gitlab`, ...), absent outside CI. */
+  ci?: string
+  /** The CI run's id or number. */
+  runId?: string
+  /** A link to the CI run. */
+  runUrl?: string
+  /** When the lock was taken (RFC 3339, UTC). */
+  created: string
+  /** When it expires (RFC 3339, UTC); after that another run may break it. */
+  expires: string
+}
+
+/** A stage lock found on the remote. */
+export interface LockInfo {
+  /** The lock ref. */
+  lockRef: string
+  /** The lock commit it points at. */
+  commit: string
+  /** Who holds it (absent: the ref points at a commit that is not a lock commit). */
+  holder?: LockHolder
+  /** Seconds since it was taken. */
+  ageSeconds?: number
+  /** Whether it has expired (the next `lockStage` breaks it). */
+  expired: boolean
+}
+
+/** Options of `lockStage`. */
+export interface LockOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /**
+   * Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+   * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+   */
+  lockRefPrefix?: string
+  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  lockTtl?: string
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  lockTimeout?: string
+  /** What this process runs, recorded in the lock; default its command line. */
+  command?: string
+}
+
+/** The result of `lockStage`. */
+export interface LockResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** The lock ref. */
+  lockRef: string
+  /** The remote's name. */
+  remote: string
+  /** Our lock commit. */
+  commit: string
+  /** What the lock records. */
+  holder: LockHolder
+  /** This checkout held the lock already (nothing was pushed). */
+  alreadyHeld: boolean
+  /** The expired lock this call replaced. */
+  broke?: LockInfo
+  /** Create attempts made. */
+  attempts: number
+  /** Milliseconds spent waiting for another holder. */
+  waitedMs: number
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Takes a stage's lock on the git remote: a create-only push of the ref
+ * `<lockRefPrefix>/<app>/<stage>` (default prefix
+ * `refs/heads/sst-local-state/lock`), which the git server applies as a
+ * compare-and-swap, so of many concurrent callers exactly one gets it. Its
+ * commit records the holder (CI run and URL, host, pid, user, command) and
+ * when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+ * (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
+ * run holds it, at once or after waiting `lockTimeout` (polling with
+ * jittered backoff and printing who holds it on stderr). An expired lock
+ * is replaced by a compare-and-swap against its commit (`broke`), so two
+ * waiters cannot both break it. Needs the `git` command line
+ * (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
+ * `unlockStage` in it releases it. Calling it again while holding the lock
+ * resolves with `alreadyHeld`.
+ */
+export declare function lockStage(options: LockOptions): Promise<LockResult>
 
 /** One state file in a `prepareStage` result. */
 export interface PreparedFile {
@@ -265,7 +391,7 @@ export interface ResolveConfigDirOptions {
 /**
  * Runs the `sst-local-state` command line with `argv` (without the node
  * and script paths) and resolves to its exit code: 0 ok, 1 error,
- * 2 usage, 4 state conflict or unsaved state. Output goes to the process's
+ * 2 usage, 3 stage lock held by another run, 4 state conflict or unsaved state. Output goes to the process's
  * stdout (results) and stderr (progress, errors).
  */
 export declare function runCli(argv: Array<string>): Promise<number>
@@ -343,6 +469,49 @@ export interface StepTime {
   /** Milliseconds. */
   ms: number
 }
+
+/** Options of `unlockStage`. */
+export interface UnlockOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /** The app name (else env, `package.json`, `sst.config.ts`). */
+  app?: string
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+  /** Delete the lock whoever holds it (the result's `was` says whose it was). */
+  force?: boolean
+}
+
+/** The result of `unlockStage`. */
+export interface UnlockResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** The lock ref. */
+  lockRef: string
+  /** Whether a lock was deleted (false: there was none). */
+  released: boolean
+  /** Whether `force` was given. */
+  forced: boolean
+  /** With `force`: the lock that was deleted, whoever held it. */
+  was?: LockInfo
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Releases a stage's lock that this checkout holds: deletes the lock ref
+ * only while the remote still holds our lock commit (a compare-and-swap).
+ * Rejects with `LOCK_NOT_HELD` naming the holder when another run holds
+ * it. `force: true` deletes the lock whoever holds it, and `was` says whose
+ * it was. Resolves with `released: false` when there is no lock.
+ */
+export declare function unlockStage(options: UnlockOptions): Promise<UnlockResult>
 
 /** A finding that did not stop the run. */
 export interface WarningInfo {

@@ -325,6 +325,30 @@ pub enum Error {
         /// The rescue branch holding our state, when the push to it worked.
         rescue_branch: Option<String>,
     },
+    /// Another run holds the stage's lock on the remote.
+    #[error("the stage's lock {lock_ref} is held by {holder}{}; waited {waited}. Wait for that run to finish (raise --lock-timeout, JS `lockTimeout`), or, if it is gone, break the lock: {unlock}", run_url.as_ref().map(|u| format!(", run {u}")).unwrap_or_default())]
+    LockHeld {
+        /// The lock ref.
+        lock_ref: String,
+        /// Who holds it, and since when.
+        holder: String,
+        /// The holder's CI run, when it has one.
+        run_url: Option<String>,
+        /// How long this run waited.
+        waited: String,
+        /// How to break the lock.
+        unlock: String,
+    },
+    /// `unlock` without `force` in a checkout that does not hold the lock.
+    #[error("this checkout does not hold the stage's lock {lock_ref}: it is held by {holder}; nothing was deleted. To break it anyway: {unlock}")]
+    LockNotHeld {
+        /// The lock ref.
+        lock_ref: String,
+        /// Who holds it, and since when.
+        holder: String,
+        /// How to break the lock.
+        unlock: String,
+    },
 }
 
 fn unsaved_message(files: &[Utf8PathBuf], force: &str, passphrase: bool) -> String {
@@ -390,13 +414,17 @@ impl Error {
             Error::GitNotFound { .. } => "GIT_NOT_FOUND",
             Error::HostKeyRejected { .. } => "HOST_KEY_REJECTED",
             Error::RedirectRefused { .. } => "REDIRECT_REFUSED",
+            Error::LockHeld { .. } => "LOCK_HELD",
+            Error::LockNotHeld { .. } => "LOCK_NOT_HELD",
         }
     }
 
-    /// The CLI exit code for this error: 2 usage, 4 state conflict, 1 otherwise.
+    /// The CLI exit code for this error: 2 usage, 3 stage lock held by
+    /// another run, 4 state conflict, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::LockHeld { .. } | Error::LockNotHeld { .. } => 3,
             Error::StateConflict { .. }
             | Error::UnsavedState { .. }
             | Error::StateMissingInRepo { .. }
@@ -423,6 +451,17 @@ impl Error {
                 ..
             } => {
                 map.insert("rescueBranch".into(), branch.as_str().into());
+            }
+            Error::LockHeld {
+                lock_ref, run_url, ..
+            } => {
+                map.insert("lockRef".into(), lock_ref.as_str().into());
+                if let Some(url) = run_url {
+                    map.insert("runUrl".into(), url.as_str().into());
+                }
+            }
+            Error::LockNotHeld { lock_ref, .. } => {
+                map.insert("lockRef".into(), lock_ref.as_str().into());
             }
             _ => {}
         }
@@ -505,6 +544,18 @@ mod tests {
             Error::KeyFileInRepo {
                 path: "/p/k.txt".into(),
                 place: "the project /p".into(),
+            },
+            Error::LockHeld {
+                lock_ref: "refs/heads/l/a/dev".into(),
+                holder: "h".into(),
+                run_url: None,
+                waited: "0s".into(),
+                unlock: "u".into(),
+            },
+            Error::LockNotHeld {
+                lock_ref: "refs/heads/l/a/dev".into(),
+                holder: "h".into(),
+                unlock: "u".into(),
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

@@ -5,6 +5,7 @@
 mod into_js;
 mod option_keys;
 
+use crate::ops::lock;
 use crate::{cli, commit, config_dir, error, prepare, render, status};
 
 use std::collections::{BTreeMap, HashMap};
@@ -105,6 +106,8 @@ pub enum ErrorCode {
     GIT_NOT_FOUND,
     HOST_KEY_REJECTED,
     REDIRECT_REFUSED,
+    LOCK_HELD,
+    LOCK_NOT_HELD,
 }
 
 /// A finding that did not stop the run.
@@ -586,6 +589,297 @@ pub fn commit_stage<'env>(
     )
 }
 
+/// Options of `lockStage`.
+#[napi(object)]
+pub struct LockOptions {
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+    /// `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+    pub lock_ref_prefix: Option<String>,
+    /// How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`.
+    pub lock_ttl: Option<String>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once.
+    pub lock_timeout: Option<String>,
+    /// What this process runs, recorded in the lock; default its command line.
+    pub command: Option<String>,
+}
+
+impl LockOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &[
+        "stage",
+        "app",
+        "cwd",
+        "remote",
+        "lockRefPrefix",
+        "lockTtl",
+        "lockTimeout",
+        "command",
+    ];
+}
+
+/// Options of `unlockStage`.
+#[napi(object)]
+pub struct UnlockOptions {
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env, `package.json`, `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+    /// Delete the lock whoever holds it (the result's `was` says whose it was).
+    pub force: Option<bool>,
+}
+
+impl UnlockOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] =
+        &["stage", "app", "cwd", "remote", "lockRefPrefix", "force"];
+}
+
+/// Options of `listLocks`.
+#[napi(object)]
+#[derive(Default)]
+pub struct ListLocksOptions {
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// Remote holding the locks (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+}
+
+impl ListLocksOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &["cwd", "remote", "lockRefPrefix"];
+}
+
+/// Who holds a stage lock: what its lock commit records.
+#[napi(object)]
+pub struct LockHolder {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Host name of the machine.
+    pub host: String,
+    /// User name.
+    pub user: String,
+    /// Process id.
+    pub pid: u32,
+    /// What it runs.
+    pub command: String,
+    /// CI provider (`github-actions`, `azure-pipelines`, `gitlab`, ...), absent outside CI.
+    pub ci: Option<String>,
+    /// The CI run's id or number.
+    pub run_id: Option<String>,
+    /// A link to the CI run.
+    pub run_url: Option<String>,
+    /// When the lock was taken (RFC 3339, UTC).
+    pub created: String,
+    /// When it expires (RFC 3339, UTC); after that another run may break it.
+    pub expires: String,
+}
+
+/// A stage lock found on the remote.
+#[napi(object)]
+pub struct LockInfo {
+    /// The lock ref.
+    pub lock_ref: String,
+    /// The lock commit it points at.
+    pub commit: String,
+    /// Who holds it (absent: the ref points at a commit that is not a lock commit).
+    pub holder: Option<LockHolder>,
+    /// Seconds since it was taken.
+    pub age_seconds: Option<f64>,
+    /// Whether it has expired (the next `lockStage` breaks it).
+    pub expired: bool,
+}
+
+/// The result of `lockStage`.
+#[napi(object)]
+pub struct LockResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// The lock ref.
+    pub lock_ref: String,
+    /// The remote's name.
+    pub remote: String,
+    /// Our lock commit.
+    pub commit: String,
+    /// What the lock records.
+    pub holder: LockHolder,
+    /// This checkout held the lock already (nothing was pushed).
+    pub already_held: bool,
+    /// The expired lock this call replaced.
+    pub broke: Option<LockInfo>,
+    /// Create attempts made.
+    pub attempts: u32,
+    /// Milliseconds spent waiting for another holder.
+    pub waited_ms: f64,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// The result of `unlockStage`.
+#[napi(object)]
+pub struct UnlockResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// The lock ref.
+    pub lock_ref: String,
+    /// Whether a lock was deleted (false: there was none).
+    pub released: bool,
+    /// Whether `force` was given.
+    pub forced: bool,
+    /// With `force`: the lock that was deleted, whoever held it.
+    pub was: Option<LockInfo>,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// A duration option (`90s`, `5m`, `1h 30m`) of a JS call.
+fn js_duration(value: Option<String>, option: &str) -> error::Result<Option<std::time::Duration>> {
+    value
+        .map(|v| {
+            humantime::parse_duration(v.trim()).map_err(|e| {
+                error::Error::option(format!("options.{option}"), format!("{v:?}: {e}"))
+            })
+        })
+        .transpose()
+}
+
+/// Takes a stage's lock on the git remote: a create-only push of the ref
+/// `<lockRefPrefix>/<app>/<stage>` (default prefix
+/// `refs/heads/sst-local-state/lock`), which the git server applies as a
+/// compare-and-swap, so of many concurrent callers exactly one gets it. Its
+/// commit records the holder (CI run and URL, host, pid, user, command) and
+/// when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+/// (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
+/// run holds it, at once or after waiting `lockTimeout` (polling with
+/// jittered backoff and printing who holds it on stderr). An expired lock
+/// is replaced by a compare-and-swap against its commit (`broke`), so two
+/// waiters cannot both break it. Needs the `git` command line
+/// (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
+/// `unlockStage` in it releases it. Calling it again while holding the lock
+/// resolves with `alreadyHeld`.
+#[napi(
+    ts_args_type = "options: LockOptions",
+    ts_return_type = "Promise<LockResult>"
+)]
+pub fn lock_stage<'env>(
+    env: &'env Env,
+    options: Object<'_>,
+) -> napi::Result<PromiseRaw<'env, LockResult>> {
+    let core = options_from_js(options, "lockStage", LockOptions::KEYS).and_then(
+        |options: LockOptions| {
+            Ok(lock::LockOptions {
+                ttl: js_duration(options.lock_ttl, "lockTtl")?,
+                timeout: js_duration(options.lock_timeout, "lockTimeout")?,
+                remote: options.remote,
+                prefix: options.lock_ref_prefix,
+                command: options.command,
+                common: StageOptions {
+                    stage: options.stage,
+                    app: options.app,
+                    cwd: options.cwd,
+                    ..StageOptions::default()
+                }
+                .common(),
+            })
+        },
+    );
+    spawn_blocking(
+        env,
+        move || {
+            lock::lock(&core?, &ProcessEnv::process(), &mut |line| {
+                eprintln!("sst-local-state: {line}")
+            })
+        },
+        Into::into,
+    )
+}
+
+/// Releases a stage's lock that this checkout holds: deletes the lock ref
+/// only while the remote still holds our lock commit (a compare-and-swap).
+/// Rejects with `LOCK_NOT_HELD` naming the holder when another run holds
+/// it. `force: true` deletes the lock whoever holds it, and `was` says whose
+/// it was. Resolves with `released: false` when there is no lock.
+#[napi(
+    ts_args_type = "options: UnlockOptions",
+    ts_return_type = "Promise<UnlockResult>"
+)]
+pub fn unlock_stage<'env>(
+    env: &'env Env,
+    options: Object<'_>,
+) -> napi::Result<PromiseRaw<'env, UnlockResult>> {
+    let core = options_from_js(options, "unlockStage", UnlockOptions::KEYS).map(
+        |options: UnlockOptions| lock::UnlockOptions {
+            remote: options.remote,
+            prefix: options.lock_ref_prefix,
+            force: options.force.unwrap_or(false),
+            common: StageOptions {
+                stage: options.stage,
+                app: options.app,
+                cwd: options.cwd,
+                ..StageOptions::default()
+            }
+            .common(),
+        },
+    );
+    spawn_blocking(
+        env,
+        move || lock::unlock(&core?, &ProcessEnv::process()),
+        Into::into,
+    )
+}
+
+/// Lists the stage locks on the git remote (`git ls-remote` of the lock
+/// prefix), each with its holder, age and whether it has expired.
+#[napi(
+    ts_args_type = "options?: ListLocksOptions | undefined | null",
+    ts_return_type = "Promise<Array<LockInfo>>"
+)]
+pub fn list_locks<'env>(
+    env: &'env Env,
+    options: Option<Object<'_>>,
+) -> napi::Result<PromiseRaw<'env, Vec<LockInfo>>> {
+    let core = match options {
+        Some(object) => options_from_js(object, "listLocks", ListLocksOptions::KEYS),
+        None => Ok(ListLocksOptions::default()),
+    }
+    .map(|options| lock::ListOptions {
+        remote: options.remote,
+        prefix: options.lock_ref_prefix,
+        common: StageOptions {
+            cwd: options.cwd,
+            ..StageOptions::default()
+        }
+        .common(),
+    });
+    spawn_blocking(
+        env,
+        move || lock::list(&core?, &ProcessEnv::process()),
+        |locks| locks.into_iter().map(Into::into).collect(),
+    )
+}
+
 /// Runs `work` on tokio's blocking pool and settles a promise with its
 /// result; a core error rejects it with a JS `Error` whose `code` property
 /// is the stable error code, plus the error's details (`files`, `rescueBranch`).
@@ -640,7 +934,7 @@ fn tell_terminal(line: &str) {
 
 /// Runs the `sst-local-state` command line with `argv` (without the node
 /// and script paths) and resolves to its exit code: 0 ok, 1 error,
-/// 2 usage, 4 state conflict or unsaved state. Output goes to the process's
+/// 2 usage, 3 stage lock held by another run, 4 state conflict or unsaved state. Output goes to the process's
 /// stdout (results) and stderr (progress, errors).
 #[napi(ts_return_type = "Promise<number>")]
 pub fn run_cli<'env>(env: &'env Env, argv: Vec<String>) -> napi::Result<PromiseRaw<'env, i32>> {
@@ -686,6 +980,9 @@ mod tests {
             ("StageOptions", StageOptions::KEYS),
             ("PrepareOptions", PrepareOptions::KEYS),
             ("CommitOptions", CommitOptions::KEYS),
+            ("LockOptions", LockOptions::KEYS),
+            ("UnlockOptions", UnlockOptions::KEYS),
+            ("ListLocksOptions", ListLocksOptions::KEYS),
         ] {
             assert_eq!(interface_fields(name), keys, "{name}");
         }

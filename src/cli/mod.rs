@@ -5,6 +5,7 @@
 pub mod render;
 
 use std::io::Write;
+use std::time::Duration;
 
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand};
@@ -15,6 +16,7 @@ use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::init::{init, InitOptions};
+use crate::ops::lock::{self, ListOptions, LockOptions, UnlockOptions};
 use crate::prepare::{prepare, PrepareOptions};
 use crate::project::{Caller, CommonOptions};
 use crate::status::status;
@@ -26,7 +28,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
 /// Keep SST's local deploy state in git, safely, from any CI.
 #[derive(Debug, Parser)]
 #[command(name = "sst-local-state", version, about, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 ok, 1 error, 2 usage, 4 state conflict or unsaved state.")]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 stage lock held by another run, 4 state conflict or unsaved state."
+)]
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -64,6 +68,68 @@ enum Command {
     Init(InitArgs),
     /// Print SST's config directory, computed exactly as SST computes it.
     ConfigDir,
+    /// Take the stage's lock on the git remote (a create-only push of a lock
+    /// ref): exit 3 (LOCK_HELD) when another run holds it.
+    Lock(LockArgs),
+    /// Release the stage's lock this checkout holds (--force: anyone's).
+    Unlock(UnlockArgs),
+    /// List the stage locks on the git remote, with holder and age.
+    Locks(LocksArgs),
+}
+
+/// Where stage locks live.
+#[derive(Debug, Args)]
+struct LockPlaceArgs {
+    /// Remote holding the lock [default: env SST_LOCAL_STATE_REMOTE, package.json, origin].
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Ref prefix of stage locks [default: env SST_LOCAL_STATE_LOCK_PREFIX, package.json
+    /// lockPrefix, refs/heads/sst-local-state/lock].
+    #[arg(long, value_name = "REF")]
+    lock_ref_prefix: Option<String>,
+}
+
+/// How a lock is taken.
+#[derive(Debug, Args)]
+struct LockWaitArgs {
+    /// How long the lock is valid before another run may break it (`90s`, `2h`) [default: 1h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    lock_ttl: Option<Duration>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`) [default: 0, fail at once].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    lock_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+struct LockArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    #[command(flatten)]
+    wait: LockWaitArgs,
+}
+
+#[derive(Debug, Args)]
+struct UnlockArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    /// Delete the lock whoever holds it (says whose it was).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct LocksArgs {
+    #[command(flatten)]
+    place: LockPlaceArgs,
+}
+
+/// A humantime duration (`90s`, `5m`, `1h 30m`, `0`).
+fn parse_duration(value: &str) -> std::result::Result<Duration, String> {
+    humantime::parse_duration(value.trim()).map_err(|e| format!("{e} (examples: 90s, 5m, 1h)"))
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +228,13 @@ impl Ui<'_> {
     pub fn detail(&mut self, line: &str) {
         if self.verbose && !self.json {
             let _ = writeln!(self.err, "  {line}");
+        }
+    }
+
+    /// A progress line on stderr (not with `--quiet` or `--json`).
+    pub fn progress(&mut self, line: &str) {
+        if !self.quiet && !self.json {
+            let _ = writeln!(self.err, "{line}");
         }
     }
 
@@ -328,6 +401,44 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
         Command::ConfigDir => {
             let dir = resolve_config_dir(env, Platform::current())?;
             ui.result(&dir, &json!({ "configDir": dir }));
+            Ok(())
+        }
+        Command::Lock(args) => {
+            let options = LockOptions {
+                common: args.stage.common(&cli.global),
+                remote: args.place.remote.clone(),
+                prefix: args.place.lock_ref_prefix.clone(),
+                ttl: args.wait.lock_ttl,
+                timeout: args.wait.lock_timeout,
+                command: None,
+            };
+            let report = lock::lock(&options, env, &mut |line| ui.progress(line))?;
+            ui.result(&render::lock(&report), &to_json(&report));
+            Ok(())
+        }
+        Command::Unlock(args) => {
+            let options = UnlockOptions {
+                common: args.stage.common(&cli.global),
+                remote: args.place.remote.clone(),
+                prefix: args.place.lock_ref_prefix.clone(),
+                force: args.force,
+            };
+            let report = lock::unlock(&options, env)?;
+            ui.result(&render::unlock(&report), &to_json(&report));
+            Ok(())
+        }
+        Command::Locks(args) => {
+            let options = ListOptions {
+                common: CommonOptions {
+                    cwd: cli.global.cwd.clone(),
+                    caller: Caller::Cli,
+                    ..CommonOptions::default()
+                },
+                remote: args.place.remote.clone(),
+                prefix: args.place.lock_ref_prefix.clone(),
+            };
+            let locks = lock::list(&options, env)?;
+            ui.result(&render::locks(&locks), &json!({ "locks": to_json(&locks) }));
             Ok(())
         }
     }

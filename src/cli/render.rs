@@ -6,6 +6,7 @@ use camino::Utf8Path;
 
 use crate::commit::CommitReport;
 use crate::init::InitReport;
+use crate::ops::lock::{LockInfo, LockReport, UnlockReport};
 use crate::prepare::{Action, PrepareReport};
 use crate::status::{StatusReport, SyncState};
 
@@ -143,6 +144,63 @@ pub fn commit(r: &CommitReport) -> String {
     };
     let _ = write!(out, "{outcome}\ndone in {} ms", r.duration_ms);
     out
+}
+
+/// The lock taken, and the expired one it replaced.
+pub fn lock(r: &LockReport) -> String {
+    let mut out = String::new();
+    if let Some(broke) = &r.broke {
+        let _ = writeln!(out, "broke the expired lock of {}", broke.describe());
+    }
+    let how = if r.already_held {
+        "already held by this checkout"
+    } else {
+        "locked"
+    };
+    let _ = write!(
+        out,
+        "{how} {}/{} on {} ({} -> {}, expires {})",
+        r.app,
+        r.stage,
+        r.remote,
+        r.lock_ref,
+        &r.commit[..12],
+        r.holder.expires
+    );
+    if r.waited_ms >= 1000 {
+        let _ = write!(out, " after waiting {} s", r.waited_ms / 1000);
+    }
+    out
+}
+
+/// Whether a lock was released, and whose it was.
+pub fn unlock(r: &UnlockReport) -> String {
+    match (&r.was, r.released) {
+        (Some(was), true) => format!("deleted the lock {} of {}", r.lock_ref, was.describe()),
+        (None, true) => format!("released {}/{} ({})", r.app, r.stage, r.lock_ref),
+        (_, false) => format!("no lock to release: {} does not exist", r.lock_ref),
+    }
+}
+
+/// One line per lock.
+pub fn locks(locks: &[LockInfo]) -> String {
+    if locks.is_empty() {
+        return "no stage locks".into();
+    }
+    locks
+        .iter()
+        .map(|l| {
+            let expired = if l.expired { " [EXPIRED]" } else { "" };
+            let url = l
+                .holder
+                .as_ref()
+                .and_then(|h| h.run_url.as_deref())
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default();
+            format!("{}{expired}: {}{url}", l.lock_ref, l.describe())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// What init did and what to do next (never the secret key itself).

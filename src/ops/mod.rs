@@ -2,5 +2,7 @@
 
 pub mod commit;
 pub mod init;
+pub mod lock;
+pub mod pause;
 pub mod prepare;
 pub mod status;

@@ -457,12 +457,7 @@ impl<'a> Run<'a> {
         if self.options.no_push {
             return Ok(None);
         }
-        let remote_name = pick(
-            &self.options.remote,
-            self.env.non_empty("SST_LOCAL_STATE_REMOTE"),
-            &self.ctx.settings.remote,
-        )
-        .unwrap_or_else(|| "origin".into());
+        let remote_name = project::remote_name(&self.options.remote, self.env, &self.ctx.settings);
         let remote = Remote::open(self.repo, &remote_name, self.env)?;
         let branch = pick_branch(self.options, &self.ctx, self.env, self.repo)?;
         Ok(Some(Target { remote, branch }))
@@ -749,13 +744,6 @@ fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {
         .expect("every kind has a file")
 }
 
-fn pick(explicit: &Option<String>, env: Option<&str>, settings: &Option<String>) -> Option<String> {
-    explicit
-        .clone()
-        .or_else(|| env.map(str::to_string))
-        .or_else(|| settings.clone())
-}
-
 /// `--branch` > env > `package.json` > CI variables > the checked-out branch.
 fn pick_branch(
     options: &CommitOptions,
@@ -764,7 +752,7 @@ fn pick_branch(
     repo: &Repository,
 ) -> Result<String> {
     let flag = Caller::name(options.common.caller, "branch", "branch");
-    let chosen = pick(
+    let chosen = project::pick(
         &options.branch,
         env.non_empty("SST_LOCAL_STATE_BRANCH"),
         &ctx.settings.branch,

@@ -228,13 +228,8 @@ fn push_budget(env: &Env) -> Result<Duration> {
 /// of 100 ms × 2^(attempts-1), capped at 3 s, so racing runs spread out;
 /// `None` when it would not fit in what is left of the budget.
 fn backoff(attempts: u32, left: Duration) -> Option<Duration> {
-    use std::hash::{BuildHasher, Hasher};
-    let ceiling = Duration::from_millis(100u64.saturating_mul(1 << attempts.min(10)) / 2)
-        .min(Duration::from_secs(3));
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    let random = hasher.finish() % 1000;
-    let pause = ceiling / 2 + ceiling / 2 * (random as u32) / 1000;
+    let pause =
+        crate::ops::pause::jittered(attempts, Duration::from_millis(100), Duration::from_secs(3));
     (pause < left).then_some(pause)
 }
 
