@@ -48,6 +48,11 @@ export interface CommitOptions {
   push?: boolean
   /** Report what would be committed; write nothing. */
   dryRun?: boolean
+  /**
+   * Keep the stage lock this checkout holds (renewed for its ttl) instead
+   * of releasing it with the push.
+   */
+  keepLock?: boolean
 }
 
 /** The result of `commitStage`. */
@@ -82,6 +87,13 @@ export interface CommitResult {
   steps: Array<StepTime>
   /** Findings that did not stop the run. */
   warnings: Array<WarningInfo>
+  /**
+   * The stage lock this checkout held (from `prepareStage({ lock: true })`
+   * or `lockStage`), updated in the same atomic push as the branch.
+   */
+  lockRef?: string
+  /** Whether that lock was released (false: `keepLock`, or none held). */
+  lockReleased: boolean
   /** Wall time in milliseconds. */
   durationMs: number
 }
@@ -100,6 +112,10 @@ export interface CommitResult {
  * this run did not change (such as fallback secrets another stage pushed)
  * are never written. Rejects with `BRANCH_BUSY` when other runs kept moving
  * the branch for `SST_LOCAL_STATE_PUSH_TIMEOUT` seconds (run it again).
+ * When this checkout holds the stage lock, the push is atomic with the
+ * lock's release (or renewal, `keepLock`), each a compare-and-swap: the
+ * state lands only while the lock is still ours, else `LOCK_LOST` with the
+ * state on a rescue branch (`err.rescueBranch`).
  * Other codes: `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`,
  * `PUSH_REJECTED`, `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`, `STATE_SYMLINK`,
  * `CONFIG_DIR_LOCKED`. A new passphrase is committed only
@@ -126,7 +142,7 @@ export interface CommittedFile {
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -313,6 +329,23 @@ export interface PrepareOptions {
   dryRun?: boolean
   /** Reject with `STATE_MISSING` when the repository has no checkpoint for the stage. */
   requireState?: boolean
+  /**
+   * Take the stage's lock on the git remote before writing anything (as
+   * `lockStage`; rejects with `LOCK_HELD`), and start from the branch's
+   * newest state (the stage's files in the worktree are brought up to the
+   * fetched branch tip). `commitStage` releases it.
+   */
+  lock?: boolean
+  /** The branch whose newest state a locked prepare starts from (else as `commitStage` picks it). */
+  branch?: string
+  /** Remote holding the lock and the branch (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+  /** How long the lock is valid (`90s`, `2h`); default `1h`. */
+  lockTtl?: string
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`. */
+  lockTimeout?: string
 }
 
 /** The result of `prepareStage`. */
@@ -341,6 +374,8 @@ export interface PrepareResult {
   sstLock?: SstLockInfo
   /** Findings that did not stop the run. */
   warnings: Array<WarningInfo>
+  /** The stage lock taken first (with `lock: true`). */
+  lock?: LockResult
   /** Wall time in milliseconds. */
   durationMs: number
 }

@@ -9,8 +9,11 @@
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk } from './helpers/common.mjs'
-import { ciClone, seededRepo } from './helpers/state-repo.mjs'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, revParse, tempDir } from './helpers/common.mjs'
+import { ciClone, configCheckpoint, deploy, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
 
@@ -198,5 +201,87 @@ describe('JS API', () => {
     assert.equal(lockOnServer(repo), null)
     await assert.rejects(lockStage({ stage: 'dev', cwd: dir, lockTimeout: 'soon' }), (e) => e.code === 'INVALID_OPTION')
     await assert.rejects(lockStage({ stage: 'dev', cwd: dir, lockTtl: '1h', bogus: 1 }), (e) => e.code === 'INVALID_OPTION')
+  })
+})
+
+describe('prepare --lock and commit', () => {
+  const prepareLocked = (dir, configDir, extra = []) =>
+    cli(['prepare', '--stage', 'dev', '--config-dir', configDir, '--lock', '--branch', 'main', '--json', ...extra], dir)
+  const commitArgs = (configDir, extra = []) => ['commit', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--json', ...extra]
+
+  test('the lock is taken before anything is written, released in the same push as the state; the next run starts from it', SLOW, async () => {
+    const repo = await seededRepo('prepare-lock')
+    const a = ciClone(repo.open)
+    const b = ciClone(repo.open) // cloned before a's deploy: its checkout is stale
+    const cfgA = join(tempDir('sls-cfg-'), 'sst')
+    const cfgB = join(tempDir('sls-cfg-'), 'sst')
+    const prepared = assertOk(prepareLocked(a, cfgA), 'prepare --lock').json
+    assert.equal(prepared.lock.lockRef, LOCK)
+    assert.equal(lockOnServer(repo), prepared.lock.commit)
+
+    const refused = prepareLocked(b, cfgB)
+    assert.equal(refused.status, 3, refused.stdout + refused.stderr)
+    assert.equal(refused.json.error.code, 'LOCK_HELD')
+    assert.equal(existsSync(cfgB), false, 'a refused prepare wrote into the config dir')
+
+    const ours = deploy(cfgA, 3, 'a')
+    const committed = assertOk(cli(commitArgs(cfgA), a), 'commit').json
+    assert.equal(committed.pushed, true)
+    assert.equal(committed.lockRef, LOCK)
+    assert.equal(committed.lockReleased, true)
+    assert.equal(lockOnServer(repo), null)
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+
+    // b waited: it starts from a's state, not from its own older checkout
+    const second = assertOk(prepareLocked(b, cfgB), 'prepare --lock b').json
+    assert.equal(second.checkpoint.resources, 3)
+    assert.deepEqual(readFileSync(configCheckpoint(cfgB)), ours)
+    const theirs = deploy(cfgB, 4, 'b')
+    const res = assertOk(cli(commitArgs(cfgB), b), 'commit b').json
+    assert.equal(res.lockReleased, true)
+    assert.deepEqual(showBlob(repo.path, 'main'), theirs)
+    assert.equal(lockOnServer(repo), null)
+  })
+
+  test('a lock lost before commit: LOCK_LOST, the state on a rescue branch, the branch and the new lock untouched', SLOW, async () => {
+    const repo = await seededRepo('lock-lost')
+    const a = ciClone(repo.open)
+    const b = ciClone(repo.open)
+    const cfgA = join(tempDir('sls-cfg-'), 'sst')
+    assertOk(prepareLocked(a, cfgA), 'prepare --lock')
+    const ours = deploy(cfgA, 2, 'a')
+    assertOk(cli(['unlock', '--force', ...stageArgs], b), 'unlock --force')
+    const theirs = assertOk(cli(lockArgs(), b), 'lock b').json
+    const before = revParse(repo.path)
+
+    const res = cli(commitArgs(cfgA), a)
+    assert.equal(res.status, 4, res.stdout + res.stderr)
+    assert.equal(res.json.error.code, 'LOCK_LOST')
+    assert.equal(res.json.error.lockRef, LOCK)
+    assert.match(res.json.error.message, /NOT pushed/)
+    const rescue = res.json.error.rescueBranch
+    assert.ok(rescue, res.json.error.message)
+    assert.deepEqual(showBlob(repo.path, `refs/heads/${rescue}`), ours)
+    assert.equal(revParse(repo.path), before, 'the branch moved')
+    assert.equal(lockOnServer(repo), theirs.commit)
+  })
+
+  test('--keep-lock renews the lock in the push; a commit with nothing to save still releases it', SLOW, async () => {
+    const repo = await seededRepo('keep-lock')
+    const a = ciClone(repo.open)
+    const cfgA = join(tempDir('sls-cfg-'), 'sst')
+    const taken = assertOk(prepareLocked(a, cfgA, ['--lock-ttl', '30m']), 'prepare --lock').json.lock
+    deploy(cfgA, 2, 'a')
+    const kept = assertOk(cli(commitArgs(cfgA, ['--keep-lock']), a), 'commit --keep-lock').json
+    assert.equal(kept.lockReleased, false)
+    const renewed = lockOnServer(repo)
+    assert.ok(renewed && renewed !== taken.commit)
+    const message = gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', LOCK])
+    assert.match(message, new RegExp(`^Lock-Created: ${taken.holder.created}$`, 'm'))
+    // nothing changed since: commit only releases the (renewed) lock
+    const again = assertOk(cli(commitArgs(cfgA), a), 'commit').json
+    assert.equal(again.committed, false)
+    assert.equal(again.lockReleased, true)
+    assert.equal(lockOnServer(repo), null)
   })
 })

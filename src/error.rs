@@ -349,6 +349,18 @@ pub enum Error {
         /// How to break the lock.
         unlock: String,
     },
+    /// The stage's lock was lost before the state landed: the state went to a rescue branch.
+    #[error("this run no longer holds the stage's lock {lock_ref} ({reason}): it expired and another run took it, or someone ran `unlock --force`. The state was NOT pushed to the branch; nothing was overwritten. {rescue}")]
+    LockLost {
+        /// The lock ref.
+        lock_ref: String,
+        /// The remote's reason.
+        reason: String,
+        /// Where our state was kept and what to do.
+        rescue: String,
+        /// The rescue branch holding our state, when the push to it worked.
+        rescue_branch: Option<String>,
+    },
 }
 
 fn unsaved_message(files: &[Utf8PathBuf], force: &str, passphrase: bool) -> String {
@@ -416,16 +428,19 @@ impl Error {
             Error::RedirectRefused { .. } => "REDIRECT_REFUSED",
             Error::LockHeld { .. } => "LOCK_HELD",
             Error::LockNotHeld { .. } => "LOCK_NOT_HELD",
+            Error::LockLost { .. } => "LOCK_LOST",
         }
     }
 
     /// The CLI exit code for this error: 2 usage, 3 stage lock held by
-    /// another run, 4 state conflict, 1 otherwise.
+    /// another run, 4 state conflict (or a lost lock: state on a rescue
+    /// branch), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
             Error::LockHeld { .. } | Error::LockNotHeld { .. } => 3,
             Error::StateConflict { .. }
+            | Error::LockLost { .. }
             | Error::UnsavedState { .. }
             | Error::StateMissingInRepo { .. }
             | Error::PassphraseMismatch { .. } => 4,
@@ -451,6 +466,16 @@ impl Error {
                 ..
             } => {
                 map.insert("rescueBranch".into(), branch.as_str().into());
+            }
+            Error::LockLost {
+                lock_ref,
+                rescue_branch,
+                ..
+            } => {
+                map.insert("lockRef".into(), lock_ref.as_str().into());
+                if let Some(branch) = rescue_branch {
+                    map.insert("rescueBranch".into(), branch.as_str().into());
+                }
             }
             Error::LockHeld {
                 lock_ref, run_url, ..
@@ -556,6 +581,12 @@ mod tests {
                 lock_ref: "refs/heads/l/a/dev".into(),
                 holder: "h".into(),
                 unlock: "u".into(),
+            },
+            Error::LockLost {
+                lock_ref: "refs/heads/l/a/dev".into(),
+                reason: "stale info".into(),
+                rescue: String::new(),
+                rescue_branch: None,
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

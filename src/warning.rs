@@ -125,6 +125,13 @@ pub enum Warning {
         /// The commit holding it.
         commit: String,
     },
+    /// The stage lock this checkout took is no longer on the remote as it
+    /// left it (it expired and another run took it, or it was broken).
+    #[error("this checkout's stage lock {lock_ref} was no longer held when commit went to release it (it expired and another run took it, or someone ran `unlock --force`); nothing was changed there")]
+    LockNotHeld {
+        /// The lock ref.
+        lock_ref: String,
+    },
 }
 
 impl Warning {
@@ -148,6 +155,7 @@ impl Warning {
             Warning::HeadMoved { .. } => "HEAD_MOVED",
             Warning::IndexNotRefreshed { .. } => "INDEX_NOT_REFRESHED",
             Warning::AlreadyOnBranch { .. } => "ALREADY_ON_BRANCH",
+            Warning::LockNotHeld { .. } => "LOCK_NOT_HELD",
         }
     }
 }

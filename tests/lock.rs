@@ -7,15 +7,20 @@ mod common;
 use std::time::Duration;
 
 use common::Fixture;
-use sst_local_state::ops::lock::{lock, unlock, LockOptions, UnlockOptions, DEFAULT_PREFIX};
+use sst_local_state::ops::lock::{
+    lock, unlock, LockOptions, LockRequest, UnlockOptions, DEFAULT_PREFIX,
+};
 
 const LOCK_REF: &str = "refs/heads/sst-local-state/lock/demo-app/dev";
 
 fn lock_options(fx: &Fixture, ttl: Option<Duration>) -> LockOptions {
     LockOptions {
         common: fx.options("dev"),
-        ttl,
-        command: Some("test".into()),
+        lock: LockRequest {
+            ttl,
+            command: Some("test".into()),
+            ..LockRequest::default()
+        },
         ..LockOptions::default()
     }
 }
@@ -118,10 +123,8 @@ fn waiting_reports_the_holder_and_times_out_with_lock_held() {
     lock(&lock_options(&fx, None), &env, &mut |_| {}).unwrap();
     become_another_run(&repo);
     let mut heard = Vec::new();
-    let options = LockOptions {
-        timeout: Some(Duration::from_secs(1)),
-        ..lock_options(&fx, None)
-    };
+    let mut options = lock_options(&fx, None);
+    options.lock.timeout = Some(Duration::from_secs(1));
     let started = std::time::Instant::now();
     let e = lock(&options, &env, &mut |l: &str| heard.push(l.to_string())).unwrap_err();
     assert!(started.elapsed() >= Duration::from_secs(1));

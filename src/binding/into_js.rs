@@ -133,6 +133,7 @@ impl From<PrepareReport> for PrepareResult {
             dry_run: r.dry_run,
             sst_lock: r.sst_lock.map(Into::into),
             warnings: r.warnings.into_iter().map(Into::into).collect(),
+            lock: r.lock.map(Into::into),
             duration_ms: r.duration_ms as f64,
         }
     }
@@ -207,6 +208,8 @@ impl From<CommitReport> for CommitResult {
             dry_run: r.dry_run,
             steps: r.steps.into_iter().map(Into::into).collect(),
             warnings: r.warnings.into_iter().map(Into::into).collect(),
+            lock_ref: r.lock_ref,
+            lock_released: r.lock_released,
             duration_ms: r.duration_ms as f64,
         }
     }

@@ -108,6 +108,7 @@ pub enum ErrorCode {
     REDIRECT_REFUSED,
     LOCK_HELD,
     LOCK_NOT_HELD,
+    LOCK_LOST,
 }
 
 /// A finding that did not stop the run.
@@ -226,6 +227,21 @@ pub struct PrepareOptions {
     pub dry_run: Option<bool>,
     /// Reject with `STATE_MISSING` when the repository has no checkpoint for the stage.
     pub require_state: Option<bool>,
+    /// Take the stage's lock on the git remote before writing anything (as
+    /// `lockStage`; rejects with `LOCK_HELD`), and start from the branch's
+    /// newest state (the stage's files in the worktree are brought up to the
+    /// fetched branch tip). `commitStage` releases it.
+    pub lock: Option<bool>,
+    /// The branch whose newest state a locked prepare starts from (else as `commitStage` picks it).
+    pub branch: Option<String>,
+    /// Remote holding the lock and the branch (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+    /// How long the lock is valid (`90s`, `2h`); default `1h`.
+    pub lock_ttl: Option<String>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`.
+    pub lock_timeout: Option<String>,
 }
 
 impl PrepareOptions {
@@ -239,6 +255,12 @@ impl PrepareOptions {
         "force",
         "dryRun",
         "requireState",
+        "lock",
+        "branch",
+        "remote",
+        "lockRefPrefix",
+        "lockTtl",
+        "lockTimeout",
     ];
 }
 
@@ -310,6 +332,8 @@ pub struct PrepareResult {
     pub sst_lock: Option<SstLockInfo>,
     /// Findings that did not stop the run.
     pub warnings: Vec<WarningInfo>,
+    /// The stage lock taken first (with `lock: true`).
+    pub lock: Option<LockResult>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
 }
@@ -387,19 +411,30 @@ pub fn prepare_stage<'env>(
     env: &'env Env,
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, PrepareResult>> {
-    let core = options_from_js(options, "prepareStage", PrepareOptions::KEYS).map(
-        |options: PrepareOptions| prepare::PrepareOptions {
-            force: options.force.unwrap_or(false),
-            dry_run: options.dry_run.unwrap_or(false),
-            require_state: options.require_state.unwrap_or(false),
-            common: StageOptions {
-                stage: options.stage,
-                app: options.app,
-                cwd: options.cwd,
-                state_dir: options.state_dir,
-                config_dir: options.config_dir,
-            }
-            .common(),
+    let core = options_from_js(options, "prepareStage", PrepareOptions::KEYS).and_then(
+        |options: PrepareOptions| {
+            let lock = lock::LockRequest {
+                ttl: js_duration(options.lock_ttl, "lockTtl")?,
+                timeout: js_duration(options.lock_timeout, "lockTimeout")?,
+                prefix: options.lock_ref_prefix,
+                command: None,
+            };
+            Ok(prepare::PrepareOptions {
+                force: options.force.unwrap_or(false),
+                dry_run: options.dry_run.unwrap_or(false),
+                require_state: options.require_state.unwrap_or(false),
+                lock: options.lock.unwrap_or(false).then_some(lock),
+                branch: options.branch,
+                remote: options.remote,
+                common: StageOptions {
+                    stage: options.stage,
+                    app: options.app,
+                    cwd: options.cwd,
+                    state_dir: options.state_dir,
+                    config_dir: options.config_dir,
+                }
+                .common(),
+            })
         },
     );
     spawn_blocking(
@@ -459,6 +494,9 @@ pub struct CommitOptions {
     pub push: Option<bool>,
     /// Report what would be committed; write nothing.
     pub dry_run: Option<bool>,
+    /// Keep the stage lock this checkout holds (renewed for its ttl) instead
+    /// of releasing it with the push.
+    pub keep_lock: Option<bool>,
 }
 
 impl CommitOptions {
@@ -474,6 +512,7 @@ impl CommitOptions {
         "remote",
         "push",
         "dryRun",
+        "keepLock",
     ];
 }
 
@@ -534,6 +573,11 @@ pub struct CommitResult {
     pub steps: Vec<StepTime>,
     /// Findings that did not stop the run.
     pub warnings: Vec<WarningInfo>,
+    /// The stage lock this checkout held (from `prepareStage({ lock: true })`
+    /// or `lockStage`), updated in the same atomic push as the branch.
+    pub lock_ref: Option<String>,
+    /// Whether that lock was released (false: `keepLock`, or none held).
+    pub lock_released: bool,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
 }
@@ -551,6 +595,10 @@ pub struct CommitResult {
 /// this run did not change (such as fallback secrets another stage pushed)
 /// are never written. Rejects with `BRANCH_BUSY` when other runs kept moving
 /// the branch for `SST_LOCAL_STATE_PUSH_TIMEOUT` seconds (run it again).
+/// When this checkout holds the stage lock, the push is atomic with the
+/// lock's release (or renewal, `keepLock`), each a compare-and-swap: the
+/// state lands only while the lock is still ours, else `LOCK_LOST` with the
+/// state on a rescue branch (`err.rescueBranch`).
 /// Other codes: `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`,
 /// `PUSH_REJECTED`, `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`, `STATE_SYMLINK`,
 /// `CONFIG_DIR_LOCKED`. A new passphrase is committed only
@@ -572,6 +620,7 @@ pub fn commit_stage<'env>(
             remote: options.remote,
             no_push: !options.push.unwrap_or(true),
             dry_run: options.dry_run.unwrap_or(false),
+            keep_lock: options.keep_lock.unwrap_or(false),
             common: StageOptions {
                 stage: options.stage,
                 app: options.app,
@@ -790,11 +839,13 @@ pub fn lock_stage<'env>(
     let core = options_from_js(options, "lockStage", LockOptions::KEYS).and_then(
         |options: LockOptions| {
             Ok(lock::LockOptions {
-                ttl: js_duration(options.lock_ttl, "lockTtl")?,
-                timeout: js_duration(options.lock_timeout, "lockTimeout")?,
+                lock: lock::LockRequest {
+                    ttl: js_duration(options.lock_ttl, "lockTtl")?,
+                    timeout: js_duration(options.lock_timeout, "lockTimeout")?,
+                    prefix: options.lock_ref_prefix,
+                    command: options.command,
+                },
                 remote: options.remote,
-                prefix: options.lock_ref_prefix,
-                command: options.command,
                 common: StageOptions {
                     stage: options.stage,
                     app: options.app,

@@ -16,7 +16,7 @@ use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::init::{init, InitOptions};
-use crate::ops::lock::{self, ListOptions, LockOptions, UnlockOptions};
+use crate::ops::lock::{self, ListOptions, LockOptions, LockRequest, UnlockOptions};
 use crate::prepare::{prepare, PrepareOptions};
 use crate::project::{Caller, CommonOptions};
 use crate::status::status;
@@ -127,6 +127,17 @@ struct LocksArgs {
     place: LockPlaceArgs,
 }
 
+impl LockWaitArgs {
+    fn request(&self, place: &LockPlaceArgs) -> LockRequest {
+        LockRequest {
+            prefix: place.lock_ref_prefix.clone(),
+            ttl: self.lock_ttl,
+            timeout: self.lock_timeout,
+            command: None,
+        }
+    }
+}
+
 /// A humantime duration (`90s`, `5m`, `1h 30m`, `0`).
 fn parse_duration(value: &str) -> std::result::Result<Duration, String> {
     humantime::parse_duration(value.trim()).map_err(|e| format!("{e} (examples: 90s, 5m, 1h)"))
@@ -176,6 +187,24 @@ struct PrepareArgs {
     /// Fail (STATE_MISSING) when the repository has no state for the stage.
     #[arg(long)]
     require_state: bool,
+    #[command(flatten)]
+    locked: LockedArgs,
+}
+
+/// Taking the stage lock first (prepare, run).
+#[derive(Debug, Args)]
+struct LockedArgs {
+    /// Take the stage's lock on the remote first (exit 3 when another run holds it), and
+    /// start from the branch's newest state; commit releases it.
+    #[arg(long)]
+    lock: bool,
+    /// Branch whose newest state a locked prepare starts from [default: as commit picks it].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    #[command(flatten)]
+    wait: LockWaitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +227,9 @@ struct CommitArgs {
     /// Show what would be committed; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Keep the stage lock this checkout holds (renewed) instead of releasing it.
+    #[arg(long)]
+    keep_lock: bool,
 }
 
 impl StageArgs {
@@ -333,6 +365,12 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                 force: args.force,
                 dry_run: args.dry_run,
                 require_state: args.require_state,
+                lock: args
+                    .locked
+                    .lock
+                    .then(|| args.locked.wait.request(&args.locked.place)),
+                branch: args.locked.branch.clone(),
+                remote: args.locked.place.remote.clone(),
             };
             let report = prepare(&options, env)?;
             ui.detail(&format!("project root {}", report.project_root));
@@ -359,6 +397,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                 remote: args.remote.clone(),
                 no_push: args.no_push,
                 dry_run: args.dry_run,
+                keep_lock: args.keep_lock,
             };
             let report = commit(&options, env)?;
             if let Some(url) = &report.remote_url {
@@ -407,10 +446,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             let options = LockOptions {
                 common: args.stage.common(&cli.global),
                 remote: args.place.remote.clone(),
-                prefix: args.place.lock_ref_prefix.clone(),
-                ttl: args.wait.lock_ttl,
-                timeout: args.wait.lock_timeout,
-                command: None,
+                lock: args.wait.request(&args.place),
             };
             let report = lock::lock(&options, env, &mut |line| ui.progress(line))?;
             ui.result(&render::lock(&report), &to_json(&report));

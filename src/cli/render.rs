@@ -22,6 +22,9 @@ pub fn prepare(r: &PrepareReport) -> String {
     } else {
         "prepare"
     };
+    if let Some(lock) = &r.lock {
+        let _ = writeln!(out, "{}", self::lock(lock));
+    }
     let _ = writeln!(out, "{verb} {}/{} -> {}", r.app, r.stage, r.config_dir);
     for f in &r.files {
         let action = match (f.action, r.dry_run) {
@@ -142,7 +145,11 @@ pub fn commit(r: &CommitReport) -> String {
         }
         (Some(c), false, false) => format!("committed {c} (not pushed)"),
     };
-    let _ = write!(out, "{outcome}\ndone in {} ms", r.duration_ms);
+    let _ = writeln!(out, "{outcome}");
+    if let (Some(lock), true) = (&r.lock_ref, r.lock_released) {
+        let _ = writeln!(out, "released the stage lock {lock}");
+    }
+    let _ = write!(out, "done in {} ms", r.duration_ms);
     out
 }
 

@@ -42,6 +42,14 @@ pub enum PushOutcome {
     Accepted,
     /// The remote refused because the ref moved (or would not fast-forward).
     Moved(String),
+    /// A ref pushed along with the branch (atomically) was refused, so
+    /// nothing was updated: that ref no longer held its expected value.
+    AlongRefused {
+        /// The refused ref.
+        dst: String,
+        /// The remote's reason.
+        reason: String,
+    },
 }
 
 /// One ref a compare-and-swap push updates.
@@ -246,15 +254,39 @@ impl<'r> Remote<'r> {
     /// compare-and-swap against `expected`; libgit2: fast-forward only) and reports the
     /// ref's own status (a rejected push can return `Ok` from libgit2).
     pub fn push(&self, oid: Oid, branch: &str, expected: Option<Oid>) -> Result<PushOutcome> {
+        self.push_along(oid, branch, expected, &[])
+    }
+
+    /// [`Remote::push`], with `along` updated in the same atomic push (git
+    /// `--atomic`: every ref or none, each a compare-and-swap on the server).
+    pub fn push_along(
+        &self,
+        oid: Oid,
+        branch: &str,
+        expected: Option<Oid>,
+        along: &[RefUpdate],
+    ) -> Result<PushOutcome> {
         let refspec = format!("{oid}:refs/heads/{branch}");
-        if self.cli.is_some() {
+        if self.cli.is_some() || !along.is_empty() {
             let dst = format!("refs/heads/{branch}");
-            let update = RefUpdate {
+            let mut updates = vec![RefUpdate {
                 dst: dst.clone(),
                 new: Some(oid),
                 expected,
-            };
-            let pushed = self.push_leased(&[update], false)?;
+            }];
+            updates.extend_from_slice(along);
+            let pushed = self.push_leased(&updates, !along.is_empty())?;
+            // the ref that failed, not the ones an atomic push took down with it
+            let cause = |r: &&git_cli::RefStatus| !r.ok && !r.summary.contains("atomic");
+            if let Some(r) = along
+                .iter()
+                .find_map(|u| pushed.status(&u.dst).filter(cause))
+            {
+                return Ok(PushOutcome::AlongRefused {
+                    dst: r.dst.clone(),
+                    reason: r.summary.clone(),
+                });
+            }
             return match pushed.status(&dst) {
                 Some(r) if r.ok => Ok(PushOutcome::Accepted),
                 Some(r) if is_moved(&r.summary) => Ok(PushOutcome::Moved(r.summary.clone())),

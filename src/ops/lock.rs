@@ -50,6 +50,13 @@ pub struct LockOptions {
     pub common: CommonOptions,
     /// Remote; else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`.
     pub remote: Option<String>,
+    /// How to take it.
+    pub lock: LockRequest,
+}
+
+/// How a lock is taken (by `lock`, `prepare --lock`, `run`).
+#[derive(Debug, Clone, Default)]
+pub struct LockRequest {
     /// Ref prefix; else env [`PREFIX_ENV`], `package.json` `lockPrefix`, [`DEFAULT_PREFIX`].
     pub prefix: Option<String>,
     /// How long the lock is valid; default [`DEFAULT_TTL`].
@@ -527,6 +534,22 @@ impl<'r> StageLock<'r> {
         }
     }
 
+    /// Takes the lock as `request` says (see [`StageLock::acquire`]).
+    pub fn take(
+        &self,
+        request: &LockRequest,
+        env: &Env,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<LockReport> {
+        self.acquire(
+            env,
+            request.ttl.unwrap_or(DEFAULT_TTL),
+            request.timeout.unwrap_or_default(),
+            request.command.as_deref(),
+            progress,
+        )
+    }
+
     /// Deletes the lock if this checkout holds it (`force`: whoever does).
     pub fn release(&self, force: bool) -> Result<UnlockReport> {
         let started = Instant::now();
@@ -621,23 +644,11 @@ impl<'r> StageLock<'r> {
     }
 
     fn held_path(&self) -> Result<Utf8PathBuf> {
-        Ok(gitx::utf8(self.repo.path())?
-            .join("sst-local-state")
-            .join(format!("lock-{}-{}.json", self.ctx.app, self.ctx.stage)))
+        held_path(self.repo, self.ctx)
     }
 
-    /// A new parentless lock commit (empty tree) recording `holder`.
-    pub fn write_commit(&self, holder: &Holder, env: &Env) -> Result<Oid> {
-        let tree = self
-            .repo
-            .treebuilder(None)
-            .and_then(|b| b.write())
-            .and_then(|id| self.repo.find_tree(id))
-            .map_err(|e| git_error("writing the lock commit", &e))?;
-        let (author, committer) = crate::message::identities(self.repo, env)?;
-        self.repo
-            .commit(None, &author, &committer, &holder.message(), &tree, &[])
-            .map_err(|e| git_error("writing the lock commit", &e))
+    fn write_commit(&self, holder: &Holder, env: &Env) -> Result<Oid> {
+        write_lock_commit(self.repo, holder, env)
     }
 
     /// One compare-and-swap of the lock ref: `true` when it applied,
@@ -674,6 +685,133 @@ impl<'r> StageLock<'r> {
             ),
             Caller::Js => "`unlockStage({ force: true })`".into(),
         }
+    }
+}
+
+/// Where a checkout remembers the lock it holds on `ctx`'s stage.
+fn held_path(repo: &Repository, ctx: &StageContext) -> Result<Utf8PathBuf> {
+    Ok(gitx::utf8(repo.path())?
+        .join("sst-local-state")
+        .join(format!("lock-{}-{}.json", ctx.app, ctx.stage)))
+}
+
+/// A new parentless lock commit (empty tree) recording `holder`.
+fn write_lock_commit(repo: &Repository, holder: &Holder, env: &Env) -> Result<Oid> {
+    let tree = repo
+        .treebuilder(None)
+        .and_then(|b| b.write())
+        .and_then(|id| repo.find_tree(id))
+        .map_err(|e| git_error("writing the lock commit", &e))?;
+    let (author, committer) = crate::message::identities(repo, env)?;
+    repo.commit(None, &author, &committer, &holder.message(), &tree, &[])
+        .map_err(|e| git_error("writing the lock commit", &e))
+}
+
+/// The lock a state commit carries in its push: the lock ref is deleted
+/// (released) or moved to a renewed lock commit (kept) in the same atomic
+/// push as the branch, each only while it still holds this checkout's lock
+/// commit, so the state lands only while this run holds the lock.
+#[derive(Debug, Clone)]
+pub struct Carried {
+    /// The lock ref.
+    pub lock_ref: String,
+    /// Our lock commit, as the remote should still hold it.
+    pub ours: Oid,
+    /// What the ref becomes: `None` releases it, else the renewed lock commit.
+    pub next: Option<Oid>,
+    held_path: Utf8PathBuf,
+    remote: String,
+}
+
+impl Carried {
+    /// The lock held by this checkout on `ctx`'s stage on remote `remote`,
+    /// to be released (or, with `keep`, renewed for its ttl from now).
+    pub fn held(
+        repo: &Repository,
+        ctx: &StageContext,
+        remote: &str,
+        keep: bool,
+        env: &Env,
+    ) -> Result<Option<Carried>> {
+        let path = held_path(repo, ctx)?;
+        let Some(held) = fsx::read_optional(&path)?
+            .and_then(|bytes| serde_json::from_slice::<Held>(&bytes).ok())
+            .filter(|h| h.remote == remote)
+        else {
+            return Ok(None);
+        };
+        let Ok(ours) = Oid::from_str(&held.commit) else {
+            return Ok(None);
+        };
+        let next = match keep {
+            false => None,
+            true => {
+                let holder = repo
+                    .find_commit(ours)
+                    .ok()
+                    .and_then(|c| c.message().ok().and_then(Holder::parse));
+                let ttl = holder
+                    .as_ref()
+                    .and_then(|h| {
+                        let created = humantime::parse_rfc3339(&h.created).ok()?;
+                        humantime::parse_rfc3339(&h.expires)
+                            .ok()?
+                            .duration_since(created)
+                            .ok()
+                    })
+                    .unwrap_or(DEFAULT_TTL);
+                let renewed = Holder {
+                    expires: humantime::format_rfc3339_seconds(SystemTime::now() + ttl).to_string(),
+                    nonce: format!("{:016x}", pause::random_u64()),
+                    ..holder.unwrap_or_else(|| Holder::this_process(ctx, env, ttl, None))
+                };
+                Some(write_lock_commit(repo, &renewed, env)?)
+            }
+        };
+        Ok(Some(Carried {
+            lock_ref: held.lock_ref,
+            ours,
+            next,
+            held_path: path,
+            remote: held.remote,
+        }))
+    }
+
+    /// The lock ref's update in the push.
+    pub fn update(&self) -> RefUpdate {
+        RefUpdate {
+            dst: self.lock_ref.clone(),
+            new: self.next,
+            expected: Some(self.ours),
+        }
+    }
+
+    /// After the push landed: the checkout forgets a released lock, or
+    /// remembers the renewed one.
+    pub fn settle(&self) -> Result<()> {
+        match self.next {
+            None => fsx::remove_optional(&self.held_path),
+            Some(next) => {
+                let held = Held {
+                    lock_ref: self.lock_ref.clone(),
+                    commit: next.to_string(),
+                    remote: self.remote.clone(),
+                };
+                let json = serde_json::to_vec_pretty(&held).expect("serialises");
+                fsx::write_atomic(&self.held_path, &json, false)
+            }
+        }
+    }
+
+    /// Pushes the lock's update alone (a commit with nothing to save):
+    /// `false` when the remote no longer holds our lock commit.
+    pub fn push_alone(&self, remote: &Remote<'_>) -> Result<bool> {
+        let pushed = remote.push_leased(&[self.update()], false)?;
+        let ok = pushed.status(&self.lock_ref).is_some_and(|r| r.ok);
+        if ok || self.next.is_none() {
+            self.settle()?;
+        }
+        Ok(ok)
     }
 }
 
@@ -714,17 +852,9 @@ pub fn lock(
     with_stage_lock(
         &options.common,
         &options.remote,
-        &options.prefix,
+        &options.lock.prefix,
         env,
-        |lock| {
-            lock.acquire(
-                env,
-                options.ttl.unwrap_or(DEFAULT_TTL),
-                options.timeout.unwrap_or_default(),
-                options.command.as_deref(),
-                progress,
-            )
-        },
+        |lock| lock.take(&options.lock, env, progress),
     )
 }
 

@@ -6,3 +6,4 @@ pub mod lock;
 pub mod pause;
 pub mod prepare;
 pub mod status;
+pub mod tip;

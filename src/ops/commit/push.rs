@@ -131,11 +131,17 @@ impl<'a> Run<'a> {
         let started = Instant::now();
         while let Some(oid) = landed.oid {
             landed.attempts += 1;
+            let along: Vec<_> = self.carried.iter().map(|c| c.update()).collect();
             let reason = match remote
-                .push(oid, branch, base.expected)
+                .push_along(oid, branch, base.expected, &along)
                 .map_err(|e| kept(e, &self.ctx.config_dir))?
             {
+                PushOutcome::AlongRefused { dst, reason } => {
+                    worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+                    return Err(self.lock_lost(target, oid, dst, reason));
+                }
                 PushOutcome::Accepted => {
+                    self.lock_landed()?;
                     self.timer
                         .step(format!("pushed to {} {branch}", remote.name));
                     // as git does: the remote-tracking ref follows the push
@@ -192,6 +198,19 @@ impl<'a> Run<'a> {
             branch: target.branch.clone(),
             paths: conflicts.join(", "),
             rescue: format!("{kept} Resolve by deciding which state is right: compare both, then prepare the right one and deploy again (`sst refresh` reconciles the checkpoint with the cloud)."),
+            rescue_branch,
+        }
+    }
+
+    /// The lock went while this run was saving: our state goes to a rescue
+    /// branch, never onto the branch.
+    fn lock_lost(&self, target: &Target<'a>, oid: Oid, lock_ref: String, reason: String) -> Error {
+        let (rescue_branch, kept) =
+            keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+        Error::LockLost {
+            lock_ref,
+            reason,
+            rescue: format!("{kept} Check what the run that took the lock deployed, then decide which state is right (`sst refresh` reconciles the checkpoint with the cloud)."),
             rescue_branch,
         }
     }
@@ -293,7 +312,9 @@ fn keep_on_rescue_branch(
                 remote.name
             ),
         ),
-        Ok(PushOutcome::Moved(reason)) => (None, failed(reason)),
+        Ok(PushOutcome::Moved(reason) | PushOutcome::AlongRefused { reason, .. }) => {
+            (None, failed(reason))
+        }
         Err(e) => (None, failed(e.to_string())),
     }
 }
