@@ -621,6 +621,7 @@ pub fn commit_stage<'env>(
             no_push: !options.push.unwrap_or(true),
             dry_run: options.dry_run.unwrap_or(false),
             keep_lock: options.keep_lock.unwrap_or(false),
+            trailers: Vec::new(),
             common: StageOptions {
                 stage: options.stage,
                 app: options.app,

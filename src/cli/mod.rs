@@ -17,6 +17,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::init::{init, InitOptions};
 use crate::ops::lock::{self, ListOptions, LockOptions, LockRequest, UnlockOptions};
+use crate::ops::run::{self, RunOptions};
 use crate::prepare::{prepare, PrepareOptions};
 use crate::project::{Caller, CommonOptions};
 use crate::status::status;
@@ -75,6 +76,28 @@ enum Command {
     Unlock(UnlockArgs),
     /// List the stage locks on the git remote, with holder and age.
     Locks(LocksArgs),
+    /// Deploy under the stage lock: lock, prepare, run the command, then commit ALWAYS
+    /// (also when the command failed), releasing the lock; exits with the command's code.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// Branch the state goes to [default: from the CI environment, else the checked-out branch].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// Commit message template (as for commit).
+    #[arg(long, short, value_name = "TEMPLATE")]
+    message: Option<String>,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    #[command(flatten)]
+    wait: LockWaitArgs,
+    /// The command to run (after `--`), e.g. `-- npx sst deploy --stage prod`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
 }
 
 /// Where stage locks live.
@@ -349,7 +372,7 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
         verbose: cli.global.verbose,
     };
     match execute(&cli, env, &mut ui) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(error) => {
             ui.error(&error);
             error.exit_code()
@@ -357,7 +380,8 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
     }
 }
 
-fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
+/// Runs the command; its exit code (0, or `run`'s command's).
+fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<i32> {
     match &cli.command {
         Command::Prepare(args) => {
             let options = PrepareOptions {
@@ -387,7 +411,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             for warning in &report.warnings {
                 ui.warn(warning);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Commit(args) => {
             let options = CommitOptions {
@@ -398,6 +422,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                 no_push: args.no_push,
                 dry_run: args.dry_run,
                 keep_lock: args.keep_lock,
+                trailers: Vec::new(),
             };
             let report = commit(&options, env)?;
             if let Some(url) = &report.remote_url {
@@ -412,7 +437,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             for warning in &report.warnings {
                 ui.warn(warning);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Status(args) => {
             let report = status(&args.common(&cli.global), env)?;
@@ -420,7 +445,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             for warning in &report.warnings {
                 ui.warn(warning);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Init(args) => {
             let options = InitOptions {
@@ -435,12 +460,12 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             };
             let report = init(&options, env)?;
             ui.result(&render::init(&report), &to_json(&report));
-            Ok(())
+            Ok(0)
         }
         Command::ConfigDir => {
             let dir = resolve_config_dir(env, Platform::current())?;
             ui.result(&dir, &json!({ "configDir": dir }));
-            Ok(())
+            Ok(0)
         }
         Command::Lock(args) => {
             let options = LockOptions {
@@ -450,7 +475,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             };
             let report = lock::lock(&options, env, &mut |line| ui.progress(line))?;
             ui.result(&render::lock(&report), &to_json(&report));
-            Ok(())
+            Ok(0)
         }
         Command::Unlock(args) => {
             let options = UnlockOptions {
@@ -461,7 +486,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             };
             let report = lock::unlock(&options, env)?;
             ui.result(&render::unlock(&report), &to_json(&report));
-            Ok(())
+            Ok(0)
         }
         Command::Locks(args) => {
             let options = ListOptions {
@@ -475,7 +500,41 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             };
             let locks = lock::list(&options, env)?;
             ui.result(&render::locks(&locks), &json!({ "locks": to_json(&locks) }));
-            Ok(())
+            Ok(0)
+        }
+        Command::Run(args) => {
+            let common = args.stage.common(&cli.global);
+            let options = RunOptions {
+                prepare: PrepareOptions {
+                    common: common.clone(),
+                    branch: args.branch.clone(),
+                    remote: args.place.remote.clone(),
+                    ..PrepareOptions::default()
+                },
+                commit: CommitOptions {
+                    common,
+                    message: args.message.clone(),
+                    branch: args.branch.clone(),
+                    remote: args.place.remote.clone(),
+                    ..CommitOptions::default()
+                },
+                lock: args.wait.request(&args.place),
+                command: args.command.clone(),
+            };
+            let report = run::run(&options, env, &mut |line| {
+                ui.progress(&format!("sst-local-state run: {line}"))
+            })?;
+            for warning in report
+                .prepare
+                .warnings
+                .iter()
+                .chain(&report.commit.warnings)
+            {
+                ui.warn(warning);
+            }
+            ui.progress(&render::commit(&report.commit));
+            ui.result("", &to_json(&report));
+            Ok(report.exit_code)
         }
     }
 }

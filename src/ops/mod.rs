@@ -5,5 +5,6 @@ pub mod init;
 pub mod lock;
 pub mod pause;
 pub mod prepare;
+pub mod run;
 pub mod status;
 pub mod tip;

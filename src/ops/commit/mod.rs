@@ -63,6 +63,8 @@ pub struct CommitOptions {
     /// Keep the stage lock this checkout holds (renewed for its ttl) instead
     /// of releasing it with the push.
     pub keep_lock: bool,
+    /// More trailers for the message (`Key: value`).
+    pub trailers: Vec<String>,
 }
 
 /// One changed state file.
@@ -747,6 +749,7 @@ impl<'a> Run<'a> {
             resources_after: self.state.info.checkpoint.map(|c| c.resources),
             update: message::newest_update(&self.ctx),
             ci_run_url: ci_env::detect(self.env).and_then(|ci| ci.run_url),
+            extra: self.options.trailers.clone(),
         };
         let template = self
             .options

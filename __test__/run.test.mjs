@@ -1,0 +1,160 @@
+// `sst-local-state run` over the real smart-HTTP git server: eight
+// pipelines deploying one stage at once, each in its own CI-style checkout
+// and config dir, serialised by the stage lock so that no update is lost;
+// a failing command whose state is still saved; SIGKILL of a run, then
+// `unlock --force` and a run that proceeds with nothing lost.
+// Runs under `node --test` and `bun test`.
+import { test, describe, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, tempDir } from './helpers/common.mjs'
+import { ciClone, configCheckpoint, seededRepo, showBlob } from './helpers/state-repo.mjs'
+
+after(cleanup)
+
+const LOCK = 'refs/heads/sst-local-state/lock/demo-app/dev'
+
+/** A "deploy": reads the prepared checkpoint, appends resource `name`, sleeps, writes it back; exits `code`. */
+function deployScript() {
+  const script = join(tempDir('sls-script-'), 'deploy.mjs')
+  writeFileSync(
+    script,
+    `import { readFileSync, writeFileSync } from 'node:fs'
+const [file, name, code = '0', sleep = '200'] = process.argv.slice(2)
+const state = JSON.parse(readFileSync(file, 'utf8'))
+state.checkpoint.latest.resources.push({ urn: 'urn:pulumi:dev::demo-app::sst:aws:Bucket::' + name, custom: true, type: 'sst:aws:Bucket', id: name })
+await new Promise((r) => setTimeout(r, Number(sleep)))
+writeFileSync(file, JSON.stringify(state, null, 2))
+process.exit(Number(code))
+`,
+  )
+  return script
+}
+
+/** The resource names (urn tails) of the branch's checkpoint. */
+function resourcesOnBranch(repo) {
+  const state = JSON.parse(showBlob(repo.path, 'main').toString())
+  return state.checkpoint.latest.resources.map((r) => r.urn.split('::').pop())
+}
+
+function lockOnServer(repo) {
+  const res = git(['--git-dir', repo.path, 'rev-parse', '--verify', '-q', LOCK])
+  return res.status === 0 ? res.stdout.trim() : null
+}
+
+const stateCommits = (repo) =>
+  gitOk(['--git-dir', repo.path, 'log', '--format=%s', 'main']).split('\n').filter((s) => s.startsWith('chore(sst-state)')).length
+
+/** One pipeline: a CI checkout and config dir; run(args) runs `run … -- node deploy.mjs <checkpoint> <name> …`. */
+function pipeline(repo, script, name) {
+  const dir = ciClone(repo.open)
+  const configDir = join(tempDir('sls-cfg-'), 'sst')
+  return {
+    name,
+    dir,
+    configDir,
+    run: (runArgs = [], scriptArgs = [], opts = {}) =>
+      cliAsync(
+        ['run', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', ...runArgs, '--', process.execPath, script, configCheckpoint(configDir), name, ...scriptArgs],
+        dir,
+        {},
+        opts,
+      ),
+  }
+}
+
+describe('run over HTTP', () => {
+  test('eight pipelines at once with --lock-timeout 120s: eight resources, eight state commits, no rescue, no lock', SLOW, async () => {
+    const script = deployScript()
+    for (let round = 0; round < 3; round++) {
+      const repo = await seededRepo(`run-stress-${round}`)
+      const pipelines = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => pipeline(repo, script, `r${round}p${i}`))
+      const results = await Promise.all(pipelines.map((p) => p.run(['--lock-timeout', '120s'])))
+      for (const [i, res] of results.entries()) assert.equal(res.status, 0, `${pipelines[i].name}: exit ${res.status}\n${res.stdout}\n${res.stderr}`)
+      const names = resourcesOnBranch(repo)
+      for (const p of pipelines) assert.ok(names.includes(p.name), `${p.name} lost: ${names.join(', ')}`)
+      assert.equal(names.length, 1 + pipelines.length)
+      assert.equal(stateCommits(repo), pipelines.length)
+      assert.equal(gitOk(['--git-dir', repo.path, 'branch', '--list', 'sst-local-state/*']), '')
+      assert.equal(lockOnServer(repo), null)
+      const trailers = gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', 'main'])
+      assert.match(trailers, /^Run-Exit-Code: 0$/m)
+    }
+  })
+
+  test('with --lock-timeout 0: each pipeline succeeded (its resource present) or exited 3 LOCK_HELD (absent); at least one succeeded', SLOW, async () => {
+    const script = deployScript()
+    for (let round = 0; round < 2; round++) {
+      const repo = await seededRepo(`run-nowait-${round}`)
+      const pipelines = [1, 2, 3, 4, 5, 6].map((i) => pipeline(repo, script, `n${round}p${i}`))
+      const results = await Promise.all(pipelines.map((p) => p.run(['--json'])))
+      const names = resourcesOnBranch(repo)
+      let winners = 0
+      for (const [i, res] of results.entries()) {
+        if (res.status === 0) {
+          winners++
+          assert.ok(names.includes(pipelines[i].name))
+        } else {
+          assert.equal(res.status, 3, res.stdout + res.stderr)
+          assert.equal(res.json.error.code, 'LOCK_HELD')
+          assert.ok(!names.includes(pipelines[i].name))
+        }
+      }
+      assert.ok(winners >= 1)
+      assert.equal(names.length, 1 + winners)
+      assert.equal(lockOnServer(repo), null)
+    }
+  })
+
+  test('a command that exits 1 after changing state: the change is pushed, run exits 1, the next runs proceed', SLOW, async () => {
+    const script = deployScript()
+    const repo = await seededRepo('run-failing')
+    const failing = pipeline(repo, script, 'failed-deploy')
+    const others = [1, 2].map((i) => pipeline(repo, script, `after${i}`))
+    const res = await failing.run(['--json'], ['1'])
+    assert.equal(res.status, 1, res.stdout + res.stderr)
+    assert.equal(res.json.exitCode, 1)
+    assert.equal(res.json.commit.pushed, true)
+    assert.equal(res.json.commit.lockReleased, true)
+    assert.ok(resourcesOnBranch(repo).includes('failed-deploy'))
+    assert.match(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', 'main']), /^Run-Exit-Code: 1$/m)
+    const after = await Promise.all(others.map((p) => p.run(['--lock-timeout', '60s'])))
+    for (const r of after) assert.equal(r.status, 0, r.stdout + r.stderr)
+    const names = resourcesOnBranch(repo)
+    for (const n of ['failed-deploy', 'after1', 'after2']) assert.ok(names.includes(n), names.join(', '))
+    assert.equal(lockOnServer(repo), null)
+  })
+
+  test('SIGKILL during the command: the lock stays, unlock --force, the next run succeeds and the state is consistent', SLOW, async () => {
+    const script = deployScript()
+    const repo = await seededRepo('run-killed')
+    const killed = pipeline(repo, script, 'killed')
+    const before = resourcesOnBranch(repo)
+    const res = await killed.run([], ['0', '30000'], { killAfterMs: 3000 })
+    assert.equal(res.signal, 'SIGKILL')
+    assert.ok(lockOnServer(repo), 'the killed run left no lock')
+    assert.deepEqual(resourcesOnBranch(repo), before)
+    const next = pipeline(repo, script, 'next')
+    const held = await next.run(['--json'])
+    assert.equal(held.status, 3)
+    assertOk(cli(['unlock', '--force', '--stage', 'dev'], next.dir), 'unlock --force')
+    const ok = await next.run()
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr)
+    assert.deepEqual(resourcesOnBranch(repo), [...before, 'next'])
+    assert.equal(lockOnServer(repo), null)
+  })
+
+  test('an unknown command: exit 127, the lock is released', SLOW, async () => {
+    const repo = await seededRepo('run-no-such-command')
+    const dir = ciClone(repo.open)
+    const configDir = join(tempDir('sls-cfg-'), 'sst')
+    const res = cli(['run', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--', 'no-such-command-sls'], dir)
+    assert.equal(res.status, 127, res.stdout + res.stderr)
+    assert.match(res.stderr, /cannot run `no-such-command-sls`/)
+    assert.equal(lockOnServer(repo), null)
+    const usage = cli(['run', '--stage', 'dev'], dir)
+    assert.equal(usage.status, 2)
+  })
+})
