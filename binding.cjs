@@ -842,5 +842,6 @@ module.exports.lockStage = nativeBinding.lockStage
 module.exports.prepareStage = nativeBinding.prepareStage
 module.exports.resolveConfigDir = nativeBinding.resolveConfigDir
 module.exports.runCli = nativeBinding.runCli
+module.exports.runStage = nativeBinding.runStage
 module.exports.stageStatus = nativeBinding.stageStatus
 module.exports.unlockStage = nativeBinding.unlockStage

@@ -431,6 +431,64 @@ export interface ResolveConfigDirOptions {
  */
 export declare function runCli(argv: Array<string>): Promise<number>
 
+/** Options of `runStage`. */
+export interface RunOptions {
+  /** The command and its arguments (`["npx", "sst", "deploy", "--stage", "prod"]`). */
+  command: Array<string>
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /** The app name (else env, `package.json`, `sst.config.ts`). */
+  app?: string
+  /** Where to look for `sst.config.ts`, and where the command runs; default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir; default `resolveConfigDir()`. */
+  configDir?: string
+  /** Branch the state goes to (as for `commitStage`). */
+  branch?: string
+  /** Remote holding the lock and the branch (as for `commitStage`). */
+  remote?: string
+  /** Commit message template (as for `commitStage`). */
+  message?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+  /** How long the lock is valid (`90s`, `2h`); default `1h`. */
+  lockTtl?: string
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`. */
+  lockTimeout?: string
+}
+
+/** The result of `runStage`. */
+export interface RunResult {
+  /** What prepare did (`lock`: the lock it took). */
+  prepare: PrepareResult
+  /** The command's exit code (128 + the signal when a signal ended it, 127 when it could not be started). */
+  exitCode: number
+  /** The signal that ended the command. */
+  signal?: number
+  /** SST's own lock, when the command left it in the config dir (a crashed deploy). */
+  sstLock?: SstLockInfo
+  /** What commit did (`lockReleased`). */
+  commit: CommitResult
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Deploys under the stage lock: takes the lock and prepares (from the
+ * branch's newest state), runs `command` with this process's stdio
+ * (SIGINT/SIGTERM sent to this process by another one are forwarded to
+ * it), then commits ALWAYS, also when the command failed (a failed deploy
+ * still changed real resources), with the exit code in the trailers, and
+ * releases the lock in the same push. Resolves with the command's
+ * `exitCode` once the state is saved (a failed command does not reject);
+ * rejects with `LOCK_HELD` before anything ran, or with the save's error
+ * (its message says where the state is; the lock then stays held unless the
+ * state is on a rescue branch).
+ */
+export declare function runStage(options: RunOptions): Promise<RunResult>
+
 /** SST's lock for a stage (a deploy is running, or one crashed). */
 export interface SstLockInfo {
   /** The lock file. */

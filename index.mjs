@@ -17,4 +17,4 @@ const from = import.meta.url
 const binding = loadBinding(from, { createRequire, readFileSync, dirname, join })
 
 export default binding
-export const { commitStage, listLocks, lockStage, prepareStage, resolveConfigDir, runCli, stageStatus, unlockStage, __napiBindingTarget } = binding
+export const { commitStage, listLocks, lockStage, prepareStage, resolveConfigDir, runCli, runStage, stageStatus, unlockStage, __napiBindingTarget } = binding

@@ -158,3 +158,29 @@ describe('run over HTTP', () => {
     assert.equal(usage.status, 2)
   })
 })
+
+describe('runStage', () => {
+  test('resolves with the exit code once the state is saved; the lock is released', SLOW, async () => {
+    const { runStage } = await import('../index.mjs')
+    const script = deployScript()
+    const repo = await seededRepo('run-js')
+    const dir = ciClone(repo.open)
+    const configDir = join(tempDir('sls-cfg-'), 'sst')
+    const result = await runStage({
+      stage: 'dev',
+      cwd: dir,
+      configDir,
+      branch: 'main',
+      lockTimeout: '30s',
+      command: [process.execPath, script, configCheckpoint(configDir), 'from-js', '3'],
+    })
+    assert.equal(result.exitCode, 3)
+    assert.equal(result.prepare.lock.lockRef, LOCK)
+    assert.equal(result.commit.pushed, true)
+    assert.equal(result.commit.lockReleased, true)
+    assert.ok(resourcesOnBranch(repo).includes('from-js'))
+    assert.equal(lockOnServer(repo), null)
+    await assert.rejects(runStage({ stage: 'dev', cwd: dir, command: ['true'], lockTimeout: 'soon' }), (e) => e.code === 'INVALID_OPTION')
+    await assert.rejects(runStage({ stage: 'dev', cwd: dir, command: ['true'], lock: true }), (e) => e.code === 'INVALID_OPTION')
+  })
+})

@@ -5,10 +5,11 @@
 
 use super::{
     CheckpointSummary, CommitResult, CommittedFile, FileStatus, LockHolder, LockInfo, LockResult,
-    PrepareResult, PreparedFile, SstLockInfo, StatusResult, StepTime, UnlockResult, WarningInfo,
+    PrepareResult, PreparedFile, RunResult, SstLockInfo, StatusResult, StepTime, UnlockResult,
+    WarningInfo,
 };
 use crate::commit::{ChangedFile, CommitReport, Step};
-use crate::ops::lock;
+use crate::ops::{lock, run};
 use crate::prepare::{FileOutcome, PrepareReport};
 use crate::sst::lock::SstLock;
 use crate::state::CheckpointInfo;
@@ -72,6 +73,19 @@ impl From<lock::UnlockReport> for UnlockResult {
             released: r.released,
             forced: r.forced,
             was: r.was.map(Into::into),
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
+
+impl From<run::RunReport> for RunResult {
+    fn from(r: run::RunReport) -> Self {
+        RunResult {
+            prepare: r.prepare.into(),
+            exit_code: r.exit_code,
+            signal: r.signal,
+            sst_lock: r.sst_lock.map(Into::into),
+            commit: r.commit.into(),
             duration_ms: r.duration_ms as f64,
         }
     }

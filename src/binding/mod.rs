@@ -5,7 +5,7 @@
 mod into_js;
 mod option_keys;
 
-use crate::ops::lock;
+use crate::ops::{lock, run};
 use crate::{cli, commit, config_dir, error, prepare, render, status};
 
 use std::collections::{BTreeMap, HashMap};
@@ -804,6 +804,132 @@ pub struct UnlockResult {
     pub duration_ms: f64,
 }
 
+/// Options of `runStage`.
+#[napi(object)]
+pub struct RunOptions {
+    /// The command and its arguments (`["npx", "sst", "deploy", "--stage", "prod"]`).
+    pub command: Vec<String>,
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env, `package.json`, `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`, and where the command runs; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// State folder relative to the project root; default `infra/state`.
+    pub state_dir: Option<String>,
+    /// SST's config dir; default `resolveConfigDir()`.
+    pub config_dir: Option<String>,
+    /// Branch the state goes to (as for `commitStage`).
+    pub branch: Option<String>,
+    /// Remote holding the lock and the branch (as for `commitStage`).
+    pub remote: Option<String>,
+    /// Commit message template (as for `commitStage`).
+    pub message: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+    /// How long the lock is valid (`90s`, `2h`); default `1h`.
+    pub lock_ttl: Option<String>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`.
+    pub lock_timeout: Option<String>,
+}
+
+impl RunOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &[
+        "command",
+        "stage",
+        "app",
+        "cwd",
+        "stateDir",
+        "configDir",
+        "branch",
+        "remote",
+        "message",
+        "lockRefPrefix",
+        "lockTtl",
+        "lockTimeout",
+    ];
+}
+
+/// The result of `runStage`.
+#[napi(object)]
+pub struct RunResult {
+    /// What prepare did (`lock`: the lock it took).
+    pub prepare: PrepareResult,
+    /// The command's exit code (128 + the signal when a signal ended it, 127 when it could not be started).
+    pub exit_code: i32,
+    /// The signal that ended the command.
+    pub signal: Option<i32>,
+    /// SST's own lock, when the command left it in the config dir (a crashed deploy).
+    pub sst_lock: Option<SstLockInfo>,
+    /// What commit did (`lockReleased`).
+    pub commit: CommitResult,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// Deploys under the stage lock: takes the lock and prepares (from the
+/// branch's newest state), runs `command` with this process's stdio
+/// (SIGINT/SIGTERM sent to this process by another one are forwarded to
+/// it), then commits ALWAYS, also when the command failed (a failed deploy
+/// still changed real resources), with the exit code in the trailers, and
+/// releases the lock in the same push. Resolves with the command's
+/// `exitCode` once the state is saved (a failed command does not reject);
+/// rejects with `LOCK_HELD` before anything ran, or with the save's error
+/// (its message says where the state is; the lock then stays held unless the
+/// state is on a rescue branch).
+#[napi(
+    ts_args_type = "options: RunOptions",
+    ts_return_type = "Promise<RunResult>"
+)]
+pub fn run_stage<'env>(
+    env: &'env Env,
+    options: Object<'_>,
+) -> napi::Result<PromiseRaw<'env, RunResult>> {
+    let core =
+        options_from_js(options, "runStage", RunOptions::KEYS).and_then(|options: RunOptions| {
+            let common = StageOptions {
+                stage: options.stage,
+                app: options.app,
+                cwd: options.cwd,
+                state_dir: options.state_dir,
+                config_dir: options.config_dir,
+            }
+            .common();
+            Ok(run::RunOptions {
+                lock: lock::LockRequest {
+                    ttl: js_duration(options.lock_ttl, "lockTtl")?,
+                    timeout: js_duration(options.lock_timeout, "lockTimeout")?,
+                    prefix: options.lock_ref_prefix,
+                    command: None,
+                },
+                prepare: prepare::PrepareOptions {
+                    common: common.clone(),
+                    branch: options.branch.clone(),
+                    remote: options.remote.clone(),
+                    ..prepare::PrepareOptions::default()
+                },
+                commit: commit::CommitOptions {
+                    common,
+                    message: options.message,
+                    branch: options.branch,
+                    remote: options.remote,
+                    ..commit::CommitOptions::default()
+                },
+                command: options.command,
+            })
+        });
+    spawn_blocking(
+        env,
+        move || {
+            run::run(&core?, &ProcessEnv::process(), &mut |line| {
+                eprintln!("sst-local-state run: {line}")
+            })
+        },
+        Into::into,
+    )
+}
+
 /// A duration option (`90s`, `5m`, `1h 30m`) of a JS call.
 fn js_duration(value: Option<String>, option: &str) -> error::Result<Option<std::time::Duration>> {
     value
@@ -1035,6 +1161,7 @@ mod tests {
             ("LockOptions", LockOptions::KEYS),
             ("UnlockOptions", UnlockOptions::KEYS),
             ("ListLocksOptions", ListLocksOptions::KEYS),
+            ("RunOptions", RunOptions::KEYS),
         ] {
             assert_eq!(interface_fields(name), keys, "{name}");
         }
