@@ -48,8 +48,8 @@ const stateCommits = (repo) =>
   gitOk(['--git-dir', repo.path, 'log', '--format=%s', 'main']).split('\n').filter((s) => s.startsWith('chore(sst-state)')).length
 
 /** One pipeline: a CI checkout and config dir; run(args) runs `run … -- node deploy.mjs <checkpoint> <name> …`. */
-function pipeline(repo, script, name) {
-  const dir = ciClone(repo.open)
+function pipeline(repo, script, name, url = repo.open) {
+  const dir = ciClone(url)
   const configDir = join(tempDir('sls-cfg-'), 'sst')
   return {
     name,
@@ -82,6 +82,18 @@ describe('run over HTTP', () => {
       const trailers = gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', 'main'])
       assert.match(trailers, /^Run-Exit-Code: 0$/m)
     }
+  })
+
+  test('a path remote (git receive-pack compares and swaps): eight pipelines at once keep every resource', SLOW, async () => {
+    const script = deployScript()
+    const repo = await seededRepo('run-path')
+    const pipelines = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => pipeline(repo, script, `path${i}`, `file://${repo.path}`))
+    const results = await Promise.all(pipelines.map((p) => p.run(['--lock-timeout', '120s'])))
+    for (const [i, res] of results.entries()) assert.equal(res.status, 0, `${pipelines[i].name}: exit ${res.status}\n${res.stdout}\n${res.stderr}`)
+    const names = resourcesOnBranch(repo)
+    for (const p of pipelines) assert.ok(names.includes(p.name), `${p.name} lost: ${names.join(', ')}`)
+    assert.equal(stateCommits(repo), pipelines.length)
+    assert.equal(lockOnServer(repo), null)
   })
 
   test('with --lock-timeout 0: each pipeline succeeded (its resource present) or exited 3 LOCK_HELD (absent); at least one succeeded', SLOW, async () => {
