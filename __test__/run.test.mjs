@@ -158,6 +158,30 @@ describe('run over HTTP', () => {
     assert.equal(lockOnServer(repo), null)
   })
 
+  test('a command longer than the ttl keeps the lock: it is renewed while the command runs', SLOW, async () => {
+    const script = deployScript()
+    const repo = await seededRepo('run-heartbeat')
+    const long = pipeline(repo, script, 'long')
+    const other = pipeline(repo, script, 'other')
+    const running = long.run(['--lock-ttl', '3s', '--json'], ['0', '7000'])
+    let first = null
+    for (let i = 0; i < 100 && !first; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      first = lockOnServer(repo)
+    }
+    assert.ok(first, 'no lock taken')
+    await new Promise((r) => setTimeout(r, 4500)) // past the first lock commit's expiry
+    const refused = await other.run(['--json'])
+    assert.equal(refused.status, 3, refused.stdout + refused.stderr)
+    assert.equal(refused.json.error.code, 'LOCK_HELD')
+    assert.notEqual(lockOnServer(repo), first, 'the lock was not renewed')
+    const res = await running
+    assert.equal(res.status, 0, res.stdout + res.stderr)
+    assert.equal(res.json.commit.lockReleased, true)
+    assert.ok(resourcesOnBranch(repo).includes('long'))
+    assert.equal(lockOnServer(repo), null)
+  })
+
   test('an unknown command: exit 127, the lock is released', SLOW, async () => {
     const repo = await seededRepo('run-no-such-command')
     const dir = ciClone(repo.open)

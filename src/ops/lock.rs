@@ -117,12 +117,14 @@ pub struct Holder {
     pub created: String,
     /// When it expires (RFC 3339, UTC).
     pub expires: String,
+    /// How long each renewal extends it, in seconds.
+    pub ttl_seconds: u64,
     /// Random, so two locks never share a commit.
     pub nonce: String,
 }
 
 /// The trailer keys of a lock commit, in order.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "Lock-App",
     "Lock-Stage",
     "Lock-Host",
@@ -134,6 +136,7 @@ const KEYS: [&str; 12] = [
     "Lock-CI-Run",
     "Lock-Created",
     "Lock-Expires",
+    "Lock-Ttl",
     "Lock-Nonce",
 ];
 
@@ -164,7 +167,18 @@ impl Holder {
             ci: ci.map(|c| c.provider.to_string()),
             created: humantime::format_rfc3339_seconds(now).to_string(),
             expires: humantime::format_rfc3339_seconds(now + ttl).to_string(),
+            ttl_seconds: ttl.as_secs(),
             nonce: format!("{:016x}", pause::random_u64()),
+        }
+    }
+
+    /// The same holder with its expiry one ttl from now (a new nonce).
+    fn renewed(&self) -> Holder {
+        let ttl = Duration::from_secs(self.ttl_seconds);
+        Holder {
+            expires: humantime::format_rfc3339_seconds(SystemTime::now() + ttl).to_string(),
+            nonce: format!("{:016x}", pause::random_u64()),
+            ..self.clone()
         }
     }
 
@@ -182,6 +196,7 @@ impl Holder {
             self.run_url.as_deref(),
             Some(self.created.as_str()),
             Some(self.expires.as_str()),
+            Some(&*self.ttl_seconds.to_string()),
             Some(self.nonce.as_str()),
         ]
         .map(|v| v.map(str::to_string));
@@ -206,8 +221,17 @@ impl Holder {
                 (k == key).then(|| v.trim().to_string())
             })
         };
-        let [app, stage, host, user, pid, command, ci, run_id, run_url, created, expires, nonce] =
+        let [app, stage, host, user, pid, command, ci, run_id, run_url, created, expires, ttl, nonce] =
             KEYS.map(get);
+        let (created, expires) = (created?, expires?);
+        let ttl_seconds = ttl
+            .and_then(|t| t.parse().ok())
+            .or_else(|| {
+                let from = humantime::parse_rfc3339(&created).ok()?;
+                let to = humantime::parse_rfc3339(&expires).ok()?;
+                Some(to.duration_since(from).ok()?.as_secs())
+            })
+            .unwrap_or(DEFAULT_TTL.as_secs());
         Some(Holder {
             app: app?,
             stage: stage?,
@@ -218,8 +242,9 @@ impl Holder {
             ci,
             run_id,
             run_url,
-            created: created?,
-            expires: expires?,
+            created,
+            expires,
+            ttl_seconds,
             nonce: nonce.unwrap_or_default(),
         })
     }
@@ -746,25 +771,14 @@ impl Carried {
         let next = match keep {
             false => None,
             true => {
-                let holder = repo
+                let renewed = repo
                     .find_commit(ours)
                     .ok()
-                    .and_then(|c| c.message().ok().and_then(Holder::parse));
-                let ttl = holder
-                    .as_ref()
-                    .and_then(|h| {
-                        let created = humantime::parse_rfc3339(&h.created).ok()?;
-                        humantime::parse_rfc3339(&h.expires)
-                            .ok()?
-                            .duration_since(created)
-                            .ok()
-                    })
-                    .unwrap_or(DEFAULT_TTL);
-                let renewed = Holder {
-                    expires: humantime::format_rfc3339_seconds(SystemTime::now() + ttl).to_string(),
-                    nonce: format!("{:016x}", pause::random_u64()),
-                    ..holder.unwrap_or_else(|| Holder::this_process(ctx, env, ttl, None))
-                };
+                    .and_then(|c| c.message().ok().and_then(Holder::parse))
+                    .map_or_else(
+                        || Holder::this_process(ctx, env, DEFAULT_TTL, None),
+                        |h| h.renewed(),
+                    );
                 Some(write_lock_commit(repo, &renewed, env)?)
             }
         };
@@ -922,6 +936,7 @@ mod tests {
             run_url: Some("https://github.com/o/r/actions/runs/77".into()),
             created: "2026-01-01T00:00:00Z".into(),
             expires: "2026-01-01T01:00:00Z".into(),
+            ttl_seconds: 3600,
             nonce: "00ff".into(),
         }
     }
@@ -937,10 +952,24 @@ mod tests {
             ci: None,
             run_id: None,
             run_url: None,
-            ..h
+            ..h.clone()
         };
         assert_eq!(Holder::parse(&outside_ci.message()), Some(outside_ci));
         assert_eq!(Holder::parse("chore: something else\n"), None);
+        // without Lock-Ttl (or with a bad one) the ttl is expires - created
+        let without: String = h
+            .message()
+            .lines()
+            .filter(|l| !l.starts_with("Lock-Ttl"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(Holder::parse(&without).unwrap().ttl_seconds, 3600);
+        let renewed = h.renewed();
+        assert_eq!(
+            (renewed.created.as_str(), renewed.ttl_seconds),
+            ("2026-01-01T00:00:00Z", 3600)
+        );
+        assert_ne!(renewed.nonce, h.nonce);
     }
 
     #[test]

@@ -4,18 +4,22 @@
 //! then commit ALWAYS, also after a failed command (a failed deploy still
 //! changed real resources, and SST's partial state must be kept), with the
 //! command's exit code in the trailers; the commit's push releases the lock.
+//! While the command runs, the lock is renewed every third of its ttl.
 
 use std::process::{Command, ExitStatus};
-use std::time::Instant;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::commit::{commit, CommitOptions, CommitReport};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::gitx;
 use crate::ops::lock::{self, LockRequest, UnlockOptions};
 use crate::prepare::{prepare, PrepareOptions, PrepareReport};
-use crate::project;
+use crate::project::{self, StageContext};
+use crate::remote::Remote;
 use crate::sst::lock::{read_sst_lock, SstLock};
 
 /// Options of [`run`].
@@ -89,6 +93,14 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
                 ))
         ));
     }
+    let ctx = project::resolve(&options.prepare.common, env)?;
+    let ttl = options.lock.ttl.unwrap_or(lock::DEFAULT_TTL);
+    let heartbeat = Heartbeat::start(
+        ctx.clone(),
+        project::remote_name(&options.prepare.remote, env, &ctx.settings),
+        env.clone(),
+        (ttl / 3).max(Duration::from_millis(500)),
+    );
     say(&format!("running `{shown}`"));
     let (exit_code, signal) = match run_command(program, &options.command[1..], options) {
         Ok(status) => exit_of(status),
@@ -97,7 +109,9 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
             (127, None)
         }
     };
-    let ctx = project::resolve(&options.prepare.common, env)?;
+    if let Some(problem) = heartbeat.stop() {
+        say(&problem);
+    }
     let sst_lock = read_sst_lock(&ctx);
     let mut trailers = vec![format!("Run-Exit-Code: {exit_code}")];
     if let Some(l) = &sst_lock {
@@ -147,6 +161,46 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
             ));
             Err(error)
         }
+    }
+}
+
+/// Renews the stage lock every `every` (a third of its ttl) while the
+/// command runs, so a deploy longer than the ttl keeps it, and the lock of
+/// a killed run expires one ttl after its last renewal. Each renewal is a
+/// compare-and-swap against the lock commit this checkout holds.
+struct Heartbeat {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Option<String>>,
+}
+
+impl Heartbeat {
+    fn start(ctx: StageContext, remote: String, env: Env, every: Duration) -> Heartbeat {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || loop {
+            if stopped.recv_timeout(every) != Err(mpsc::RecvTimeoutError::Timeout) {
+                return None;
+            }
+            let renewed = (|| -> Result<bool> {
+                let repo = gitx::discover(&ctx.project_root)?;
+                let Some(carried) = lock::Carried::held(&repo, &ctx, &remote, true, &env)? else {
+                    return Ok(false);
+                };
+                carried.push_alone(&Remote::open(&repo, &remote, &env)?)
+            })();
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => return Some("the stage lock could not be renewed: it is no longer this run's (someone ran `unlock --force`?); saving the state will say LOCK_LOST".into()),
+                // a network hiccup: the next beat tries again
+                Err(_) => {}
+            }
+        });
+        Heartbeat { stop, thread }
+    }
+
+    /// Stops renewing; what went wrong, if the lock was lost.
+    fn stop(self) -> Option<String> {
+        let _ = self.stop.send(());
+        self.thread.join().ok().flatten()
     }
 }
 
