@@ -485,27 +485,28 @@ impl<'r> StageLock<'r> {
         progress: &mut dyn FnMut(&str),
     ) -> Result<LockReport> {
         let started = Instant::now();
-        let report = |holder: Holder, commit: Oid, attempts, broke, already_held| {
-            let waited = started.elapsed();
-            LockReport {
-                app: self.ctx.app.to_string(),
-                stage: self.ctx.stage.to_string(),
-                lock_ref: self.lock_ref.clone(),
-                remote: self.remote.name.clone(),
-                commit: commit.to_string(),
-                holder,
-                already_held,
-                broke,
-                attempts,
-                waited_ms: waited.as_millis() as u64,
-                duration_ms: waited.as_millis() as u64,
-            }
-        };
+        let mut waited = Duration::ZERO;
+        let report =
+            |holder: Holder, commit: Oid, attempts, broke, already_held, waited: Duration| {
+                LockReport {
+                    app: self.ctx.app.to_string(),
+                    stage: self.ctx.stage.to_string(),
+                    lock_ref: self.lock_ref.clone(),
+                    remote: self.remote.name.clone(),
+                    commit: commit.to_string(),
+                    holder,
+                    already_held,
+                    broke,
+                    attempts,
+                    waited_ms: waited.as_millis() as u64,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                }
+            };
         if let Some(held) = self.held()? {
             if let Some(current) = self.current()? {
                 if current.commit == held.commit {
                     if let Some(holder) = current.holder.clone() {
-                        return Ok(report(holder, current.oid(), 0, None, true));
+                        return Ok(report(holder, current.oid(), 0, None, true, waited));
                     }
                 }
             }
@@ -518,7 +519,7 @@ impl<'r> StageLock<'r> {
             let ours = self.write_commit(&holder, env)?;
             if self.swap(Some(ours), None)? {
                 self.remember(ours)?;
-                return Ok(report(holder, ours, attempts, None, false));
+                return Ok(report(holder, ours, attempts, None, false, waited));
             }
             let Some(current) = self.current()? else {
                 continue; // released in the meantime
@@ -526,7 +527,7 @@ impl<'r> StageLock<'r> {
             if current.expired {
                 if self.swap(Some(ours), Some(current.oid()))? {
                     self.remember(ours)?;
-                    return Ok(report(holder, ours, attempts, Some(current), false));
+                    return Ok(report(holder, ours, attempts, Some(current), false, waited));
                 }
                 continue; // another run broke it first
             }
@@ -555,7 +556,9 @@ impl<'r> StageLock<'r> {
                 self.ctx.stage,
                 current.describe()
             ));
-            std::thread::sleep(pause::jittered(attempts, POLL_FIRST, POLL_CAP).min(left));
+            let pause = pause::jittered(attempts, POLL_FIRST, POLL_CAP).min(left);
+            std::thread::sleep(pause);
+            waited += pause;
         }
     }
 
