@@ -1,8 +1,10 @@
 // `sst-local-state run` over the real smart-HTTP git server: eight
 // pipelines deploying one stage at once, each in its own CI-style checkout
-// and config dir, serialised by the stage lock so that no update is lost;
-// a failing command whose state is still saved; SIGKILL of a run, then
-// `unlock --force` and a run that proceeds with nothing lost.
+// and config dir, serialised by the stage lock so that no update is lost
+// (also over a path remote); a failing command whose state is still saved;
+// a command longer than the lock's ttl (the lock is renewed); SIGKILL of a
+// run (during its command, and at random points), then `unlock --force`
+// and a run that proceeds with nothing lost; runStage() from JS.
 // Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -156,6 +158,30 @@ describe('run over HTTP', () => {
     assert.equal(ok.status, 0, ok.stdout + ok.stderr)
     assert.deepEqual(resourcesOnBranch(repo), [...before, 'next'])
     assert.equal(lockOnServer(repo), null)
+  })
+
+  test('SIGKILL at random points of run: the branch holds the previous or the new state, never a mix; the next run proceeds', SLOW, async () => {
+    const script = deployScript()
+    const repo = await seededRepo('run-killed-anywhere')
+    let expected = resourcesOnBranch(repo)
+    for (let round = 0; round < 12; round++) {
+      const killed = pipeline(repo, script, `k${round}`)
+      const res = await killed.run([], ['0', '50'], { killAfterMs: 60 + Math.floor(Math.random() * 360) })
+      // a push whose client was killed may still be running on the server
+      await new Promise((r) => setTimeout(r, 500))
+      const names = resourcesOnBranch(repo)
+      if (res.status === 0) expected = [...expected, `k${round}`]
+      else if (names.includes(`k${round}`)) expected = [...expected, `k${round}`] // killed after its push landed
+      assert.deepEqual(names, expected, `round ${round} (exit ${res.status} ${res.signal})`)
+      assertOk(cli(['unlock', '--force', '--stage', 'dev'], killed.dir), 'unlock --force')
+      const next = pipeline(repo, script, `n${round}`)
+      const ok = await next.run()
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr)
+      expected = [...expected, `n${round}`]
+      assert.deepEqual(resourcesOnBranch(repo), expected)
+      assert.equal(lockOnServer(repo), null)
+    }
+    assert.equal(gitOk(['--git-dir', repo.path, 'fsck', '--no-progress', '--no-dangling']), '')
   })
 
   test('a command longer than the ttl keeps the lock: it is renewed while the command runs', SLOW, async () => {
