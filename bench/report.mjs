@@ -165,6 +165,17 @@ export function renderReport(results, { quick }) {
   out.push(commitStages.length ? table(commitHead('checkpoint'), commitStages.map((s) => commitRow('commitState', s, stageLabel(s)))) : 'Measured in full runs only.')
   out.push('')
 
+  if (S.run) {
+    out.push('## run: the stage lock around a deploy')
+    out.push('')
+    out.push(`\`sst-local-state run --stage <s> --branch main -- true\` (take the stage lock on the remote, prepare from the branch tip, the no-op command, commit, release the lock) against \`prepare\` + \`commit\` alone, both with nothing to save, in the ${num(smallestRepo)}-file checkout of the commit tables; no lock is left after any run (checked).`)
+    out.push('')
+    out.push(table(['method', 'median (min–max)', 'peak RSS'], ['pc', 'run'].map((k) => [S.run[k].label, fmtCell(S.run[k].ms), fmtRss(S.run[k].rssKb.max)])))
+    out.push('')
+    out.push(`Overhead of the lock (two pushes and a fetch, minus one process start): ${fmtMs(S.run.run.ms.median - S.run.pc.ms.median)}.`)
+    out.push('')
+  }
+
   // ------------------------------------------------------------ growth
   out.push('## How cost grows')
   out.push('')
