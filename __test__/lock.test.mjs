@@ -4,16 +4,19 @@
 // LOCK_HELD naming the holder; unlock by a non-holder is refused and
 // `--force` breaks anyone's lock; of two concurrent breakers of an expired
 // lock exactly one wins; a waiter with --lock-timeout gets the lock once
-// the holder releases it; `locks` lists holder and age. And the JS API.
+// the holder releases it; `locks` lists holder and age. prepare --lock and
+// commit: the state and the lock's release in one atomic push, LOCK_LOST
+// when the lock went (also when the server finds it gone mid-push), a
+// branch that moved mid-push retried. And the JS API.
 // Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 
 import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, revParse, tempDir } from './helpers/common.mjs'
-import { ciClone, configCheckpoint, deploy, seededRepo, showBlob } from './helpers/state-repo.mjs'
+import { ciClone, configCheckpoint, deploy, otherPipeline, raceOnce, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
 
@@ -264,6 +267,55 @@ describe('prepare --lock and commit', () => {
     assert.deepEqual(showBlob(repo.path, `refs/heads/${rescue}`), ours)
     assert.equal(revParse(repo.path), before, 'the branch moved')
     assert.equal(lockOnServer(repo), theirs.commit)
+  })
+
+  test('the lock taken away on the server during the push (after git checked the lease): the atomic push lands nothing, LOCK_LOST', SLOW, async () => {
+    const repo = await seededRepo('lock-lost-server')
+    const a = ciClone(repo.open)
+    const cfgA = join(tempDir('sls-cfg-'), 'sst')
+    assertOk(prepareLocked(a, cfgA), 'prepare --lock')
+    const ours = deploy(cfgA, 2, 'a')
+    const before = revParse(repo.path)
+    // once, while the push is received: another run's lock replaces ours
+    const hookPath = join(repo.path, 'hooks', 'pre-receive')
+    const marker = join(repo.path, 'race-once')
+    mkdirSync(dirname(hookPath), { recursive: true })
+    writeFileSync(
+      hookPath,
+      `#!/bin/sh
+if [ -f '${marker}' ]; then
+  rm -f '${marker}'
+  env -u GIT_QUARANTINE_PATH git update-ref ${LOCK} ${before} || exit 1
+fi
+cat >/dev/null
+exit 0
+`,
+    )
+    chmodSync(hookPath, 0o755)
+    writeFileSync(marker, '')
+
+    const res = cli(commitArgs(cfgA), a)
+    assert.equal(res.status, 4, res.stdout + res.stderr)
+    assert.equal(res.json.error.code, 'LOCK_LOST')
+    assert.equal(revParse(repo.path), before, 'the branch moved although the lock was lost')
+    assert.equal(lockOnServer(repo), before, "the other run's lock was touched")
+    assert.deepEqual(showBlob(repo.path, `refs/heads/${res.json.error.rescueBranch}`), ours)
+  })
+
+  test('the branch moved on the server during the atomic push: retried on the new tip, lands with the lock released', SLOW, async () => {
+    const repo = await seededRepo('lock-branch-moved')
+    const a = ciClone(repo.open)
+    const cfgA = join(tempDir('sls-cfg-'), 'sst')
+    assertOk(prepareLocked(a, cfgA), 'prepare --lock')
+    const ours = deploy(cfgA, 2, 'a')
+    otherPipeline(repo, 'README-other.md', 'other pipeline\n')
+    raceOnce(repo)
+    const res = assertOk(cli(commitArgs(cfgA), a), 'commit').json
+    assert.equal(res.attempts, 2)
+    assert.equal(res.lockReleased, true)
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    assert.equal(showBlob(repo.path, 'main', 'README-other.md').toString(), 'other pipeline\n')
+    assert.equal(lockOnServer(repo), null)
   })
 
   test('--keep-lock renews the lock in the push; a commit with nothing to save still releases it', SLOW, async () => {

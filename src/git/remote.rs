@@ -71,6 +71,8 @@ pub struct Pushed {
     pub refs: Vec<git_cli::RefStatus>,
     /// What git said on stderr (the last lines, redacted).
     pub said: String,
+    /// All of git's stderr, redacted.
+    pub stderr: String,
 }
 
 impl Pushed {
@@ -276,20 +278,32 @@ impl<'r> Remote<'r> {
             }];
             updates.extend_from_slice(along);
             let pushed = self.push_leased(&updates, !along.is_empty())?;
-            // the ref that failed, not the ones an atomic push took down with it
+            // the ref that failed, not the ones an atomic push took down with
+            // it: git names it in its status (a lease checked before sending),
+            // the server in its message (a transaction that failed there)
             let cause = |r: &&git_cli::RefStatus| !r.ok && !r.summary.contains("atomic");
-            if let Some(r) = along
-                .iter()
-                .find_map(|u| pushed.status(&u.dst).filter(cause))
-            {
-                return Ok(PushOutcome::AlongRefused {
-                    dst: r.dst.clone(),
-                    reason: r.summary.clone(),
-                });
+            for u in along {
+                let named_by_server = pushed
+                    .stderr
+                    .contains(&format!("cannot lock ref '{}'", u.dst));
+                let reason = match pushed.status(&u.dst).filter(cause) {
+                    Some(r) => Some(r.summary.clone()),
+                    None => named_by_server.then(|| pushed.said.clone()),
+                };
+                if let Some(reason) = reason {
+                    return Ok(PushOutcome::AlongRefused {
+                        dst: u.dst.clone(),
+                        reason,
+                    });
+                }
             }
             return match pushed.status(&dst) {
                 Some(r) if r.ok => Ok(PushOutcome::Accepted),
-                Some(r) if is_moved(&r.summary) => Ok(PushOutcome::Moved(r.summary.clone())),
+                // a transaction that failed on the server for the branch: it
+                // moved (the next attempt's lease check tells, if not)
+                Some(r) if is_moved(&r.summary) || r.summary.contains("atomic") => {
+                    Ok(PushOutcome::Moved(r.summary.clone()))
+                }
                 Some(r) => Err(Error::PushRejected {
                     branch: branch.to_string(),
                     reason: format!("{} {}", r.summary, pushed.said),
@@ -375,6 +389,7 @@ impl<'r> Remote<'r> {
         Ok(Pushed {
             refs,
             said: self.redact(&git_cli::summary(&output.stderr)),
+            stderr: self.redact(&output.stderr),
         })
     }
 
