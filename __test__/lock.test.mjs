@@ -318,6 +318,29 @@ exit 0
     assert.equal(lockOnServer(repo), null)
   })
 
+  test('a server without atomic pushes: the lock is checked before and released after the branch push', SLOW, async () => {
+    const repo = await seededRepo('lock-no-atomic')
+    gitOk(['--git-dir', repo.path, 'config', 'receive.advertiseAtomic', 'false'])
+    const a = ciClone(repo.open)
+    const cfgA = join(tempDir('sls-cfg-'), 'sst')
+    assertOk(prepareLocked(a, cfgA), 'prepare --lock')
+    const ours = deploy(cfgA, 2, 'a')
+    const res = assertOk(cli(commitArgs(cfgA), a), 'commit').json
+    assert.equal(res.lockReleased, true)
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+    assert.equal(lockOnServer(repo), null)
+    // a lost lock is still caught
+    const b = ciClone(repo.open)
+    const cfgB = join(tempDir('sls-cfg-'), 'sst')
+    assertOk(prepareLocked(b, cfgB), 'prepare --lock b')
+    deploy(cfgB, 3, 'b')
+    assertOk(cli(['unlock', '--force', ...stageArgs], a), 'unlock --force')
+    const lost = cli(commitArgs(cfgB), b)
+    assert.equal(lost.status, 4, lost.stdout + lost.stderr)
+    assert.equal(lost.json.error.code, 'LOCK_LOST')
+    assert.deepEqual(showBlob(repo.path, 'main'), ours)
+  })
+
   test('--keep-lock renews the lock in the push; a commit with nothing to save still releases it', SLOW, async () => {
     const repo = await seededRepo('keep-lock')
     const a = ciClone(repo.open)

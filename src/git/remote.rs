@@ -52,6 +52,9 @@ pub enum PushOutcome {
     },
 }
 
+/// What git says when the server does not take `--atomic` pushes.
+const NO_ATOMIC: &str = "does not support --atomic push";
+
 /// One ref a compare-and-swap push updates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefUpdate {
@@ -278,6 +281,9 @@ impl<'r> Remote<'r> {
             }];
             updates.extend_from_slice(along);
             let pushed = self.push_leased(&updates, !along.is_empty())?;
+            if pushed.stderr.contains(NO_ATOMIC) {
+                return self.push_then_along(oid, branch, expected, along);
+            }
             // the ref that failed, not the ones an atomic push took down with
             // it: git names it in its status (a lease checked before sending),
             // the server in its message (a transaction that failed there)
@@ -340,6 +346,36 @@ impl<'r> Remote<'r> {
         }
     }
 
+    /// [`Remote::push_along`] for a server without atomic pushes: each
+    /// `along` ref is checked right before the branch's push, and updated
+    /// (each a compare-and-swap) right after it landed. A ref that changed
+    /// in between goes unnoticed: a smaller guarantee than one atomic push.
+    fn push_then_along(
+        &self,
+        oid: Oid,
+        branch: &str,
+        expected: Option<Oid>,
+        along: &[RefUpdate],
+    ) -> Result<PushOutcome> {
+        for u in along {
+            let now = self
+                .ls_remote(&u.dst)?
+                .into_iter()
+                .find_map(|(name, id)| (name == u.dst).then_some(id));
+            if now != u.expected {
+                return Ok(PushOutcome::AlongRefused {
+                    dst: u.dst.clone(),
+                    reason: "it no longer holds the expected commit (checked before the push: this server has no atomic push)".into(),
+                });
+            }
+        }
+        let outcome = self.push_along(oid, branch, expected, &[])?;
+        if outcome == PushOutcome::Accepted {
+            self.push_leased(along, false)?;
+        }
+        Ok(outcome)
+    }
+
     /// The `git` that runs compare-and-swap pushes, or `GIT_NOT_FOUND`
     /// saying that `why` needs it (libgit2 sends no lease).
     fn cli_for(&self, why: &'static str) -> Result<&GitCli> {
@@ -378,6 +414,7 @@ impl<'r> Remote<'r> {
         let output = self.run_cli(cli, "pushing", &args, |out| {
             let refs = git_cli::parse_porcelain(&out.stdout);
             updates.iter().all(|u| refs.iter().any(|r| r.dst == u.dst))
+                || out.stderr.contains(NO_ATOMIC)
         })?;
         let refs = git_cli::parse_porcelain(&output.stdout)
             .into_iter()
