@@ -4,14 +4,16 @@
 // (also over a path remote); a failing command whose state is still saved;
 // a command longer than the lock's ttl (the lock is renewed); SIGKILL of a
 // run (during its command, and at random points), then `unlock --force`
-// and a run that proceeds with nothing lost; runStage() from JS.
+// and a run that proceeds with nothing lost; SIGTERM forwarded to the
+// command; runStage() from JS.
 // Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 
-import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, tempDir } from './helpers/common.mjs'
+import { BASE_ENV, CLI, SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, tempDir } from './helpers/common.mjs'
 import { ciClone, configCheckpoint, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
@@ -205,6 +207,44 @@ describe('run over HTTP', () => {
     assert.equal(res.status, 0, res.stdout + res.stderr)
     assert.equal(res.json.commit.lockReleased, true)
     assert.ok(resourcesOnBranch(repo).includes('long'))
+    assert.equal(lockOnServer(repo), null)
+  })
+
+  test('SIGTERM sent to run goes on to the command; its state is saved, run exits with its code', SLOW, async () => {
+    const repo = await seededRepo('run-sigterm')
+    const dir = ciClone(repo.open)
+    const configDir = join(tempDir('sls-cfg-'), 'sst')
+    const started = join(tempDir('sls-sig-'), 'started')
+    const script = join(dirname(started), 'trap.mjs')
+    writeFileSync(
+      script,
+      `import { readFileSync, writeFileSync } from 'node:fs'
+const file = process.argv[2]
+process.on('SIGTERM', () => {
+  const state = JSON.parse(readFileSync(file, 'utf8'))
+  state.checkpoint.latest.resources.push({ urn: 'urn:pulumi:dev::demo-app::sst:aws:Bucket::terminated', custom: true, type: 't', id: 't' })
+  writeFileSync(file, JSON.stringify(state))
+  process.exit(143)
+})
+writeFileSync(${JSON.stringify(started)}, '')
+setTimeout(() => process.exit(0), 60000)
+`,
+    )
+    const child = spawn(process.execPath, [CLI, 'run', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--', process.execPath, script, configCheckpoint(configDir)], {
+      cwd: dir,
+      env: BASE_ENV,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal })))
+    for (let i = 0; i < 300 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 100))
+    assert.ok(existsSync(started), `the command did not start:\n${stderr}`)
+    child.kill('SIGTERM')
+    const res = await exited
+    assert.equal(res.status, 143, `${res.status} ${res.signal}\n${stderr}`)
+    assert.ok(resourcesOnBranch(repo).includes('terminated'))
+    assert.match(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', 'main']), /^Run-Exit-Code: 143$/m)
     assert.equal(lockOnServer(repo), null)
   })
 
