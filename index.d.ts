@@ -48,6 +48,11 @@ export interface CommitOptions {
   push?: boolean
   /** Report what would be committed; write nothing. */
   dryRun?: boolean
+  /**
+   * Keep the stage lock this checkout holds (renewed for its ttl) instead
+   * of releasing it with the push.
+   */
+  keepLock?: boolean
 }
 
 /** The result of `commitStage`. */
@@ -82,6 +87,13 @@ export interface CommitResult {
   steps: Array<StepTime>
   /** Findings that did not stop the run. */
   warnings: Array<WarningInfo>
+  /**
+   * The stage lock this checkout held (from `prepareStage({ lock: true })`
+   * or `lockStage`), updated in the same atomic push as the branch.
+   */
+  lockRef?: string
+  /** Whether that lock was released (false: `keepLock`, or none held). */
+  lockReleased: boolean
   /** Wall time in milliseconds. */
   durationMs: number
 }
@@ -100,6 +112,10 @@ export interface CommitResult {
  * this run did not change (such as fallback secrets another stage pushed)
  * are never written. Rejects with `BRANCH_BUSY` when other runs kept moving
  * the branch for `SST_LOCAL_STATE_PUSH_TIMEOUT` seconds (run it again).
+ * When this checkout holds the stage lock, the push is atomic with the
+ * lock's release (or renewal, `keepLock`), each a compare-and-swap: the
+ * state lands only while the lock is still ours, else `LOCK_LOST` with the
+ * state on a rescue branch (`err.rescueBranch`).
  * Other codes: `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`,
  * `PUSH_REJECTED`, `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`, `STATE_SYMLINK`,
  * `CONFIG_DIR_LOCKED`. A new passphrase is committed only
@@ -136,7 +152,7 @@ export declare function encryptPassphrases(options?: PassphrasesOptions | undefi
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -238,6 +254,132 @@ export interface HistoryResult {
   /** Wall time in milliseconds. */
   durationMs: number
 }
+
+/**
+ * Lists the stage locks on the git remote (`git ls-remote` of the lock
+ * prefix), each with its holder, age and whether it has expired.
+ */
+export declare function listLocks(options?: ListLocksOptions | undefined | null): Promise<Array<LockInfo>>
+
+/** Options of `listLocks`. */
+export interface ListLocksOptions {
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** Remote holding the locks (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+}
+
+/** Who holds a stage lock: what its lock commit records. */
+export interface LockHolder {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** Host name of the machine. */
+  host: string
+  /** User name. */
+  user: string
+  /** Process id. */
+  pid: number
+  /** What it runs. */
+  command: string
+  /** CI provider (`github-actions`, `azure-pipelines`, `gitlab`, ...), absent outside CI. */
+  ci?: string
+  /** The CI run's id or number. */
+  runId?: string
+  /** A link to the CI run. */
+  runUrl?: string
+  /** When the lock was taken (RFC 3339, UTC). */
+  created: string
+  /** When it expires (RFC 3339, UTC); after that another run may break it. */
+  expires: string
+}
+
+/** A stage lock found on the remote. */
+export interface LockInfo {
+  /** The lock ref. */
+  lockRef: string
+  /** The lock commit it points at. */
+  commit: string
+  /** Who holds it (absent: the ref points at a commit that is not a lock commit). */
+  holder?: LockHolder
+  /** Seconds since it was taken. */
+  ageSeconds?: number
+  /** Whether it has expired (the next `lockStage` breaks it). */
+  expired: boolean
+}
+
+/** Options of `lockStage`. */
+export interface LockOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /**
+   * Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+   * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+   */
+  lockRefPrefix?: string
+  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  lockTtl?: string
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  lockTimeout?: string
+  /** What this process runs, recorded in the lock; default its command line. */
+  command?: string
+}
+
+/** The result of `lockStage`. */
+export interface LockResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** The lock ref. */
+  lockRef: string
+  /** The remote's name. */
+  remote: string
+  /** Our lock commit. */
+  commit: string
+  /** What the lock records. */
+  holder: LockHolder
+  /** This checkout held the lock already (nothing was pushed). */
+  alreadyHeld: boolean
+  /** The expired lock this call replaced. */
+  broke?: LockInfo
+  /** Create attempts made. */
+  attempts: number
+  /** Milliseconds spent waiting for another holder. */
+  waitedMs: number
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Takes a stage's lock on the git remote: a create-only push of the ref
+ * `<lockRefPrefix>/<app>/<stage>` (default prefix
+ * `refs/heads/sst-local-state/lock`), which the git server applies as a
+ * compare-and-swap, so of many concurrent callers exactly one gets it. Its
+ * commit records the holder (CI run and URL, host, pid, user, command) and
+ * when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+ * (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
+ * run holds it, at once or after waiting `lockTimeout` (polling with
+ * jittered backoff and printing who holds it on stderr). An expired lock
+ * is replaced by a compare-and-swap against its commit (`broke`), so two
+ * waiters cannot both break it. Needs the `git` command line
+ * (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
+ * `unlockStage` in it releases it. Calling it again while holding the lock
+ * resolves with `alreadyHeld`.
+ */
+export declare function lockStage(options: LockOptions): Promise<LockResult>
 
 /** One passphrase in a `stageStatus` result (never its value). */
 export interface PassphraseAccess {
@@ -359,6 +501,23 @@ export interface PrepareOptions {
   dryRun?: boolean
   /** Reject with `STATE_MISSING` when the repository has no checkpoint for the stage. */
   requireState?: boolean
+  /**
+   * Take the stage's lock on the git remote before writing anything (as
+   * `lockStage`; rejects with `LOCK_HELD`), and start from the branch's
+   * newest state (the stage's files in the worktree are brought up to the
+   * fetched branch tip). `commitStage` releases it.
+   */
+  lock?: boolean
+  /** The branch whose newest state a locked prepare starts from (else as `commitStage` picks it). */
+  branch?: string
+  /** Remote holding the lock and the branch (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+  /** How long the lock is valid (`90s`, `2h`); default `1h`. */
+  lockTtl?: string
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`. */
+  lockTimeout?: string
 }
 
 /** The result of `prepareStage`. */
@@ -387,6 +546,8 @@ export interface PrepareResult {
   sstLock?: SstLockInfo
   /** Findings that did not stop the run. */
   warnings: Array<WarningInfo>
+  /** The stage lock taken first (with `lock: true`). */
+  lock?: LockResult
   /** Wall time in milliseconds. */
   durationMs: number
 }
@@ -449,10 +610,68 @@ export interface ResolveConfigDirOptions {
 /**
  * Runs the `sst-local-state` command line with `argv` (without the node
  * and script paths) and resolves to its exit code: 0 ok, 1 error,
- * 2 usage, 4 state conflict or unsaved state. Output goes to the process's
+ * 2 usage, 3 stage lock held by another run, 4 state conflict or unsaved state. Output goes to the process's
  * stdout (results) and stderr (progress, errors).
  */
 export declare function runCli(argv: Array<string>): Promise<number>
+
+/** Options of `runStage`. */
+export interface RunOptions {
+  /** The command and its arguments (`["npx", "sst", "deploy", "--stage", "prod"]`). */
+  command: Array<string>
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /** The app name (else env, `package.json`, `sst.config.ts`). */
+  app?: string
+  /** Where to look for `sst.config.ts`, and where the command runs; default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir; default `resolveConfigDir()`. */
+  configDir?: string
+  /** Branch the state goes to (as for `commitStage`). */
+  branch?: string
+  /** Remote holding the lock and the branch (as for `commitStage`). */
+  remote?: string
+  /** Commit message template (as for `commitStage`). */
+  message?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+  /** How long the lock is valid (`90s`, `2h`); default `1h`. */
+  lockTtl?: string
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`. */
+  lockTimeout?: string
+}
+
+/** The result of `runStage`. */
+export interface RunResult {
+  /** What prepare did (`lock`: the lock it took). */
+  prepare: PrepareResult
+  /** The command's exit code (128 + the signal when a signal ended it, 127 when it could not be started). */
+  exitCode: number
+  /** The signal that ended the command. */
+  signal?: number
+  /** SST's own lock, when the command left it in the config dir (a crashed deploy). */
+  sstLock?: SstLockInfo
+  /** What commit did (`lockReleased`). */
+  commit: CommitResult
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Deploys under the stage lock: takes the lock and prepares (from the
+ * branch's newest state), runs `command` with this process's stdio
+ * (SIGINT/SIGTERM sent to this process by another one are forwarded to
+ * it), then commits ALWAYS, also when the command failed (a failed deploy
+ * still changed real resources), with the exit code in the trailers, and
+ * releases the lock in the same push. Resolves with the command's
+ * `exitCode` once the state is saved (a failed command does not reject);
+ * rejects with `LOCK_HELD` before anything ran, or with the save's error
+ * (its message says where the state is; the lock then stays held unless the
+ * state is on a rescue branch).
+ */
+export declare function runStage(options: RunOptions): Promise<RunResult>
 
 /** SST's lock for a stage (a deploy is running, or one crashed). */
 export interface SstLockInfo {
@@ -551,6 +770,49 @@ export interface TrailerInfo {
   /** The value. */
   value: string
 }
+
+/** Options of `unlockStage`. */
+export interface UnlockOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /** The app name (else env, `package.json`, `sst.config.ts`). */
+  app?: string
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+  /** Delete the lock whoever holds it (the result's `was` says whose it was). */
+  force?: boolean
+}
+
+/** The result of `unlockStage`. */
+export interface UnlockResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** The lock ref. */
+  lockRef: string
+  /** Whether a lock was deleted (false: there was none). */
+  released: boolean
+  /** Whether `force` was given. */
+  forced: boolean
+  /** With `force`: the lock that was deleted, whoever held it. */
+  was?: LockInfo
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Releases a stage's lock that this checkout holds: deletes the lock ref
+ * only while the remote still holds our lock commit (a compare-and-swap).
+ * Rejects with `LOCK_NOT_HELD` naming the holder when another run holds
+ * it. `force: true` deletes the lock whoever holds it, and `was` says whose
+ * it was. Resolves with `released: false` when there is no lock.
+ */
+export declare function unlockStage(options: UnlockOptions): Promise<UnlockResult>
 
 /** A finding that did not stop the run. */
 export interface WarningInfo {

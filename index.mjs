@@ -17,7 +17,7 @@ const from = import.meta.url
 const binding = loadBinding(from, { createRequire, readFileSync, dirname, join })
 
 export default binding
-export const { commitStage, prepareStage, resolveConfigDir, runCli, stageStatus, __napiBindingTarget } = binding
+export const { commitStage, listLocks, lockStage, prepareStage, resolveConfigDir, runCli, runStage, stageStatus, unlockStage, __napiBindingTarget } = binding
 export const { stageHistory } = binding
 // rekey and encrypt (project-wide passphrase commits)
 export const { encryptPassphrases, rekeyPassphrases } = binding

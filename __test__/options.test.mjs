@@ -154,7 +154,7 @@ describe('unknown keys of options objects are INVALID_OPTION, before anything is
     await assert.rejects(commitStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, push: false, dryrun: true }), typo)
     await assert.rejects(commitStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, local: true }), {
       code: 'INVALID_OPTION',
-      message: /unknown option local; it takes stage, app, .*push, dryRun$/,
+      message: /unknown option local; it takes stage, app, .*push, dryRun, keepLock$/,
     })
     assert.equal(gitOk(['rev-parse', 'HEAD'], p.dir), head)
     assert.deepEqual([snapshot(p.dir), snapshot(p.configDir)], before)

@@ -184,6 +184,15 @@ export function renderReport(results, { quick }) {
         ['tool', 'inproc', 'git'].map((k) => [g(k).label, fmtCell(g(k).ms), fmtX(g(k).ms.median / g('git').ms.median), k === 'inproc' ? '(in the caller)' : fmtRss(g(k).rssKb.max)]),
       ),
     )
+  }
+  if (S.run) {
+    out.push('## run: the stage lock around a deploy')
+    out.push('')
+    out.push(`\`sst-local-state run --stage <s> --branch main -- true\` (take the stage lock on the remote, prepare from the branch tip, the no-op command, commit, release the lock) against \`prepare\` + \`commit\` alone, both with nothing to save, in the ${num(smallestRepo)}-file checkout of the commit tables; no lock is left after any run (checked).`)
+    out.push('')
+    out.push(table(['method', 'median (min–max)', 'peak RSS'], ['pc', 'run'].map((k) => [S.run[k].label, fmtCell(S.run[k].ms), fmtRss(S.run[k].rssKb.max)])))
+    out.push('')
+    out.push(`Overhead of the lock (two pushes and a fetch, minus one process start): ${fmtMs(S.run.run.ms.median - S.run.pc.ms.median)}.`)
     out.push('')
   }
 

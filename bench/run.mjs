@@ -526,6 +526,45 @@ async function main() {
       results.commitSteps.push(...methods.filter((m) => m.steps && m.key !== `tool:${stageOf(ONE_MB)}`).map((m) => m.steps()))
     }
 
+    // ---------------------------------------------------------- 3b. run: the stage lock around a command
+    say(`run around a no-op command vs prepare + commit (${smallest.toLocaleString('en-US')}-file repository, stage ${stageOf(ONE_MB)})`)
+    {
+      const repo = repos[smallest]
+      const stage = stageOf(ONE_MB)
+      const xdg = join(work, 'xdg-run')
+      const cwd = repo.checkout
+      const env = envFor(xdg)
+      const setup = () => {
+        resetCommitFixture(cwd, repo.bare, repo.base, gitEnv)
+        syncDisks()
+      }
+      const verify = () => {
+        const locks = git(['for-each-ref', '--format=%(refname)', 'refs/heads/sst-local-state/lock/'], { cwd: repo.bare, env: gitEnv }).trim()
+        if (locks) throw new Error(`run left a stage lock: ${locks}`)
+      }
+      const args = (command) => [command, '--stage', stage, '--branch', 'main', '--quiet']
+      results.sections.run = await rounds(
+        [
+          {
+            key: 'pc',
+            label: '`prepare` + `commit` (two processes, nothing to save)',
+            setup,
+            run: () => runProcess(['sh', '-c', [args('prepare'), args('commit')].map((a) => [CLI, ...a].map(shq).join(' ')).join(' && ')], { cwd, env, tmp }),
+            verify,
+          },
+          {
+            key: 'run',
+            label: '`run -- true` (lock, prepare, the command, commit, unlock)',
+            setup,
+            run: () => runProcess([CLI, ...args('run'), '--', 'true'], { cwd, env, tmp }),
+            verify,
+          },
+        ],
+        RUNS,
+        { onRound: (r) => say(`  run round ${r === 0 ? 'warm-up' : r} done`) },
+      )
+    }
+
     // ---------------------------------------------------------- 4. where prepare's time goes
     const biggest = stageOf(Math.max(...STATE_SIZES))
     say(`profile of prepare (${biggest}) with strace`)

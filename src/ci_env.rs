@@ -56,6 +56,20 @@ pub fn detect(env: &Env) -> Option<CiInfo> {
     }
 }
 
+/// The id (or number) of the CI run `provider` names, from its own variable.
+pub fn run_id(env: &Env, provider: &str) -> Option<String> {
+    let key = match provider {
+        "github-actions" => "GITHUB_RUN_ID",
+        "azure-pipelines" => "BUILD_BUILDID",
+        "gitlab" => "CI_PIPELINE_ID",
+        "bitbucket" => "BITBUCKET_BUILD_NUMBER",
+        "circleci" => "CIRCLE_BUILD_NUM",
+        "buildkite" => "BUILDKITE_BUILD_NUMBER",
+        _ => return None,
+    };
+    value(env, key)
+}
+
 /// Whether `key` is set to something other than empty, `false` or `0`.
 fn flag(env: &Env, key: &str) -> bool {
     env.non_empty(key)

@@ -333,6 +333,42 @@ pub enum Error {
         /// Where the mode was chosen.
         origin: String,
     },
+    /// Another run holds the stage's lock on the remote.
+    #[error("the stage's lock {lock_ref} is held by {holder}{}; waited {waited}. Wait for that run to finish (raise --lock-timeout, JS `lockTimeout`), or, if it is gone, break the lock: {unlock}", run_url.as_ref().map(|u| format!(", run {u}")).unwrap_or_default())]
+    LockHeld {
+        /// The lock ref.
+        lock_ref: String,
+        /// Who holds it, and since when.
+        holder: String,
+        /// The holder's CI run, when it has one.
+        run_url: Option<String>,
+        /// How long this run waited.
+        waited: String,
+        /// How to break the lock.
+        unlock: String,
+    },
+    /// `unlock` without `force` in a checkout that does not hold the lock.
+    #[error("this checkout does not hold the stage's lock {lock_ref}: it is held by {holder}; nothing was deleted. To break it anyway: {unlock}")]
+    LockNotHeld {
+        /// The lock ref.
+        lock_ref: String,
+        /// Who holds it, and since when.
+        holder: String,
+        /// How to break the lock.
+        unlock: String,
+    },
+    /// The stage's lock was lost before the state landed: the state went to a rescue branch.
+    #[error("this run no longer holds the stage's lock {lock_ref} ({reason}): it expired and another run took it, or someone ran `unlock --force`. The state was NOT pushed to the branch; nothing was overwritten. {rescue}")]
+    LockLost {
+        /// The lock ref.
+        lock_ref: String,
+        /// The remote's reason.
+        reason: String,
+        /// Where our state was kept and what to do.
+        rescue: String,
+        /// The rescue branch holding our state, when the push to it worked.
+        rescue_branch: Option<String>,
+    },
 }
 
 fn unsaved_message(files: &[Utf8PathBuf], force: &str, passphrase: bool) -> String {
@@ -399,14 +435,21 @@ impl Error {
             Error::HostKeyRejected { .. } => "HOST_KEY_REJECTED",
             Error::RedirectRefused { .. } => "REDIRECT_REFUSED",
             Error::PassphraseEnvMissing { .. } => "PASSPHRASE_MISSING",
+            Error::LockHeld { .. } => "LOCK_HELD",
+            Error::LockNotHeld { .. } => "LOCK_NOT_HELD",
+            Error::LockLost { .. } => "LOCK_LOST",
         }
     }
 
-    /// The CLI exit code for this error: 2 usage, 4 state conflict, 1 otherwise.
+    /// The CLI exit code for this error: 2 usage, 3 stage lock held by
+    /// another run, 4 state conflict (or a lost lock: state on a rescue
+    /// branch), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::LockHeld { .. } | Error::LockNotHeld { .. } => 3,
             Error::StateConflict { .. }
+            | Error::LockLost { .. }
             | Error::UnsavedState { .. }
             | Error::StateMissingInRepo { .. }
             | Error::PassphraseMismatch { .. } => 4,
@@ -432,6 +475,27 @@ impl Error {
                 ..
             } => {
                 map.insert("rescueBranch".into(), branch.as_str().into());
+            }
+            Error::LockLost {
+                lock_ref,
+                rescue_branch,
+                ..
+            } => {
+                map.insert("lockRef".into(), lock_ref.as_str().into());
+                if let Some(branch) = rescue_branch {
+                    map.insert("rescueBranch".into(), branch.as_str().into());
+                }
+            }
+            Error::LockHeld {
+                lock_ref, run_url, ..
+            } => {
+                map.insert("lockRef".into(), lock_ref.as_str().into());
+                if let Some(url) = run_url {
+                    map.insert("runUrl".into(), url.as_str().into());
+                }
+            }
+            Error::LockNotHeld { lock_ref, .. } => {
+                map.insert("lockRef".into(), lock_ref.as_str().into());
             }
             _ => {}
         }
@@ -514,6 +578,24 @@ mod tests {
             Error::KeyFileInRepo {
                 path: "/p/k.txt".into(),
                 place: "the project /p".into(),
+            },
+            Error::LockHeld {
+                lock_ref: "refs/heads/l/a/dev".into(),
+                holder: "h".into(),
+                run_url: None,
+                waited: "0s".into(),
+                unlock: "u".into(),
+            },
+            Error::LockNotHeld {
+                lock_ref: "refs/heads/l/a/dev".into(),
+                holder: "h".into(),
+                unlock: "u".into(),
+            },
+            Error::LockLost {
+                lock_ref: "refs/heads/l/a/dev".into(),
+                reason: "stale info".into(),
+                rescue: String::new(),
+                rescue_branch: None,
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

@@ -141,6 +141,13 @@ pub enum Warning {
         /// The variable used instead.
         variable: &'static str,
     },
+    /// The stage lock this checkout took is no longer on the remote as it
+    /// left it (it expired and another run took it, or it was broken).
+    #[error("this checkout's stage lock {lock_ref} was no longer held when commit went to release it (it expired and another run took it, or someone ran `unlock --force`); nothing was changed there")]
+    LockNotHeld {
+        /// The lock ref.
+        lock_ref: String,
+    },
 }
 
 impl Warning {
@@ -166,6 +173,7 @@ impl Warning {
             Warning::AlreadyOnBranch { .. } => "ALREADY_ON_BRANCH",
             Warning::RekeyNeeded { .. } => "REKEY_NEEDED",
             Warning::PassphraseNotUsed { .. } => "PASSPHRASE_NOT_USED",
+            Warning::LockNotHeld { .. } => "LOCK_NOT_HELD",
         }
     }
 }

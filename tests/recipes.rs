@@ -21,8 +21,9 @@ use clap::{CommandFactory, Parser};
 use sst_local_state::cli::Cli;
 
 const TOOL: &str = "sst-local-state";
-/// What a variable or placeholder stands for: a value every flag accepts.
-const VALUE: &str = "x";
+/// What a variable or placeholder stands for: a value every flag accepts
+/// (names, paths and durations such as `--lock-timeout`).
+const VALUE: &str = "1h";
 /// Commands that run the tool's `bin`.
 const LAUNCHERS: &[&str] = &[
     "npx",
@@ -443,23 +444,23 @@ fn extraction_reads_ci_syntax_and_a_wrong_flag_fails() {
     assert_eq!(
         argvs,
         vec![
-            vec![v(&["prepare", "--stage", "x"])],
+            vec![v(&["prepare", "--stage", VALUE])],
             vec![v(&[
                 "commit",
                 "--stage",
-                "x",
+                VALUE,
                 "--message",
                 "chore: {stage} [skip ci]"
             ])],
-            vec![v(&["commit", "--stage", "x"])],
-            vec![v(&["status", "--stage", "x", "--json"])],
-            vec![v(&["prepare", "--stage", "x"])],
+            vec![v(&["commit", "--stage", VALUE])],
+            vec![v(&["status", "--stage", VALUE, "--json"])],
+            vec![v(&["prepare", "--stage", VALUE])],
             vec![v(&["commit", "--stage", "prod"])],
             vec![
-                v(&["commit", "--stage", "x"]),
-                v(&["commit", "--stage", "x", "--message", "x"]),
-                v(&["commit", "--stage", "x", "--branch", "x"]),
-                v(&["commit", "--stage", "x", "--no-push"]),
+                v(&["commit", "--stage", VALUE]),
+                v(&["commit", "--stage", VALUE, "--message", VALUE]),
+                v(&["commit", "--stage", VALUE, "--branch", VALUE]),
+                v(&["commit", "--stage", VALUE, "--no-push"]),
             ],
         ]
     );

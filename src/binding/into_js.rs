@@ -4,15 +4,92 @@
 //! `as_str()`, which their serde names match (tested below).
 
 use super::{
-    CheckpointSummary, CommitResult, CommittedFile, FileStatus, PassphraseAccess, PrepareResult,
-    PreparedFile, SstLockInfo, StatusResult, StepTime, WarningInfo,
+    CheckpointSummary, CommitResult, CommittedFile, FileStatus, LockHolder, LockInfo, LockResult,
+    PassphraseAccess, PrepareResult, PreparedFile, RunResult, SstLockInfo, StatusResult, StepTime,
+    UnlockResult, WarningInfo,
 };
 use crate::commit::{ChangedFile, CommitReport, Step};
+use crate::ops::{lock, run};
 use crate::prepare::{FileOutcome, PrepareReport};
 use crate::sst::lock::SstLock;
 use crate::state::CheckpointInfo;
 use crate::status::{self, StatusReport};
 use crate::warning::Warning;
+
+impl From<lock::Holder> for LockHolder {
+    fn from(h: lock::Holder) -> Self {
+        LockHolder {
+            app: h.app,
+            stage: h.stage,
+            host: h.host,
+            user: h.user,
+            pid: h.pid,
+            command: h.command,
+            ci: h.ci,
+            run_id: h.run_id,
+            run_url: h.run_url,
+            created: h.created,
+            expires: h.expires,
+        }
+    }
+}
+
+impl From<lock::LockInfo> for LockInfo {
+    fn from(l: lock::LockInfo) -> Self {
+        LockInfo {
+            lock_ref: l.lock_ref,
+            commit: l.commit,
+            holder: l.holder.map(Into::into),
+            age_seconds: l.age_seconds.map(|s| s as f64),
+            expired: l.expired,
+        }
+    }
+}
+
+impl From<lock::LockReport> for LockResult {
+    fn from(r: lock::LockReport) -> Self {
+        LockResult {
+            app: r.app,
+            stage: r.stage,
+            lock_ref: r.lock_ref,
+            remote: r.remote,
+            commit: r.commit,
+            holder: r.holder.into(),
+            already_held: r.already_held,
+            broke: r.broke.map(Into::into),
+            attempts: r.attempts,
+            waited_ms: r.waited_ms as f64,
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
+
+impl From<lock::UnlockReport> for UnlockResult {
+    fn from(r: lock::UnlockReport) -> Self {
+        UnlockResult {
+            app: r.app,
+            stage: r.stage,
+            lock_ref: r.lock_ref,
+            released: r.released,
+            forced: r.forced,
+            was: r.was.map(Into::into),
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
+
+impl From<run::RunReport> for RunResult {
+    fn from(r: run::RunReport) -> Self {
+        RunResult {
+            prepare: r.prepare.into(),
+            exit_code: r.exit_code,
+            signal: r.signal,
+            sst_lock: r.sst_lock.map(Into::into),
+            commit: r.commit.into(),
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
 
 impl From<Warning> for WarningInfo {
     fn from(w: Warning) -> Self {
@@ -70,6 +147,7 @@ impl From<PrepareReport> for PrepareResult {
             dry_run: r.dry_run,
             sst_lock: r.sst_lock.map(Into::into),
             warnings: r.warnings.into_iter().map(Into::into).collect(),
+            lock: r.lock.map(Into::into),
             duration_ms: r.duration_ms as f64,
         }
     }
@@ -156,6 +234,8 @@ impl From<CommitReport> for CommitResult {
             dry_run: r.dry_run,
             steps: r.steps.into_iter().map(Into::into).collect(),
             warnings: r.warnings.into_iter().map(Into::into).collect(),
+            lock_ref: r.lock_ref,
+            lock_released: r.lock_released,
             duration_ms: r.duration_ms as f64,
         }
     }

@@ -7,6 +7,7 @@ pub mod ops_js;
 mod option_keys;
 pub mod passphrases;
 
+use crate::ops::{lock, run};
 use crate::{cli, commit, config_dir, error, prepare, render, status};
 
 use std::collections::{BTreeMap, HashMap};
@@ -107,6 +108,9 @@ pub enum ErrorCode {
     GIT_NOT_FOUND,
     HOST_KEY_REJECTED,
     REDIRECT_REFUSED,
+    LOCK_HELD,
+    LOCK_NOT_HELD,
+    LOCK_LOST,
 }
 
 /// A finding that did not stop the run.
@@ -226,6 +230,21 @@ pub struct PrepareOptions {
     pub dry_run: Option<bool>,
     /// Reject with `STATE_MISSING` when the repository has no checkpoint for the stage.
     pub require_state: Option<bool>,
+    /// Take the stage's lock on the git remote before writing anything (as
+    /// `lockStage`; rejects with `LOCK_HELD`), and start from the branch's
+    /// newest state (the stage's files in the worktree are brought up to the
+    /// fetched branch tip). `commitStage` releases it.
+    pub lock: Option<bool>,
+    /// The branch whose newest state a locked prepare starts from (else as `commitStage` picks it).
+    pub branch: Option<String>,
+    /// Remote holding the lock and the branch (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+    /// How long the lock is valid (`90s`, `2h`); default `1h`.
+    pub lock_ttl: Option<String>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`.
+    pub lock_timeout: Option<String>,
 }
 
 impl PrepareOptions {
@@ -239,6 +258,12 @@ impl PrepareOptions {
         "force",
         "dryRun",
         "requireState",
+        "lock",
+        "branch",
+        "remote",
+        "lockRefPrefix",
+        "lockTtl",
+        "lockTimeout",
     ];
 }
 
@@ -310,6 +335,8 @@ pub struct PrepareResult {
     pub sst_lock: Option<SstLockInfo>,
     /// Findings that did not stop the run.
     pub warnings: Vec<WarningInfo>,
+    /// The stage lock taken first (with `lock: true`).
+    pub lock: Option<LockResult>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
 }
@@ -409,19 +436,30 @@ pub fn prepare_stage<'env>(
     env: &'env Env,
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, PrepareResult>> {
-    let core = options_from_js(options, "prepareStage", PrepareOptions::KEYS).map(
-        |options: PrepareOptions| prepare::PrepareOptions {
-            force: options.force.unwrap_or(false),
-            dry_run: options.dry_run.unwrap_or(false),
-            require_state: options.require_state.unwrap_or(false),
-            common: StageOptions {
-                stage: options.stage,
-                app: options.app,
-                cwd: options.cwd,
-                state_dir: options.state_dir,
-                config_dir: options.config_dir,
-            }
-            .common(),
+    let core = options_from_js(options, "prepareStage", PrepareOptions::KEYS).and_then(
+        |options: PrepareOptions| {
+            let lock = lock::LockRequest {
+                ttl: js_duration(options.lock_ttl, "lockTtl")?,
+                timeout: js_duration(options.lock_timeout, "lockTimeout")?,
+                prefix: options.lock_ref_prefix,
+                command: None,
+            };
+            Ok(prepare::PrepareOptions {
+                force: options.force.unwrap_or(false),
+                dry_run: options.dry_run.unwrap_or(false),
+                require_state: options.require_state.unwrap_or(false),
+                lock: options.lock.unwrap_or(false).then_some(lock),
+                branch: options.branch,
+                remote: options.remote,
+                common: StageOptions {
+                    stage: options.stage,
+                    app: options.app,
+                    cwd: options.cwd,
+                    state_dir: options.state_dir,
+                    config_dir: options.config_dir,
+                }
+                .common(),
+            })
         },
     );
     spawn_blocking(
@@ -481,6 +519,9 @@ pub struct CommitOptions {
     pub push: Option<bool>,
     /// Report what would be committed; write nothing.
     pub dry_run: Option<bool>,
+    /// Keep the stage lock this checkout holds (renewed for its ttl) instead
+    /// of releasing it with the push.
+    pub keep_lock: Option<bool>,
 }
 
 impl CommitOptions {
@@ -496,6 +537,7 @@ impl CommitOptions {
         "remote",
         "push",
         "dryRun",
+        "keepLock",
     ];
 }
 
@@ -556,6 +598,11 @@ pub struct CommitResult {
     pub steps: Vec<StepTime>,
     /// Findings that did not stop the run.
     pub warnings: Vec<WarningInfo>,
+    /// The stage lock this checkout held (from `prepareStage({ lock: true })`
+    /// or `lockStage`), updated in the same atomic push as the branch.
+    pub lock_ref: Option<String>,
+    /// Whether that lock was released (false: `keepLock`, or none held).
+    pub lock_released: bool,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
 }
@@ -573,6 +620,10 @@ pub struct CommitResult {
 /// this run did not change (such as fallback secrets another stage pushed)
 /// are never written. Rejects with `BRANCH_BUSY` when other runs kept moving
 /// the branch for `SST_LOCAL_STATE_PUSH_TIMEOUT` seconds (run it again).
+/// When this checkout holds the stage lock, the push is atomic with the
+/// lock's release (or renewal, `keepLock`), each a compare-and-swap: the
+/// state lands only while the lock is still ours, else `LOCK_LOST` with the
+/// state on a rescue branch (`err.rescueBranch`).
 /// Other codes: `NOT_A_GIT_REPO`, `NO_REMOTE`, `NO_BRANCH`, `AUTH_FAILED`,
 /// `PUSH_REJECTED`, `NETWORK_ERROR`, `PASSPHRASE_MISMATCH`, `STATE_SYMLINK`,
 /// `CONFIG_DIR_LOCKED`. A new passphrase is committed only
@@ -594,6 +645,8 @@ pub fn commit_stage<'env>(
             remote: options.remote,
             no_push: !options.push.unwrap_or(true),
             dry_run: options.dry_run.unwrap_or(false),
+            keep_lock: options.keep_lock.unwrap_or(false),
+            trailers: Vec::new(),
             common: StageOptions {
                 stage: options.stage,
                 app: options.app,
@@ -608,6 +661,425 @@ pub fn commit_stage<'env>(
         env,
         move || commit::commit(&core?, &ProcessEnv::process()),
         Into::into,
+    )
+}
+
+/// Options of `lockStage`.
+#[napi(object)]
+pub struct LockOptions {
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+    /// `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+    pub lock_ref_prefix: Option<String>,
+    /// How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`.
+    pub lock_ttl: Option<String>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once.
+    pub lock_timeout: Option<String>,
+    /// What this process runs, recorded in the lock; default its command line.
+    pub command: Option<String>,
+}
+
+impl LockOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &[
+        "stage",
+        "app",
+        "cwd",
+        "remote",
+        "lockRefPrefix",
+        "lockTtl",
+        "lockTimeout",
+        "command",
+    ];
+}
+
+/// Options of `unlockStage`.
+#[napi(object)]
+pub struct UnlockOptions {
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env, `package.json`, `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+    /// Delete the lock whoever holds it (the result's `was` says whose it was).
+    pub force: Option<bool>,
+}
+
+impl UnlockOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] =
+        &["stage", "app", "cwd", "remote", "lockRefPrefix", "force"];
+}
+
+/// Options of `listLocks`.
+#[napi(object)]
+#[derive(Default)]
+pub struct ListLocksOptions {
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// Remote holding the locks (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+}
+
+impl ListLocksOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &["cwd", "remote", "lockRefPrefix"];
+}
+
+/// Who holds a stage lock: what its lock commit records.
+#[napi(object)]
+pub struct LockHolder {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// Host name of the machine.
+    pub host: String,
+    /// User name.
+    pub user: String,
+    /// Process id.
+    pub pid: u32,
+    /// What it runs.
+    pub command: String,
+    /// CI provider (`github-actions`, `azure-pipelines`, `gitlab`, ...), absent outside CI.
+    pub ci: Option<String>,
+    /// The CI run's id or number.
+    pub run_id: Option<String>,
+    /// A link to the CI run.
+    pub run_url: Option<String>,
+    /// When the lock was taken (RFC 3339, UTC).
+    pub created: String,
+    /// When it expires (RFC 3339, UTC); after that another run may break it.
+    pub expires: String,
+}
+
+/// A stage lock found on the remote.
+#[napi(object)]
+pub struct LockInfo {
+    /// The lock ref.
+    pub lock_ref: String,
+    /// The lock commit it points at.
+    pub commit: String,
+    /// Who holds it (absent: the ref points at a commit that is not a lock commit).
+    pub holder: Option<LockHolder>,
+    /// Seconds since it was taken.
+    pub age_seconds: Option<f64>,
+    /// Whether it has expired (the next `lockStage` breaks it).
+    pub expired: bool,
+}
+
+/// The result of `lockStage`.
+#[napi(object)]
+pub struct LockResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// The lock ref.
+    pub lock_ref: String,
+    /// The remote's name.
+    pub remote: String,
+    /// Our lock commit.
+    pub commit: String,
+    /// What the lock records.
+    pub holder: LockHolder,
+    /// This checkout held the lock already (nothing was pushed).
+    pub already_held: bool,
+    /// The expired lock this call replaced.
+    pub broke: Option<LockInfo>,
+    /// Create attempts made.
+    pub attempts: u32,
+    /// Milliseconds spent waiting for another holder.
+    pub waited_ms: f64,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// The result of `unlockStage`.
+#[napi(object)]
+pub struct UnlockResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// The lock ref.
+    pub lock_ref: String,
+    /// Whether a lock was deleted (false: there was none).
+    pub released: bool,
+    /// Whether `force` was given.
+    pub forced: bool,
+    /// With `force`: the lock that was deleted, whoever held it.
+    pub was: Option<LockInfo>,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// Options of `runStage`.
+#[napi(object)]
+pub struct RunOptions {
+    /// The command and its arguments (`["npx", "sst", "deploy", "--stage", "prod"]`).
+    pub command: Vec<String>,
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env, `package.json`, `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`, and where the command runs; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// State folder relative to the project root; default `infra/state`.
+    pub state_dir: Option<String>,
+    /// SST's config dir; default `resolveConfigDir()`.
+    pub config_dir: Option<String>,
+    /// Branch the state goes to (as for `commitStage`).
+    pub branch: Option<String>,
+    /// Remote holding the lock and the branch (as for `commitStage`).
+    pub remote: Option<String>,
+    /// Commit message template (as for `commitStage`).
+    pub message: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+    /// How long the lock is valid (`90s`, `2h`); default `1h`.
+    pub lock_ttl: Option<String>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`.
+    pub lock_timeout: Option<String>,
+}
+
+impl RunOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    const KEYS: &'static [&'static str] = &[
+        "command",
+        "stage",
+        "app",
+        "cwd",
+        "stateDir",
+        "configDir",
+        "branch",
+        "remote",
+        "message",
+        "lockRefPrefix",
+        "lockTtl",
+        "lockTimeout",
+    ];
+}
+
+/// The result of `runStage`.
+#[napi(object)]
+pub struct RunResult {
+    /// What prepare did (`lock`: the lock it took).
+    pub prepare: PrepareResult,
+    /// The command's exit code (128 + the signal when a signal ended it, 127 when it could not be started).
+    pub exit_code: i32,
+    /// The signal that ended the command.
+    pub signal: Option<i32>,
+    /// SST's own lock, when the command left it in the config dir (a crashed deploy).
+    pub sst_lock: Option<SstLockInfo>,
+    /// What commit did (`lockReleased`).
+    pub commit: CommitResult,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+/// Deploys under the stage lock: takes the lock and prepares (from the
+/// branch's newest state), runs `command` with this process's stdio
+/// (SIGINT/SIGTERM sent to this process by another one are forwarded to
+/// it), then commits ALWAYS, also when the command failed (a failed deploy
+/// still changed real resources), with the exit code in the trailers, and
+/// releases the lock in the same push. Resolves with the command's
+/// `exitCode` once the state is saved (a failed command does not reject);
+/// rejects with `LOCK_HELD` before anything ran, or with the save's error
+/// (its message says where the state is; the lock then stays held unless the
+/// state is on a rescue branch).
+#[napi(
+    ts_args_type = "options: RunOptions",
+    ts_return_type = "Promise<RunResult>"
+)]
+pub fn run_stage<'env>(
+    env: &'env Env,
+    options: Object<'_>,
+) -> napi::Result<PromiseRaw<'env, RunResult>> {
+    let core =
+        options_from_js(options, "runStage", RunOptions::KEYS).and_then(|options: RunOptions| {
+            let common = StageOptions {
+                stage: options.stage,
+                app: options.app,
+                cwd: options.cwd,
+                state_dir: options.state_dir,
+                config_dir: options.config_dir,
+            }
+            .common();
+            Ok(run::RunOptions {
+                lock: lock::LockRequest {
+                    ttl: js_duration(options.lock_ttl, "lockTtl")?,
+                    timeout: js_duration(options.lock_timeout, "lockTimeout")?,
+                    prefix: options.lock_ref_prefix,
+                    command: None,
+                },
+                prepare: prepare::PrepareOptions {
+                    common: common.clone(),
+                    branch: options.branch.clone(),
+                    remote: options.remote.clone(),
+                    ..prepare::PrepareOptions::default()
+                },
+                commit: commit::CommitOptions {
+                    common,
+                    message: options.message,
+                    branch: options.branch,
+                    remote: options.remote,
+                    ..commit::CommitOptions::default()
+                },
+                command: options.command,
+            })
+        });
+    spawn_blocking(
+        env,
+        move || {
+            run::run(&core?, &ProcessEnv::process(), &mut |line| {
+                eprintln!("sst-local-state run: {line}")
+            })
+        },
+        Into::into,
+    )
+}
+
+/// A duration option (`90s`, `5m`, `1h 30m`) of a JS call.
+fn js_duration(value: Option<String>, option: &str) -> error::Result<Option<std::time::Duration>> {
+    value
+        .map(|v| {
+            humantime::parse_duration(v.trim()).map_err(|e| {
+                error::Error::option(format!("options.{option}"), format!("{v:?}: {e}"))
+            })
+        })
+        .transpose()
+}
+
+/// Takes a stage's lock on the git remote: a create-only push of the ref
+/// `<lockRefPrefix>/<app>/<stage>` (default prefix
+/// `refs/heads/sst-local-state/lock`), which the git server applies as a
+/// compare-and-swap, so of many concurrent callers exactly one gets it. Its
+/// commit records the holder (CI run and URL, host, pid, user, command) and
+/// when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+/// (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
+/// run holds it, at once or after waiting `lockTimeout` (polling with
+/// jittered backoff and printing who holds it on stderr). An expired lock
+/// is replaced by a compare-and-swap against its commit (`broke`), so two
+/// waiters cannot both break it. Needs the `git` command line
+/// (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
+/// `unlockStage` in it releases it. Calling it again while holding the lock
+/// resolves with `alreadyHeld`.
+#[napi(
+    ts_args_type = "options: LockOptions",
+    ts_return_type = "Promise<LockResult>"
+)]
+pub fn lock_stage<'env>(
+    env: &'env Env,
+    options: Object<'_>,
+) -> napi::Result<PromiseRaw<'env, LockResult>> {
+    let core = options_from_js(options, "lockStage", LockOptions::KEYS).and_then(
+        |options: LockOptions| {
+            Ok(lock::LockOptions {
+                lock: lock::LockRequest {
+                    ttl: js_duration(options.lock_ttl, "lockTtl")?,
+                    timeout: js_duration(options.lock_timeout, "lockTimeout")?,
+                    prefix: options.lock_ref_prefix,
+                    command: options.command,
+                },
+                remote: options.remote,
+                common: StageOptions {
+                    stage: options.stage,
+                    app: options.app,
+                    cwd: options.cwd,
+                    ..StageOptions::default()
+                }
+                .common(),
+            })
+        },
+    );
+    spawn_blocking(
+        env,
+        move || {
+            lock::lock(&core?, &ProcessEnv::process(), &mut |line| {
+                eprintln!("sst-local-state: {line}")
+            })
+        },
+        Into::into,
+    )
+}
+
+/// Releases a stage's lock that this checkout holds: deletes the lock ref
+/// only while the remote still holds our lock commit (a compare-and-swap).
+/// Rejects with `LOCK_NOT_HELD` naming the holder when another run holds
+/// it. `force: true` deletes the lock whoever holds it, and `was` says whose
+/// it was. Resolves with `released: false` when there is no lock.
+#[napi(
+    ts_args_type = "options: UnlockOptions",
+    ts_return_type = "Promise<UnlockResult>"
+)]
+pub fn unlock_stage<'env>(
+    env: &'env Env,
+    options: Object<'_>,
+) -> napi::Result<PromiseRaw<'env, UnlockResult>> {
+    let core = options_from_js(options, "unlockStage", UnlockOptions::KEYS).map(
+        |options: UnlockOptions| lock::UnlockOptions {
+            remote: options.remote,
+            prefix: options.lock_ref_prefix,
+            force: options.force.unwrap_or(false),
+            common: StageOptions {
+                stage: options.stage,
+                app: options.app,
+                cwd: options.cwd,
+                ..StageOptions::default()
+            }
+            .common(),
+        },
+    );
+    spawn_blocking(
+        env,
+        move || lock::unlock(&core?, &ProcessEnv::process()),
+        Into::into,
+    )
+}
+
+/// Lists the stage locks on the git remote (`git ls-remote` of the lock
+/// prefix), each with its holder, age and whether it has expired.
+#[napi(
+    ts_args_type = "options?: ListLocksOptions | undefined | null",
+    ts_return_type = "Promise<Array<LockInfo>>"
+)]
+pub fn list_locks<'env>(
+    env: &'env Env,
+    options: Option<Object<'_>>,
+) -> napi::Result<PromiseRaw<'env, Vec<LockInfo>>> {
+    let core = match options {
+        Some(object) => options_from_js(object, "listLocks", ListLocksOptions::KEYS),
+        None => Ok(ListLocksOptions::default()),
+    }
+    .map(|options| lock::ListOptions {
+        remote: options.remote,
+        prefix: options.lock_ref_prefix,
+        common: StageOptions {
+            cwd: options.cwd,
+            ..StageOptions::default()
+        }
+        .common(),
+    });
+    spawn_blocking(
+        env,
+        move || lock::list(&core?, &ProcessEnv::process()),
+        |locks| locks.into_iter().map(Into::into).collect(),
     )
 }
 
@@ -665,7 +1137,7 @@ fn tell_terminal(line: &str) {
 
 /// Runs the `sst-local-state` command line with `argv` (without the node
 /// and script paths) and resolves to its exit code: 0 ok, 1 error,
-/// 2 usage, 4 state conflict or unsaved state. Output goes to the process's
+/// 2 usage, 3 stage lock held by another run, 4 state conflict or unsaved state. Output goes to the process's
 /// stdout (results) and stderr (progress, errors).
 #[napi(ts_return_type = "Promise<number>")]
 pub fn run_cli<'env>(env: &'env Env, argv: Vec<String>) -> napi::Result<PromiseRaw<'env, i32>> {
@@ -716,6 +1188,10 @@ mod tests {
                 "PassphrasesOptions",
                 super::passphrases::PassphrasesOptions::KEYS,
             ),
+            ("LockOptions", LockOptions::KEYS),
+            ("UnlockOptions", UnlockOptions::KEYS),
+            ("ListLocksOptions", ListLocksOptions::KEYS),
+            ("RunOptions", RunOptions::KEYS),
         ] {
             assert_eq!(interface_fields(name), keys, "{name}");
         }

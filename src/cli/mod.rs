@@ -6,6 +6,7 @@ mod ops;
 pub mod render;
 
 use std::io::Write;
+use std::time::Duration;
 
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand};
@@ -16,6 +17,8 @@ use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::init::{init, InitOptions};
+use crate::ops::lock::{self, ListOptions, LockOptions, LockRequest, UnlockOptions};
+use crate::ops::run::{self, RunOptions};
 use crate::prepare::{prepare, PrepareOptions};
 use crate::project::{Caller, CommonOptions};
 use crate::status::status;
@@ -27,7 +30,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
 /// Keep SST's local deploy state in git, safely, from any CI.
 #[derive(Debug, Parser)]
 #[command(name = "sst-local-state", version, about, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 ok, 1 error, 2 usage, 4 state conflict or unsaved state.")]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 stage lock held by another run, 4 state conflict or unsaved state."
+)]
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -79,6 +84,16 @@ enum Command {
     /// Migrate every plain passphrase/<stage>.json (and _fallback.json) to .age for the
     /// current recipients, removing the plain files: one commit, pushed like a state commit.
     Encrypt(SecretsArgs),
+    /// Take the stage's lock on the git remote (a create-only push of a lock
+    /// ref): exit 3 (LOCK_HELD) when another run holds it.
+    Lock(LockArgs),
+    /// Release the stage's lock this checkout holds (--force: anyone's).
+    Unlock(UnlockArgs),
+    /// List the stage locks on the git remote, with holder and age.
+    Locks(LocksArgs),
+    /// Deploy under the stage lock: lock, prepare, run the command, then commit ALWAYS
+    /// (also when the command failed), releasing the lock; exits with the command's code.
+    Run(RunArgs),
 }
 
 /// Flags of the project-wide passphrase commands (`rekey`, `encrypt`).
@@ -120,6 +135,91 @@ impl SecretsArgs {
             dry_run: self.dry_run,
         }
     }
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// Branch the state goes to [default: from the CI environment, else the checked-out branch].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// Commit message template (as for commit).
+    #[arg(long, short, value_name = "TEMPLATE")]
+    message: Option<String>,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    #[command(flatten)]
+    wait: LockWaitArgs,
+    /// The command to run (after `--`), e.g. `-- npx sst deploy --stage prod`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+/// Where stage locks live.
+#[derive(Debug, Args)]
+struct LockPlaceArgs {
+    /// Remote holding the lock [default: env SST_LOCAL_STATE_REMOTE, package.json, origin].
+    #[arg(long, value_name = "NAME")]
+    remote: Option<String>,
+    /// Ref prefix of stage locks [default: env SST_LOCAL_STATE_LOCK_PREFIX, package.json
+    /// lockPrefix, refs/heads/sst-local-state/lock].
+    #[arg(long, value_name = "REF")]
+    lock_ref_prefix: Option<String>,
+}
+
+/// How a lock is taken.
+#[derive(Debug, Args)]
+struct LockWaitArgs {
+    /// How long the lock is valid before another run may break it (`90s`, `2h`) [default: 1h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    lock_ttl: Option<Duration>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`) [default: 0, fail at once].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    lock_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+struct LockArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    #[command(flatten)]
+    wait: LockWaitArgs,
+}
+
+#[derive(Debug, Args)]
+struct UnlockArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    /// Delete the lock whoever holds it (says whose it was).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct LocksArgs {
+    #[command(flatten)]
+    place: LockPlaceArgs,
+}
+
+impl LockWaitArgs {
+    fn request(&self, place: &LockPlaceArgs) -> LockRequest {
+        LockRequest {
+            prefix: place.lock_ref_prefix.clone(),
+            ttl: self.lock_ttl,
+            timeout: self.lock_timeout,
+            command: None,
+        }
+    }
+}
+
+/// A humantime duration (`90s`, `5m`, `1h 30m`, `0`).
+fn parse_duration(value: &str) -> std::result::Result<Duration, String> {
+    humantime::parse_duration(value.trim()).map_err(|e| format!("{e} (examples: 90s, 5m, 1h)"))
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +274,24 @@ struct PrepareArgs {
     /// Fail (STATE_MISSING) when the repository has no state for the stage.
     #[arg(long)]
     require_state: bool,
+    #[command(flatten)]
+    locked: LockedArgs,
+}
+
+/// Taking the stage lock first (prepare, run).
+#[derive(Debug, Args)]
+struct LockedArgs {
+    /// Take the stage's lock on the remote first (exit 3 when another run holds it), and
+    /// start from the branch's newest state; commit releases it.
+    #[arg(long)]
+    lock: bool,
+    /// Branch whose newest state a locked prepare starts from [default: as commit picks it].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    #[command(flatten)]
+    wait: LockWaitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +314,9 @@ struct CommitArgs {
     /// Show what would be committed; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Keep the stage lock this checkout holds (renewed) instead of releasing it.
+    #[arg(long)]
+    keep_lock: bool,
 }
 
 impl StageArgs {
@@ -227,6 +348,13 @@ impl Ui<'_> {
     pub fn detail(&mut self, line: &str) {
         if self.verbose && !self.json {
             let _ = writeln!(self.err, "  {line}");
+        }
+    }
+
+    /// A progress line on stderr (not with `--quiet` or `--json`).
+    pub fn progress(&mut self, line: &str) {
+        if !self.quiet && !self.json {
+            let _ = writeln!(self.err, "{line}");
         }
     }
 
@@ -312,7 +440,7 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
         return ops::doctor(args, &cli.global, env, &mut ui);
     }
     match execute(&cli, env, &mut ui) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(error) => {
             ui.error(&error);
             error.exit_code()
@@ -320,7 +448,8 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
     }
 }
 
-fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
+/// Runs the command; its exit code (0, or `run`'s command's).
+fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<i32> {
     match &cli.command {
         Command::Prepare(args) => {
             let options = PrepareOptions {
@@ -328,6 +457,12 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                 force: args.force,
                 dry_run: args.dry_run,
                 require_state: args.require_state,
+                lock: args
+                    .locked
+                    .lock
+                    .then(|| args.locked.wait.request(&args.locked.place)),
+                branch: args.locked.branch.clone(),
+                remote: args.locked.place.remote.clone(),
             };
             let report = prepare(&options, env)?;
             ui.detail(&format!("project root {}", report.project_root));
@@ -344,7 +479,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             for warning in &report.warnings {
                 ui.warn(warning);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Commit(args) => {
             let options = CommitOptions {
@@ -354,6 +489,8 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
                 remote: args.remote.clone(),
                 no_push: args.no_push,
                 dry_run: args.dry_run,
+                keep_lock: args.keep_lock,
+                trailers: Vec::new(),
             };
             let report = commit(&options, env)?;
             if let Some(url) = &report.remote_url {
@@ -368,7 +505,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             for warning in &report.warnings {
                 ui.warn(warning);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Status(args) => {
             let report = status(&args.common(&cli.global), env)?;
@@ -376,7 +513,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             for warning in &report.warnings {
                 ui.warn(warning);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Init(args) => {
             let options = InitOptions {
@@ -392,26 +529,95 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<()> {
             };
             let report = init(&options, env)?;
             ui.result(&render::init(&report), &to_json(&report));
-            Ok(())
+            Ok(0)
         }
         Command::ConfigDir => {
             let dir = resolve_config_dir(env, Platform::current())?;
             ui.result(&dir, &json!({ "configDir": dir }));
-            Ok(())
+            Ok(0)
         }
-        Command::History(args) => ops::history(args, &cli.global, env, ui),
-        Command::Show(args) => ops::show(args, &cli.global, env, ui),
-        Command::Prune(args) => ops::prune(args, &cli.global, env, ui),
+        Command::Lock(args) => {
+            let options = LockOptions {
+                common: args.stage.common(&cli.global),
+                remote: args.place.remote.clone(),
+                lock: args.wait.request(&args.place),
+            };
+            let report = lock::lock(&options, env, &mut |line| ui.progress(line))?;
+            ui.result(&render::lock(&report), &to_json(&report));
+            Ok(0)
+        }
+        Command::Unlock(args) => {
+            let options = UnlockOptions {
+                common: args.stage.common(&cli.global),
+                remote: args.place.remote.clone(),
+                prefix: args.place.lock_ref_prefix.clone(),
+                force: args.force,
+            };
+            let report = lock::unlock(&options, env)?;
+            ui.result(&render::unlock(&report), &to_json(&report));
+            Ok(0)
+        }
+        Command::Locks(args) => {
+            let options = ListOptions {
+                common: CommonOptions {
+                    cwd: cli.global.cwd.clone(),
+                    caller: Caller::Cli,
+                    ..CommonOptions::default()
+                },
+                remote: args.place.remote.clone(),
+                prefix: args.place.lock_ref_prefix.clone(),
+            };
+            let locks = lock::list(&options, env)?;
+            ui.result(&render::locks(&locks), &json!({ "locks": to_json(&locks) }));
+            Ok(0)
+        }
+        Command::Run(args) => {
+            let common = args.stage.common(&cli.global);
+            let options = RunOptions {
+                prepare: PrepareOptions {
+                    common: common.clone(),
+                    branch: args.branch.clone(),
+                    remote: args.place.remote.clone(),
+                    ..PrepareOptions::default()
+                },
+                commit: CommitOptions {
+                    common,
+                    message: args.message.clone(),
+                    branch: args.branch.clone(),
+                    remote: args.place.remote.clone(),
+                    ..CommitOptions::default()
+                },
+                lock: args.wait.request(&args.place),
+                command: args.command.clone(),
+            };
+            let report = run::run(&options, env, &mut |line| {
+                ui.progress(&format!("sst-local-state run: {line}"))
+            })?;
+            for warning in report
+                .prepare
+                .warnings
+                .iter()
+                .chain(&report.commit.warnings)
+            {
+                ui.warn(warning);
+            }
+            ui.progress(&render::commit(&report.commit));
+            ui.result("", &to_json(&report));
+            Ok(report.exit_code)
+        }
+        Command::History(args) => ops::history(args, &cli.global, env, ui).map(|()| 0),
+        Command::Show(args) => ops::show(args, &cli.global, env, ui).map(|()| 0),
+        Command::Prune(args) => ops::prune(args, &cli.global, env, ui).map(|()| 0),
         Command::Doctor(_) => unreachable!("doctor runs from run()"),
         Command::Rekey(args) => {
             let report = crate::rekey::rekey(&args.options(&cli.global), env)?;
             secrets_result(ui, "rekey", &report);
-            Ok(())
+            Ok(0)
         }
         Command::Encrypt(args) => {
             let report = crate::encrypt::encrypt(&args.options(&cli.global), env)?;
             secrets_result(ui, "encrypt", &report);
-            Ok(())
+            Ok(0)
         }
     }
 }

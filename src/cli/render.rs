@@ -6,6 +6,7 @@ use camino::Utf8Path;
 
 use crate::commit::CommitReport;
 use crate::init::InitReport;
+use crate::ops::lock::{LockInfo, LockReport, UnlockReport};
 use crate::prepare::{Action, PrepareReport};
 use crate::status::{StatusReport, SyncState};
 
@@ -21,6 +22,9 @@ pub fn prepare(r: &PrepareReport) -> String {
     } else {
         "prepare"
     };
+    if let Some(lock) = &r.lock {
+        let _ = writeln!(out, "{}", self::lock(lock));
+    }
     let _ = writeln!(out, "{verb} {}/{} -> {}", r.app, r.stage, r.config_dir);
     for f in &r.files {
         let action = match (f.action, r.dry_run) {
@@ -158,8 +162,69 @@ pub fn commit(r: &CommitReport) -> String {
         }
         (Some(c), false, false) => format!("committed {c} (not pushed)"),
     };
-    let _ = write!(out, "{outcome}\ndone in {} ms", r.duration_ms);
+    let _ = writeln!(out, "{outcome}");
+    if let (Some(lock), true) = (&r.lock_ref, r.lock_released) {
+        let _ = writeln!(out, "released the stage lock {lock}");
+    }
+    let _ = write!(out, "done in {} ms", r.duration_ms);
     out
+}
+
+/// The lock taken, and the expired one it replaced.
+pub fn lock(r: &LockReport) -> String {
+    let mut out = String::new();
+    if let Some(broke) = &r.broke {
+        let _ = writeln!(out, "broke the expired lock of {}", broke.describe());
+    }
+    let how = if r.already_held {
+        "already held by this checkout"
+    } else {
+        "locked"
+    };
+    let _ = write!(
+        out,
+        "{how} {}/{} on {} ({} -> {}, expires {})",
+        r.app,
+        r.stage,
+        r.remote,
+        r.lock_ref,
+        &r.commit[..12],
+        r.holder.expires
+    );
+    if r.waited_ms >= 1000 {
+        let _ = write!(out, " after waiting {} s", r.waited_ms / 1000);
+    }
+    out
+}
+
+/// Whether a lock was released, and whose it was.
+pub fn unlock(r: &UnlockReport) -> String {
+    match (&r.was, r.released) {
+        (Some(was), true) => format!("deleted the lock {} of {}", r.lock_ref, was.describe()),
+        (None, true) => format!("released {}/{} ({})", r.app, r.stage, r.lock_ref),
+        (_, false) => format!("no lock to release: {} does not exist", r.lock_ref),
+    }
+}
+
+/// One line per lock.
+pub fn locks(locks: &[LockInfo]) -> String {
+    if locks.is_empty() {
+        return "no stage locks".into();
+    }
+    locks
+        .iter()
+        .map(|l| {
+            let expired = if l.expired { " [EXPIRED]" } else { "" };
+            let url = l
+                .holder
+                .as_ref()
+                .and_then(|h| h.run_url.as_deref())
+                .map(|u| format!(" {u}"))
+                .unwrap_or_default();
+            format!("{}{expired}: {}{url}", l.lock_ref, l.describe())
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// What init did and what to do next (never the secret key itself).

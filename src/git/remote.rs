@@ -42,6 +42,47 @@ pub enum PushOutcome {
     Accepted,
     /// The remote refused because the ref moved (or would not fast-forward).
     Moved(String),
+    /// A ref pushed along with the branch (atomically) was refused, so
+    /// nothing was updated: that ref no longer held its expected value.
+    AlongRefused {
+        /// The refused ref.
+        dst: String,
+        /// The remote's reason.
+        reason: String,
+    },
+}
+
+/// What git says when the server does not take `--atomic` pushes.
+const NO_ATOMIC: &str = "does not support --atomic push";
+
+/// One ref a compare-and-swap push updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    /// The remote ref (`refs/heads/...`).
+    pub dst: String,
+    /// Its new value; `None` deletes it.
+    pub new: Option<Oid>,
+    /// The value the server must still hold for the update to apply
+    /// (`None`: the ref must not exist).
+    pub expected: Option<Oid>,
+}
+
+/// What a [`Remote::push_leased`] did.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// Each ref's status, reasons redacted.
+    pub refs: Vec<git_cli::RefStatus>,
+    /// What git said on stderr (the last lines, redacted).
+    pub said: String,
+    /// All of git's stderr, redacted.
+    pub stderr: String,
+}
+
+impl Pushed {
+    /// The status of remote ref `dst`.
+    pub fn status(&self, dst: &str) -> Option<&git_cli::RefStatus> {
+        self.refs.iter().find(|r| r.dst == dst)
+    }
 }
 
 /// A remote with everything needed to authenticate against it.
@@ -218,43 +259,64 @@ impl<'r> Remote<'r> {
     /// compare-and-swap against `expected`; libgit2: fast-forward only) and reports the
     /// ref's own status (a rejected push can return `Ok` from libgit2).
     pub fn push(&self, oid: Oid, branch: &str, expected: Option<Oid>) -> Result<PushOutcome> {
+        self.push_along(oid, branch, expected, &[])
+    }
+
+    /// [`Remote::push`], with `along` updated in the same atomic push (git
+    /// `--atomic`: every ref or none, each a compare-and-swap on the server).
+    pub fn push_along(
+        &self,
+        oid: Oid,
+        branch: &str,
+        expected: Option<Oid>,
+        along: &[RefUpdate],
+    ) -> Result<PushOutcome> {
         let refspec = format!("{oid}:refs/heads/{branch}");
-        if let Some(cli) = &self.cli {
+        if self.cli.is_some() || !along.is_empty() {
             let dst = format!("refs/heads/{branch}");
-            let lease = git_cli::lease(&dst, expected);
-            let args = [
-                "push",
-                "--porcelain",
-                "--no-verify",
-                lease.as_str(),
-                self.name.as_str(),
-                refspec.as_str(),
-            ];
-            let output = self.run_cli(cli, "pushing", &args, |out| {
-                git_cli::parse_porcelain(&out.stdout)
-                    .iter()
-                    .any(|r| r.dst == dst)
-            })?;
-            let status = git_cli::parse_porcelain(&output.stdout)
-                .into_iter()
-                .find(|r| r.dst == dst);
-            return match status {
+            let mut updates = vec![RefUpdate {
+                dst: dst.clone(),
+                new: Some(oid),
+                expected,
+            }];
+            updates.extend_from_slice(along);
+            let pushed = self.push_leased(&updates, !along.is_empty())?;
+            if pushed.stderr.contains(NO_ATOMIC) {
+                return self.push_then_along(oid, branch, expected, along);
+            }
+            // the ref that failed, not the ones an atomic push took down with
+            // it: git names it in its status (a lease checked before sending),
+            // the server in its message (a transaction that failed there)
+            let cause = |r: &&git_cli::RefStatus| !r.ok && !r.summary.contains("atomic");
+            for u in along {
+                let named_by_server = pushed
+                    .stderr
+                    .contains(&format!("cannot lock ref '{}'", u.dst));
+                let reason = match pushed.status(&u.dst).filter(cause) {
+                    Some(r) => Some(r.summary.clone()),
+                    None => named_by_server.then(|| pushed.said.clone()),
+                };
+                if let Some(reason) = reason {
+                    return Ok(PushOutcome::AlongRefused {
+                        dst: u.dst.clone(),
+                        reason,
+                    });
+                }
+            }
+            return match pushed.status(&dst) {
                 Some(r) if r.ok => Ok(PushOutcome::Accepted),
-                Some(r) if is_moved(&r.summary) => Ok(PushOutcome::Moved(self.redact(&r.summary))),
+                // a transaction that failed on the server for the branch: it
+                // moved (the next attempt's lease check tells, if not)
+                Some(r) if is_moved(&r.summary) || r.summary.contains("atomic") => {
+                    Ok(PushOutcome::Moved(r.summary.clone()))
+                }
                 Some(r) => Err(Error::PushRejected {
                     branch: branch.to_string(),
-                    reason: self.redact(&format!(
-                        "{} {}",
-                        r.summary,
-                        git_cli::summary(&output.stderr)
-                    )),
+                    reason: format!("{} {}", r.summary, pushed.said),
                 }),
                 None => Err(Error::Git {
                     action: "pushing".into(),
-                    message: self.redact(&format!(
-                        "git push reported no status for {dst}: {}",
-                        git_cli::summary(&output.stderr)
-                    )),
+                    message: format!("git push reported no status for {dst}: {}", pushed.said),
                 }),
             };
         }
@@ -282,6 +344,127 @@ impl<'r> Remote<'r> {
                 }),
             },
         }
+    }
+
+    /// [`Remote::push_along`] for a server without atomic pushes: each
+    /// `along` ref is checked right before the branch's push, and updated
+    /// (each a compare-and-swap) right after it landed. A ref that changed
+    /// in between goes unnoticed: a smaller guarantee than one atomic push.
+    fn push_then_along(
+        &self,
+        oid: Oid,
+        branch: &str,
+        expected: Option<Oid>,
+        along: &[RefUpdate],
+    ) -> Result<PushOutcome> {
+        for u in along {
+            let now = self
+                .ls_remote(&u.dst)?
+                .into_iter()
+                .find_map(|(name, id)| (name == u.dst).then_some(id));
+            if now != u.expected {
+                return Ok(PushOutcome::AlongRefused {
+                    dst: u.dst.clone(),
+                    reason: "it no longer holds the expected commit (checked before the push: this server has no atomic push)".into(),
+                });
+            }
+        }
+        let outcome = self.push_along(oid, branch, expected, &[])?;
+        if outcome == PushOutcome::Accepted {
+            self.push_leased(along, false)?;
+        }
+        Ok(outcome)
+    }
+
+    /// The `git` that runs compare-and-swap pushes, or `GIT_NOT_FOUND`
+    /// saying that `why` needs it (libgit2 sends no lease).
+    fn cli_for(&self, why: &'static str) -> Result<&GitCli> {
+        self.cli.as_ref().ok_or_else(|| Error::GitNotFound {
+            url: self.display_url.clone(),
+            why,
+        })
+    }
+
+    /// Pushes every update in one `git push` (`atomic`: all or none), each
+    /// a compare-and-swap on the server against its `expected` value; never
+    /// a blind force. Returns each ref's status (a refused ref is not an
+    /// `Err`: the caller reads it).
+    pub fn push_leased(&self, updates: &[RefUpdate], atomic: bool) -> Result<Pushed> {
+        let cli = self.cli_for(
+            "compare-and-swap ref updates (stage locks) are pushed with git's --force-with-lease",
+        )?;
+        let leases: Vec<String> = updates
+            .iter()
+            .map(|u| git_cli::lease(&u.dst, u.expected))
+            .collect();
+        let refspecs: Vec<String> = updates
+            .iter()
+            .map(|u| match u.new {
+                Some(oid) => format!("{oid}:{}", u.dst),
+                None => format!(":{}", u.dst),
+            })
+            .collect();
+        let mut args = vec!["push", "--porcelain", "--no-verify"];
+        if atomic {
+            args.push("--atomic");
+        }
+        args.extend(leases.iter().map(String::as_str));
+        args.push(self.name.as_str());
+        args.extend(refspecs.iter().map(String::as_str));
+        let output = self.run_cli(cli, "pushing", &args, |out| {
+            let refs = git_cli::parse_porcelain(&out.stdout);
+            updates.iter().all(|u| refs.iter().any(|r| r.dst == u.dst))
+                || out.stderr.contains(NO_ATOMIC)
+        })?;
+        let refs = git_cli::parse_porcelain(&output.stdout)
+            .into_iter()
+            .map(|r| git_cli::RefStatus {
+                summary: self.redact(&r.summary),
+                ..r
+            })
+            .collect();
+        Ok(Pushed {
+            refs,
+            said: self.redact(&git_cli::summary(&output.stderr)),
+            stderr: self.redact(&output.stderr),
+        })
+    }
+
+    /// The remote's refs matching `pattern` (`git ls-remote`), name and id.
+    pub fn ls_remote(&self, pattern: &str) -> Result<Vec<(String, Oid)>> {
+        let cli = self.cli_for("stage locks are listed with git ls-remote")?;
+        let args = ["ls-remote", "--refs", self.name.as_str(), pattern];
+        let output = self.run_cli(cli, "listing remote refs", &args, |_| false)?;
+        Ok(output
+            .stdout
+            .lines()
+            .filter_map(|line| {
+                let (id, name) = line.split_once('\t')?;
+                Some((name.to_string(), Oid::from_str(id).ok()?))
+            })
+            .collect())
+    }
+
+    /// Fetches `src` (a ref, or a pattern ending in `*`) of the remote
+    /// into local `dst` (forced, pruned: local refs there follow the
+    /// remote's); `false` when the remote has no such ref.
+    pub fn fetch_refs(&self, src: &str, dst: &str) -> Result<bool> {
+        let cli = self.cli_for("stage locks are read with git fetch")?;
+        let refspec = format!("+{src}:{dst}");
+        let args = [
+            "fetch",
+            "--no-tags",
+            "--no-recurse-submodules",
+            "--no-write-fetch-head",
+            "--prune",
+            "--quiet",
+            self.name.as_str(),
+            refspec.as_str(),
+        ];
+        let output = self.run_cli(cli, "fetching", &args, |out| {
+            git_cli::classify(&out.stderr) == Failure::NoSuchRef
+        })?;
+        Ok(output.status == Some(0))
     }
 
     /// Runs git, retrying network failures; `Ok` when it succeeded or
@@ -554,8 +737,9 @@ fn classify(e: &git2::Error) -> Kind {
     }
 }
 
-/// Whether a ref status from the remote means "the branch moved".
-fn is_moved(reason: &str) -> bool {
+/// Whether a ref status from the remote means "the ref moved" (a
+/// compare-and-swap that lost).
+pub fn is_moved(reason: &str) -> bool {
     let r = reason.to_ascii_lowercase();
     [
         "non-fast-forward",

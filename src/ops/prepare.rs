@@ -9,12 +9,16 @@ use std::time::Instant;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
+use crate::commit::pick_branch;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
+use crate::gitx;
 use crate::guard;
 use crate::layout::{state_files, tool_dir, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
+use crate::ops::lock::{LockReport, LockRequest, StageLock};
+use crate::ops::tip;
 use crate::project::{self, CommonOptions, StageContext};
 use crate::sst::lock::{read_sst_lock, SstLock};
 use crate::stage::repo::read_repo_state;
@@ -32,6 +36,13 @@ pub struct PrepareOptions {
     pub dry_run: bool,
     /// Fail with `STATE_MISSING` when the repository has no checkpoint for the stage.
     pub require_state: bool,
+    /// Take the stage's lock before writing anything, and start from the
+    /// branch's newest state (see [`crate::ops::tip`]); not on a dry run.
+    pub lock: Option<LockRequest>,
+    /// The branch whose newest state a locked prepare starts from; else as commit picks it.
+    pub branch: Option<String>,
+    /// The remote holding the lock and the branch; else as commit picks it.
+    pub remote: Option<String>,
 }
 
 /// What prepare did (or would do) to one file.
@@ -150,14 +161,45 @@ pub struct PrepareReport {
     pub sst_lock: Option<SstLock>,
     /// Things worth knowing that did not stop the run.
     pub warnings: Vec<Warning>,
+    /// The stage lock taken first (with `lock`).
+    pub lock: Option<LockReport>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
 
-/// Restores the stage's state from the repository into SST's config dir.
+/// Restores the stage's state from the repository into SST's config dir;
+/// with `lock`, under the stage lock, from the branch's newest state (the
+/// lock is released again when the restore fails).
 pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
+    let Some(request) = options.lock.as_ref().filter(|_| !options.dry_run) else {
+        return restore(options, env, ctx, None, started);
+    };
+    let repo = gitx::discover(&ctx.project_root)?;
+    let caller = options.common.caller;
+    let lock = StageLock::open(&ctx, &repo, env, &options.remote, &request.prefix, caller)?;
+    let taken = lock.take(request, env, &mut |line| {
+        eprintln!("sst-local-state: {line}")
+    })?;
+    let already_held = taken.already_held;
+    let restored = pick_branch(&options.branch, caller, &ctx, env, &repo)
+        .and_then(|branch| tip::refresh(&ctx, &repo, &lock.remote, &branch))
+        .and_then(|_| restore(options, env, ctx.clone(), Some(taken), started));
+    if restored.is_err() && !already_held {
+        let _ = lock.release(false);
+    }
+    restored
+}
+
+/// Prepare's work once the lock (if any) is held.
+fn restore(
+    options: &PrepareOptions,
+    env: &Env,
+    ctx: StageContext,
+    lock: Option<LockReport>,
+    started: Instant,
+) -> Result<PrepareReport> {
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
     let mut warnings = ctx.warnings.clone();
@@ -210,6 +252,7 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         dry_run: options.dry_run,
         sst_lock,
         warnings,
+        lock,
         duration_ms: started.elapsed().as_millis() as u64,
     })
 }

@@ -86,6 +86,8 @@ pub struct PackageSettings {
     pub plaintext_passphrase: Option<bool>,
     /// Where the passphrase lives: `age`, `env` or `plain`.
     pub passphrase: Option<String>,
+    /// Where stage locks live on the remote (a ref prefix).
+    pub lock_prefix: Option<String>,
 }
 
 /// A project and stage with every common option resolved and validated.
@@ -281,6 +283,30 @@ pub fn resolve_location(options: &CommonOptions, env: &Env) -> Result<Location> 
         state_dir,
         config_dir,
     })
+}
+
+/// The value of an option: the explicit one (flag or JS option), else the
+/// environment's, else `package.json`'s.
+pub fn pick(
+    explicit: &Option<String>,
+    env: Option<&str>,
+    settings: &Option<String>,
+) -> Option<String> {
+    explicit
+        .clone()
+        .or_else(|| env.map(str::to_string))
+        .or_else(|| settings.clone())
+}
+
+/// The remote to push to: `explicit` > env `SST_LOCAL_STATE_REMOTE` >
+/// `package.json` > `origin`.
+pub fn remote_name(explicit: &Option<String>, env: &Env, settings: &PackageSettings) -> String {
+    pick(
+        explicit,
+        env.non_empty("SST_LOCAL_STATE_REMOTE"),
+        &settings.remote,
+    )
+    .unwrap_or_else(|| "origin".into())
 }
 
 /// `cwd` made absolute against the process's working directory.

@@ -62,6 +62,8 @@ pub struct MessageFacts {
     pub update: Option<UpdateRecord>,
     /// The CI run's URL.
     pub ci_run_url: Option<String>,
+    /// More trailers (`Key: value`), from the caller (`run`: the command's exit code).
+    pub extra: Vec<String>,
 }
 
 /// A one-line summary of the change (`deploy: 3 -> 5 resources`, `secrets`, ...).
@@ -129,6 +131,7 @@ pub fn compose(ctx: &StageContext, template: Option<&str>, facts: &MessageFacts)
     if let Some(url) = &facts.ci_run_url {
         trailers.push(format!("CI-Run: {url}"));
     }
+    trailers.extend(facts.extra.iter().cloned());
     format!("{}\n\n{}\n", subject.trim(), trailers.join("\n"))
 }
 

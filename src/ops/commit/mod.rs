@@ -34,6 +34,7 @@ use crate::gitx;
 use crate::guard;
 use crate::layout::{self, state_files, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
+use crate::ops::lock;
 use crate::project::{self, Caller, CommonOptions, StageContext};
 use crate::remote::{git_error, Remote};
 use crate::seal;
@@ -60,6 +61,11 @@ pub struct CommitOptions {
     pub no_push: bool,
     /// Report what would be committed; write nothing.
     pub dry_run: bool,
+    /// Keep the stage lock this checkout holds (renewed for its ttl) instead
+    /// of releasing it with the push.
+    pub keep_lock: bool,
+    /// More trailers for the message (`Key: value`).
+    pub trailers: Vec<String>,
 }
 
 /// One changed state file.
@@ -120,6 +126,10 @@ pub struct CommitReport {
     pub steps: Vec<Step>,
     /// Findings that did not stop the run.
     pub warnings: Vec<Warning>,
+    /// The stage lock this checkout held, carried in the push.
+    pub lock_ref: Option<String>,
+    /// Whether that lock was released (false: kept, or not held).
+    pub lock_released: bool,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -135,11 +145,15 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     let repo = gitx::discover(&ctx.project_root)?;
     let mut run = Run::new(options, env, ctx, files, &state, &repo, timer)?;
     let target = run.target()?;
+    if let (Some(t), false) = (&target, options.dry_run) {
+        run.carried = lock::Carried::held(&repo, &run.ctx, &t.remote.name, options.keep_lock, env)?;
+    }
     let base = run.choose_base(target.as_ref())?;
     let plan = run.plan(&base)?;
     if plan.outputs.is_empty() {
         if !options.dry_run {
             worktree::record_synced(&run.ctx, env, &state.collected, &state.loaded)?;
+            run.lock_alone(target.as_ref())?;
         }
         run.timer.step("nothing changed");
         return Ok(run.report(target.as_ref(), Vec::new(), Outcome::default()));
@@ -153,6 +167,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         return Ok(run.report(target.as_ref(), plan.files, outcome));
     }
     let landed = run.save(target.as_ref(), base, &plan)?;
+    run.lock_alone(target.as_ref())?;
     run.finish(target.as_ref(), plan, landed)
 }
 
@@ -313,6 +328,10 @@ struct Run<'a> {
     started_from: Ids,
     timer: Timer,
     warnings: Vec<Warning>,
+    /// The stage lock this checkout holds, updated with the push.
+    carried: Option<lock::Carried>,
+    /// Whether the lock's update landed.
+    lock_landed: bool,
 }
 
 impl<'a> Run<'a> {
@@ -346,6 +365,8 @@ impl<'a> Run<'a> {
             warnings: ctx.warnings.clone(),
             identities: OnceCell::new(),
             started_from: Ids::new(),
+            carried: None,
+            lock_landed: false,
             options,
             env,
             ctx,
@@ -358,6 +379,37 @@ impl<'a> Run<'a> {
         };
         run.started_from = run.started_from()?;
         Ok(run)
+    }
+
+    /// The lock's update landed with the push: the checkout records it.
+    fn lock_landed(&mut self) -> Result<()> {
+        if let Some(carried) = &self.carried {
+            carried.settle()?;
+            self.lock_landed = true;
+            let done = if carried.next.is_some() {
+                "renewed"
+            } else {
+                "released"
+            };
+            self.timer.step(format!("{done} the stage lock"));
+        }
+        Ok(())
+    }
+
+    /// Releases (or renews) the lock in a push of its own, when no state
+    /// push carried it (nothing to save, or the branch held it already).
+    fn lock_alone(&mut self, target: Option<&Target<'a>>) -> Result<()> {
+        let (Some(carried), Some(target), false) = (&self.carried, target, self.lock_landed) else {
+            return Ok(());
+        };
+        if carried.push_alone(&target.remote)? {
+            self.lock_landed()?;
+        } else {
+            self.warnings.push(Warning::LockNotHeld {
+                lock_ref: carried.lock_ref.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// What this run's deploy started from: what prepare restored (or the
@@ -470,14 +522,15 @@ impl<'a> Run<'a> {
         if self.options.no_push {
             return Ok(None);
         }
-        let remote_name = pick(
-            &self.options.remote,
-            self.env.non_empty("SST_LOCAL_STATE_REMOTE"),
-            &self.ctx.settings.remote,
-        )
-        .unwrap_or_else(|| "origin".into());
+        let remote_name = project::remote_name(&self.options.remote, self.env, &self.ctx.settings);
         let remote = Remote::open(self.repo, &remote_name, self.env)?;
-        let branch = pick_branch(self.options, &self.ctx, self.env, self.repo)?;
+        let branch = pick_branch(
+            &self.options.branch,
+            self.options.common.caller,
+            &self.ctx,
+            self.env,
+            self.repo,
+        )?;
         Ok(Some(Target { remote, branch }))
     }
 
@@ -713,6 +766,7 @@ impl<'a> Run<'a> {
             resources_after: self.state.info.checkpoint.map(|c| c.resources),
             update: message::newest_update(&self.ctx),
             ci_run_url: ci_env::detect(self.env).and_then(|ci| ci.run_url),
+            extra: self.options.trailers.clone(),
         };
         let template = self
             .options
@@ -746,6 +800,9 @@ impl<'a> Run<'a> {
             dry_run: self.options.dry_run,
             steps: self.timer.steps.clone(),
             warnings: self.warnings.clone(),
+            lock_ref: self.carried.as_ref().map(|c| c.lock_ref.clone()),
+            lock_released: self.lock_landed
+                && self.carried.as_ref().is_some_and(|c| c.next.is_none()),
             duration_ms: self.timer.started.elapsed().as_millis() as u64,
         }
     }
@@ -766,23 +823,18 @@ fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {
         .expect("every kind has a file")
 }
 
-fn pick(explicit: &Option<String>, env: Option<&str>, settings: &Option<String>) -> Option<String> {
-    explicit
-        .clone()
-        .or_else(|| env.map(str::to_string))
-        .or_else(|| settings.clone())
-}
-
-/// `--branch` > env > `package.json` > CI variables > the checked-out branch.
-fn pick_branch(
-    options: &CommitOptions,
+/// The branch state commits go to: `--branch` (`explicit`) > env >
+/// `package.json` > CI variables > the checked-out branch.
+pub fn pick_branch(
+    explicit: &Option<String>,
+    caller: Caller,
     ctx: &StageContext,
     env: &Env,
     repo: &Repository,
 ) -> Result<String> {
-    let flag = Caller::name(options.common.caller, "branch", "branch");
-    let chosen = pick(
-        &options.branch,
+    let flag = Caller::name(caller, "branch", "branch");
+    let chosen = project::pick(
+        explicit,
         env.non_empty("SST_LOCAL_STATE_BRANCH"),
         &ctx.settings.branch,
     )

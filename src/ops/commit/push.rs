@@ -131,11 +131,17 @@ impl<'a> Run<'a> {
         let started = Instant::now();
         while let Some(oid) = landed.oid {
             landed.attempts += 1;
+            let along: Vec<_> = self.carried.iter().map(|c| c.update()).collect();
             let reason = match remote
-                .push(oid, branch, base.expected)
+                .push_along(oid, branch, base.expected, &along)
                 .map_err(|e| kept(e, &self.ctx.config_dir))?
             {
+                PushOutcome::AlongRefused { dst, reason } => {
+                    worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+                    return Err(self.lock_lost(target, oid, dst, reason));
+                }
                 PushOutcome::Accepted => {
+                    self.lock_landed()?;
                     self.timer
                         .step(format!("pushed to {} {branch}", remote.name));
                     // as git does: the remote-tracking ref follows the push
@@ -196,6 +202,19 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The lock went while this run was saving: our state goes to a rescue
+    /// branch, never onto the branch.
+    fn lock_lost(&self, target: &Target<'a>, oid: Oid, lock_ref: String, reason: String) -> Error {
+        let (rescue_branch, kept) =
+            keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+        Error::LockLost {
+            lock_ref,
+            reason,
+            rescue: format!("{kept} Check what the run that took the lock deployed, then decide which state is right (`sst refresh` reconciles the checkpoint with the cloud)."),
+            rescue_branch,
+        }
+    }
+
     /// The branch kept moving for the whole budget: our state goes to a
     /// rescue branch too, and the error says that running commit again is
     /// all it takes.
@@ -228,13 +247,8 @@ pub(crate) fn push_budget(env: &Env) -> Result<Duration> {
 /// of 100 ms × 2^(attempts-1), capped at 3 s, so racing runs spread out;
 /// `None` when it would not fit in what is left of the budget.
 pub(crate) fn backoff(attempts: u32, left: Duration) -> Option<Duration> {
-    use std::hash::{BuildHasher, Hasher};
-    let ceiling = Duration::from_millis(100u64.saturating_mul(1 << attempts.min(10)) / 2)
-        .min(Duration::from_secs(3));
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    let random = hasher.finish() % 1000;
-    let pause = ceiling / 2 + ceiling / 2 * (random as u32) / 1000;
+    let pause =
+        crate::ops::pause::jittered(attempts, Duration::from_millis(100), Duration::from_secs(3));
     (pause < left).then_some(pause)
 }
 
@@ -298,7 +312,9 @@ fn keep_on_rescue_branch(
                 remote.name
             ),
         ),
-        Ok(PushOutcome::Moved(reason)) => (None, failed(reason)),
+        Ok(PushOutcome::Moved(reason) | PushOutcome::AlongRefused { reason, .. }) => {
+            (None, failed(reason))
+        }
         Err(e) => (None, failed(e.to_string())),
     }
 }

@@ -1,0 +1,316 @@
+//! `run`: one deploy of a stage from start to end under the stage lock:
+//! lock and prepare (from the branch's newest state), the command (its
+//! stdio inherited, SIGINT/SIGTERM sent to this process forwarded to it),
+//! then commit ALWAYS, also after a failed command (a failed deploy still
+//! changed real resources, and SST's partial state must be kept), with the
+//! command's exit code in the trailers; the commit's push releases the lock.
+//! While the command runs, the lock is renewed every third of its ttl.
+
+use std::process::{Command, ExitStatus};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::commit::{commit, CommitOptions, CommitReport};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::gitx;
+use crate::ops::lock::{self, LockRequest, UnlockOptions};
+use crate::prepare::{prepare, PrepareOptions, PrepareReport};
+use crate::project::{self, StageContext};
+use crate::remote::Remote;
+use crate::sst::lock::{read_sst_lock, SstLock};
+
+/// Options of [`run`].
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// How to prepare (stage, paths, branch, remote); the lock is always taken.
+    pub prepare: PrepareOptions,
+    /// How to commit (message, branch, remote).
+    pub commit: CommitOptions,
+    /// How to take the lock.
+    pub lock: LockRequest,
+    /// The command and its arguments.
+    pub command: Vec<String>,
+}
+
+/// The result of [`run`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// What prepare did (with the lock it took).
+    pub prepare: PrepareReport,
+    /// The command's exit code (128 + the signal when a signal ended it,
+    /// 127 when it could not be started).
+    pub exit_code: i32,
+    /// The signal that ended the command.
+    pub signal: Option<i32>,
+    /// SST's own lock, when the command left it in the config dir (a crashed deploy).
+    pub sst_lock: Option<SstLock>,
+    /// What commit did (it released the lock).
+    pub commit: CommitReport,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Runs `options.command` between a locked prepare and a commit that
+/// always runs; `say` hears each step. A failed command is no error: its
+/// code is in the report. A failed commit is (and the lock then stays held
+/// unless the state is safe on a rescue branch, so no other run deploys
+/// from the older state: commit again, which releases it).
+pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result<RunReport> {
+    let started = Instant::now();
+    let Some(program) = options.command.first() else {
+        return Err(Error::Usage("run needs a command after `--`".into()));
+    };
+    let shown = options.command.join(" ");
+    let prepare_options = PrepareOptions {
+        lock: Some(LockRequest {
+            command: Some(
+                options
+                    .lock
+                    .command
+                    .clone()
+                    .unwrap_or_else(|| shown.clone()),
+            ),
+            ..options.lock.clone()
+        }),
+        ..options.prepare.clone()
+    };
+    let prepared = prepare(&prepare_options, env)?;
+    if let Some(taken) = &prepared.lock {
+        say(&format!(
+            "locked {}/{} ({}); prepared {}",
+            taken.app,
+            taken.stage,
+            taken.lock_ref,
+            prepared
+                .checkpoint
+                .map_or("a first deploy".to_string(), |c| format!(
+                    "{} resources",
+                    c.resources
+                ))
+        ));
+    }
+    let ctx = project::resolve(&options.prepare.common, env)?;
+    let ttl = options.lock.ttl.unwrap_or(lock::DEFAULT_TTL);
+    let heartbeat = Heartbeat::start(
+        ctx.clone(),
+        project::remote_name(&options.prepare.remote, env, &ctx.settings),
+        env.clone(),
+        (ttl / 3).max(Duration::from_millis(500)),
+    );
+    say(&format!("running `{shown}`"));
+    let (exit_code, signal) = match run_command(program, &options.command[1..], options) {
+        Ok(status) => exit_of(status),
+        Err(e) => {
+            say(&format!("cannot run `{program}`: {e}"));
+            (127, None)
+        }
+    };
+    if let Some(problem) = heartbeat.stop() {
+        say(&problem);
+    }
+    let sst_lock = read_sst_lock(&ctx);
+    let mut trailers = vec![format!("Run-Exit-Code: {exit_code}")];
+    if let Some(l) = &sst_lock {
+        say(&format!(
+            "SST left its lock {} (`{}` since {}): the deploy did not finish cleanly; its state is saved as SST left it",
+            l.path, l.command, l.created
+        ));
+        trailers.push(format!("SST-Lock-Left: {} since {}", l.command, l.created));
+    }
+    say(&format!(
+        "the command exited with {exit_code}; saving the state"
+    ));
+    let commit_options = CommitOptions {
+        common: options.prepare.common.clone(),
+        trailers,
+        keep_lock: false,
+        no_push: false,
+        dry_run: false,
+        ..options.commit.clone()
+    };
+    match commit(&commit_options, env) {
+        Ok(report) => Ok(RunReport {
+            prepare: prepared,
+            exit_code,
+            signal,
+            sst_lock,
+            commit: report,
+            duration_ms: started.elapsed().as_millis() as u64,
+        }),
+        Err(error) => {
+            let safe_elsewhere = error.details().contains_key("rescueBranch");
+            if safe_elsewhere {
+                let _ = lock::unlock(
+                    &UnlockOptions {
+                        common: options.prepare.common.clone(),
+                        remote: options.prepare.remote.clone(),
+                        prefix: options.lock.prefix.clone(),
+                        force: false,
+                    },
+                    env,
+                );
+            } else {
+                say("the stage lock stays held, so no other run deploys from the older state: fix the cause and run `sst-local-state commit` here (it saves the state and releases the lock), or `sst-local-state unlock` once the state is dealt with");
+            }
+            say(&format!(
+                "the command exited with {exit_code}; saving its state failed"
+            ));
+            Err(error)
+        }
+    }
+}
+
+/// Renews the stage lock every `every` (a third of its ttl) while the
+/// command runs, so a deploy longer than the ttl keeps it, and the lock of
+/// a killed run expires one ttl after its last renewal. Each renewal is a
+/// compare-and-swap against the lock commit this checkout holds.
+struct Heartbeat {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Option<String>>,
+}
+
+impl Heartbeat {
+    fn start(ctx: StageContext, remote: String, env: Env, every: Duration) -> Heartbeat {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || loop {
+            if stopped.recv_timeout(every) != Err(mpsc::RecvTimeoutError::Timeout) {
+                return None;
+            }
+            let renewed = (|| -> Result<bool> {
+                let repo = gitx::discover(&ctx.project_root)?;
+                let Some(carried) = lock::Carried::held(&repo, &ctx, &remote, true, &env)? else {
+                    return Ok(false);
+                };
+                carried.push_alone(&Remote::open(&repo, &remote, &env)?)
+            })();
+            match renewed {
+                Ok(true) => {}
+                Ok(false) => return Some("the stage lock could not be renewed: it is no longer this run's (someone ran `unlock --force`?); saving the state will say LOCK_LOST".into()),
+                // a network hiccup: the next beat tries again
+                Err(_) => {}
+            }
+        });
+        Heartbeat { stop, thread }
+    }
+
+    /// Stops renewing; what went wrong, if the lock was lost.
+    fn stop(self) -> Option<String> {
+        let _ = self.stop.send(());
+        self.thread.join().ok().flatten()
+    }
+}
+
+/// Runs the command with inherited stdio, forwarding SIGINT and SIGTERM.
+fn run_command(
+    program: &str,
+    args: &[String],
+    options: &RunOptions,
+) -> std::io::Result<ExitStatus> {
+    let mut command = Command::new(program);
+    command.args(args);
+    if let Some(cwd) = &options.prepare.common.cwd {
+        command.current_dir(cwd);
+    }
+    let mut child = command.spawn()?;
+    let _forwarding = signals::Forward::to(child.id());
+    child.wait()
+}
+
+/// The exit code of `status` (128 + the signal), and the signal.
+fn exit_of(status: ExitStatus) -> (i32, Option<i32>) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return (128 + signal, Some(signal));
+        }
+    }
+    (status.code().unwrap_or(1), None)
+}
+
+#[cfg(unix)]
+mod signals {
+    //! SIGINT and SIGTERM sent to this process (by a CI runner, `kill`)
+    //! go on to the command; one the terminal sent its foreground group
+    //! reached the command already and is not sent twice.
+
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    static CHILD: AtomicI32 = AtomicI32::new(0);
+    const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
+
+    extern "C" fn forward(
+        signal: libc::c_int,
+        info: *mut libc::siginfo_t,
+        _context: *mut libc::c_void,
+    ) {
+        let pid = CHILD.load(Ordering::SeqCst);
+        // SI_USER (kill), SI_QUEUE, SI_TKILL are <= 0; the terminal's is SI_KERNEL
+        // SAFETY: the kernel hands a valid siginfo_t with SA_SIGINFO.
+        let from_a_process = info.is_null() || unsafe { (*info).si_code } <= 0;
+        if pid > 0 && from_a_process {
+            // SAFETY: kill is async-signal-safe.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+
+    /// Forwarding while alive; the previous handlers are restored on drop.
+    pub struct Forward {
+        previous: Vec<(libc::c_int, libc::sigaction)>,
+    }
+
+    impl Forward {
+        /// Forwards SIGINT and SIGTERM to process `pid`.
+        pub fn to(pid: u32) -> Forward {
+            CHILD.store(pid as i32, Ordering::SeqCst);
+            let mut previous = Vec::new();
+            for signal in SIGNALS {
+                // SAFETY: plain sigaction calls with zero-initialised structs.
+                unsafe {
+                    let mut action: libc::sigaction = std::mem::zeroed();
+                    action.sa_sigaction = forward as *const () as usize;
+                    action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+                    libc::sigemptyset(&mut action.sa_mask);
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    if libc::sigaction(signal, &action, &mut old) == 0 {
+                        previous.push((signal, old));
+                    }
+                }
+            }
+            Forward { previous }
+        }
+    }
+
+    impl Drop for Forward {
+        fn drop(&mut self) {
+            for (signal, old) in &self.previous {
+                // SAFETY: restores the action sigaction returned.
+                unsafe {
+                    libc::sigaction(*signal, old, std::ptr::null_mut());
+                }
+            }
+            CHILD.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    //! Elsewhere the console sends Ctrl-C to the command itself.
+
+    /// Nothing to forward.
+    pub struct Forward;
+
+    impl Forward {
+        /// Nothing to install.
+        pub fn to(_pid: u32) -> Forward {
+            Forward
+        }
+    }
+}
