@@ -843,6 +843,7 @@ module.exports.lockStage = nativeBinding.lockStage
 module.exports.prepareStage = nativeBinding.prepareStage
 module.exports.rekeyPassphrases = nativeBinding.rekeyPassphrases
 module.exports.resolveConfigDir = nativeBinding.resolveConfigDir
+module.exports.rollbackStage = nativeBinding.rollbackStage
 module.exports.runCli = nativeBinding.runCli
 module.exports.runStage = nativeBinding.runStage
 module.exports.stageHistory = nativeBinding.stageHistory

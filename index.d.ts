@@ -152,7 +152,7 @@ export declare function encryptPassphrases(options?: PassphrasesOptions | undefi
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -605,6 +605,102 @@ export interface ResolveConfigDirOptions {
    * whose rules to apply instead of the current platform's.
    */
   platform?: string
+}
+
+/** Options of `rollbackStage`. */
+export interface RollbackOptions {
+  /** The revision whose stage files to restore (a commit, tag, `main~3`, ...). */
+  to: string
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /** The app name (else env, `package.json`, `sst.config.ts`). */
+  app?: string
+  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir (where the default age key lives); default `resolveConfigDir()`. */
+  configDir?: string
+  /**
+   * Roll back even when the passphrase at `to` differs from the current
+   * one (secrets set since become unreadable); default false.
+   */
+  force?: boolean
+  /** Branch to commit to (else env, `package.json`, CI variables, the checked-out branch). */
+  branch?: string
+  /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  remote?: string
+  /** Ref prefix of stage locks (as for `lockStage`). */
+  lockRefPrefix?: string
+  /** How long the lock is valid (`90s`, `2h`); default `1h`. */
+  lockTtl?: string
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  lockTimeout?: string
+}
+
+/** The result of `rollbackStage`. */
+export interface RollbackResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** The revision as given. */
+  rev: string
+  /** The commit it names (`Rollback-To` trailer). */
+  to: string
+  /** The branch tip the rollback was built on (`Rollback-From` trailer). */
+  from: string
+  /** The new commit (absent: the branch already holds the revision's files). */
+  commit?: string
+  /** Whether a commit was made and pushed. */
+  committed: boolean
+  /** The branch. */
+  branch: string
+  /** The remote's name. */
+  remote: string
+  /** The files changed. */
+  files: Array<RolledFileInfo>
+  /** The passphrase was rolled back too (only with `force`). */
+  passphraseChanged: boolean
+  /** The stage lock held during the rollback. */
+  lockRef: string
+  /** Whether the lock was released. */
+  lockReleased: boolean
+  /** Push attempts. */
+  attempts: number
+  /** The commit message. */
+  message?: string
+  /** Cloud resources change only at the next deploy: run `sst refresh` first. */
+  note: string
+  /** Wall time in milliseconds. */
+  durationMs: number
+}
+
+/**
+ * Restores the stage's state files (`app/<stage>.json`,
+ * `secret/<stage>.json`, its passphrase) as they were at revision `to`,
+ * as a NEW commit on the branch's tip (history is never rewritten), under
+ * the stage lock (`LOCK_HELD` when another run holds it, after waiting
+ * `lockTimeout`), pushed with the lock's release in one atomic push, with
+ * `Rollback-To` / `Rollback-From` trailers. Rejects with
+ * `PASSPHRASE_CHANGED` (nothing pushed) when the passphrase at `to`
+ * differs from the current one, unless `force`; with `STATE_MISSING` when
+ * the stage had no state at `to`. Resolves with `committed: false` when
+ * the branch already holds those files. Cloud resources change only at
+ * the next deploy: run `sst refresh` first.
+ */
+export declare function rollbackStage(options: RollbackOptions): Promise<RollbackResult>
+
+/** One stage file a rollback changed. */
+export interface RolledFileInfo {
+  /** What it holds. */
+  kind: 'app' | 'passphrase' | 'secret'
+  /** Path in the repository, from its root. */
+  path: string
+  /** `restored` (as at the revision) or `removed` (absent there). */
+  change: 'restored' | 'removed'
+  /** The blob restored (absent when removed). */
+  blob?: string
 }
 
 /**

@@ -18,6 +18,6 @@ const binding = loadBinding(from, { createRequire, readFileSync, dirname, join }
 
 export default binding
 export const { commitStage, listLocks, lockStage, prepareStage, resolveConfigDir, runCli, runStage, stageStatus, unlockStage, __napiBindingTarget } = binding
-export const { stageHistory } = binding
+export const { rollbackStage, stageHistory } = binding
 // rekey and encrypt (project-wide passphrase commits)
 export const { encryptPassphrases, rekeyPassphrases } = binding

@@ -369,6 +369,16 @@ pub enum Error {
         /// The rescue branch holding our state, when the push to it worked.
         rescue_branch: Option<String>,
     },
+    /// `rollback` to a revision whose stage passphrase differs from the current one.
+    #[error("the stage's passphrase at {to} differs from the current one at {tip}: rolling back to it would leave every secret set since unreadable (and the current passphrase's secrets with it). Nothing was changed. To roll back anyway, pass {force}")]
+    PassphraseChanged {
+        /// The revision rolled back to.
+        to: String,
+        /// The branch tip.
+        tip: String,
+        /// How to override.
+        force: String,
+    },
 }
 
 fn unsaved_message(files: &[Utf8PathBuf], force: &str, passphrase: bool) -> String {
@@ -438,6 +448,7 @@ impl Error {
             Error::LockHeld { .. } => "LOCK_HELD",
             Error::LockNotHeld { .. } => "LOCK_NOT_HELD",
             Error::LockLost { .. } => "LOCK_LOST",
+            Error::PassphraseChanged { .. } => "PASSPHRASE_CHANGED",
         }
     }
 
@@ -596,6 +607,11 @@ mod tests {
                 reason: "stale info".into(),
                 rescue: String::new(),
                 rescue_branch: None,
+            },
+            Error::PassphraseChanged {
+                to: "a".into(),
+                tip: "b".into(),
+                force: "--force".into(),
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

@@ -111,6 +111,7 @@ pub enum ErrorCode {
     LOCK_HELD,
     LOCK_NOT_HELD,
     LOCK_LOST,
+    PASSPHRASE_CHANGED,
 }
 
 /// A finding that did not stop the run.
@@ -956,7 +957,10 @@ pub fn run_stage<'env>(
 }
 
 /// A duration option (`90s`, `5m`, `1h 30m`) of a JS call.
-fn js_duration(value: Option<String>, option: &str) -> error::Result<Option<std::time::Duration>> {
+pub(super) fn js_duration(
+    value: Option<String>,
+    option: &str,
+) -> error::Result<Option<std::time::Duration>> {
     value
         .map(|v| {
             humantime::parse_duration(v.trim()).map_err(|e| {
@@ -1184,6 +1188,7 @@ mod tests {
             ("PrepareOptions", PrepareOptions::KEYS),
             ("CommitOptions", CommitOptions::KEYS),
             ("HistoryOptions", ops_js::HistoryOptions::KEYS),
+            ("RollbackOptions", ops_js::RollbackOptions::KEYS),
             (
                 "PassphrasesOptions",
                 super::passphrases::PassphrasesOptions::KEYS,

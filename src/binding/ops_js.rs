@@ -1,13 +1,16 @@
-//! The Node-API binding of the history operations: `stageHistory` (its
-//! options and result objects); the logic lives in [`crate::ops::history`].
+//! The Node-API binding of the history operations: `stageHistory` and
+//! `rollbackStage` (their options and result objects); the logic lives in
+//! [`crate::ops::history`] and [`crate::ops::rollback`].
 
 use napi::bindgen_prelude::{Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use super::{options_from_js, spawn_blocking, StageOptions};
+use super::{js_duration, options_from_js, spawn_blocking, StageOptions};
 use crate::env::Env as ProcessEnv;
 use crate::ops::history::{self, HistoryEntry, HistoryReport};
+use crate::ops::lock::LockRequest;
+use crate::ops::rollback::{self, RollbackReport};
 
 /// Options of `stageHistory`.
 #[napi(object)]
@@ -203,6 +206,195 @@ pub fn stage_history<'env>(
     spawn_blocking(
         env,
         move || history::history(&core?, &ProcessEnv::process()),
+        Into::into,
+    )
+}
+
+/// Options of `rollbackStage`.
+#[napi(object)]
+pub struct RollbackOptions {
+    /// The revision whose stage files to restore (a commit, tag, `main~3`, ...).
+    pub to: String,
+    /// The stage (else env `SST_STAGE`).
+    pub stage: Option<String>,
+    /// The app name (else env, `package.json`, `sst.config.ts`).
+    pub app: Option<String>,
+    /// Where to look for `sst.config.ts`; default `process.cwd()`.
+    pub cwd: Option<String>,
+    /// State folder relative to the project root; default `infra/state`.
+    pub state_dir: Option<String>,
+    /// SST's config dir (where the default age key lives); default `resolveConfigDir()`.
+    pub config_dir: Option<String>,
+    /// Roll back even when the passphrase at `to` differs from the current
+    /// one (secrets set since become unreadable); default false.
+    pub force: Option<bool>,
+    /// Branch to commit to (else env, `package.json`, CI variables, the checked-out branch).
+    pub branch: Option<String>,
+    /// Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
+    pub remote: Option<String>,
+    /// Ref prefix of stage locks (as for `lockStage`).
+    pub lock_ref_prefix: Option<String>,
+    /// How long the lock is valid (`90s`, `2h`); default `1h`.
+    pub lock_ttl: Option<String>,
+    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once.
+    pub lock_timeout: Option<String>,
+}
+
+impl RollbackOptions {
+    /// The JS names of the fields (a test checks them against `index.d.ts`).
+    pub(super) const KEYS: &'static [&'static str] = &[
+        "to",
+        "stage",
+        "app",
+        "cwd",
+        "stateDir",
+        "configDir",
+        "force",
+        "branch",
+        "remote",
+        "lockRefPrefix",
+        "lockTtl",
+        "lockTimeout",
+    ];
+}
+
+/// One stage file a rollback changed.
+#[napi(object)]
+pub struct RolledFileInfo {
+    /// What it holds.
+    #[napi(ts_type = "'app' | 'passphrase' | 'secret'")]
+    pub kind: String,
+    /// Path in the repository, from its root.
+    pub path: String,
+    /// `restored` (as at the revision) or `removed` (absent there).
+    #[napi(ts_type = "'restored' | 'removed'")]
+    pub change: String,
+    /// The blob restored (absent when removed).
+    pub blob: Option<String>,
+}
+
+/// The result of `rollbackStage`.
+#[napi(object)]
+pub struct RollbackResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// The revision as given.
+    pub rev: String,
+    /// The commit it names (`Rollback-To` trailer).
+    pub to: String,
+    /// The branch tip the rollback was built on (`Rollback-From` trailer).
+    pub from: String,
+    /// The new commit (absent: the branch already holds the revision's files).
+    pub commit: Option<String>,
+    /// Whether a commit was made and pushed.
+    pub committed: bool,
+    /// The branch.
+    pub branch: String,
+    /// The remote's name.
+    pub remote: String,
+    /// The files changed.
+    pub files: Vec<RolledFileInfo>,
+    /// The passphrase was rolled back too (only with `force`).
+    pub passphrase_changed: bool,
+    /// The stage lock held during the rollback.
+    pub lock_ref: String,
+    /// Whether the lock was released.
+    pub lock_released: bool,
+    /// Push attempts.
+    pub attempts: u32,
+    /// The commit message.
+    pub message: Option<String>,
+    /// Cloud resources change only at the next deploy: run `sst refresh` first.
+    pub note: String,
+    /// Wall time in milliseconds.
+    pub duration_ms: f64,
+}
+
+impl From<RollbackReport> for RollbackResult {
+    fn from(r: RollbackReport) -> Self {
+        RollbackResult {
+            app: r.app,
+            stage: r.stage,
+            rev: r.rev,
+            to: r.to,
+            from: r.from,
+            commit: r.commit,
+            committed: r.committed,
+            branch: r.branch,
+            remote: r.remote,
+            files: r
+                .files
+                .into_iter()
+                .map(|f| RolledFileInfo {
+                    kind: f.kind.as_str().to_string(),
+                    path: f.path,
+                    change: f.change.to_string(),
+                    blob: f.blob,
+                })
+                .collect(),
+            passphrase_changed: r.passphrase_changed,
+            lock_ref: r.lock_ref,
+            lock_released: r.lock_released,
+            attempts: r.attempts,
+            message: r.message,
+            note: r.note,
+            duration_ms: r.duration_ms as f64,
+        }
+    }
+}
+
+/// Restores the stage's state files (`app/<stage>.json`,
+/// `secret/<stage>.json`, its passphrase) as they were at revision `to`,
+/// as a NEW commit on the branch's tip (history is never rewritten), under
+/// the stage lock (`LOCK_HELD` when another run holds it, after waiting
+/// `lockTimeout`), pushed with the lock's release in one atomic push, with
+/// `Rollback-To` / `Rollback-From` trailers. Rejects with
+/// `PASSPHRASE_CHANGED` (nothing pushed) when the passphrase at `to`
+/// differs from the current one, unless `force`; with `STATE_MISSING` when
+/// the stage had no state at `to`. Resolves with `committed: false` when
+/// the branch already holds those files. Cloud resources change only at
+/// the next deploy: run `sst refresh` first.
+#[napi(
+    ts_args_type = "options: RollbackOptions",
+    ts_return_type = "Promise<RollbackResult>"
+)]
+pub fn rollback_stage<'env>(
+    env: &'env Env,
+    options: Object<'_>,
+) -> napi::Result<PromiseRaw<'env, RollbackResult>> {
+    let core = options_from_js(options, "rollbackStage", RollbackOptions::KEYS).and_then(
+        |o: RollbackOptions| {
+            Ok(rollback::RollbackOptions {
+                lock: LockRequest {
+                    ttl: js_duration(o.lock_ttl, "lockTtl")?,
+                    timeout: js_duration(o.lock_timeout, "lockTimeout")?,
+                    prefix: o.lock_ref_prefix,
+                    command: None,
+                },
+                to: o.to,
+                force: o.force.unwrap_or(false),
+                branch: o.branch,
+                remote: o.remote,
+                common: StageOptions {
+                    stage: o.stage,
+                    app: o.app,
+                    cwd: o.cwd,
+                    state_dir: o.state_dir,
+                    config_dir: o.config_dir,
+                }
+                .common(),
+            })
+        },
+    );
+    spawn_blocking(
+        env,
+        move || {
+            rollback::rollback(&core?, &ProcessEnv::process(), &mut |line| {
+                eprintln!("sst-local-state: {line}")
+            })
+        },
         Into::into,
     )
 }

@@ -94,6 +94,10 @@ enum Command {
     /// Deploy under the stage lock: lock, prepare, run the command, then commit ALWAYS
     /// (also when the command failed), releasing the lock; exits with the command's code.
     Run(RunArgs),
+    /// Under the stage lock, restore the stage's state files as they were at a revision,
+    /// as a NEW commit on the branch (history is never rewritten), pushed with the lock's
+    /// release. Cloud resources change only at the next deploy: run `sst refresh` first.
+    Rollback(ops::RollbackArgs),
 }
 
 /// Flags of the project-wide passphrase commands (`rekey`, `encrypt`).
@@ -605,6 +609,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<i32> {
             ui.result("", &to_json(&report));
             Ok(report.exit_code)
         }
+        Command::Rollback(args) => ops::rollback(args, &cli.global, env, ui).map(|()| 0),
         Command::History(args) => ops::history(args, &cli.global, env, ui).map(|()| 0),
         Command::Show(args) => ops::show(args, &cli.global, env, ui).map(|()| 0),
         Command::Prune(args) => ops::prune(args, &cli.global, env, ui).map(|()| 0),

@@ -5,12 +5,13 @@ use std::fmt::Write as _;
 
 use clap::Args;
 
-use super::{to_json, GlobalArgs, StageArgs, Ui};
+use super::{to_json, GlobalArgs, LockPlaceArgs, LockWaitArgs, StageArgs, Ui};
 use crate::env::Env;
 use crate::error::Result;
 use crate::ops::doctor::{DoctorOptions, DoctorReport, Level};
 use crate::ops::history::{HistoryOptions, HistoryReport};
 use crate::ops::prune::{PruneOptions, PruneReport};
+use crate::ops::rollback::{RollbackOptions, RollbackReport};
 use crate::ops::show::{ShowOptions, ShowReport};
 
 /// Flags of `history`.
@@ -128,6 +129,86 @@ fn render_history(r: &HistoryReport, all: bool) -> String {
             let _ = write!(out, "\n    lock holder: {h}");
         }
     }
+    out
+}
+
+/// Flags of `rollback`.
+#[derive(Debug, Args)]
+pub(super) struct RollbackArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    /// The revision whose stage files to restore (a commit, tag, `main~3`, ...).
+    #[arg(long, value_name = "REV")]
+    to: String,
+    /// Roll back even when the passphrase at the revision differs from the current one
+    /// (secrets set since become unreadable).
+    #[arg(long)]
+    force: bool,
+    /// Branch to commit to [default: from the CI environment, else the checked-out branch].
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    #[command(flatten)]
+    place: LockPlaceArgs,
+    #[command(flatten)]
+    wait: LockWaitArgs,
+}
+
+pub(super) fn rollback(
+    args: &RollbackArgs,
+    global: &GlobalArgs,
+    env: &Env,
+    ui: &mut Ui<'_>,
+) -> Result<()> {
+    let options = RollbackOptions {
+        common: args.stage.common(global),
+        to: args.to.clone(),
+        force: args.force,
+        branch: args.branch.clone(),
+        remote: args.place.remote.clone(),
+        lock: args.wait.request(&args.place),
+    };
+    let report = crate::ops::rollback::rollback(&options, env, &mut |line| ui.progress(line))?;
+    if let Some(message) = &report.message {
+        for line in message.lines() {
+            ui.detail(&format!("message | {line}"));
+        }
+    }
+    ui.result(&render_rollback(&report), &to_json(&report));
+    Ok(())
+}
+
+fn render_rollback(r: &RollbackReport) -> String {
+    let mut out = String::new();
+    match &r.commit {
+        Some(commit) => {
+            let _ = writeln!(
+                out,
+                "rolled back {}/{} to {} ({}): commit {} on {} {} (was {})",
+                r.app,
+                r.stage,
+                r.rev,
+                &r.to[..12],
+                commit,
+                r.remote,
+                r.branch,
+                &r.from[..12]
+            );
+            for f in &r.files {
+                let _ = writeln!(out, "  {} {}", f.change, f.path);
+            }
+            if r.passphrase_changed {
+                let _ = writeln!(out, "  the passphrase was rolled back too (--force): secrets set since are unreadable");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "nothing to roll back: {}/{} on {} {} already holds the stage's files of {} ({}); no commit made",
+                r.app, r.stage, r.remote, r.branch, r.rev, &r.to[..12]
+            );
+        }
+    }
+    let _ = write!(out, "{}", r.note);
     out
 }
 

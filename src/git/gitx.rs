@@ -66,9 +66,23 @@ pub fn tree_with<'r>(
     commit: Option<&git2::Commit>,
     blobs: &[(String, Oid)],
 ) -> Result<git2::Tree<'r>> {
+    tree_edited(repo, commit, blobs, &[])
+}
+
+/// `commit`'s tree with `blobs` (path, blob id) upserted and the files at
+/// `removed` taken out; an empty tree as the base when there is no commit.
+pub fn tree_edited<'r>(
+    repo: &'r Repository,
+    commit: Option<&git2::Commit>,
+    blobs: &[(String, Oid)],
+    removed: &[String],
+) -> Result<git2::Tree<'r>> {
     let mut update = TreeUpdateBuilder::new();
     for (path, oid) in blobs {
         update.upsert(path.as_str(), *oid, FileMode::Blob);
+    }
+    for path in removed {
+        update.remove(path.as_str());
     }
     let base_tree = match commit {
         Some(c) => c

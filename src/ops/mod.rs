@@ -10,6 +10,7 @@ pub mod pause;
 pub mod prepare;
 pub mod prune;
 pub mod rekey;
+pub mod rollback;
 pub mod run;
 pub mod secrets;
 pub mod show;

@@ -1,0 +1,492 @@
+//! `rollback`: under the stage lock, restores the stage's state files
+//! (`app/<stage>.json`, `secret/<stage>.json`, its passphrase) as they were
+//! at a revision, as a NEW commit on the branch's tip (history is never
+//! rewritten), pushed like a state commit: a compare-and-swap on the branch
+//! with the lock released in the same atomic push. Refused when the
+//! passphrase at the revision differs from the current one (the secrets set
+//! since would become unreadable) unless forced. Cloud resources change
+//! only at the next deploy.
+
+use std::time::Instant;
+
+use git2::{Oid, Repository};
+use serde::Serialize;
+
+use crate::commit::{backoff, message, pick_branch, push_budget};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::gitx;
+use crate::layout::{state_files, Kind};
+use crate::ops::history::open_repo;
+use crate::ops::lock::{Carried, LockRequest, StageLock};
+use crate::project::{self, CommonOptions, StageContext};
+use crate::remote::{git_error, PushOutcome, Remote};
+use crate::seal::Keyring;
+
+/// What the user is told after every rollback.
+pub const CLOUD_NOTE: &str = "Only the state in the repository was rolled back: cloud resources change at the next deploy, which makes them match this state. Run `sst refresh` first (after `sst-local-state prepare`) to see how the cloud differs from it.";
+
+/// Options of [`rollback`].
+#[derive(Debug, Clone, Default)]
+pub struct RollbackOptions {
+    /// Stage, app, paths.
+    pub common: CommonOptions,
+    /// The revision to restore the stage's files from.
+    pub to: String,
+    /// Restore even when the passphrase at `to` differs from the current one.
+    pub force: bool,
+    /// Branch; else env, `package.json`, CI variables, the checked-out branch.
+    pub branch: Option<String>,
+    /// Remote; else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`.
+    pub remote: Option<String>,
+    /// How to take the stage lock.
+    pub lock: LockRequest,
+}
+
+/// One stage file the rollback changes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolledFile {
+    /// What the file holds (`app`, `secret`, `passphrase`).
+    pub kind: Kind,
+    /// Path in the repository, from its root.
+    pub path: String,
+    /// `restored` (content as at the revision) or `removed` (absent there).
+    pub change: &'static str,
+    /// The blob restored (None when removed).
+    pub blob: Option<String>,
+}
+
+/// The result of [`rollback`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackReport {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// The revision as given.
+    pub rev: String,
+    /// The commit it names (`Rollback-To`).
+    pub to: String,
+    /// The branch tip the rollback was built on (`Rollback-From`).
+    pub from: String,
+    /// The new commit (None: the tip already holds the revision's files).
+    pub commit: Option<String>,
+    /// Whether a commit was made and pushed.
+    pub committed: bool,
+    /// The branch.
+    pub branch: String,
+    /// The remote's name.
+    pub remote: String,
+    /// The files changed.
+    pub files: Vec<RolledFile>,
+    /// The passphrase differs at the revision (only with `force`).
+    pub passphrase_changed: bool,
+    /// The stage lock held during the rollback.
+    pub lock_ref: String,
+    /// Whether the lock was released.
+    pub lock_released: bool,
+    /// Push attempts.
+    pub attempts: u32,
+    /// The commit message.
+    pub message: Option<String>,
+    /// What a rollback does and does not do (cloud resources, `sst refresh`).
+    pub note: String,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Paths (from the repository's root) of the stage's own files: its
+/// checkpoint, secrets and passphrase (plain and sealed); the fallback
+/// files are every stage's, never rolled back.
+struct Paths {
+    app: String,
+    secret: String,
+    passphrase: String,
+    sealed: String,
+}
+
+impl Paths {
+    fn of(ctx: &StageContext, rel_root: &camino::Utf8Path) -> Paths {
+        let files = state_files(ctx);
+        let file = |kind: Kind| files.iter().find(|f| f.kind == kind).expect("every kind");
+        let path = |rel: &camino::Utf8Path| gitx::tree_path(rel_root, rel);
+        let passphrase = file(Kind::Passphrase);
+        Paths {
+            app: path(&file(Kind::App).repo_rel),
+            secret: path(&file(Kind::Secret).repo_rel),
+            passphrase: path(&passphrase.repo_rel),
+            sealed: path(
+                passphrase
+                    .sealed_rel
+                    .as_ref()
+                    .expect("a passphrase has a sealed form"),
+            ),
+        }
+    }
+
+    fn kind(&self, path: &str) -> Kind {
+        if path == self.app {
+            Kind::App
+        } else if path == self.secret {
+            Kind::Secret
+        } else {
+            Kind::Passphrase
+        }
+    }
+
+    fn passphrase_paths(&self) -> [&String; 2] {
+        [&self.passphrase, &self.sealed]
+    }
+
+    fn all(&self) -> [&String; 4] {
+        [&self.app, &self.secret, &self.passphrase, &self.sealed]
+    }
+}
+
+/// The stage's files in one commit: (path, blob) for each of [`Paths::all`].
+fn files_at(commit: &git2::Commit, paths: &Paths) -> Result<Vec<(String, Option<Oid>)>> {
+    paths
+        .all()
+        .into_iter()
+        .map(|p| Ok((p.clone(), gitx::blob_at(commit, p)?)))
+        .collect()
+}
+
+/// The passphrase's plain bytes in `commit` (None: it has none).
+fn passphrase_at(
+    repo: &Repository,
+    commit: &git2::Commit,
+    paths: &Paths,
+    keys: &Keyring,
+) -> Result<Option<Vec<u8>>> {
+    let read = |oid: Oid| {
+        repo.find_blob(oid)
+            .map(|b| b.content().to_vec())
+            .map_err(|e| git_error("reading the passphrase", &e))
+    };
+    if let Some(sealed) = gitx::blob_at(commit, &paths.sealed)? {
+        let shown = format!("{}:{}", &commit.id().to_string()[..12], paths.sealed);
+        return Ok(Some(
+            keys.open(camino::Utf8Path::new(&shown), &read(sealed)?)?,
+        ));
+    }
+    gitx::blob_at(commit, &paths.passphrase)?
+        .map(read)
+        .transpose()
+        .map(|p| p.map(|b| String::from_utf8_lossy(&b).trim().as_bytes().to_vec()))
+}
+
+/// Whether the passphrase differs between the two commits (same blobs:
+/// never; else the decrypted contents are compared).
+fn passphrase_differs(
+    repo: &Repository,
+    to: &git2::Commit,
+    tip: &git2::Commit,
+    paths: &Paths,
+    keys: &Keyring,
+) -> Result<bool> {
+    let same_blobs = paths
+        .passphrase_paths()
+        .into_iter()
+        .map(|p| Ok(gitx::blob_at(to, p)? == gitx::blob_at(tip, p)?))
+        .collect::<Result<Vec<bool>>>()?
+        .into_iter()
+        .all(|same| same);
+    if same_blobs {
+        return Ok(false);
+    }
+    let plain =
+        |bytes: Option<Vec<u8>>| bytes.map(|b| String::from_utf8_lossy(&b).trim().to_string());
+    Ok(plain(passphrase_at(repo, to, paths, keys)?)
+        != plain(passphrase_at(repo, tip, paths, keys)?))
+}
+
+/// What the new commit changes on `tip`: upserts and removals.
+struct Plan {
+    upserts: Vec<(String, Oid)>,
+    removed: Vec<String>,
+    files: Vec<RolledFile>,
+    passphrase_changed: bool,
+}
+
+/// The edits that make the stage's files on `tip` what they were at `to`.
+/// An unchanged passphrase stays as the tip has it (it may have been
+/// encrypted or rekeyed since).
+fn plan(
+    repo: &Repository,
+    to: &git2::Commit,
+    tip: &git2::Commit,
+    paths: &Paths,
+    keys: &Keyring,
+    options: &RollbackOptions,
+) -> Result<Plan> {
+    let differs = match passphrase_differs(repo, to, tip, paths, keys) {
+        Ok(d) => d,
+        // forced: what the passphrase was does not stop it
+        Err(_) if options.force => true,
+        Err(e) => return Err(e),
+    };
+    if differs && !options.force {
+        return Err(Error::PassphraseChanged {
+            to: match to.id().to_string() {
+                id if id == options.to => id,
+                id => format!("{} ({id})", options.to),
+            },
+            tip: tip.id().to_string(),
+            force: options.common.caller.force_flag(),
+        });
+    }
+    let at_tip = files_at(tip, paths)?;
+    let mut plan = Plan {
+        upserts: Vec::new(),
+        removed: Vec::new(),
+        files: Vec::new(),
+        passphrase_changed: differs,
+    };
+    for (path, wanted) in files_at(to, paths)? {
+        let is_passphrase = paths.passphrase_paths().contains(&&path);
+        let now = at_tip
+            .iter()
+            .find(|(p, _)| *p == path)
+            .and_then(|(_, o)| *o);
+        if (is_passphrase && !differs) || now == wanted {
+            continue;
+        }
+        match wanted {
+            Some(blob) => plan.upserts.push((path.clone(), blob)),
+            None => plan.removed.push(path.clone()),
+        }
+        plan.files.push(RolledFile {
+            kind: paths.kind(&path),
+            change: if wanted.is_some() {
+                "restored"
+            } else {
+                "removed"
+            },
+            blob: wanted.map(|b| b.to_string()),
+            path,
+        });
+    }
+    Ok(plan)
+}
+
+/// The commit `rev` names (`INVALID_OPTION`, as `--to` / `options.to`, when none).
+fn commit_at<'r>(
+    repo: &'r Repository,
+    rev: &str,
+    options: &RollbackOptions,
+) -> Result<git2::Commit<'r>> {
+    repo.revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .map_err(|e| {
+            Error::option(
+                options.common.caller.name("to", "to"),
+                format!("{rev:?} names no commit: {}", e.message()),
+            )
+        })
+}
+
+/// Restores the stage's files as they were at `options.to` in a new commit
+/// on the branch, under the stage lock; `progress` hears the lock wait.
+pub fn rollback(
+    options: &RollbackOptions,
+    env: &Env,
+    progress: &mut dyn FnMut(&str),
+) -> Result<RollbackReport> {
+    let started = Instant::now();
+    let ctx = project::resolve(&options.common, env)?;
+    let (repo, rel_root) = open_repo(&ctx)?;
+    let stage_lock = StageLock::open(
+        &ctx,
+        &repo,
+        env,
+        &options.remote,
+        &options.lock.prefix,
+        options.common.caller,
+    )?;
+    let request = LockRequest {
+        command: Some(
+            options
+                .lock
+                .command
+                .clone()
+                .unwrap_or_else(|| format!("sst-local-state rollback --to {}", options.to)),
+        ),
+        ..options.lock.clone()
+    };
+    let taken = stage_lock.take(&request, env, progress)?;
+    let result = under_lock(
+        options,
+        env,
+        &ctx,
+        &repo,
+        &rel_root,
+        &stage_lock.remote,
+        started,
+    );
+    if result.as_ref().map_or(true, |r| !r.lock_released) && !taken.already_held {
+        // nothing pushed (or the push failed before the lock went with it)
+        match stage_lock.release(false) {
+            Ok(_) => {
+                if let Ok(report) = &result {
+                    return Ok(RollbackReport {
+                        lock_released: true,
+                        ..report.clone()
+                    });
+                }
+            }
+            Err(e) => progress(&format!("releasing the stage lock failed: {e}")),
+        }
+    }
+    result.map(|r| RollbackReport {
+        lock_ref: stage_lock.lock_ref.clone(),
+        ..r
+    })
+}
+
+fn under_lock(
+    options: &RollbackOptions,
+    env: &Env,
+    ctx: &StageContext,
+    repo: &Repository,
+    rel_root: &camino::Utf8Path,
+    remote: &Remote<'_>,
+    started: Instant,
+) -> Result<RollbackReport> {
+    let paths = Paths::of(ctx, rel_root);
+    let keys = Keyring::new(env, &ctx.config_dir);
+    let branch = pick_branch(&options.branch, options.common.caller, ctx, env, repo)?;
+    let budget = push_budget(env)?;
+    let mut attempts = 0;
+    loop {
+        let tip_id = remote.fetch_branch(&branch)?.ok_or_else(|| {
+            Error::option(
+                options.common.caller.name("branch", "branch"),
+                format!(
+                    "remote {} has no branch {branch}: nothing to roll back",
+                    remote.name
+                ),
+            )
+        })?;
+        let tip = repo
+            .find_commit(tip_id)
+            .map_err(|e| git_error("reading the branch tip", &e))?;
+        let to = commit_at(repo, &options.to, options)?;
+        if files_at(&to, &paths)?
+            .iter()
+            .all(|(p, o)| o.is_none() || paths.passphrase_paths().contains(&p))
+        {
+            return Err(Error::StateMissing {
+                file: format!(
+                    "{}:{} (the stage {} had no state at that revision)",
+                    options.to, paths.app, ctx.stage
+                )
+                .into(),
+            });
+        }
+        let plan = plan(repo, &to, &tip, &paths, &keys, options)?;
+        let mut report = RollbackReport {
+            app: ctx.app.to_string(),
+            stage: ctx.stage.to_string(),
+            rev: options.to.clone(),
+            to: to.id().to_string(),
+            from: tip_id.to_string(),
+            commit: None,
+            committed: false,
+            branch: branch.clone(),
+            remote: remote.name.clone(),
+            files: plan.files.clone(),
+            passphrase_changed: plan.passphrase_changed,
+            lock_ref: String::new(),
+            lock_released: false,
+            attempts,
+            message: None,
+            note: CLOUD_NOTE.into(),
+            duration_ms: 0,
+        };
+        if plan.files.is_empty() {
+            report.duration_ms = started.elapsed().as_millis() as u64;
+            return Ok(report);
+        }
+        let message = rollback_message(ctx, &options.to, &to, &tip, &plan);
+        let tree = gitx::tree_edited(repo, Some(&tip), &plan.upserts, &plan.removed)?;
+        let (author, committer) = message::identities(repo, env)?;
+        let oid = repo
+            .commit(None, &author, &committer, &message, &tree, &[&tip])
+            .map_err(|e| git_error("creating the rollback commit", &e))?;
+        let carried = Carried::held(repo, ctx, &remote.name, false, env)?;
+        let along: Vec<_> = carried.iter().map(|c| c.update()).collect();
+        attempts += 1;
+        match remote.push_along(oid, &branch, Some(tip_id), &along)? {
+            PushOutcome::Accepted => {
+                if let Some(c) = &carried {
+                    c.settle()?;
+                }
+                let _ = repo.reference(
+                    &format!("refs/remotes/{}/{branch}", remote.name),
+                    oid,
+                    true,
+                    "sst-local-state: rollback",
+                );
+                report.commit = Some(oid.to_string());
+                report.committed = true;
+                report.lock_released = carried.is_some();
+                report.attempts = attempts;
+                report.message = Some(message);
+                report.duration_ms = started.elapsed().as_millis() as u64;
+                return Ok(report);
+            }
+            PushOutcome::AlongRefused { dst, reason } => {
+                return Err(Error::LockLost {
+                    lock_ref: dst,
+                    reason,
+                    rescue:
+                        "The rollback was NOT pushed; run it again once the stage lock is free."
+                            .into(),
+                    rescue_branch: None,
+                });
+            }
+            PushOutcome::Moved(reason) => {
+                let Some(pause) = backoff(attempts, budget.saturating_sub(started.elapsed()))
+                else {
+                    return Err(Error::PushRejected {
+                        branch,
+                        reason: format!("{reason}: the branch kept moving; the rollback was NOT pushed, run it again"),
+                    });
+                };
+                std::thread::sleep(pause);
+            }
+        }
+    }
+}
+
+/// The rollback commit's message: subject and trailers naming the rollback.
+fn rollback_message(
+    ctx: &StageContext,
+    rev: &str,
+    to: &git2::Commit,
+    tip: &git2::Commit,
+    plan: &Plan,
+) -> String {
+    let short = &to.id().to_string()[..12];
+    let template = format!("chore(sst-state): {{app}}/{{stage}} roll back to {short} [skip ci]");
+    let mut extra = vec![
+        "SST-Command: rollback".to_string(),
+        format!("Rollback-To: {}", to.id()),
+        format!("Rollback-From: {}", tip.id()),
+    ];
+    if rev != to.id().to_string() {
+        extra.push(format!("Rollback-Rev: {}", rev.replace('\n', " ")));
+    }
+    if plan.passphrase_changed {
+        extra.push("Rollback-Passphrase-Changed: forced".into());
+    }
+    let facts = message::MessageFacts {
+        changed: plan.files.iter().map(|f| f.kind).collect(),
+        extra,
+        ..message::MessageFacts::default()
+    };
+    message::compose(ctx, Some(&template), &facts)
+}

@@ -1,0 +1,206 @@
+//! rollback against a path remote (pushed through git): a new commit whose
+//! stage files are the revision's blobs, history kept, under the stage lock
+//! (released with the push), refused when the passphrase differs unless
+//! forced, nothing committed when nothing changes.
+
+mod common;
+
+use common::{commit_all, Fixture};
+use git2::{Oid, Repository};
+use sst_local_state::error::Error;
+use sst_local_state::ops::lock::{lock, LockOptions, LockRequest};
+use sst_local_state::ops::rollback::{rollback, RollbackOptions, RollbackReport};
+
+const LOCK_REF: &str = "refs/heads/sst-local-state/lock/demo-app/dev";
+const APP: &str = "infra/state/app/dev.json";
+const SECRET: &str = "infra/state/secret/dev.json";
+const PASSPHRASE: &str = "infra/state/passphrase/dev.json";
+
+fn options(fx: &Fixture, to: Oid, force: bool) -> RollbackOptions {
+    RollbackOptions {
+        common: fx.options("dev"),
+        to: to.to_string(),
+        force,
+        ..RollbackOptions::default()
+    }
+}
+
+fn roll(fx: &Fixture, to: Oid, force: bool) -> Result<RollbackReport, Error> {
+    rollback(&options(fx, to, force), &fx.env(), &mut |_| {})
+}
+
+fn tip(bare: &Repository) -> Oid {
+    bare.find_reference("refs/heads/main")
+        .unwrap()
+        .target()
+        .unwrap()
+}
+
+fn blob(repo: &Repository, commit: Oid, path: &str) -> Option<Oid> {
+    let tree = repo.find_commit(commit).unwrap().tree().unwrap();
+    tree.get_path(std::path::Path::new(path))
+        .ok()
+        .map(|e| e.id())
+}
+
+fn push(repo: &Repository) {
+    repo.find_remote("origin")
+        .unwrap()
+        .push(&["+refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+}
+
+/// A checkout with origin: `c0` without the stage, `c1` with it, `c2` with
+/// a bigger checkpoint and new secrets; origin's main at `c2`.
+fn history(fx: &Fixture) -> (Repository, Repository, [Oid; 3]) {
+    let repo = fx.git_init();
+    let c0 = repo.head().unwrap().target().unwrap();
+    fx.repo_full_stage("dev");
+    let c1 = commit_all(&repo, "state 1");
+    fx.repo_write(
+        "app/dev.json",
+        common::checkpoint(&["urn:a", "urn:b", "urn:c"]),
+    );
+    fx.repo_write("secret/dev.json", fx.encrypt(r#"{"MySecret":"v2"}"#));
+    let c2 = commit_all(&repo, "state 2");
+    let bare = fx.add_origin(&repo);
+    (repo, bare, [c0, c1, c2])
+}
+
+#[test]
+fn rollback_commits_the_revisions_files_on_the_tip_and_keeps_history() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, c2]) = history(&fx);
+    let r = roll(&fx, c1, false).unwrap();
+    assert!(r.committed && r.lock_released, "{r:?}");
+    assert_eq!(
+        (r.to.as_str(), r.from.as_str()),
+        (&*c1.to_string(), &*c2.to_string())
+    );
+    let new = tip(&bare);
+    assert_eq!(r.commit.as_deref(), Some(&*new.to_string()));
+    let commit = bare.find_commit(new).unwrap();
+    assert_eq!(commit.parent_id(0).unwrap(), c2, "built on the tip");
+    assert!(bare.graph_descendant_of(new, c1).unwrap(), "history kept");
+    for path in [APP, SECRET, PASSPHRASE] {
+        assert_eq!(blob(&bare, new, path), blob(&repo, c1, path), "{path}");
+    }
+    assert_ne!(blob(&bare, new, APP), blob(&bare, c2, APP));
+    let message = commit.message().unwrap();
+    assert!(message.contains(&format!("Rollback-To: {c1}")), "{message}");
+    assert!(
+        message.contains(&format!("Rollback-From: {c2}")),
+        "{message}"
+    );
+    assert!(message.contains("[skip ci]"), "{message}");
+    let files: Vec<_> = r.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(files, [APP, SECRET]);
+    assert!(r.note.contains("sst refresh"), "{}", r.note);
+    // the lock was taken and released
+    assert!(bare.find_reference(LOCK_REF).is_err());
+
+    // again: the tip holds c1's files already, nothing committed
+    let again = roll(&fx, c1, false).unwrap();
+    assert!(!again.committed && again.files.is_empty(), "{again:?}");
+    assert_eq!(tip(&bare), new);
+    assert!(bare.find_reference(LOCK_REF).is_err(), "released");
+    // and forward again to c2
+    let forward = roll(&fx, c2, false).unwrap();
+    assert!(forward.committed);
+    assert_eq!(blob(&bare, tip(&bare), APP), blob(&repo, c2, APP));
+}
+
+#[test]
+fn a_revision_without_the_stage_or_unknown_is_a_clear_error() {
+    let fx = Fixture::new();
+    let (_repo, bare, [c0, _, c2]) = history(&fx);
+    let e = roll(&fx, c0, false).unwrap_err();
+    assert_eq!(e.code(), "STATE_MISSING", "{e}");
+    assert!(e.to_string().contains("no state"), "{e}");
+    let mut o = options(&fx, c0, false);
+    o.to = "no-such-rev".into();
+    let e = rollback(&o, &fx.env(), &mut |_| {}).unwrap_err();
+    assert_eq!(e.code(), "INVALID_OPTION", "{e}");
+    assert!(e.to_string().contains("options.to"), "{e}");
+    assert_eq!(tip(&bare), c2);
+    assert!(
+        bare.find_reference(LOCK_REF).is_err(),
+        "the lock is released"
+    );
+}
+
+#[test]
+fn a_changed_passphrase_is_refused_unless_forced() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, _]) = history(&fx);
+    fx.repo_write(
+        "passphrase/dev.json",
+        "bmV3LXBhc3NwaHJhc2UtMzItYnl0ZXMtbG9uZy4uLi4=",
+    );
+    commit_all(&repo, "new passphrase");
+    push(&repo);
+    let before = tip(&bare);
+    let e = roll(&fx, c1, false).unwrap_err();
+    assert_eq!(e.code(), "PASSPHRASE_CHANGED", "{e}");
+    assert!(e.to_string().contains("force: true"), "{e}");
+    assert_eq!(tip(&bare), before, "nothing pushed");
+    assert!(
+        bare.find_reference(LOCK_REF).is_err(),
+        "the lock is released"
+    );
+
+    let r = roll(&fx, c1, true).unwrap();
+    assert!(r.committed && r.passphrase_changed, "{r:?}");
+    assert_eq!(
+        blob(&bare, tip(&bare), PASSPHRASE),
+        blob(&repo, c1, PASSPHRASE)
+    );
+    let message = bare
+        .find_commit(tip(&bare))
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("Rollback-Passphrase-Changed"), "{message}");
+}
+
+#[test]
+fn the_same_passphrase_reformatted_is_not_a_change_and_stays() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, _]) = history(&fx);
+    fx.repo_write("passphrase/dev.json", format!("{}\n", fx.passphrase()));
+    commit_all(&repo, "same passphrase, newline");
+    push(&repo);
+    let tip_before = tip(&bare);
+    let r = roll(&fx, c1, false).unwrap();
+    assert!(r.committed && !r.passphrase_changed, "{r:?}");
+    assert_eq!(
+        blob(&bare, tip(&bare), PASSPHRASE),
+        blob(&bare, tip_before, PASSPHRASE)
+    );
+}
+
+#[test]
+fn a_held_lock_stops_the_rollback() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, c2]) = history(&fx);
+    let held = LockOptions {
+        common: fx.options("dev"),
+        lock: LockRequest {
+            command: Some("sst deploy".into()),
+            ..LockRequest::default()
+        },
+        ..LockOptions::default()
+    };
+    lock(&held, &fx.env(), &mut |_| {}).unwrap();
+    // the lock is another run's
+    std::fs::remove_dir_all(repo.path().join("sst-local-state")).unwrap();
+    let e = roll(&fx, c1, false).unwrap_err();
+    assert_eq!(e.code(), "LOCK_HELD", "{e}");
+    assert_eq!(e.exit_code(), 3);
+    assert_eq!(tip(&bare), c2, "nothing pushed");
+    assert!(
+        bare.find_reference(LOCK_REF).is_ok(),
+        "the other run's lock stays"
+    );
+}
