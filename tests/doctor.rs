@@ -64,6 +64,7 @@ fn a_healthy_setup_passes_every_check() {
         "git",
         "state-files",
         "crashed-deploy",
+        "stage-lock",
         "ci",
         "sst-version",
     ] {
@@ -269,4 +270,63 @@ fn without_a_stage_the_stage_checks_are_skipped_with_a_warning() {
     let r = run(&fx, None, &[("SST_STAGE", "dev")]);
     assert_eq!(r.stage.as_deref(), Some("dev"));
     assert_eq!(level(&r, "state-files").0, Level::Ok);
+}
+
+#[test]
+fn stage_lock_ok_when_free_or_held_a_warning_when_expired() {
+    use sst_local_state::ops::lock::{lock, LockOptions, LockRequest};
+    let fx = healthy();
+    let (lvl, msg) = level(&run(&fx, Some("dev"), &[]), "stage-lock");
+    assert_eq!(lvl, Level::Ok);
+    assert!(msg.contains("no stage lock"), "{msg}");
+    let take = |ttl: u64| {
+        let options = LockOptions {
+            common: fx.options("dev"),
+            lock: LockRequest {
+                ttl: Some(std::time::Duration::from_secs(ttl)),
+                command: Some("sst deploy".into()),
+                ..LockRequest::default()
+            },
+            ..LockOptions::default()
+        };
+        lock(&options, &fx.env(), &mut |_| {}).unwrap()
+    };
+    let held = take(3600);
+    let (lvl, msg) = level(&run(&fx, Some("dev"), &[]), "stage-lock");
+    assert_eq!(lvl, Level::Ok, "{msg}");
+    assert!(
+        msg.contains("`sst deploy`") && msg.contains(&held.holder.user),
+        "{msg}"
+    );
+    // a lock that expired: a run died holding it
+    sst_local_state::ops::lock::unlock(
+        &sst_local_state::ops::lock::UnlockOptions {
+            common: fx.options("dev"),
+            ..Default::default()
+        },
+        &fx.env(),
+    )
+    .unwrap();
+    take(1);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let r = run(&fx, Some("dev"), &[]);
+    let (lvl, msg) = level(&r, "stage-lock");
+    assert_eq!(lvl, Level::Warning);
+    assert!(
+        msg.contains("expired") && msg.contains("`sst deploy`") && msg.contains("ago"),
+        "{msg}"
+    );
+    let fix = r
+        .checks
+        .iter()
+        .find(|c| c.name == "stage-lock")
+        .unwrap()
+        .fix
+        .clone();
+    assert_eq!(
+        fix.as_deref(),
+        Some(
+            "check that run's deploy was saved, then `sst-local-state unlock --force --stage dev`"
+        )
+    );
 }

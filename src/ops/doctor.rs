@@ -146,6 +146,7 @@ pub fn doctor(options: &DoctorOptions, env: &Env) -> DoctorReport {
             if stage_given {
                 checks.push(state_valid(&ctx, env));
                 checks.extend(crashed_deploy(&ctx));
+                checks.extend(stage_lock(&ctx, env));
             } else {
                 checks.push(
                     check(
@@ -454,6 +455,60 @@ fn crashed_deploy(ctx: &StageContext) -> Vec<Check> {
         ));
     }
     out
+}
+
+/// Our stage lock on the remote: none, held (who, since when), or expired
+/// (a run that died holding it: the next locked run breaks it, but it is
+/// worth knowing whose it was).
+fn stage_lock(ctx: &StageContext, env: &Env) -> Option<Check> {
+    const NAME: &str = "stage-lock";
+    let repo = crate::gitx::discover(&ctx.project_root).ok()?;
+    let name = remote_name(ctx, env);
+    repo.find_remote(&name).ok()?;
+    let unlock = format!("sst-local-state unlock --force --stage {}", ctx.stage);
+    let current = crate::ops::lock::StageLock::open(
+        ctx,
+        &repo,
+        env,
+        &Some(name),
+        &None,
+        project::Caller::Cli,
+    )
+    .and_then(|lock| Ok((lock.current()?, lock.lock_ref)));
+    Some(match current {
+        Err(e) => check(
+            NAME,
+            Level::Warning,
+            format!("the stage lock could not be read: {e}"),
+        )
+        .fix("see the git-push check; `sst-local-state locks` lists the locks"),
+        Ok((None, lock_ref)) => check(NAME, Level::Ok, format!("no stage lock ({lock_ref})")),
+        Ok((Some(info), lock_ref)) if info.holder.is_none() => check(
+            NAME,
+            Level::Warning,
+            format!("{lock_ref} is held by {}", info.describe()),
+        )
+        .fix(format!("if nothing of yours made it, `{unlock}`")),
+        Ok((Some(info), lock_ref)) if info.expired => check(
+            NAME,
+            Level::Warning,
+            format!(
+                "the stage lock {lock_ref} expired: held by {} (expired {}); a run died holding it. The next locked run breaks it",
+                info.describe(),
+                info.holder.as_ref().map_or("?", |h| h.expires.as_str())
+            ),
+        )
+        .fix(format!("check that run's deploy was saved, then `{unlock}`")),
+        Ok((Some(info), lock_ref)) => check(
+            NAME,
+            Level::Ok,
+            format!(
+                "the stage lock {lock_ref} is held by {} (expires {}): a deploy is running",
+                info.describe(),
+                info.holder.as_ref().map_or("?", |h| h.expires.as_str())
+            ),
+        ),
+    })
 }
 
 /// The CI system, and whether deploys of a stage look serialized there.
