@@ -74,6 +74,7 @@ describe('rollback over HTTP', () => {
     // the human output says it plainly
     const again = assertOk(cli(['rollback', '--stage', 'dev', '--to', c1], dir), 'rollback again')
     assert.match(again.stdout, /nothing to roll back/)
+    assert.equal(assertOk(cli(rollbackArgs(c1), dir), 'rollback --json').json.lockReleased, true)
     assert.match(again.stdout, /cloud resources change at the next deploy/)
     assert.match(again.stdout, /sst refresh/)
     assert.equal(revParse(repo.path), tip, 'no commit')

@@ -102,6 +102,8 @@ fn rollback_commits_the_revisions_files_on_the_tip_and_keeps_history() {
     // again: the tip holds c1's files already, nothing committed
     let again = roll(&fx, c1, false).unwrap();
     assert!(!again.committed && again.files.is_empty(), "{again:?}");
+    assert!(again.lock_released, "{again:?}");
+    assert_eq!(again.lock_ref, LOCK_REF);
     assert_eq!(tip(&bare), new);
     assert!(bare.find_reference(LOCK_REF).is_err(), "released");
     // and forward again to c2
@@ -203,4 +205,28 @@ fn a_held_lock_stops_the_rollback() {
         bare.find_reference(LOCK_REF).is_ok(),
         "the other run's lock stays"
     );
+}
+
+#[test]
+fn a_lock_this_checkout_holds_is_used_and_released_with_the_push() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, _]) = history(&fx);
+    let held = LockOptions {
+        common: fx.options("dev"),
+        ..LockOptions::default()
+    };
+    lock(&held, &fx.env(), &mut |_| {}).unwrap();
+    let r = roll(&fx, c1, false).unwrap();
+    assert!(r.committed && r.lock_released, "{r:?}");
+    assert!(bare.find_reference(LOCK_REF).is_err(), "released");
+    assert!(!repo
+        .path()
+        .join("sst-local-state")
+        .read_dir()
+        .unwrap()
+        .any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("lock-")));
 }

@@ -283,7 +283,15 @@ fn commit_at<'r>(
         .map_err(|e| {
             Error::option(
                 options.common.caller.name("to", "to"),
-                format!("{rev:?} names no commit: {}", e.message()),
+                format!(
+                    "{rev:?} names no commit: {}{}",
+                    e.message(),
+                    if repo.is_shallow() {
+                        " (this clone is shallow: fetch the history first, `git fetch --unshallow`)"
+                    } else {
+                        ""
+                    }
+                ),
             )
         })
 }
@@ -326,22 +334,22 @@ pub fn rollback(
         &stage_lock.remote,
         started,
     );
-    if result.as_ref().map_or(true, |r| !r.lock_released) && !taken.already_held {
-        // nothing pushed (or the push failed before the lock went with it)
+    // nothing pushed with the lock: release it here, as commit does; after
+    // a failure only a lock this run took (one held before stays held)
+    let release = match &result {
+        Ok(report) => !report.lock_released,
+        Err(_) => !taken.already_held,
+    };
+    let mut released = false;
+    if release {
         match stage_lock.release(false) {
-            Ok(_) => {
-                if let Ok(report) = &result {
-                    return Ok(RollbackReport {
-                        lock_released: true,
-                        ..report.clone()
-                    });
-                }
-            }
+            Ok(r) => released = r.released,
             Err(e) => progress(&format!("releasing the stage lock failed: {e}")),
         }
     }
     result.map(|r| RollbackReport {
         lock_ref: stage_lock.lock_ref.clone(),
+        lock_released: r.lock_released || released,
         ..r
     })
 }
