@@ -230,3 +230,70 @@ fn a_lock_this_checkout_holds_is_used_and_released_with_the_push() {
             .to_string_lossy()
             .starts_with("lock-")));
 }
+
+#[test]
+fn age_passphrases_are_compared_decrypted() {
+    let fx = Fixture::new();
+    let (secret, public) = sst_local_state::seal::generate();
+    let key_file = sst_local_state::seal::default_key_file(&fx.config);
+    std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
+    std::fs::write(&key_file, format!("{secret}\n")).unwrap();
+    let recipients = sst_local_state::seal::parse_recipients(&key_file, &public).unwrap();
+    let seal = |plain: &str| sst_local_state::seal::seal(plain.as_bytes(), &recipients);
+    fx.repo_write("age-recipients.txt", format!("{public}\n"));
+    fx.repo_write("passphrase/dev.age", seal(&fx.passphrase()));
+    fx.repo_write("app/dev.json", common::checkpoint(&["urn:a"]));
+    let repo = fx.git_init();
+    let c1 = repo.head().unwrap().target().unwrap();
+    // the same passphrase sealed again (as a rekey does): other bytes, same plaintext
+    fx.repo_write("passphrase/dev.age", seal(&fx.passphrase()));
+    fx.repo_write("app/dev.json", common::checkpoint(&["urn:a", "urn:b"]));
+    let c2 = commit_all(&repo, "rekeyed and deployed");
+    const SEALED: &str = "infra/state/passphrase/dev.age";
+    assert_ne!(blob(&repo, c1, SEALED), blob(&repo, c2, SEALED));
+    let bare = fx.add_origin(&repo);
+    let r = roll(&fx, c1, false).unwrap();
+    assert!(r.committed && !r.passphrase_changed, "{r:?}");
+    let files: Vec<_> = r.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        files,
+        [APP],
+        "the re-sealed passphrase stays as the tip has it"
+    );
+    assert_eq!(blob(&bare, tip(&bare), SEALED), blob(&repo, c2, SEALED));
+    assert_eq!(blob(&bare, tip(&bare), APP), blob(&repo, c1, APP));
+
+    // another passphrase: refused; without the key it cannot be compared
+    // the checkout catches up with the rollback commit
+    let rolled = tip(&bare);
+    repo.find_remote("origin")
+        .unwrap()
+        .fetch(&["+refs/heads/main:refs/remotes/origin/main"], None, None)
+        .unwrap();
+    let rolled = repo.find_object(rolled, None).unwrap();
+    repo.reset(&rolled, git2::ResetType::Hard, None).unwrap();
+    fx.repo_write(
+        "passphrase/dev.age",
+        seal("b3RoZXItcGFzc3BocmFzZS1vZi0zMi1ieXRlcy4uLi4="),
+    );
+    let c3 = commit_all(&repo, "another passphrase");
+    push(&repo);
+    assert_eq!(tip(&bare), c3);
+    assert_eq!(
+        repo.find_commit(c3).unwrap().parent_id(0).unwrap(),
+        rolled.id()
+    );
+    let before = tip(&bare);
+    assert_eq!(
+        roll(&fx, c1, false).unwrap_err().code(),
+        "PASSPHRASE_CHANGED"
+    );
+    std::fs::remove_file(&key_file).unwrap();
+    assert_eq!(roll(&fx, c1, false).unwrap_err().code(), "AGE_KEY_MISSING");
+    assert_eq!(tip(&bare), before, "nothing pushed");
+    assert!(bare.find_reference(LOCK_REF).is_err());
+    // forced: the passphrase goes back too, compared or not
+    let forced = roll(&fx, c1, true).unwrap();
+    assert!(forced.committed && forced.passphrase_changed, "{forced:?}");
+    assert_eq!(blob(&bare, tip(&bare), SEALED), blob(&repo, c1, SEALED));
+}
