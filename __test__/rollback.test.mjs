@@ -71,6 +71,11 @@ describe('rollback over HTTP', () => {
     assert.match(message, new RegExp(`^Rollback-From: ${c2}$`, 'm'))
     assert.equal(lockOnServer(repo), null)
     assert.match(r.note, /sst refresh/)
+    // history lists it as a rollback (the remote-tracking branch followed the push)
+    const [entry] = assertOk(cli(['history', '--stage', 'dev', '--json', '--limit', '1', '--rev', 'origin/main'], dir), 'history').json.entries
+    assert.equal(entry.commit, tip)
+    assert.equal(entry.command, 'rollback')
+    assert.deepEqual(entry.files, ['app'])
     // the human output says it plainly
     const again = assertOk(cli(['rollback', '--stage', 'dev', '--to', c1], dir), 'rollback again')
     assert.match(again.stdout, /nothing to roll back/)
