@@ -29,8 +29,11 @@ if [ "$target" = x86_64-unknown-linux-gnu ] && [ ${#extra[@]} -eq 0 ]; then extr
 case "$target" in
   *-linux-*) if [ "$(uname -s)" = Linux ]; then export OPENSSL_SRC_PERL="$PWD/scripts/openssl-perl.sh"; fi ;;
 esac
-# With panic = "abort" (Cargo.toml) no unwind tables are needed either.
-export RUSTFLAGS="${RUSTFLAGS:-} -C force-unwind-tables=no"
+# With panic = "abort" (Cargo.toml) no unwind tables are needed either; only
+# on Linux (Windows' x64 ABI, for one, requires them and rustc refuses).
+case "$target" in
+  *-linux-*) export RUSTFLAGS="${RUSTFLAGS:-} -C force-unwind-tables=no" ;;
+esac
 if [ ! -x node_modules/.bin/napi ]; then npm ci --no-audit --no-fund; fi
 echo "release build of the native addon for $target: about 5 minutes from clean on 2 cores"
 node_modules/.bin/napi build --platform --release --target "$target" --target-dir target/dist \
