@@ -56,6 +56,21 @@ function platformName() {
   return `${platform}-${arch}-${glibc ? 'gnu' : 'musl'}`
 }
 
+/**
+ * What the loader's attempts said, when one got further than "not found" (a
+ * file that exists but does not load: truncated, another architecture, a
+ * missing system library), so that case is not mistaken for a missing package.
+ */
+function firstCause(err) {
+  // napi's loader chains its attempts' errors through `cause`
+  for (let c = err && err.cause, depth = 0; c && depth < 16; c = c.cause, depth++) {
+    if (!/Cannot find module/.test(String(c.message))) {
+      return ` The loader also reported: ${String(c.message).split('\n')[0]}`
+    }
+  }
+  return ''
+}
+
 /** Loads the native binding for the entry file at `from`. */
 function loadBinding(from, node) {
   const dir = packageDir(from, node)
@@ -73,7 +88,8 @@ function loadBinding(from, node) {
         `Install it (npm i ${NAME}-${platform}@${version}); it is left out by --omit=optional / --no-optional, ` +
         `or by a lockfile made on another platform with an old npm. ` +
         `Platforms with prebuilt binaries: linux-x64-gnu, linux-arm64-gnu, linux-x64-musl, linux-arm64-musl, ` +
-        `darwin-x64, darwin-arm64, win32-x64-msvc, win32-arm64-msvc; elsewhere build from source (README: Install).`,
+        `darwin-x64, darwin-arm64, win32-x64-msvc, win32-arm64-msvc; elsewhere build from source (README: Install).` +
+        firstCause(err),
       { cause: err },
     )
     e.code = 'BINDING_NOT_FOUND'

@@ -7,11 +7,12 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { readFileSync } from 'node:fs'
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
 import { REPO_ROOT } from './helpers/sst.mjs'
-import { cleanup } from './helpers/common.mjs'
+import { cleanup, tempDir } from './helpers/common.mjs'
 
 after(cleanup)
 
@@ -34,4 +35,18 @@ test('require() and import give every declared function, and the same ones', asy
     if (name !== 'default') assert.ok(name in cjs, `index.mjs exports ${name}, which the addon lacks`)
   }
   assert.equal(esm.default, cjs)
+})
+
+test('a binary that is there but does not load is reported as such, not only as a missing package', { skip: process.platform === 'linux' && process.arch === 'x64' ? false : 'linux-x64 file names' }, () => {
+  const dir = tempDir('sls-entry-')
+  for (const f of ['index.js', 'load.cjs', 'binding.cjs', 'package.json']) copyFileSync(join(REPO_ROOT, f), join(dir, f))
+  const load = () => spawnSync(process.execPath, ['-e', "try { require('./index.js') } catch (e) { console.error(e.code + ' ' + e.message); process.exit(3) }"], { cwd: dir, encoding: 'utf8' })
+  const missing = load()
+  assert.equal(missing.status, 3)
+  assert.match(missing.stderr, /^BINDING_NOT_FOUND .*npm i sst-local-state-linux-x64-gnu@/)
+  assert.doesNotMatch(missing.stderr, /loader also reported/)
+  writeFileSync(join(dir, 'sst-local-state.linux-x64-gnu.node'), 'not an ELF file\n')
+  const broken = load()
+  assert.equal(broken.status, 3)
+  assert.match(broken.stderr, /^BINDING_NOT_FOUND .*The loader also reported: .*sst-local-state\.linux-x64-gnu\.node: (file too short|invalid ELF header)/)
 })
