@@ -6,8 +6,8 @@
 use std::io::Write;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use sha1::Digest;
 
+use crate::blob_id::{self, BlobId};
 use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` so that a reader sees either the old content or
@@ -265,15 +265,8 @@ pub fn remove_optional(path: &Utf8Path) -> Result<()> {
     }
 }
 
-/// The git blob id of `bytes` (hex), our content hash.
-pub fn blob_hash(bytes: &[u8]) -> String {
-    let mut hasher = blob_hasher(bytes.len() as u64);
-    hasher.update(bytes);
-    hex(&hasher.finalize())
-}
-
 /// The git blob id of the file at `path`, streamed; `None` when it does not exist.
-pub fn blob_hash_file(path: &Utf8Path) -> Result<Option<String>> {
+pub fn blob_hash_file(path: &Utf8Path) -> Result<Option<BlobId>> {
     use std::io::Read;
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -284,7 +277,7 @@ pub fn blob_hash_file(path: &Utf8Path) -> Result<Option<String>> {
         .metadata()
         .map_err(|e| Error::io("reading", path, e))?
         .len();
-    let mut hasher = blob_hasher(len);
+    let mut hasher = blob_id::Hasher::new(len);
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
@@ -304,17 +297,7 @@ pub fn blob_hash_file(path: &Utf8Path) -> Result<Option<String>> {
             std::io::Error::other("the file changed while it was read"),
         ));
     }
-    Ok(Some(hex(&hasher.finalize())))
-}
-
-fn blob_hasher(len: u64) -> sha1::Sha1 {
-    let mut hasher = sha1::Sha1::new();
-    hasher.update(format!("blob {len}\0").as_bytes());
-    hasher
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(Some(hasher.finish()))
 }
 
 /// The current UTC time as `YYYYMMDDTHHMMSSZ` (safe in file and ref names).
@@ -360,17 +343,14 @@ mod tests {
     fn hashes_match_git() {
         // `printf hello | git hash-object --stdin`
         assert_eq!(
-            blob_hash(b"hello"),
+            BlobId::of(b"hello").to_string(),
             "b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0"
         );
         let dir = tempfile::tempdir().unwrap();
         let path = Utf8Path::from_path(dir.path()).unwrap().join("f");
         assert_eq!(blob_hash_file(&path).unwrap(), None);
         std::fs::write(&path, b"hello").unwrap();
-        assert_eq!(
-            blob_hash_file(&path).unwrap().as_deref(),
-            Some("b6fc4c620b67d95f953a5c1c1230aaab5db5a1b0")
-        );
+        assert_eq!(blob_hash_file(&path).unwrap(), Some(BlobId::of(b"hello")));
         assert_eq!(utc_stamp().len(), "20261126T153239Z".len());
     }
 }

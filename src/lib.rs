@@ -11,6 +11,7 @@
 //! tools use are re-exported here by name.
 
 pub mod binding;
+pub mod blob_id;
 pub mod ci_env;
 pub mod cli;
 pub mod env;
@@ -29,5 +30,5 @@ pub use ops::commit::message;
 pub use ops::{commit, init, prepare, status};
 pub use ops::{encrypt, rekey, secrets};
 pub use sst::{config_dir, nesting, sst_config};
-pub use stage::{layout, marker, names, project, seal, state};
+pub use stage::{layout, marker, names, per_kind, project, seal, state};
 pub use stage::{passphrase_access, passphrase_mode};

@@ -305,7 +305,7 @@ fn concurrent_prepares_into_one_config_dir_never_mix_two_states() {
         .unwrap();
         assert_eq!(
             marker["files"]["app"].as_str().unwrap(),
-            sst_local_state::fsx::blob_hash(&now[0]),
+            sst_local_state::blob_id::BlobId::of(&now[0]).to_string(),
             "round {round}"
         );
     }
@@ -589,8 +589,7 @@ fn a_run_killed_after_its_push_landed_is_the_next_runs_own_lineage_not_a_conflic
     let killed_run_marker = |note: bool| {
         let mut m: serde_json::Value = serde_json::from_slice(&marker_before).unwrap();
         if note {
-            m["pushing"] =
-                serde_json::json!({ "app": [sst_local_state::fsx::blob_hash(killed.as_bytes())] });
+            m["pushing"] = serde_json::json!({ "app": [sst_local_state::blob_id::BlobId::of(killed.as_bytes()).to_string()] });
         }
         std::fs::write(&marker, serde_json::to_vec(&m).unwrap()).unwrap();
         repo.reference("refs/remotes/origin/main", known_before, true, "test")

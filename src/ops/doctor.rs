@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::guard;
 use crate::layout::{recipients_rel, state_files, Kind};
 use crate::project::{self, CommonOptions, StageContext};
+use crate::seal::Keyring;
 use crate::sst::lock::read_sst_lock;
 use crate::stage::repo::read_repo_state;
 use crate::state::check_checkpoint;
@@ -223,14 +224,9 @@ fn state_valid(ctx: &StageContext, env: &Env) -> Check {
     let files = state_files(ctx);
     let result = guard::check_repo_paths(ctx, &files).and_then(|()| {
         let mut warnings = Vec::new();
-        let (set, _) = read_repo_state(ctx, &files, env, true, &mut warnings)?;
-        let info = set.check(|kind| {
-            files
-                .iter()
-                .find(|f| f.kind == kind)
-                .map(|f| f.repo_path.clone())
-                .unwrap_or_default()
-        })?;
+        let keyring = Keyring::new(env, &ctx.config_dir);
+        let (set, _) = read_repo_state(ctx, &files, env, &keyring, true, &mut warnings)?;
+        let info = set.check(|kind| files[kind].repo_path.clone())?;
         Ok((set.is_empty(), info))
     });
     match result {
@@ -244,7 +240,7 @@ fn state_valid(ctx: &StageContext, env: &Env) -> Check {
             ),
         ),
         Ok((false, info)) => {
-            let secrets: usize = info.secret_counts.values().sum();
+            let secrets: usize = info.secret_counts.iter().flatten().sum();
             let resources = info.checkpoint.map_or("no checkpoint".to_string(), |c| {
                 format!("{} resources", c.resources)
             });
@@ -422,25 +418,15 @@ fn crashed_deploy(ctx: &StageContext) -> Vec<Check> {
         out.push(check(NAME, Level::Error, format!("SST's lock {} is held by `{}` since {}: the next deploy fails with \"Concurrent update detected\"", lock.path, lock.command, lock.created))
             .fix(format!("make sure no deploy of {} is running, then `sst unlock --stage {}`", ctx.stage, ctx.stage)));
     }
-    let config = state_files(ctx)
-        .into_iter()
-        .find(|f| f.kind == Kind::App)
-        .map(|f| f.config_path);
+    let app = &state_files(ctx)[Kind::App];
     for (side, path) in [
-        ("config dir", config),
-        (
-            "repository",
-            Some(
-                ctx.project_root
-                    .join(ctx.state_dir.join(format!("app/{}.json", ctx.stage))),
-            ),
-        ),
+        ("config dir", &app.config_path),
+        ("repository", &app.repo_path),
     ] {
-        let Some(path) = path else { continue };
-        let Ok(bytes) = std::fs::read(&path) else {
+        let Ok(bytes) = std::fs::read(path) else {
             continue;
         };
-        if let Ok(info) = check_checkpoint(&path, &bytes) {
+        if let Ok(info) = check_checkpoint(path, &bytes) {
             if info.pending_operations > 0 {
                 out.push(check(NAME, Level::Warning, format!("the {side}'s checkpoint {path} has {} pending operation(s): a run was interrupted mid-operation", info.pending_operations))
                     .fix(format!("`sst refresh --stage {}` before the next deploy", ctx.stage)));

@@ -9,6 +9,7 @@ use std::time::Instant;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
+use crate::blob_id::BlobId;
 use crate::commit::pick_branch;
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -19,7 +20,9 @@ use crate::layout::{state_files, tool_dir, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
 use crate::ops::lock::{LockReport, LockRequest, StageLock};
 use crate::ops::tip;
+use crate::per_kind::PerKind;
 use crate::project::{self, CommonOptions, StageContext};
+use crate::seal::Keyring;
 use crate::sst::lock::{read_sst_lock, SstLock};
 use crate::stage::repo::read_repo_state;
 use crate::state::{CheckpointInfo, StateSet};
@@ -104,7 +107,7 @@ enum Merge {
 /// | present | absent | restored |
 /// | absent | present, synced before | `STATE_MISSING_IN_REPO` (`force`: backed up, removed) |
 /// | absent | present, never synced | kept (a first deploy not committed yet) |
-fn three_way(repo: Option<&str>, config: Option<&str>, base: Option<&str>) -> Merge {
+fn three_way(repo: Option<BlobId>, config: Option<BlobId>, base: Option<BlobId>) -> Merge {
     match (repo, config) {
         (None, None) => Merge::Take(Action::Absent),
         (Some(r), Some(c)) if r == c => Merge::Take(Action::Unchanged),
@@ -206,7 +209,7 @@ fn restore(
     let repo = RepoState::read(&ctx, &files, env, &mut warnings)?;
     if repo.set.get(Kind::App).is_none() && options.require_state {
         return Err(Error::StateMissing {
-            file: path_of(&files, Kind::App).repo_path.clone(),
+            file: files[Kind::App].repo_path.clone(),
         });
     }
 
@@ -261,8 +264,8 @@ fn restore(
 struct RepoState {
     set: StateSet,
     info: crate::state::SetInfo,
-    /// Content id of each file, in [`state_files`] order.
-    hashes: Vec<Option<String>>,
+    /// Content id of each file.
+    hashes: PerKind<Option<BlobId>>,
 }
 
 impl RepoState {
@@ -271,20 +274,16 @@ impl RepoState {
     /// locked: a bad file in the repository changes nothing there.
     fn read(
         ctx: &StageContext,
-        files: &[StateFile],
+        files: &PerKind<StateFile>,
         env: &Env,
         warnings: &mut Vec<Warning>,
     ) -> Result<RepoState> {
-        let (set, sealed_unreadable) = read_repo_state(ctx, files, env, true, warnings)?;
+        let keyring = Keyring::new(env, &ctx.config_dir);
+        let (set, sealed_unreadable) = read_repo_state(ctx, files, env, &keyring, true, warnings)?;
         debug_assert!(sealed_unreadable.is_empty());
         let (info, hashes) = std::thread::scope(|scope| {
-            let hashes = scope.spawn(|| {
-                files
-                    .iter()
-                    .map(|f| set.get(f.kind).map(fsx::blob_hash))
-                    .collect::<Vec<Option<String>>>()
-            });
-            let info = set.check(|kind| path_of(files, kind).repo_path.clone());
+            let hashes = scope.spawn(|| PerKind::from_fn(|kind| set.get(kind).map(BlobId::of)));
+            let info = set.check(|kind| files[kind].repo_path.clone());
             (info, hashes.join().expect("hashing does not panic"))
         });
         Ok(RepoState {
@@ -308,7 +307,7 @@ struct Plan {
 
 impl Plan {
     fn make(
-        files: &[StateFile],
+        files: &PerKind<StateFile>,
         repo: &RepoState,
         base: &Marker,
         warnings: &mut Vec<Warning>,
@@ -319,13 +318,10 @@ impl Plan {
             missing_in_repo: Vec::new(),
             marker: Marker::default(),
         };
-        for (file, repo_hash) in files.iter().zip(&repo.hashes) {
+        for file in files {
+            let repo_hash = repo.hashes[file.kind];
             let config_hash = fsx::blob_hash_file(&file.config_path)?;
-            let action = match three_way(
-                repo_hash.as_deref(),
-                config_hash.as_deref(),
-                base.hash(file.kind),
-            ) {
+            let action = match three_way(repo_hash, config_hash, base.hash(file.kind)) {
                 Merge::Diverged => {
                     plan.unsaved.push(file.clone());
                     Action::Written
@@ -342,9 +338,7 @@ impl Plan {
                 }
                 Merge::Take(action) => action,
             };
-            if let Some(hash) = repo_hash {
-                plan.marker.files.insert(file.kind, hash.clone());
-            }
+            plan.marker.files[file.kind] = repo_hash;
             plan.outcomes.push(FileOutcome {
                 kind: file.kind,
                 repo_path: repo
@@ -459,13 +453,6 @@ fn notices(
         warnings.push(Warning::PendingOperations);
     }
     sst_lock
-}
-
-fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {
-    files
-        .iter()
-        .find(|f| f.kind == kind)
-        .expect("every kind has a file")
 }
 
 /// Copies `files` (their config-dir versions) into `dir`, keeping their

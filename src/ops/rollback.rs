@@ -110,7 +110,7 @@ struct Paths {
 impl Paths {
     fn of(ctx: &StageContext, rel_root: &camino::Utf8Path) -> Paths {
         let files = state_files(ctx);
-        let file = |kind: Kind| files.iter().find(|f| f.kind == kind).expect("every kind");
+        let file = |kind: Kind| &files[kind];
         let path = |rel: &camino::Utf8Path| gitx::tree_path(rel_root, rel);
         let passphrase = file(Kind::Passphrase);
         Paths {

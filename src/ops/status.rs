@@ -9,12 +9,14 @@ use crate::warning::Warning;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 
+use crate::blob_id::BlobId;
 use crate::env::Env;
 use crate::error::Result;
 use crate::fsx;
 use crate::layout::{state_files, Kind};
 use crate::marker::Marker;
 use crate::project::{self, CommonOptions};
+use crate::seal::Keyring;
 use crate::stage::repo::read_repo_state;
 use crate::state::{check_checkpoint, CheckpointInfo};
 
@@ -114,7 +116,8 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let mut warnings = ctx.warnings.clone();
     let mut files = Vec::new();
     let mut checkpoints = (None, None);
-    let (repo_set, sealed) = read_repo_state(&ctx, &all, env, false, &mut warnings)?;
+    let keyring = Keyring::new(env, &ctx.config_dir);
+    let (repo_set, sealed) = read_repo_state(&ctx, &all, env, &keyring, false, &mut warnings)?;
     for file in all {
         let repo = repo_set.get(file.kind).map(<[u8]>::to_vec);
         let repo_path = repo_set
@@ -147,7 +150,7 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
             (Some(_), None) => SyncState::OnlyInRepo,
             (None, Some(_)) => SyncState::OnlyInConfigDir,
             (Some(r), Some(c)) if r == c => SyncState::InSync,
-            (Some(_), Some(c)) if marker.hash(file.kind) == Some(fsx::blob_hash(c).as_str()) => {
+            (Some(_), Some(c)) if marker.hash(file.kind) == Some(BlobId::of(c)) => {
                 SyncState::ChangedInRepo
             }
             (Some(_), Some(_)) => SyncState::ChangedInConfigDir,
@@ -178,7 +181,7 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
         config_checkpoint: checkpoints.1,
         sst_lock,
         warnings,
-        passphrases: crate::passphrase_access::access(&ctx, &state_files(&ctx), env),
+        passphrases: crate::passphrase_access::access(&ctx, &state_files(&ctx), env, &keyring),
         duration_ms: started.elapsed().as_millis() as u64,
     })
 }

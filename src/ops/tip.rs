@@ -50,7 +50,7 @@ pub fn refresh(
         };
         let file = workdir.join(&path);
         fsx::refuse_symlinks(&workdir, Utf8Path::new(&path))?;
-        if fsx::blob_hash_file(&file)?.as_deref() == Some(blob.to_string().as_str()) {
+        if fsx::blob_hash_file(&file)? == Some(blob.into()) {
             continue;
         }
         let content = repo

@@ -5,6 +5,7 @@ use camino::Utf8PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::names::FALLBACK_STAGE;
+use crate::per_kind::PerKind;
 use crate::project::StageContext;
 
 /// One kind of state file SST keeps for a stage.
@@ -117,34 +118,32 @@ impl StateFile {
     }
 }
 
-/// The state files of the context's stage, in [`Kind::ALL`] order.
-pub fn state_files(ctx: &StageContext) -> Vec<StateFile> {
-    Kind::ALL
-        .iter()
-        .map(|&kind| {
-            let stage = if kind.is_fallback() {
-                FALLBACK_STAGE
-            } else {
-                ctx.stage.as_str()
-            };
-            let file = format!("{stage}.json");
-            let repo_rel = ctx.state_dir.join(kind.key()).join(&file);
-            let sealed_rel = (kind.key() == "passphrase")
-                .then(|| ctx.state_dir.join(kind.key()).join(format!("{stage}.age")));
-            StateFile {
-                kind,
-                repo_path: ctx.project_root.join(&repo_rel),
-                repo_rel,
-                config_path: ctx
-                    .config_dir
-                    .join("state")
-                    .join(kind.key())
-                    .join(ctx.app.as_str())
-                    .join(&file),
-                sealed_rel,
-            }
-        })
-        .collect()
+/// The state files of the context's stage, by kind (a slice in
+/// [`Kind::ALL`] order).
+pub fn state_files(ctx: &StageContext) -> PerKind<StateFile> {
+    PerKind::from_fn(|kind| {
+        let stage = if kind.is_fallback() {
+            FALLBACK_STAGE
+        } else {
+            ctx.stage.as_str()
+        };
+        let file = format!("{stage}.json");
+        let repo_rel = ctx.state_dir.join(kind.key()).join(&file);
+        let sealed_rel = (kind.key() == "passphrase")
+            .then(|| ctx.state_dir.join(kind.key()).join(format!("{stage}.age")));
+        StateFile {
+            kind,
+            repo_path: ctx.project_root.join(&repo_rel),
+            repo_rel,
+            config_path: ctx
+                .config_dir
+                .join("state")
+                .join(kind.key())
+                .join(ctx.app.as_str())
+                .join(&file),
+            sealed_rel,
+        }
+    })
 }
 
 /// The team's age recipients (public keys), relative to the project root.

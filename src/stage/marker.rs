@@ -4,13 +4,13 @@
 //! changes nobody saved. Kept under `<configDir>/sst-local-state/`, which SST
 //! never reads.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
+use crate::blob_id::BlobId;
 use crate::error::Result;
 use crate::fsx;
 use crate::layout::{marker_path, Kind};
+use crate::per_kind::PerKind;
 use crate::project::StageContext;
 
 /// Content hashes (git blob ids) per state file kind.
@@ -19,16 +19,17 @@ pub struct Marker {
     /// Format version.
     pub version: u32,
     /// Hash of each file as last synced; a missing kind was absent.
-    pub files: BTreeMap<Kind, String>,
+    pub files: PerKind<Option<BlobId>>,
     /// Hashes a commit was pushing when it last ran, not yet recorded as
     /// synced (its run may have been killed after the push landed): the
     /// next commit takes them for its own lineage, not another run's.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub pushing: BTreeMap<Kind, Vec<String>>,
+    #[serde(default, skip_serializing_if = "nothing_pushing")]
+    pub pushing: PerKind<Vec<BlobId>>,
 }
 
 /// The outcome of reading a stage's marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // a few per run, never in a collection
 pub enum Loaded {
     /// Nothing was ever synced for the stage on this machine.
     Absent,
@@ -67,12 +68,17 @@ impl Marker {
             version: 1,
             ..self.clone()
         })
-        .expect("a map of strings serialises");
+        .expect("a map of blob ids serialises");
         fsx::write_atomic(&marker_path(ctx), &body, false)
     }
 
     /// The recorded hash for `kind`.
-    pub fn hash(&self, kind: Kind) -> Option<&str> {
-        self.files.get(&kind).map(String::as_str)
+    pub fn hash(&self, kind: Kind) -> Option<BlobId> {
+        self.files[kind]
     }
+}
+
+/// Whether no kind has hashes being pushed (the field is then left out).
+fn nothing_pushing(pushing: &PerKind<Vec<BlobId>>) -> bool {
+    pushing.iter().all(Vec::is_empty)
 }

@@ -5,6 +5,7 @@ pub mod marker;
 pub mod names;
 pub mod passphrase_access;
 pub mod passphrase_mode;
+pub mod per_kind;
 pub mod project;
 pub mod repo;
 pub mod seal;

@@ -53,9 +53,14 @@ pub fn count_recipients(ciphertext: &[u8]) -> Option<usize> {
     )
 }
 
-/// The stage's passphrases and who can open them.
-pub fn access(ctx: &StageContext, files: &[StateFile], env: &Env) -> Vec<PassphraseAccess> {
-    let keyring = seal::Keyring::new(env, &ctx.config_dir);
+/// The stage's passphrases and who can open them (`keyring` holds the keys
+/// at hand).
+pub fn access(
+    ctx: &StageContext,
+    files: &[StateFile],
+    env: &Env,
+    keyring: &seal::Keyring,
+) -> Vec<PassphraseAccess> {
     files
         .iter()
         .filter(|f| f.kind.is_passphrase())

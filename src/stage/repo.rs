@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::fsx;
 use crate::layout::{Kind, StateFile};
 use crate::project::StageContext;
-use crate::seal;
+use crate::seal::{self, Keyring};
 use crate::state::StateSet;
 use crate::warning::Warning;
 
@@ -13,17 +13,18 @@ use crate::warning::Warning;
 /// age-encrypted form (`.age`, decrypted with the configured key) or, in the
 /// legacy layout, from plain `.json` (with a warning). With `strict`, a
 /// missing or wrong key is an error; otherwise (status) such passphrases are
-/// left out and returned.
+/// left out and returned. `keys` decrypts the `.age` files (loaded on the
+/// first one).
 pub fn read_repo_state(
     ctx: &StageContext,
     files: &[StateFile],
     env: &Env,
+    keys: &Keyring,
     strict: bool,
     warnings: &mut Vec<Warning>,
 ) -> Result<(StateSet, Vec<Kind>)> {
     let mut repo = StateSet::default();
     let mut unreadable = Vec::new();
-    let mut identities = None;
     for file in files {
         // env mode: the passphrase comes from the environment, never the repository
         if ctx.passphrase_mode.mode.keeps_out(file.kind) {
@@ -53,17 +54,9 @@ pub fn read_repo_state(
         if let Some(sealed) = sealed.filter(|p| p.exists()) {
             let ciphertext =
                 std::fs::read(&sealed).map_err(|e| Error::io("reading", &sealed, e))?;
-            if identities.is_none() {
-                identities = Some(seal::identities(
-                    env,
-                    &seal::default_key_file(&ctx.config_dir),
-                )?);
-            }
-            match seal::open(
-                &sealed,
-                &ciphertext,
-                identities.as_deref().unwrap_or_default(),
-            ) {
+            // a key that cannot be read is an error even for status
+            let identities = keys.identities()?;
+            match seal::open(&sealed, &ciphertext, identities) {
                 Ok(plain) => repo.insert(file.kind, sealed.clone(), plain),
                 Err(e) if strict => return Err(e),
                 Err(_) => unreadable.push(file.kind),

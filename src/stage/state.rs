@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::layout::Kind;
+use crate::per_kind::PerKind;
 
 /// What a valid checkpoint tells about the stack.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -153,7 +154,14 @@ pub fn check_secret(
 /// The state files of a stage as read from one side (repo or config dir).
 #[derive(Debug, Default)]
 pub struct StateSet {
-    files: BTreeMap<Kind, (Utf8PathBuf, Vec<u8>)>,
+    files: PerKind<Option<ReadFile>>,
+}
+
+/// A state file as read: where from, and its content.
+#[derive(Debug)]
+struct ReadFile {
+    path: Utf8PathBuf,
+    bytes: Vec<u8>,
 }
 
 /// What [`StateSet::check`] learnt.
@@ -161,44 +169,44 @@ pub struct StateSet {
 pub struct SetInfo {
     /// The checkpoint's summary when there is one.
     pub checkpoint: Option<CheckpointInfo>,
-    /// Secrets per kind (never their values).
-    pub secret_counts: BTreeMap<Kind, usize>,
+    /// Secrets per kind of secret file present (never their values).
+    pub secret_counts: PerKind<Option<usize>>,
 }
 
 impl StateSet {
     /// Adds a file that exists.
     pub fn insert(&mut self, kind: Kind, path: Utf8PathBuf, bytes: Vec<u8>) {
-        self.files.insert(kind, (path, bytes));
+        self.files[kind] = Some(ReadFile { path, bytes });
     }
 
     /// The content of `kind`, if present.
     pub fn get(&self, kind: Kind) -> Option<&[u8]> {
-        self.files.get(&kind).map(|(_, b)| b.as_slice())
+        self.files[kind].as_ref().map(|f| f.bytes.as_slice())
     }
 
     /// The path `kind` was read from, if present.
     pub fn path(&self, kind: Kind) -> Option<&Utf8Path> {
-        self.files.get(&kind).map(|(p, _)| p.as_path())
+        self.files[kind].as_ref().map(|f| f.path.as_path())
     }
 
     /// Whether no file is present.
     pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.files.iter().all(Option::is_none)
     }
 
     /// Checks every file and the pairing of encrypted files with their
     /// passphrase. `expected_path` names where a missing passphrase should be.
     pub fn check(&self, expected_path: impl Fn(Kind) -> Utf8PathBuf) -> Result<SetInfo> {
         let mut info = SetInfo::default();
-        let mut keys = BTreeMap::new();
+        let mut keys = PerKind::default();
         for kind in [Kind::Passphrase, Kind::FallbackPassphrase] {
-            if let Some((path, bytes)) = self.files.get(&kind) {
-                keys.insert(kind, (check_passphrase(path, bytes)?, path));
+            if let Some(ReadFile { path, bytes }) = &self.files[kind] {
+                keys[kind] = Some((check_passphrase(path, bytes)?, path));
             }
         }
-        for (&kind, (path, bytes)) in &self.files {
+        for (kind, ReadFile { path, bytes }) in self.files.present() {
             if let Some(pass_kind) = kind.passphrase() {
-                let Some((key, key_path)) = keys.get(&pass_kind) else {
+                let Some((key, key_path)) = &keys[pass_kind] else {
                     return Err(Error::PassphraseMissing {
                         file: expected_path(pass_kind),
                         needed_by: path.clone(),
@@ -207,8 +215,7 @@ impl StateSet {
                 if kind == Kind::App {
                     info.checkpoint = Some(check_checkpoint(path, bytes)?);
                 } else {
-                    info.secret_counts
-                        .insert(kind, check_secret(path, bytes, key, key_path)?);
+                    info.secret_counts[kind] = Some(check_secret(path, bytes, key, key_path)?);
                 }
             }
         }
@@ -350,7 +357,7 @@ pub(crate) mod tests {
         );
         let info = set.check(|k| p(k.key())).unwrap();
         assert_eq!(info.checkpoint.unwrap().resources, 0);
-        assert_eq!(info.secret_counts[&Kind::Secret], 1);
+        assert_eq!(info.secret_counts[Kind::Secret], Some(1));
         set.insert(
             Kind::FallbackSecret,
             p("/r/secret/_fallback.json"),

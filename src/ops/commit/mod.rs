@@ -18,14 +18,14 @@ pub mod rule;
 mod worktree;
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use camino::Utf8PathBuf;
 use git2::{Oid, Repository};
 use serde::Serialize;
 
+use crate::blob_id::BlobId;
 use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -35,16 +35,17 @@ use crate::guard;
 use crate::layout::{self, state_files, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
 use crate::ops::lock;
+use crate::per_kind::PerKind;
 use crate::project::{self, Caller, CommonOptions, StageContext};
 use crate::remote::{git_error, Remote};
-use crate::seal;
+use crate::seal::{self, Keyring};
 use crate::state::{check_checkpoint, SetInfo, StateSet};
 use crate::warning::Warning;
 use message::MessageFacts;
 
 pub use push::PUSH_TIMEOUT_ENV;
 pub(crate) use push::{backoff, push_budget};
-use rule::Ids;
+use rule::{Ids, Pending};
 
 /// Options of [`commit`].
 #[derive(Debug, Clone, Default)]
@@ -209,7 +210,12 @@ struct ConfigDir {
 }
 
 impl ConfigDir {
-    fn read(ctx: &StageContext, files: &[StateFile], env: &Env, dry_run: bool) -> Result<Self> {
+    fn read(
+        ctx: &StageContext,
+        files: &PerKind<StateFile>,
+        env: &Env,
+        dry_run: bool,
+    ) -> Result<Self> {
         // a config dir that does not exist holds nothing to read, and a
         // commit must not create it (a mistyped --config-dir changes nothing)
         let lock = (!dry_run && ctx.config_dir.is_dir())
@@ -228,14 +234,11 @@ impl ConfigDir {
         crate::passphrase_mode::check_config_passphrase(ctx, files, &collected, env)?;
         let (info, ours) = std::thread::scope(|scope| {
             let hashes = scope.spawn(|| {
-                Kind::ALL
-                    .iter()
-                    .map(|&k| (k, collected.get(k).map(|b| oid_of(&fsx::blob_hash(b)))))
-                    // env mode: the passphrase is never ours to commit
-                    .map(|(k, id)| (k, id.filter(|_| !ctx.passphrase_mode.mode.keeps_out(k))))
-                    .collect::<Ids>()
+                // env mode: the passphrase is never ours to commit
+                Ids::from_fn(|k| collected.get(k).map(BlobId::of))
+                    .map(|k, id| id.filter(|_| !ctx.passphrase_mode.mode.keeps_out(k)))
             });
-            let info = collected.check(|kind| path_of(files, kind).config_path.clone());
+            let info = collected.check(|kind| files[kind].config_path.clone());
             (info, hashes.join().expect("hashing does not panic"))
         });
         Ok(ConfigDir {
@@ -245,11 +248,6 @@ impl ConfigDir {
             loaded,
         })
     }
-}
-
-/// A hex blob id we computed ourselves.
-fn oid_of(hex: &str) -> Oid {
-    Oid::from_str(hex).expect("a blob hash is a valid oid")
 }
 
 /// Where the commit goes: a remote and its branch.
@@ -315,15 +313,17 @@ struct Run<'a> {
     options: &'a CommitOptions,
     env: &'a Env,
     ctx: StageContext,
-    files: Vec<StateFile>,
+    files: PerKind<StateFile>,
     state: &'a ConfigDir,
     repo: &'a Repository,
     workdir: Utf8PathBuf,
     git_dir: Utf8PathBuf,
-    tree_paths: BTreeMap<Kind, String>,
-    sealed_paths: BTreeMap<Kind, String>,
+    /// Each file's path in the tree.
+    tree_paths: PerKind<String>,
+    /// The path of each passphrase's age-encrypted form in the tree.
+    sealed_paths: PerKind<Option<String>>,
     recipients_path: String,
-    identities: OnceCell<Vec<age::x25519::Identity>>,
+    keyring: Keyring<'a>,
     head: Option<git2::Commit<'a>>,
     started_from: Ids,
     timer: Timer,
@@ -339,7 +339,7 @@ impl<'a> Run<'a> {
         options: &'a CommitOptions,
         env: &'a Env,
         ctx: StageContext,
-        files: Vec<StateFile>,
+        files: PerKind<StateFile>,
         state: &'a ConfigDir,
         repo: &'a Repository,
         timer: Timer,
@@ -352,19 +352,13 @@ impl<'a> Run<'a> {
         }
         let tree_path = |rel: &camino::Utf8Path| gitx::tree_path(&rel_root, rel);
         let mut run = Run {
-            tree_paths: files
-                .iter()
-                .map(|f| (f.kind, tree_path(&f.repo_rel)))
-                .collect(),
-            sealed_paths: files
-                .iter()
-                .filter_map(|f| Some((f.kind, tree_path(f.sealed_rel.as_ref()?))))
-                .collect(),
+            tree_paths: files.map(|_, f| tree_path(&f.repo_rel)),
+            sealed_paths: files.map(|_, f| f.sealed_rel.as_deref().map(tree_path)),
             recipients_path: tree_path(&layout::recipients_rel(&ctx)),
             head: repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
             warnings: ctx.warnings.clone(),
-            identities: OnceCell::new(),
-            started_from: Ids::new(),
+            keyring: Keyring::new(env, &ctx.config_dir),
+            started_from: Ids::default(),
             carried: None,
             lock_landed: false,
             options,
@@ -418,29 +412,17 @@ impl<'a> Run<'a> {
     /// like now.
     fn started_from(&self) -> Result<Ids> {
         match &self.state.loaded {
-            Loaded::Found(marker) => Ok(Kind::ALL
-                .iter()
-                .map(|&k| (k, marker.hash(k).and_then(|h| Oid::from_str(h).ok())))
-                .collect()),
+            Loaded::Found(marker) => Ok(marker.files.clone()),
             Loaded::Absent | Loaded::Corrupt => self.ids_in(self.head.as_ref()),
         }
     }
 
     /// What an earlier run of ours on this config dir was pushing when it
     /// ended without recording it (killed after the push landed?).
-    fn pending(&self) -> BTreeMap<Kind, Vec<Oid>> {
+    fn pending(&self) -> Pending {
         match &self.state.loaded {
-            Loaded::Found(m) => m
-                .pushing
-                .iter()
-                .map(|(k, ids)| {
-                    (
-                        *k,
-                        ids.iter().filter_map(|h| Oid::from_str(h).ok()).collect(),
-                    )
-                })
-                .collect(),
-            Loaded::Absent | Loaded::Corrupt => BTreeMap::new(),
+            Loaded::Found(m) => m.pushing.clone(),
+            Loaded::Absent | Loaded::Corrupt => Pending::default(),
         }
     }
 
@@ -448,15 +430,14 @@ impl<'a> Run<'a> {
     /// passphrase counts as its plaintext (decrypted with the configured
     /// key, or, without one, trusted to be what prepare last recorded).
     fn ids_in(&self, commit: Option<&git2::Commit>) -> Result<Ids> {
-        let mut ids = Ids::new();
-        for (&kind, path) in &self.tree_paths {
-            let id = match commit {
-                Some(c) => gitx::blob_at(c, path)?,
+        let mut ids = Ids::default();
+        for (kind, path) in self.tree_paths.entries() {
+            ids[kind] = match commit {
+                Some(c) => gitx::blob_at(c, path)?.map(BlobId::from),
                 None => None,
             };
-            ids.insert(kind, id);
         }
-        for (&kind, path) in &self.sealed_paths {
+        for (kind, path) in self.sealed_paths.present() {
             if let Some(sealed) = commit
                 .map(|c| gitx::blob_at(c, path))
                 .transpose()?
@@ -465,28 +446,21 @@ impl<'a> Run<'a> {
                 // env mode: a passphrase the repository may still hold is not the stage's
                 let kept_out = self.ctx.passphrase_mode.mode.keeps_out(kind);
                 if !kept_out {
-                    ids.insert(kind, self.plaintext_id(kind, path, sealed)?);
+                    ids[kind] = self.plaintext_id(kind, path, sealed)?;
                 }
             }
         }
         for kind in Kind::ALL {
             if self.ctx.passphrase_mode.mode.keeps_out(kind) {
-                ids.insert(kind, None);
+                ids[kind] = None;
             }
         }
         Ok(ids)
     }
 
     /// The content id of the plaintext of the sealed passphrase `sealed`.
-    fn plaintext_id(&self, kind: Kind, path: &str, sealed: Oid) -> Result<Option<Oid>> {
-        let keys = match self.identities.get() {
-            Some(keys) => keys,
-            None => {
-                let keys =
-                    seal::identities(self.env, &seal::default_key_file(&self.ctx.config_dir))?;
-                self.identities.get_or_init(|| keys)
-            }
-        };
+    fn plaintext_id(&self, kind: Kind, path: &str, sealed: Oid) -> Result<Option<BlobId>> {
+        let keys = self.keyring.identities()?;
         match (keys.is_empty(), &self.state.loaded) {
             (false, _) => {
                 let blob = self
@@ -494,15 +468,20 @@ impl<'a> Run<'a> {
                     .find_blob(sealed)
                     .map_err(|e| git_error("reading a blob", &e))?;
                 let bytes = seal::open(camino::Utf8Path::new(path), blob.content(), keys)?;
-                Ok(Some(oid_of(&fsx::blob_hash(&bytes))))
+                Ok(Some(BlobId::of(&bytes)))
             }
-            (true, Loaded::Found(m)) if m.hash(kind).is_some() => {
-                Ok(m.hash(kind).and_then(|h| Oid::from_str(h).ok()))
-            }
+            (true, Loaded::Found(m)) if m.hash(kind).is_some() => Ok(m.hash(kind)),
             (true, _) => Err(Error::AgeKeyMissing {
                 file: self.workdir.join(path),
             }),
         }
+    }
+
+    /// The tree path of the age-encrypted form of passphrase `kind`.
+    fn sealed_path(&self, kind: Kind) -> &str {
+        self.sealed_paths[kind]
+            .as_deref()
+            .expect("passphrases have a sealed form")
     }
 
     /// The paths of the files another run changed at `at` since this run
@@ -512,7 +491,7 @@ impl<'a> Run<'a> {
         Ok(
             rule::conflicts(&self.state.ours, &self.started_from, &at, &self.pending())
                 .into_iter()
-                .map(|k| self.tree_paths[&k].clone())
+                .map(|k| self.tree_paths[k].clone())
                 .collect(),
         )
     }
@@ -606,7 +585,7 @@ impl<'a> Run<'a> {
                 Some(ChangedFile {
                     kind,
                     path: o.path.clone(),
-                    change: if at_base[&kind].is_some() {
+                    change: if at_base[kind].is_some() {
                         "modified"
                     } else {
                         "added"
@@ -631,15 +610,15 @@ impl<'a> Run<'a> {
         base: &Base<'a>,
     ) -> Result<()> {
         for kind in [Kind::Passphrase, Kind::FallbackPassphrase] {
-            if changes.contains(&kind) && at_base[&kind].is_some() {
+            if changes.contains(&kind) && at_base[kind].is_some() {
                 let sealed_in_base = base
                     .commit
                     .as_ref()
-                    .map(|b| gitx::blob_at(b, &self.sealed_paths[&kind]))
+                    .map(|b| gitx::blob_at(b, self.sealed_path(kind)))
                     .transpose()?
                     .flatten()
                     .is_some();
-                let file = path_of(&self.files, kind);
+                let file = &self.files[kind];
                 return Err(Error::PassphraseMismatch {
                     file: file.config_path.clone(),
                     repo_file: match (&file.sealed_rel, sealed_in_base) {
@@ -674,16 +653,16 @@ impl<'a> Run<'a> {
                 private: kind.is_private(),
             };
             outputs.push(match (kind.is_passphrase(), &recipients) {
-                (false, _) => plain(&self.tree_paths[&kind]),
+                (false, _) => plain(&self.tree_paths[kind]),
                 (true, Some((keys, _))) => Output {
                     kind: Some(kind),
-                    path: self.sealed_paths[&kind].clone(),
+                    path: self.sealed_path(kind).to_string(),
                     bytes: Cow::Owned(seal::seal(bytes, keys)),
                     private: false,
                 },
                 (true, None) if !self.plaintext_allowed() => {
                     return Err(Error::PlaintextPassphrase {
-                        file: path_of(&self.files, kind).repo_path.clone(),
+                        file: self.files[kind].repo_path.clone(),
                         recipients: self
                             .ctx
                             .project_root
@@ -692,10 +671,10 @@ impl<'a> Run<'a> {
                 }
                 (true, None) => {
                     self.warnings.push(Warning::PlaintextPassphraseCommitted {
-                        path: self.tree_paths[&kind].clone(),
+                        path: self.tree_paths[kind].clone(),
                         allowed_by: seal::PLAINTEXT_ENV,
                     });
-                    plain(&self.tree_paths[&kind])
+                    plain(&self.tree_paths[kind])
                 }
             });
         }
@@ -762,7 +741,7 @@ impl<'a> Run<'a> {
             resources_before: base
                 .commit
                 .as_ref()
-                .and_then(|b| checkpoint_resources(self.repo, b, &self.tree_paths[&Kind::App])),
+                .and_then(|b| checkpoint_resources(self.repo, b, &self.tree_paths[Kind::App])),
             resources_after: self.state.info.checkpoint.map(|c| c.resources),
             update: message::newest_update(&self.ctx),
             ci_run_url: ci_env::detect(self.env).and_then(|ci| ci.run_url),
@@ -814,13 +793,6 @@ fn checkpoint_resources(repo: &Repository, commit: &git2::Commit, path: &str) ->
     check_checkpoint(camino::Utf8Path::new(path), blob.content())
         .ok()
         .map(|c| c.resources)
-}
-
-fn path_of(files: &[StateFile], kind: Kind) -> &StateFile {
-    files
-        .iter()
-        .find(|f| f.kind == kind)
-        .expect("every kind has a file")
 }
 
 /// The branch state commits go to: `--branch` (`explicit`) > env >

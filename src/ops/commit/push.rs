@@ -86,7 +86,7 @@ impl<'a> Run<'a> {
         let mut needed: Vec<(String, Oid)> = Vec::new();
         for (output, (path, blob)) in plan.outputs.iter().zip(blobs) {
             let missing = match output.kind {
-                Some(kind) => at[&kind] != self.state.ours[&kind],
+                Some(kind) => at[kind] != self.state.ours[kind],
                 // the recipients file goes with an encrypted passphrase
                 None => {
                     parent

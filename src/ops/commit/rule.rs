@@ -9,14 +9,17 @@
 //! - `pending`: what an earlier run of ours on this config dir was pushing
 //!   when it ended without recording it (killed after its push landed?).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use git2::Oid;
-
+use crate::blob_id::BlobId;
 use crate::layout::Kind;
+use crate::per_kind::PerKind;
 
 /// One content id per kind of state file (`None`: absent).
-pub type Ids = BTreeMap<Kind, Option<Oid>>;
+pub type Ids = PerKind<Option<BlobId>>;
+
+/// Content ids an earlier run of ours was pushing, per kind.
+pub type Pending = PerKind<Vec<BlobId>>;
 
 /// The kinds this run has to write on `at`: present in the config dir,
 /// different from `at`, and changed by this run. A file this run did not
@@ -28,8 +31,8 @@ pub type Ids = BTreeMap<Kind, Option<Oid>>;
 pub fn changed_kinds(ours: &Ids, started_from: &Ids, at: &Ids) -> BTreeSet<Kind> {
     Kind::ALL
         .into_iter()
-        .filter(|k| ours[k].is_some() && ours[k] != at[k])
-        .filter(|k| at[k].is_none() || ours[k] != started_from[k])
+        .filter(|&k| ours[k].is_some() && ours[k] != at[k])
+        .filter(|&k| at[k].is_none() || ours[k] != started_from[k])
         .collect()
 }
 
@@ -38,17 +41,12 @@ pub fn changed_kinds(ours: &Ids, started_from: &Ids, at: &Ids) -> BTreeSet<Kind>
 /// of ours): saving over them would lose that run's state. Fallback files
 /// count only when this run changed them too (another stage's change to
 /// them alone is kept, see [`changed_kinds`]).
-pub fn conflicts(
-    ours: &Ids,
-    started_from: &Ids,
-    at: &Ids,
-    pending: &BTreeMap<Kind, Vec<Oid>>,
-) -> Vec<Kind> {
+pub fn conflicts(ours: &Ids, started_from: &Ids, at: &Ids, pending: &Pending) -> Vec<Kind> {
     Kind::ALL
         .into_iter()
-        .filter(|k| !k.is_fallback() || ours[k] != started_from[k])
-        .filter(|k| at[k] != started_from[k] && at[k] != ours[k])
-        .filter(|k| !at[k].is_some_and(|id| pending.get(k).is_some_and(|ids| ids.contains(&id))))
+        .filter(|&k| !k.is_fallback() || ours[k] != started_from[k])
+        .filter(|&k| at[k] != started_from[k] && at[k] != ours[k])
+        .filter(|&k| !at[k].is_some_and(|id| pending[k].contains(&id)))
         .collect()
 }
 
@@ -56,31 +54,36 @@ pub fn conflicts(
 mod tests {
     use super::*;
 
-    fn id(n: u8) -> Option<Oid> {
-        Some(Oid::from_bytes(&[n; 20]).unwrap())
+    fn id(n: u8) -> Option<BlobId> {
+        Some(git2::Oid::from_bytes(&[n; 20]).unwrap().into())
     }
 
     /// Ids with `kind` set to `value` and every other kind absent.
-    fn ids(kind: Kind, value: Option<Oid>) -> Ids {
-        Kind::ALL
-            .into_iter()
-            .map(|k| (k, if k == kind { value } else { None }))
-            .collect()
+    fn ids(kind: Kind, value: Option<BlobId>) -> Ids {
+        PerKind::from_fn(|k| if k == kind { value } else { None })
     }
 
     /// (ours, started_from, at) for one kind; the other kinds absent.
-    fn case(kind: Kind, ours: Option<Oid>, from: Option<Oid>, at: Option<Oid>) -> (Ids, Ids, Ids) {
+    fn case(
+        kind: Kind,
+        ours: Option<BlobId>,
+        from: Option<BlobId>,
+        at: Option<BlobId>,
+    ) -> (Ids, Ids, Ids) {
         (ids(kind, ours), ids(kind, from), ids(kind, at))
     }
 
-    const NONE: BTreeMap<Kind, Vec<Oid>> = BTreeMap::new();
+    /// No unrecorded push.
+    fn none() -> Pending {
+        Pending::default()
+    }
 
     #[test]
     fn unchanged_everywhere_writes_nothing_and_conflicts_with_nothing() {
         for kind in Kind::ALL {
             let (o, f, a) = case(kind, id(1), id(1), id(1));
             assert!(changed_kinds(&o, &f, &a).is_empty());
-            assert!(conflicts(&o, &f, &a, &NONE).is_empty());
+            assert!(conflicts(&o, &f, &a, &none()).is_empty());
         }
     }
 
@@ -89,7 +92,7 @@ mod tests {
         for kind in Kind::ALL {
             let (o, f, a) = case(kind, id(2), id(1), id(1));
             assert_eq!(changed_kinds(&o, &f, &a), BTreeSet::from([kind]));
-            assert!(conflicts(&o, &f, &a, &NONE).is_empty());
+            assert!(conflicts(&o, &f, &a, &none()).is_empty());
         }
     }
 
@@ -105,7 +108,7 @@ mod tests {
             } else {
                 vec![kind]
             };
-            assert_eq!(conflicts(&o, &f, &a, &NONE), expected);
+            assert_eq!(conflicts(&o, &f, &a, &none()), expected);
         }
     }
 
@@ -113,7 +116,7 @@ mod tests {
     fn changed_on_both_sides_differently_is_a_conflict() {
         for kind in Kind::ALL {
             let (o, f, a) = case(kind, id(2), id(1), id(3));
-            assert_eq!(conflicts(&o, &f, &a, &NONE), vec![kind], "{kind:?}");
+            assert_eq!(conflicts(&o, &f, &a, &none()), vec![kind], "{kind:?}");
         }
     }
 
@@ -122,7 +125,7 @@ mod tests {
         for kind in Kind::ALL {
             let (o, f, a) = case(kind, id(2), id(1), id(2));
             assert!(changed_kinds(&o, &f, &a).is_empty());
-            assert!(conflicts(&o, &f, &a, &NONE).is_empty());
+            assert!(conflicts(&o, &f, &a, &none()).is_empty());
         }
     }
 
@@ -131,9 +134,9 @@ mod tests {
         for kind in Kind::ALL {
             let (o, f, a) = case(kind, id(2), None, None);
             assert_eq!(changed_kinds(&o, &f, &a), BTreeSet::from([kind]));
-            assert!(conflicts(&o, &f, &a, &NONE).is_empty());
+            assert!(conflicts(&o, &f, &a, &none()).is_empty());
             let (o, f, a) = case(kind, id(2), None, id(3));
-            assert_eq!(conflicts(&o, &f, &a, &NONE), vec![kind]);
+            assert_eq!(conflicts(&o, &f, &a, &none()), vec![kind]);
         }
     }
 
@@ -158,14 +161,15 @@ mod tests {
     fn removed_on_the_branch_since_we_started_conflicts_when_we_changed_it() {
         for kind in Kind::ALL {
             let (o, f, a) = case(kind, id(2), id(1), None);
-            assert_eq!(conflicts(&o, &f, &a, &NONE), vec![kind]);
+            assert_eq!(conflicts(&o, &f, &a, &none()), vec![kind]);
         }
     }
 
     #[test]
     fn an_unrecorded_push_of_ours_on_the_branch_is_our_own_lineage() {
         for kind in Kind::ALL {
-            let pending = BTreeMap::from([(kind, vec![Oid::from_bytes(&[9; 20]).unwrap()])]);
+            let mut pending = Pending::default();
+            pending[kind].extend(id(9));
             let (o, f, a) = case(kind, id(2), id(1), id(9));
             assert!(conflicts(&o, &f, &a, &pending).is_empty(), "{kind:?}");
             // an unrelated push is still a conflict
@@ -185,9 +189,9 @@ mod tests {
             BTreeSet::from([Kind::Passphrase])
         );
         let (o, f, a) = case(Kind::Passphrase, id(5), None, id(6));
-        assert_eq!(conflicts(&o, &f, &a, &NONE), vec![Kind::Passphrase]);
+        assert_eq!(conflicts(&o, &f, &a, &none()), vec![Kind::Passphrase]);
         let (o, f, a) = case(Kind::FallbackPassphrase, id(5), id(5), id(6));
         assert!(changed_kinds(&o, &f, &a).is_empty());
-        assert!(conflicts(&o, &f, &a, &NONE).is_empty());
+        assert!(conflicts(&o, &f, &a, &none()).is_empty());
     }
 }

@@ -3,13 +3,12 @@
 //! stage's marker records what was saved (and, before a push, what is
 //! being pushed).
 
-use std::collections::BTreeMap;
-
 use camino::Utf8Path;
 use git2::{Oid, Repository};
 
 use super::rule::Ids;
 use super::{CommitReport, Landed, Outcome, Output, Plan, Run, Target};
+use crate::blob_id::BlobId;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
@@ -17,6 +16,7 @@ use crate::gitx;
 use crate::guard;
 use crate::layout::{state_files, Kind};
 use crate::marker::{Loaded, Marker};
+use crate::per_kind::PerKind;
 use crate::project::StageContext;
 use crate::remote::git_error;
 use crate::state::StateSet;
@@ -197,17 +197,13 @@ pub(super) fn note_pushing(
     let mut marker = match read {
         Loaded::Found(m) => m.clone(),
         Loaded::Absent | Loaded::Corrupt => Marker {
-            files: started_from
-                .iter()
-                .filter_map(|(k, id)| Some((*k, (*id)?.to_string())))
-                .collect::<BTreeMap<_, _>>(),
+            files: started_from.clone(),
             ..Marker::default()
         },
     };
     for kind in kinds {
-        if let Some(id) = ours[&kind] {
-            let list = marker.pushing.entry(kind).or_default();
-            let id = id.to_string();
+        if let Some(id) = ours[kind] {
+            let list = &mut marker.pushing[kind];
             if !list.contains(&id) {
                 list.push(id);
             }
@@ -242,11 +238,9 @@ pub(super) fn record_synced(
     if Marker::load(ctx)? != *read {
         return Ok(());
     }
-    let mut marker = Marker::default();
-    for kind in Kind::ALL {
-        if let Some(bytes) = collected.get(kind) {
-            marker.files.insert(kind, fsx::blob_hash(bytes));
-        }
-    }
+    let marker = Marker {
+        files: PerKind::from_fn(|kind| collected.get(kind).map(BlobId::of)),
+        ..Marker::default()
+    };
     marker.save(ctx)
 }
