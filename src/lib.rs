@@ -1,34 +1,48 @@
 #![deny(clippy::all)]
 //! `sst-local-state`: keep SST's local deploy state in git, safely.
 //!
-//! Layers, each a folder: [`binding`] (Node-API) and [`cli`] call the
-//! operations in [`ops`] (prepare, commit, status, init), which work on a
-//! stage ([`stage`]: project, names, layout, state files, marker, age
-//! sealing) through SST's facts ([`sst`]: config dir, `sst.config.ts`,
-//! SST's lock) and git ([`git`]: the remote transport, local plumbing,
-//! URL rules, redaction); [`env`], [`error`], [`warning`], [`fsx`],
-//! [`guard`] and [`ci_env`] serve them all. The modules that tests and
-//! tools use are re-exported here by name.
+//! Layers, each a folder: `binding` (Node-API) and `cli` call the
+//! operations in [`ops`] (prepare, commit, status, init, lock, run, ...),
+//! which work on a stage (`stage`: project, names, layout, state files,
+//! marker, age sealing) through SST's facts (`sst`: config dir,
+//! `sst.config.ts`, SST's lock) and git (`git`: the remote transport,
+//! local plumbing, URL rules, redaction); `env`, `error`, `warning`,
+//! `fsx`, `guard` and `ci_env` serve them all. Only [`ops`] is public as a
+//! module; the types the operations take and give are re-exported here by
+//! name, and everything else is private to the crate.
 
-pub mod binding;
-pub mod blob_id;
-pub mod ci_env;
-pub mod cli;
-pub mod env;
-pub mod error;
-pub mod fsx;
-pub mod git;
-pub mod guard;
+// napi registers the binding's exports at load time (not in test builds)
+#[cfg_attr(test, allow(dead_code))]
+mod binding;
+mod blob_id;
+mod ci_env;
+mod cli;
+mod env;
+mod error;
+mod fsx;
+mod git;
+mod guard;
 pub mod ops;
-pub mod sst;
-pub mod stage;
-pub mod warning;
+mod sst;
+mod stage;
+mod warning;
 
-pub use cli::render;
-pub use git::{git_cli, gitx, probe, redact, remote, urlmatch};
-pub use ops::commit::message;
-pub use ops::{commit, init, prepare, status};
-pub use ops::{encrypt, rekey, secrets};
-pub use sst::{config_dir, nesting, sst_config};
-pub use stage::{layout, marker, names, per_kind, project, seal, state};
-pub use stage::{passphrase_access, passphrase_mode};
+// The public surface: the operations (each a module of `ops` with its
+// function, options and report) and the types they take and give.
+pub use blob_id::BlobId;
+pub use cli::{render, run as run_cli, Cli};
+pub use env::Env;
+pub use error::{Error, Result};
+pub use fsx::DirLock;
+pub use ops::{commit, encrypt, init, prepare, rekey, secrets, status};
+pub use stage::layout::Kind;
+pub use stage::project::CommonOptions;
+pub use stage::seal;
+pub use warning::Warning;
+
+// Short paths inside the crate.
+use git::{git_cli, gitx, probe, redact, remote, urlmatch};
+use ops::commit::message;
+use sst::{config_dir, nesting, sst_config};
+use stage::{layout, marker, names, per_kind, project, state};
+use stage::{passphrase_access, passphrase_mode};

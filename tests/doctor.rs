@@ -84,7 +84,7 @@ fn cli(fx: &Fixture, args: &[&str]) -> (i32, String, String) {
         fx.config.to_string(),
     ]);
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = sst_local_state::cli::run(&argv, &env_with(&[]), &mut out, &mut err);
+    let code = sst_local_state::run_cli(&argv, &env_with(&[]), &mut out, &mut err);
     (
         code,
         String::from_utf8(out).unwrap(),

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use common::Fixture;
 use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository, Signature, Time};
-use sst_local_state::layout::Kind;
 use sst_local_state::ops::history::{history, HistoryOptions};
+use sst_local_state::Kind;
 
 const STAGES: [&str; 3] = ["dev", "prod", "pr-7"];
 

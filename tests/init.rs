@@ -7,14 +7,14 @@ mod common;
 
 use camino::Utf8PathBuf;
 use common::Fixture;
-use sst_local_state::env::Env;
 use sst_local_state::init::{init, InitOptions, InitReport};
+use sst_local_state::Env;
 
 fn init_with(
     fx: &Fixture,
     key_file: Option<&str>,
     env: &Env,
-) -> sst_local_state::error::Result<InitReport> {
+) -> sst_local_state::Result<InitReport> {
     init(
         &InitOptions {
             common: fx.options("dev"),
@@ -28,7 +28,7 @@ fn init_with(
 /// Runs `init`, asserts `KEY_FILE_IN_REPO` naming `path` and `place`, and that nothing was written.
 fn assert_refused(
     fx: &Fixture,
-    init: impl FnOnce() -> sst_local_state::error::Result<InitReport>,
+    init: impl FnOnce() -> sst_local_state::Result<InitReport>,
     path: &str,
     place: &str,
 ) {

@@ -25,7 +25,7 @@ fn env_project() -> (Fixture, git2::Repository) {
     (fx, repo)
 }
 
-fn prep(fx: &Fixture, vars: &[(&str, &str)]) -> sst_local_state::error::Result<()> {
+fn prep(fx: &Fixture, vars: &[(&str, &str)]) -> sst_local_state::Result<()> {
     let options = PrepareOptions {
         common: fx.options("dev"),
         ..Default::default()

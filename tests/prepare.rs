@@ -10,7 +10,7 @@ fn run(
     fx: &Fixture,
     stage: &str,
     f: impl FnOnce(&mut PrepareOptions),
-) -> sst_local_state::error::Result<sst_local_state::prepare::PrepareReport> {
+) -> sst_local_state::Result<sst_local_state::prepare::PrepareReport> {
     let mut options = PrepareOptions {
         common: fx.options(stage),
         ..PrepareOptions::default()
@@ -167,7 +167,7 @@ fn unsaved_state_is_refused_then_backed_up_with_force() {
     assert_eq!(
         st.files
             .iter()
-            .find(|f| f.kind == sst_local_state::layout::Kind::App)
+            .find(|f| f.kind == sst_local_state::Kind::App)
             .unwrap()
             .state,
         SyncState::ChangedInConfigDir

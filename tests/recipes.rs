@@ -1,5 +1,5 @@
 //! Every `sst-local-state <command> …` shown to users parses with the real CLI
-//! definition (`sst_local_state::cli::Cli`): the CI recipes (`examples/*.yml`),
+//! definition (`sst_local_state::Cli`): the CI recipes (`examples/*.yml`),
 //! the example scripts (`examples/*.ts`) and the README's code blocks. A recipe
 //! that shows a flag the CLI lacks (or a README synopsis that lists one) fails
 //! here with its file, line and clap's error.
@@ -18,7 +18,7 @@ use std::path::Path;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
-use sst_local_state::cli::Cli;
+use sst_local_state::Cli;
 
 const TOOL: &str = "sst-local-state";
 /// What a variable or placeholder stands for: a value every flag accepts

@@ -8,11 +8,11 @@ mod common;
 
 use camino::Utf8Path;
 use common::{blob_in, commit_all, Fixture};
-use sst_local_state::env::Env;
 use sst_local_state::init::{init, InitOptions};
 use sst_local_state::rekey::rekey;
 use sst_local_state::seal;
 use sst_local_state::secrets::SecretsOptions;
+use sst_local_state::Env;
 
 struct Key {
     secret: String,

@@ -7,9 +7,9 @@ mod common;
 
 use common::{commit_all, Fixture};
 use git2::{Oid, Repository};
-use sst_local_state::error::Error;
 use sst_local_state::ops::lock::{lock, LockOptions, LockRequest};
 use sst_local_state::ops::rollback::{rollback, RollbackOptions, RollbackReport};
+use sst_local_state::Error;
 
 const LOCK_REF: &str = "refs/heads/sst-local-state/lock/demo-app/dev";
 const APP: &str = "infra/state/app/dev.json";

@@ -28,7 +28,7 @@ fn prepare_into(
     fx: &Fixture,
     stage: &str,
     config: &Utf8Path,
-) -> sst_local_state::error::Result<sst_local_state::prepare::PrepareReport> {
+) -> sst_local_state::Result<sst_local_state::prepare::PrepareReport> {
     let mut o = PrepareOptions {
         common: fx.options(stage),
         ..Default::default()
@@ -305,7 +305,7 @@ fn concurrent_prepares_into_one_config_dir_never_mix_two_states() {
         .unwrap();
         assert_eq!(
             marker["files"]["app"].as_str().unwrap(),
-            sst_local_state::blob_id::BlobId::of(&now[0]).to_string(),
+            sst_local_state::BlobId::of(&now[0]).to_string(),
             "round {round}"
         );
     }
@@ -315,8 +315,7 @@ fn concurrent_prepares_into_one_config_dir_never_mix_two_states() {
 fn a_held_config_dir_lock_makes_prepare_wait_then_fail_clearly() {
     let fx = Fixture::new();
     fx.repo_full_stage("dev");
-    let held =
-        sst_local_state::fsx::DirLock::acquire(&fx.config, std::time::Duration::ZERO).unwrap();
+    let held = sst_local_state::DirLock::acquire(&fx.config, std::time::Duration::ZERO).unwrap();
     let mut o = PrepareOptions {
         common: fx.options("dev"),
         ..Default::default()
@@ -589,7 +588,7 @@ fn a_run_killed_after_its_push_landed_is_the_next_runs_own_lineage_not_a_conflic
     let killed_run_marker = |note: bool| {
         let mut m: serde_json::Value = serde_json::from_slice(&marker_before).unwrap();
         if note {
-            m["pushing"] = serde_json::json!({ "app": [sst_local_state::blob_id::BlobId::of(killed.as_bytes()).to_string()] });
+            m["pushing"] = serde_json::json!({ "app": [sst_local_state::BlobId::of(killed.as_bytes()).to_string()] });
         }
         std::fs::write(&marker, serde_json::to_vec(&m).unwrap()).unwrap();
         repo.reference("refs/remotes/origin/main", known_before, true, "test")

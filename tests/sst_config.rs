@@ -24,7 +24,7 @@ fn deep_config(fx: &Fixture, depth: usize, home: &str) {
 fn prepare_on_small_stack(
     fx: &Fixture,
     app: Option<&str>,
-) -> sst_local_state::error::Result<PrepareReport> {
+) -> sst_local_state::Result<PrepareReport> {
     let mut options = PrepareOptions {
         common: fx.options("dev"),
         ..Default::default()

@@ -9,9 +9,9 @@ mod common;
 use camino::{Utf8Path, Utf8PathBuf};
 use common::{checkpoint, Fixture};
 use sst_local_state::commit::{commit, CommitOptions, CommitReport};
-use sst_local_state::env::Env;
-use sst_local_state::error::Result;
 use sst_local_state::prepare::{prepare, PrepareOptions};
+use sst_local_state::Env;
+use sst_local_state::Result;
 
 fn git(dir: &Utf8Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new("git")

@@ -36,6 +36,7 @@ pub struct ConfigEntry {
 
 impl ConfigEntry {
     /// An entry with a value.
+    #[cfg(test)]
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
         ConfigEntry {
             name: name.into(),

@@ -53,7 +53,7 @@ pub struct InitReport {
 /// # Errors
 ///
 /// `KEY_FILE_IN_REPO` (nothing written) when the key file is inside the project or inside a git
-/// worktree, symlinks resolved; the errors of [`project::resolve_location`]; `INVALID_OPTION`
+/// worktree, symlinks resolved; the errors of `project::resolve_location`; `INVALID_OPTION`
 /// for a key file that holds no identity; I/O errors.
 pub fn init(options: &InitOptions, env: &Env) -> Result<InitReport> {
     let location = project::resolve_location(&options.common, env)?;

@@ -74,7 +74,7 @@ pub struct ListOptions {
     pub common: CommonOptions,
     /// Remote, as for [`LockOptions::remote`].
     pub remote: Option<String>,
-    /// Ref prefix, as for [`LockOptions::prefix`].
+    /// Ref prefix, as for [`LockRequest::prefix`].
     pub prefix: Option<String>,
 }
 
@@ -85,7 +85,7 @@ pub struct UnlockOptions {
     pub common: CommonOptions,
     /// Remote, as for [`LockOptions::remote`].
     pub remote: Option<String>,
-    /// Ref prefix, as for [`LockOptions::prefix`].
+    /// Ref prefix, as for [`LockRequest::prefix`].
     pub prefix: Option<String>,
     /// Delete the lock whoever holds it.
     pub force: bool,

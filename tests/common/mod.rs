@@ -8,8 +8,8 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::Aes256Gcm;
 use base64::Engine;
 use camino::{Utf8Path, Utf8PathBuf};
-use sst_local_state::env::Env;
-use sst_local_state::project::CommonOptions;
+use sst_local_state::CommonOptions;
+use sst_local_state::Env;
 
 pub const CONFIG_TS: &str = r#"/// <reference path="./.sst/platform/config.d.ts" />
 export default $config({

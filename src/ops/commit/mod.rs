@@ -6,7 +6,7 @@
 //! not change there, and is a `STATE_CONFLICT` (our state pushed to a
 //! rescue branch, nothing overwritten) when it did.
 //!
-//! The run is a pipeline of named steps on one [`Run`]: read and check the
+//! The run is a pipeline of named steps on one `Run`: read and check the
 //! config dir → choose the base → plan the files (sealing included) →
 //! build the commit → push with retry or rescue → update the worktree.
 //! The rules that decide what to write and when to stop are pure functions
