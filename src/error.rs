@@ -532,6 +532,7 @@ impl Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::too_many_lines)] // tests list their cases inline
 mod tests {
     use super::*;
 

@@ -1,4 +1,6 @@
 #![deny(clippy::all)]
+// Issue 12: no function longer than clippy.toml's too-many-lines-threshold (tests excepted).
+#![warn(clippy::too_many_lines)]
 //! `sst-local-state`: keep SST's local deploy state in git, safely.
 //!
 //! Layers, each a folder: `binding` (Node-API) and `cli` call the

@@ -2,6 +2,7 @@
 //! structs, one function per command, human or `--json` output, and the
 //! documented exit codes (0 ok, 1 error, 2 usage, 4 state conflict).
 
+mod commands;
 mod ops;
 pub mod render;
 
@@ -12,16 +13,10 @@ use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
-use crate::commit::{commit, CommitOptions};
-use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::init::{init, InitOptions};
-use crate::ops::lock::{self, ListOptions, LockOptions, LockRequest, UnlockOptions};
-use crate::ops::run::{self, RunOptions};
-use crate::prepare::{prepare, PrepareOptions};
+use crate::ops::lock::LockRequest;
 use crate::project::{Caller, CommonOptions};
-use crate::status::status;
 
 fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("reports serialise to JSON")
@@ -378,6 +373,20 @@ impl Ui<'_> {
         }
     }
 
+    /// Each of `warnings`, in order, as [`Ui::warn`] shows one.
+    pub fn warn_all(&mut self, warnings: &[crate::warning::Warning]) {
+        for warning in warnings {
+            self.warn(warning);
+        }
+    }
+
+    /// A commit message (if any), a `message | ` detail line each line.
+    pub fn message_detail(&mut self, message: Option<&str>) {
+        for line in message.into_iter().flat_map(str::lines) {
+            self.detail(&format!("message | {line}"));
+        }
+    }
+
     fn error(&mut self, error: &Error) {
         if self.json {
             let mut body = error.details();
@@ -454,190 +463,27 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
 
 /// Runs the command; its exit code (0, or `run`'s command's).
 fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<i32> {
-    match &cli.command {
-        Command::Prepare(args) => {
-            let options = PrepareOptions {
-                common: args.stage.common(&cli.global),
-                force: args.force,
-                dry_run: args.dry_run,
-                require_state: args.require_state,
-                lock: args
-                    .locked
-                    .lock
-                    .then(|| args.locked.wait.request(&args.locked.place)),
-                branch: args.locked.branch.clone(),
-                remote: args.locked.place.remote.clone(),
-            };
-            let report = prepare(&options, env)?;
-            ui.detail(&format!("project root {}", report.project_root));
-            ui.detail(&format!("state folder {}", report.state_dir));
-            for f in &report.files {
-                ui.detail(&format!(
-                    "{}: {} -> {}",
-                    f.kind.label(),
-                    f.repo_path,
-                    f.config_path
-                ));
-            }
-            ui.result(&render::prepare(&report), &to_json(&report));
-            for warning in &report.warnings {
-                ui.warn(warning);
-            }
-            Ok(0)
-        }
-        Command::Commit(args) => {
-            let options = CommitOptions {
-                common: args.stage.common(&cli.global),
-                message: args.message.clone(),
-                branch: args.branch.clone(),
-                remote: args.remote.clone(),
-                no_push: args.no_push,
-                dry_run: args.dry_run,
-                keep_lock: args.keep_lock,
-                trailers: Vec::new(),
-            };
-            let report = commit(&options, env)?;
-            if let Some(url) = &report.remote_url {
-                ui.detail(&format!("remote {url}"));
-            }
-            if let Some(message) = &report.message {
-                for line in message.lines() {
-                    ui.detail(&format!("message | {line}"));
-                }
-            }
-            ui.result(&render::commit(&report), &to_json(&report));
-            for warning in &report.warnings {
-                ui.warn(warning);
-            }
-            Ok(0)
-        }
-        Command::Status(args) => {
-            let report = status(&args.common(&cli.global), env)?;
-            ui.result(&render::status(&report), &to_json(&report));
-            for warning in &report.warnings {
-                ui.warn(warning);
-            }
-            Ok(0)
-        }
-        Command::Init(args) => {
-            let options = InitOptions {
-                common: CommonOptions {
-                    cwd: cli.global.cwd.clone(),
-                    state_dir: args.state_dir.clone(),
-                    config_dir: args.config_dir.clone(),
-                    caller: Caller::Cli,
-                    ..CommonOptions::default()
-                },
-                key_file: args.key_file.clone(),
-                recipient: args.recipient.clone(),
-            };
-            let report = init(&options, env)?;
-            ui.result(&render::init(&report), &to_json(&report));
-            Ok(0)
-        }
-        Command::ConfigDir => {
-            let dir = resolve_config_dir(env, Platform::current())?;
-            ui.result(&dir, &json!({ "configDir": dir }));
-            Ok(0)
-        }
-        Command::Lock(args) => {
-            let options = LockOptions {
-                common: args.stage.common(&cli.global),
-                remote: args.place.remote.clone(),
-                lock: args.wait.request(&args.place),
-            };
-            let report = lock::lock(&options, env, &mut |line| ui.progress(line))?;
-            ui.result(&render::lock(&report), &to_json(&report));
-            Ok(0)
-        }
-        Command::Unlock(args) => {
-            let options = UnlockOptions {
-                common: args.stage.common(&cli.global),
-                remote: args.place.remote.clone(),
-                prefix: args.place.lock_ref_prefix.clone(),
-                force: args.force,
-            };
-            let report = lock::unlock(&options, env)?;
-            ui.result(&render::unlock(&report), &to_json(&report));
-            Ok(0)
-        }
-        Command::Locks(args) => {
-            let options = ListOptions {
-                common: CommonOptions {
-                    cwd: cli.global.cwd.clone(),
-                    caller: Caller::Cli,
-                    ..CommonOptions::default()
-                },
-                remote: args.place.remote.clone(),
-                prefix: args.place.lock_ref_prefix.clone(),
-            };
-            let locks = lock::list(&options, env)?;
-            ui.result(&render::locks(&locks), &json!({ "locks": to_json(&locks) }));
-            Ok(0)
-        }
-        Command::Run(args) => {
-            let common = args.stage.common(&cli.global);
-            let options = RunOptions {
-                prepare: PrepareOptions {
-                    common: common.clone(),
-                    branch: args.branch.clone(),
-                    remote: args.place.remote.clone(),
-                    ..PrepareOptions::default()
-                },
-                commit: CommitOptions {
-                    common,
-                    message: args.message.clone(),
-                    branch: args.branch.clone(),
-                    remote: args.place.remote.clone(),
-                    ..CommitOptions::default()
-                },
-                lock: args.wait.request(&args.place),
-                command: args.command.clone(),
-            };
-            let report = run::run(&options, env, &mut |line| {
-                ui.progress(&format!("sst-local-state run: {line}"))
-            })?;
-            for warning in report
-                .prepare
-                .warnings
-                .iter()
-                .chain(&report.commit.warnings)
-            {
-                ui.warn(warning);
-            }
-            ui.progress(&render::commit(&report.commit));
-            ui.result("", &to_json(&report));
-            Ok(report.exit_code)
-        }
-        Command::Rollback(args) => ops::rollback(args, &cli.global, env, ui).map(|()| 0),
-        Command::History(args) => ops::history(args, &cli.global, env, ui).map(|()| 0),
-        Command::Show(args) => ops::show(args, &cli.global, env, ui).map(|()| 0),
-        Command::Prune(args) => ops::prune(args, &cli.global, env, ui).map(|()| 0),
+    let global = &cli.global;
+    let done = match &cli.command {
+        // the one command with an exit code of its own
+        Command::Run(args) => return commands::run(args, global, env, ui),
+        Command::Prepare(args) => commands::prepare(args, global, env, ui),
+        Command::Commit(args) => commands::commit(args, global, env, ui),
+        Command::Status(args) => commands::status(args, global, env, ui),
+        Command::Init(args) => commands::init(args, global, env, ui),
+        Command::ConfigDir => commands::config_dir(env, ui),
+        Command::Lock(args) => commands::lock(args, global, env, ui),
+        Command::Unlock(args) => commands::unlock(args, global, env, ui),
+        Command::Locks(args) => commands::locks(args, global, env, ui),
+        Command::Rollback(args) => ops::rollback(args, global, env, ui),
+        Command::History(args) => ops::history(args, global, env, ui),
+        Command::Show(args) => ops::show(args, global, env, ui),
+        Command::Prune(args) => ops::prune(args, global, env, ui),
         Command::Doctor(_) => unreachable!("doctor runs from run()"),
-        Command::Rekey(args) => {
-            let report = crate::rekey::rekey(&args.options(&cli.global), env)?;
-            secrets_result(ui, "rekey", &report);
-            Ok(0)
-        }
-        Command::Encrypt(args) => {
-            let report = crate::encrypt::encrypt(&args.options(&cli.global), env)?;
-            secrets_result(ui, "encrypt", &report);
-            Ok(0)
-        }
-    }
-}
-
-/// The result of a project-wide passphrase command, with its warnings.
-fn secrets_result(ui: &mut Ui<'_>, command: &str, report: &crate::secrets::SecretsReport) {
-    if let Some(message) = &report.message {
-        for line in message.lines() {
-            ui.detail(&format!("message | {line}"));
-        }
-    }
-    ui.result(&render::secrets(command, report), &to_json(report));
-    for warning in &report.warnings {
-        ui.warn(warning);
-    }
+        Command::Rekey(args) => commands::rekey(args, global, env, ui),
+        Command::Encrypt(args) => commands::encrypt(args, global, env, ui),
+    };
+    done.map(|()| 0)
 }
 
 #[cfg(test)]

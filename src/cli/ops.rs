@@ -168,11 +168,7 @@ pub(super) fn rollback(
         lock: args.wait.request(&args.place),
     };
     let report = crate::ops::rollback::rollback(&options, env, &mut |line| ui.progress(line))?;
-    if let Some(message) = &report.message {
-        for line in message.lines() {
-            ui.detail(&format!("message | {line}"));
-        }
-    }
+    ui.message_detail(report.message.as_deref());
     ui.result(&render_rollback(&report), &to_json(&report));
     Ok(())
 }

@@ -415,178 +415,327 @@ pub fn history(options: &HistoryOptions, env: &Env) -> Result<HistoryReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
     let (repo, rel_root) = open_repo(&ctx)?;
-    let dir = gitx::tree_path(&rel_root, &ctx.state_dir);
-    let files = stage_files(&ctx);
-    let paths = files
-        .iter()
-        .map(|(_, f)| {
-            if dir.is_empty() {
-                f.clone()
-            } else {
-                format!("{dir}/{f}")
-            }
-        })
-        .collect();
-
+    let followed = Followed::of(&ctx, &rel_root);
     if options.rev.is_none() && repo.head().is_err() {
         // no commit yet: no history
-        return Ok(HistoryReport {
-            app: ctx.app.to_string(),
-            stage: ctx.stage.to_string(),
-            paths,
-            entries: Vec::new(),
-            commits_walked: 0,
-            duration_ms: started.elapsed().as_millis() as u64,
-        });
+        return Ok(followed.report(&ctx, Vec::new(), 0, started));
     }
     let rev = options.rev.as_deref().unwrap_or("HEAD");
     let start = commit_at(&repo, rev, options.common.caller)?;
     let mut graph = Graph::read(&repo, start.id())?;
-    let mut lookup = Lookup {
-        repo: &repo,
-        odb: repo
-            .odb()
-            .map_err(|e| git_error("opening the object store", &e))?,
-        dir,
-        files: files.iter().map(|(_, f)| f.clone()).collect(),
-        by_commit: HashMap::new(),
-        by_dir: HashMap::new(),
-    };
-    // (commit, its entries, its first parent's entries)
-    let mut found: Vec<(Oid, Entries, Option<Entries>)> = Vec::new();
+    let mut lookup = Lookup::new(&repo, &followed)?;
+    let walk = walk(&mut graph, &mut lookup, options.limit)?;
+    let mut checkpoints = Checkpoints::new(&repo);
+    let entries = walk
+        .changes
+        .iter()
+        .map(|change| entry(&repo, &followed.files, &mut checkpoints, change))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(followed.report(&ctx, entries, walk.walked, started))
+}
+
+/// The stage's files that history follows, and where.
+struct Followed {
+    /// The state folder's path in the repository's tree.
+    dir: String,
+    /// Each file's kind and path below the state folder.
+    files: Vec<(Kind, String)>,
+}
+
+impl Followed {
+    /// The files of `ctx`'s stage, in the project at `rel_root` of its repository.
+    fn of(ctx: &StageContext, rel_root: &camino::Utf8Path) -> Followed {
+        Followed {
+            dir: gitx::tree_path(rel_root, &ctx.state_dir),
+            files: stage_files(ctx),
+        }
+    }
+
+    /// The files' paths from the repository's root.
+    fn paths(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .map(|(_, f)| {
+                if self.dir.is_empty() {
+                    f.clone()
+                } else {
+                    format!("{}/{f}", self.dir)
+                }
+            })
+            .collect()
+    }
+
+    /// The report of a walk over `walked` commits that found `entries`.
+    fn report(
+        &self,
+        ctx: &StageContext,
+        entries: Vec<HistoryEntry>,
+        walked: u64,
+        started: Instant,
+    ) -> HistoryReport {
+        HistoryReport {
+            app: ctx.app.to_string(),
+            stage: ctx.stage.to_string(),
+            paths: self.paths(),
+            entries,
+            commits_walked: walked,
+            duration_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+impl<'r> Lookup<'r> {
+    /// Looks up `followed`'s files in `repo`, nothing memoised yet.
+    fn new(repo: &'r Repository, followed: &Followed) -> Result<Lookup<'r>> {
+        Ok(Lookup {
+            repo,
+            odb: repo
+                .odb()
+                .map_err(|e| git_error("opening the object store", &e))?,
+            dir: followed.dir.clone(),
+            files: followed.files.iter().map(|(_, f)| f.clone()).collect(),
+            by_commit: HashMap::new(),
+            by_dir: HashMap::new(),
+        })
+    }
+}
+
+/// A commit that changed the followed files.
+struct Change {
+    /// The commit.
+    oid: Oid,
+    /// The followed files in it.
+    now: Entries,
+    /// The followed files in its first parent (None: a root commit).
+    before: Option<Entries>,
+}
+
+/// What a walk found.
+struct Walk {
+    /// The commits listed, newest first.
+    changes: Vec<Change>,
+    /// How many commits were walked.
+    walked: u64,
+}
+
+/// Walks `graph` until `limit` changes are found (all without one).
+fn walk(graph: &mut Graph, lookup: &mut Lookup, limit: Option<usize>) -> Result<Walk> {
+    let mut changes = Vec::new();
     let mut walked = 0u64;
     while let Some(oid) = graph.next() {
-        if options.limit.is_some_and(|n| found.len() >= n) {
+        if limit.is_some_and(|n| changes.len() >= n) {
             break;
         }
         walked += 1;
         let node = &graph.nodes[&oid];
-        let entries = lookup.entries(oid, node.tree)?;
+        let now = lookup.entries(oid, node.tree)?;
         let mut parents = Vec::new();
         for p in &node.parents {
             parents.push(lookup.entries(*p, graph.nodes[p].tree)?);
         }
         // listed unless it equals one of its parents (as `git log -- <paths>` simplifies merges)
         let touches = if parents.is_empty() {
-            entries.iter().any(Option::is_some)
+            now.iter().any(Option::is_some)
         } else {
-            parents.iter().all(|p| p != &entries)
+            parents.iter().all(|p| p != &now)
         };
         if touches {
-            found.push((oid, entries, parents.into_iter().next()));
+            changes.push(Change {
+                oid,
+                now,
+                before: parents.into_iter().next(),
+            });
+        }
+    }
+    Ok(Walk { changes, walked })
+}
+
+/// A checkpoint blob as parsed, or why it could not be.
+type Checkpoint = std::result::Result<Parsed, String>;
+
+/// Checkpoint blobs parsed, each distinct blob once.
+struct Checkpoints<'r> {
+    /// Where the blobs are.
+    repo: &'r Repository,
+    /// The blobs parsed so far.
+    parsed: HashMap<Oid, Rc<Checkpoint>>,
+}
+
+impl<'r> Checkpoints<'r> {
+    /// None parsed yet.
+    fn new(repo: &'r Repository) -> Checkpoints<'r> {
+        Checkpoints {
+            repo,
+            parsed: HashMap::new(),
         }
     }
 
-    let mut cache: HashMap<Oid, Rc<std::result::Result<Parsed, String>>> = HashMap::new();
-    let mut parse = |oid: Oid| -> Result<Rc<std::result::Result<Parsed, String>>> {
-        if let Some(p) = cache.get(&oid) {
+    /// The checkpoint in blob `oid`.
+    fn get(&mut self, oid: Oid) -> Result<Rc<Checkpoint>> {
+        if let Some(p) = self.parsed.get(&oid) {
             return Ok(p.clone());
         }
-        let blob = repo
+        let blob = self
+            .repo
             .find_blob(oid)
             .map_err(|e| git_error("reading a checkpoint", &e))?;
         let parsed = Rc::new(parse_checkpoint(blob.content()));
-        cache.insert(oid, parsed.clone());
+        self.parsed.insert(oid, parsed.clone());
         Ok(parsed)
-    };
-    let mut entries = Vec::with_capacity(found.len());
-    for (oid, now, before) in found {
-        let commit = repo
-            .find_commit(oid)
-            .map_err(|e| git_error("reading a commit", &e))?;
-        let mut changed_files: Vec<Kind> = files
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| {
-                before
-                    .as_ref()
-                    .map_or(now[*i].is_some(), |b| b[*i] != now[*i])
-            })
-            .map(|(_, (k, _))| *k)
-            .collect();
-        changed_files.dedup();
-        let after = now[0].map(&mut parse).transpose()?;
-        let base = before
-            .as_ref()
-            .and_then(|b| b[0])
-            .map(&mut parse)
-            .transpose()?;
-        let empty = Parsed::default();
+    }
+}
+
+/// The entry of `change`: its commit's facts and trailers, the files it
+/// changed, and its checkpoint compared with its first parent's.
+fn entry(
+    repo: &Repository,
+    files: &[(Kind, String)],
+    checkpoints: &mut Checkpoints,
+    change: &Change,
+) -> Result<HistoryEntry> {
+    let commit = repo
+        .find_commit(change.oid)
+        .map_err(|e| git_error("reading a commit", &e))?;
+    let compared = Compared::of(checkpoints, change)?;
+    let message = commit.message().unwrap_or("");
+    let trailers = trailers(message);
+    let get = |key: &str| trailer(&trailers, key);
+    let author = commit.author();
+    Ok(HistoryEntry {
+        commit: change.oid.to_string(),
+        time: author_time(&commit),
+        author: author.name().unwrap_or("").to_string(),
+        email: author.email().unwrap_or("").to_string(),
+        subject: message.lines().next().unwrap_or("").trim().to_string(),
+        files: changed_kinds(files, change),
+        command: get("SST-Command"),
+        update_id: get("SST-Update-Id"),
+        exit_code: get("Run-Exit-Code")
+            .or_else(|| get("SST-Exit-Code"))
+            .and_then(|v| v.trim().parse().ok()),
+        errors: get("SST-Errors").and_then(|v| v.trim().parse().ok()),
+        run_url: get("CI-Run"),
+        lock_holder: lock_holder(&trailers),
+        resources: compared.resources,
+        pending_operations: compared.pending_operations,
+        resources_before: compared.resources_before,
+        added: compared.added,
+        removed: compared.removed,
+        changed: compared.changed,
+        invalid: compared.invalid,
+        trailers,
+    })
+}
+
+/// The kinds of the followed files `change` changed (a kind once for
+/// neighbouring files of that kind).
+fn changed_kinds(files: &[(Kind, String)], change: &Change) -> Vec<Kind> {
+    let (now, before) = (&change.now, &change.before);
+    let mut kinds: Vec<Kind> = files
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            before
+                .as_ref()
+                .map_or(now[*i].is_some(), |b| b[*i] != now[*i])
+        })
+        .map(|(_, (k, _))| *k)
+        .collect();
+    kinds.dedup();
+    kinds
+}
+
+/// A change's checkpoint (the first followed file) against its first parent's.
+struct Compared {
+    /// Resources after the change (None: no checkpoint, or an invalid one).
+    resources: Option<u32>,
+    /// Pending operations after the change.
+    pending_operations: Option<u32>,
+    /// Resources before the change, when there was a valid checkpoint.
+    resources_before: Option<u32>,
+    /// URNs new in the change.
+    added: Vec<String>,
+    /// URNs gone in the change.
+    removed: Vec<String>,
+    /// URNs whose inputs or outputs changed.
+    changed: Vec<String>,
+    /// Why the checkpoint after the change could not be read.
+    invalid: Option<String>,
+}
+
+impl Compared {
+    /// Compares the checkpoints of `change` and its first parent (URNs only
+    /// when the checkpoint blob differs).
+    fn of(checkpoints: &mut Checkpoints, change: &Change) -> Result<Compared> {
+        let now = change.now[0];
+        let before = change.before.as_ref().and_then(|b| b[0]);
+        let after = now.map(|oid| checkpoints.get(oid)).transpose()?;
+        let base = before.map(|oid| checkpoints.get(oid)).transpose()?;
         let after_ok = after.as_deref().and_then(|r| r.as_ref().ok());
         let base_ok = base.as_deref().and_then(|r| r.as_ref().ok());
-        let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
-        if now[0] != before.as_ref().and_then(|b| b[0]) {
-            let (a, b) = (after_ok.unwrap_or(&empty), base_ok.unwrap_or(&empty));
-            for (urn, hash) in &a.by_urn {
-                match b.by_urn.get(urn) {
-                    None => added.push(urn.clone()),
-                    Some(h) if h != hash => changed.push(urn.clone()),
-                    Some(_) => {}
-                }
-            }
-            removed = b
-                .by_urn
-                .keys()
-                .filter(|u| !a.by_urn.contains_key(*u))
-                .cloned()
-                .collect();
-        }
-        let message = commit.message().unwrap_or("");
-        let trailers: Vec<Trailer> = git2::message_trailers_strs(message)
-            .map(|t| {
-                t.iter()
-                    .map(|(k, v)| Trailer {
-                        key: k.to_string(),
-                        value: v.to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let get = |key: &str| {
-            trailers
-                .iter()
-                .rev()
-                .find(|t| t.key.eq_ignore_ascii_case(key))
-                .map(|t| t.value.clone())
-        };
-        let lock_holder =
-            get("Lock-Holder").or_else(|| match (get("Lock-User"), get("Lock-Host")) {
-                (Some(u), Some(h)) => Some(format!("{u}@{h}")),
-                (u, h) => u.or(h),
-            });
-        let author = commit.author();
-        entries.push(HistoryEntry {
-            commit: oid.to_string(),
-            time: author_time(&commit),
-            author: author.name().unwrap_or("").to_string(),
-            email: author.email().unwrap_or("").to_string(),
-            subject: message.lines().next().unwrap_or("").trim().to_string(),
-            files: changed_files,
-            command: get("SST-Command"),
-            update_id: get("SST-Update-Id"),
-            exit_code: get("Run-Exit-Code")
-                .or_else(|| get("SST-Exit-Code"))
-                .and_then(|v| v.trim().parse().ok()),
-            errors: get("SST-Errors").and_then(|v| v.trim().parse().ok()),
-            run_url: get("CI-Run"),
-            lock_holder,
+        let mut compared = Compared {
             resources: after_ok.map(|p| p.resources),
             pending_operations: after_ok.map(|p| p.pending_operations),
             resources_before: base_ok.map(|p| p.resources),
-            added,
-            removed,
-            changed,
+            added: Vec::new(),
+            removed: Vec::new(),
+            changed: Vec::new(),
             invalid: after.as_deref().and_then(|r| r.as_ref().err().cloned()),
-            trailers,
-        });
+        };
+        if now != before {
+            let empty = Parsed::default();
+            compared.diff(after_ok.unwrap_or(&empty), base_ok.unwrap_or(&empty));
+        }
+        Ok(compared)
     }
-    Ok(HistoryReport {
-        app: ctx.app.to_string(),
-        stage: ctx.stage.to_string(),
-        paths,
-        entries,
-        commits_walked: walked,
-        duration_ms: started.elapsed().as_millis() as u64,
+
+    /// Fills the URNs added, removed and changed from `base` to `after`.
+    fn diff(&mut self, after: &Parsed, base: &Parsed) {
+        for (urn, hash) in &after.by_urn {
+            match base.by_urn.get(urn) {
+                None => self.added.push(urn.clone()),
+                Some(h) if h != hash => self.changed.push(urn.clone()),
+                Some(_) => {}
+            }
+        }
+        self.removed = base
+            .by_urn
+            .keys()
+            .filter(|u| !after.by_urn.contains_key(*u))
+            .cloned()
+            .collect();
+    }
+}
+
+/// The trailers of a commit message, in order.
+fn trailers(message: &str) -> Vec<Trailer> {
+    git2::message_trailers_strs(message)
+        .map(|t| {
+            t.iter()
+                .map(|(k, v)| Trailer {
+                    key: k.to_string(),
+                    value: v.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The value of the last trailer `key` (in any case).
+fn trailer(trailers: &[Trailer], key: &str) -> Option<String> {
+    trailers
+        .iter()
+        .rev()
+        .find(|t| t.key.eq_ignore_ascii_case(key))
+        .map(|t| t.value.clone())
+}
+
+/// Who held the stage lock: `Lock-Holder`, else `Lock-User`@`Lock-Host`.
+fn lock_holder(trailers: &[Trailer]) -> Option<String> {
+    let get = |key: &str| trailer(trailers, key);
+    get("Lock-Holder").or_else(|| match (get("Lock-User"), get("Lock-Host")) {
+        (Some(u), Some(h)) => Some(format!("{u}@{h}")),
+        (u, h) => u.or(h),
     })
 }
 

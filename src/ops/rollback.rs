@@ -7,7 +7,7 @@
 //! since would become unreadable) unless forced. Cloud resources change
 //! only at the next deploy.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use git2::{Oid, Repository};
 use serde::Serialize;
@@ -354,6 +354,8 @@ pub fn rollback(
     })
 }
 
+/// The rollback proper, under the stage lock: builds the commit on the
+/// branch's tip and pushes it, again on the new tip while the branch moves.
 fn under_lock(
     options: &RollbackOptions,
     env: &Env,
@@ -363,48 +365,143 @@ fn under_lock(
     remote: &Remote<'_>,
     started: Instant,
 ) -> Result<RollbackReport> {
-    let paths = Paths::of(ctx, rel_root);
-    let keys = Keyring::new(env, &ctx.config_dir);
-    let branch = pick_branch(&options.branch, options.common.caller, ctx, env, repo)?;
-    let budget = push_budget(env)?;
+    let run = LockedRollback {
+        options,
+        env,
+        ctx,
+        repo,
+        remote,
+        paths: Paths::of(ctx, rel_root),
+        keys: Keyring::new(env, &ctx.config_dir),
+        branch: pick_branch(&options.branch, options.common.caller, ctx, env, repo)?,
+        budget: push_budget(env)?,
+        started,
+    };
     let mut attempts = 0;
     loop {
-        let tip_id = remote.fetch_branch(&branch)?.ok_or_else(|| {
+        let tip = run.fetch_tip()?;
+        let to = commit_at(repo, &options.to, options)?;
+        run.require_state_at(&to)?;
+        let plan = plan(repo, &to, &tip, &run.paths, &run.keys, options)?;
+        let report = run.report(&to, &tip, &plan, attempts);
+        if plan.files.is_empty() {
+            return Ok(run.finished(report));
+        }
+        let made = run.commit(&to, &tip, &plan)?;
+        attempts += 1;
+        match run.push(made.oid, &tip)? {
+            Pushed::Landed { lock_released } => {
+                return Ok(run.finished(RollbackReport {
+                    commit: Some(made.oid.to_string()),
+                    committed: true,
+                    lock_released,
+                    attempts,
+                    message: Some(made.message),
+                    ..report
+                }))
+            }
+            Pushed::Moved(reason) => run.pause(reason, attempts)?,
+        }
+    }
+}
+
+/// What every attempt of one rollback uses.
+struct LockedRollback<'a> {
+    /// What was asked.
+    options: &'a RollbackOptions,
+    /// The environment (identities, key files).
+    env: &'a Env,
+    /// The stage.
+    ctx: &'a StageContext,
+    /// The project's repository.
+    repo: &'a Repository,
+    /// The remote holding the branch and the lock.
+    remote: &'a Remote<'a>,
+    /// The stage's files, by path from the repository's root.
+    paths: Paths,
+    /// Keys that open sealed passphrases (to compare them).
+    keys: Keyring<'a>,
+    /// The branch rolled back.
+    branch: String,
+    /// How long pushes may keep retrying.
+    budget: Duration,
+    /// When the rollback started.
+    started: Instant,
+}
+
+/// The rollback commit made on the tip (not pushed yet).
+struct Made {
+    /// Its id.
+    oid: Oid,
+    /// Its message.
+    message: String,
+}
+
+/// What became of a push of the rollback commit.
+enum Pushed {
+    /// The branch (and the lock ref, when carried along) took it.
+    Landed {
+        /// Whether the lock was released by the same push.
+        lock_released: bool,
+    },
+    /// The branch moved meanwhile: why the remote refused.
+    Moved(String),
+}
+
+impl<'a> LockedRollback<'a> {
+    /// The branch's tip on the remote, fetched (`INVALID_OPTION` when the
+    /// remote has no such branch).
+    fn fetch_tip(&self) -> Result<git2::Commit<'a>> {
+        let tip_id = self.remote.fetch_branch(&self.branch)?.ok_or_else(|| {
             Error::option(
-                options.common.caller.name("branch", "branch"),
+                self.options.common.caller.name("branch", "branch"),
                 format!(
-                    "remote {} has no branch {branch}: nothing to roll back",
-                    remote.name
+                    "remote {} has no branch {}: nothing to roll back",
+                    self.remote.name, self.branch
                 ),
             )
         })?;
-        let tip = repo
+        self.repo
             .find_commit(tip_id)
-            .map_err(|e| git_error("reading the branch tip", &e))?;
-        let to = commit_at(repo, &options.to, options)?;
-        if files_at(&to, &paths)?
+            .map_err(|e| git_error("reading the branch tip", &e))
+    }
+
+    /// `STATE_MISSING` unless the stage had state (beyond a passphrase) at `to`.
+    fn require_state_at(&self, to: &git2::Commit) -> Result<()> {
+        let paths = &self.paths;
+        if files_at(to, paths)?
             .iter()
             .all(|(p, o)| o.is_none() || paths.passphrase_paths().contains(&p))
         {
             return Err(Error::StateMissing {
                 file: format!(
                     "{}:{} (the stage {} had no state at that revision)",
-                    options.to, paths.app, ctx.stage
+                    self.options.to, paths.app, self.ctx.stage
                 )
                 .into(),
             });
         }
-        let plan = plan(repo, &to, &tip, &paths, &keys, options)?;
-        let mut report = RollbackReport {
-            app: ctx.app.to_string(),
-            stage: ctx.stage.to_string(),
-            rev: options.to.clone(),
+        Ok(())
+    }
+
+    /// The report of `plan` on `tip`, nothing committed yet.
+    fn report(
+        &self,
+        to: &git2::Commit,
+        tip: &git2::Commit,
+        plan: &Plan,
+        attempts: u32,
+    ) -> RollbackReport {
+        RollbackReport {
+            app: self.ctx.app.to_string(),
+            stage: self.ctx.stage.to_string(),
+            rev: self.options.to.clone(),
             to: to.id().to_string(),
-            from: tip_id.to_string(),
+            from: tip.id().to_string(),
             commit: None,
             committed: false,
-            branch: branch.clone(),
-            remote: remote.name.clone(),
+            branch: self.branch.clone(),
+            remote: self.remote.name.clone(),
             files: plan.files.clone(),
             passphrase_changed: plan.passphrase_changed,
             lock_ref: String::new(),
@@ -413,21 +510,37 @@ fn under_lock(
             message: None,
             note: CLOUD_NOTE.into(),
             duration_ms: 0,
-        };
-        if plan.files.is_empty() {
-            report.duration_ms = started.elapsed().as_millis() as u64;
-            return Ok(report);
         }
-        let message = rollback_message(ctx, &options.to, &to, &tip, &plan);
-        let tree = gitx::tree_edited(repo, Some(&tip), &plan.upserts, &plan.removed)?;
-        let (author, committer) = message::identities(repo, env)?;
+    }
+
+    /// `report` with the wall time so far.
+    fn finished(&self, report: RollbackReport) -> RollbackReport {
+        RollbackReport {
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            ..report
+        }
+    }
+
+    /// The rollback commit of `plan` on `tip` (in the object store only).
+    fn commit(&self, to: &git2::Commit, tip: &git2::Commit, plan: &Plan) -> Result<Made> {
+        let repo = self.repo;
+        let message = rollback_message(self.ctx, &self.options.to, to, tip, plan);
+        let tree = gitx::tree_edited(repo, Some(tip), &plan.upserts, &plan.removed)?;
+        let (author, committer) = message::identities(repo, self.env)?;
         let oid = repo
-            .commit(None, &author, &committer, &message, &tree, &[&tip])
+            .commit(None, &author, &committer, &message, &tree, &[tip])
             .map_err(|e| git_error("creating the rollback commit", &e))?;
-        let carried = Carried::held(repo, ctx, &remote.name, false, env)?;
+        Ok(Made { oid, message })
+    }
+
+    /// Pushes `oid` onto the branch if it is still at `tip`, the stage lock
+    /// released along (atomically) when this checkout holds it; once
+    /// landed, the lock's local record and the remote-tracking branch follow.
+    fn push(&self, oid: Oid, tip: &git2::Commit) -> Result<Pushed> {
+        let (repo, remote, branch) = (self.repo, self.remote, &self.branch);
+        let carried = Carried::held(repo, self.ctx, &remote.name, false, self.env)?;
         let along: Vec<_> = carried.iter().map(|c| c.update()).collect();
-        attempts += 1;
-        match remote.push_along(oid, &branch, Some(tip_id), &along)? {
+        match remote.push_along(oid, branch, Some(tip.id()), &along)? {
             PushOutcome::Accepted => {
                 if let Some(c) = &carried {
                     c.settle()?;
@@ -438,35 +551,35 @@ fn under_lock(
                     true,
                     "sst-local-state: rollback",
                 );
-                report.commit = Some(oid.to_string());
-                report.committed = true;
-                report.lock_released = carried.is_some();
-                report.attempts = attempts;
-                report.message = Some(message);
-                report.duration_ms = started.elapsed().as_millis() as u64;
-                return Ok(report);
+                Ok(Pushed::Landed {
+                    lock_released: carried.is_some(),
+                })
             }
-            PushOutcome::AlongRefused { dst, reason } => {
-                return Err(Error::LockLost {
-                    lock_ref: dst,
-                    reason,
-                    rescue:
-                        "The rollback was NOT pushed; run it again once the stage lock is free."
-                            .into(),
-                    rescue_branch: None,
-                });
-            }
-            PushOutcome::Moved(reason) => {
-                let Some(pause) = backoff(attempts, budget.saturating_sub(started.elapsed()))
-                else {
-                    return Err(Error::PushRejected {
-                        branch,
-                        reason: format!("{reason}: the branch kept moving; the rollback was NOT pushed, run it again"),
-                    });
-                };
-                std::thread::sleep(pause);
-            }
+            PushOutcome::AlongRefused { dst, reason } => Err(Error::LockLost {
+                lock_ref: dst,
+                reason,
+                rescue: "The rollback was NOT pushed; run it again once the stage lock is free."
+                    .into(),
+                rescue_branch: None,
+            }),
+            PushOutcome::Moved(reason) => Ok(Pushed::Moved(reason)),
         }
+    }
+
+    /// Waits before attempt `attempts + 1` after the branch moved
+    /// (`PUSH_REJECTED` once the time budget is spent).
+    fn pause(&self, reason: String, attempts: u32) -> Result<()> {
+        let left = self.budget.saturating_sub(self.started.elapsed());
+        let Some(pause) = backoff(attempts, left) else {
+            return Err(Error::PushRejected {
+                branch: self.branch.clone(),
+                reason: format!(
+                    "{reason}: the branch kept moving; the rollback was NOT pushed, run it again"
+                ),
+            });
+        };
+        std::thread::sleep(pause);
+        Ok(())
     }
 }
 

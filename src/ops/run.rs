@@ -65,6 +65,42 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
         return Err(Error::Usage("run needs a command after `--`".into()));
     };
     let shown = options.command.join(" ");
+    let prepared = locked_prepare(options, &shown, env, say)?;
+    let ctx = project::resolve(&options.prepare.common, env)?;
+    let exit = run_renewing_lock(program, &shown, options, &ctx, env, say);
+    let left = sst_lock_left(&ctx, exit, say);
+    say(&format!(
+        "the command exited with {}; saving the state",
+        exit.code
+    ));
+    let commit = save_state(options, left.trailers, exit, env, say)?;
+    Ok(RunReport {
+        prepare: prepared,
+        exit_code: exit.code,
+        signal: exit.signal,
+        sst_lock: left.sst_lock,
+        commit,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// How the command ended.
+#[derive(Debug, Clone, Copy)]
+struct Exit {
+    /// Its exit code (128 + the signal; 127 when it could not be started).
+    code: i32,
+    /// The signal that ended it.
+    signal: Option<i32>,
+}
+
+/// Prepares under the stage lock (taken for `shown`, the command line) and
+/// says what it took and restored.
+fn locked_prepare(
+    options: &RunOptions,
+    shown: &str,
+    env: &Env,
+    say: &mut dyn FnMut(&str),
+) -> Result<PrepareReport> {
     let prepare_options = PrepareOptions {
         lock: Some(LockRequest {
             command: Some(
@@ -72,7 +108,7 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
                     .lock
                     .command
                     .clone()
-                    .unwrap_or_else(|| shown.clone()),
+                    .unwrap_or_else(|| shown.to_string()),
             ),
             ..options.lock.clone()
         }),
@@ -93,7 +129,19 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
                 ))
         ));
     }
-    let ctx = project::resolve(&options.prepare.common, env)?;
+    Ok(prepared)
+}
+
+/// Runs the command while a [`Heartbeat`] renews the stage lock; says when
+/// it cannot be started and when the lock was lost meanwhile.
+fn run_renewing_lock(
+    program: &str,
+    shown: &str,
+    options: &RunOptions,
+    ctx: &StageContext,
+    env: &Env,
+    say: &mut dyn FnMut(&str),
+) -> Exit {
     let ttl = options.lock.ttl.unwrap_or(lock::DEFAULT_TTL);
     let heartbeat = Heartbeat::start(
         ctx.clone(),
@@ -102,18 +150,35 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
         (ttl / 3).max(Duration::from_millis(500)),
     );
     say(&format!("running `{shown}`"));
-    let (exit_code, signal) = match run_command(program, &options.command[1..], options) {
+    let exit = match run_command(program, &options.command[1..], options) {
         Ok(status) => exit_of(status),
         Err(e) => {
             say(&format!("cannot run `{program}`: {e}"));
-            (127, None)
+            Exit {
+                code: 127,
+                signal: None,
+            }
         }
     };
     if let Some(problem) = heartbeat.stop() {
         say(&problem);
     }
-    let sst_lock = read_sst_lock(&ctx);
-    let mut trailers = vec![format!("Run-Exit-Code: {exit_code}")];
+    exit
+}
+
+/// What the command left for the state commit.
+struct Left {
+    /// SST's own lock, when the command left it in the config dir.
+    sst_lock: Option<SstLock>,
+    /// The commit's trailers: the exit code, and SST's lock if left.
+    trailers: Vec<String>,
+}
+
+/// The state commit's trailers for `exit`, and SST's lock when the command
+/// left it (said: the deploy did not finish cleanly).
+fn sst_lock_left(ctx: &StageContext, exit: Exit, say: &mut dyn FnMut(&str)) -> Left {
+    let sst_lock = read_sst_lock(ctx);
+    let mut trailers = vec![format!("Run-Exit-Code: {}", exit.code)];
     if let Some(l) = &sst_lock {
         say(&format!(
             "SST left its lock {} (`{}` since {}): the deploy did not finish cleanly; its state is saved as SST left it",
@@ -121,9 +186,19 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
         ));
         trailers.push(format!("SST-Lock-Left: {} since {}", l.command, l.created));
     }
-    say(&format!(
-        "the command exited with {exit_code}; saving the state"
-    ));
+    Left { sst_lock, trailers }
+}
+
+/// Commits the state (pushed, releasing the lock) with `trailers`. When
+/// that fails, the lock is released only if the state is safe on a rescue
+/// branch; `say` tells which.
+fn save_state(
+    options: &RunOptions,
+    trailers: Vec<String>,
+    exit: Exit,
+    env: &Env,
+    say: &mut dyn FnMut(&str),
+) -> Result<CommitReport> {
     let commit_options = CommitOptions {
         common: options.prepare.common.clone(),
         trailers,
@@ -132,36 +207,26 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
         dry_run: false,
         ..options.commit.clone()
     };
-    match commit(&commit_options, env) {
-        Ok(report) => Ok(RunReport {
-            prepare: prepared,
-            exit_code,
-            signal,
-            sst_lock,
-            commit: report,
-            duration_ms: started.elapsed().as_millis() as u64,
-        }),
-        Err(error) => {
-            let safe_elsewhere = error.details().contains_key("rescueBranch");
-            if safe_elsewhere {
-                let _ = lock::unlock(
-                    &UnlockOptions {
-                        common: options.prepare.common.clone(),
-                        remote: options.prepare.remote.clone(),
-                        prefix: options.lock.prefix.clone(),
-                        force: false,
-                    },
-                    env,
-                );
-            } else {
-                say("the stage lock stays held, so no other run deploys from the older state: fix the cause and run `sst-local-state commit` here (it saves the state and releases the lock), or `sst-local-state unlock` once the state is dealt with");
-            }
-            say(&format!(
-                "the command exited with {exit_code}; saving its state failed"
-            ));
-            Err(error)
+    commit(&commit_options, env).inspect_err(|error| {
+        let safe_elsewhere = error.details().contains_key("rescueBranch");
+        if safe_elsewhere {
+            let _ = lock::unlock(
+                &UnlockOptions {
+                    common: options.prepare.common.clone(),
+                    remote: options.prepare.remote.clone(),
+                    prefix: options.lock.prefix.clone(),
+                    force: false,
+                },
+                env,
+            );
+        } else {
+            say("the stage lock stays held, so no other run deploys from the older state: fix the cause and run `sst-local-state commit` here (it saves the state and releases the lock), or `sst-local-state unlock` once the state is dealt with");
         }
-    }
+        say(&format!(
+            "the command exited with {}; saving its state failed",
+            exit.code
+        ));
+    })
 }
 
 /// Renews the stage lock every `every` (a third of its ttl) while the
@@ -221,15 +286,21 @@ fn run_command(
 }
 
 /// The exit code of `status` (128 + the signal), and the signal.
-fn exit_of(status: ExitStatus) -> (i32, Option<i32>) {
+fn exit_of(status: ExitStatus) -> Exit {
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.signal() {
-            return (128 + signal, Some(signal));
+            return Exit {
+                code: 128 + signal,
+                signal: Some(signal),
+            };
         }
     }
-    (status.code().unwrap_or(1), None)
+    Exit {
+        code: status.code().unwrap_or(1),
+        signal: None,
+    }
 }
 
 #[cfg(unix)]

@@ -5,7 +5,7 @@
 //! (so another run's passphrase is re-encrypted too, never overwritten).
 //! Also the record of whom the `.age` files are encrypted to.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use git2::{Oid, Repository};
@@ -235,91 +235,35 @@ pub fn run<'r>(
     mut plan: impl FnMut(&Scope<'r>, Option<&git2::Commit<'r>>) -> Result<Planned>,
 ) -> Result<SecretsReport> {
     let started = Instant::now();
-    let workdir = gitx::workdir(repo, &location.project_root)?;
-    let rel_root = gitx::relative_to(&workdir, &location.project_root)?;
+    let scope = Scope::new(repo, location)?;
     let git_dir = gitx::utf8(repo.path())?;
-    let scope = Scope {
-        repo,
-        location,
-        workdir,
-        rel_root,
-    };
     let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
     let target = target(options, env, repo, &scope.location)?;
-    let mut expected = None;
-    let mut base = head.clone();
-    if let Some(t) = &target {
-        expected = t.remote.fetch_branch(&t.branch)?;
-        base = tip_commit(repo, expected)?.or(base);
-    }
-    let mut report = SecretsReport {
-        committed: false,
-        commit: None,
-        pushed: false,
-        branch: target.as_ref().map(|t| t.branch.clone()),
-        remote: target.as_ref().map(|t| t.remote.name.clone()),
-        remote_url: target.as_ref().map(|t| t.remote.display_url.clone()),
-        passphrases: 0,
-        recipients: 0,
-        files: Vec::new(),
-        attempts: 0,
-        message: None,
-        head_updated: false,
-        dry_run: options.dry_run,
-        notes: Vec::new(),
-        warnings: Vec::new(),
-        duration_ms: 0,
-    };
+    let mut base = Base::fetch(repo, target.as_ref(), head.as_ref())?;
+    let mut report = SecretsReport::empty(options, target.as_ref());
     let budget = crate::commit::push_budget(env)?;
     let ci_run = ci_env::detect(env).and_then(|ci| ci.run_url);
     loop {
-        let mut planned = plan(&scope, base.as_ref())?;
+        let mut planned = plan(&scope, base.commit.as_ref())?;
         if let Some(url) = &ci_run {
             planned.message.push_str(&format!("CI-Run: {url}\n"));
         }
-        report.passphrases = planned.passphrases;
-        report.recipients = planned.recipients;
-        report.notes = planned.notes.clone();
-        report.files = planned
-            .changes
-            .iter()
-            .map(|c| SecretsFile {
-                path: c.path.clone(),
-                change: c.label,
-            })
-            .collect();
+        report.record(&planned);
         if planned.changes.is_empty() || options.dry_run {
             report.message = (!planned.changes.is_empty()).then_some(planned.message);
             break;
         }
-        let oid = build(repo, env, base.as_ref(), &planned)?;
+        let oid = build(repo, env, base.commit.as_ref(), &planned)?;
         report.message = Some(planned.message.clone());
         let pushed_to = match &target {
             None => None,
             Some(t) => {
                 report.attempts += 1;
-                if let PushOutcome::Moved(_) = t.remote.push(oid, &t.branch, expected)? {
-                    let left = budget.saturating_sub(started.elapsed());
-                    let Some(pause) = crate::commit::backoff(report.attempts, left) else {
-                        return Err(Error::BranchBusy {
-                            branch: t.branch.clone(),
-                            attempts: report.attempts,
-                            seconds: budget.as_secs(),
-                            kept: "Nothing was pushed and nothing in the worktree changed: run the command again when the branch is quieter.".into(),
-                            rescue_branch: None,
-                        });
-                    };
-                    std::thread::sleep(pause);
-                    expected = t.remote.fetch_branch(&t.branch)?;
-                    base = tip_commit(repo, expected)?.or_else(|| head.clone());
+                if !t.push_unless_moved(repo, oid, base.expected)? {
+                    t.pause(report.attempts, budget, started)?;
+                    base = Base::fetch(repo, Some(t), head.as_ref())?;
                     continue;
                 }
-                let _ = repo.reference(
-                    &format!("refs/remotes/{}/{}", t.remote.name, t.branch),
-                    oid,
-                    true,
-                    "sst-local-state: push",
-                );
                 Some(t.branch.as_str())
             }
         };
@@ -329,7 +273,7 @@ pub fn run<'r>(
         let landed = Landed {
             changes: &planned.changes,
             head: head.as_ref(),
-            parent: base.as_ref(),
+            parent: base.commit.as_ref(),
             oid,
             branch: pushed_to,
         };
@@ -338,6 +282,122 @@ pub fn run<'r>(
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+impl<'r> Scope<'r> {
+    /// The scope of the project at `location` in `repo`.
+    fn new(repo: &'r Repository, location: Location) -> Result<Scope<'r>> {
+        let workdir = gitx::workdir(repo, &location.project_root)?;
+        let rel_root = gitx::relative_to(&workdir, &location.project_root)?;
+        Ok(Scope {
+            repo,
+            location,
+            workdir,
+            rel_root,
+        })
+    }
+}
+
+/// What a plan is made on, and what the push expects the branch to be.
+struct Base<'r> {
+    /// The remote branch's tip as fetched (None: no such branch, or no push).
+    expected: Option<Oid>,
+    /// The commit to build on: that tip, else HEAD's commit (None: neither).
+    commit: Option<git2::Commit<'r>>,
+}
+
+impl<'r> Base<'r> {
+    /// Fetches the target branch (none with `no_push`); its tip, else `head`.
+    fn fetch(
+        repo: &'r Repository,
+        target: Option<&Target<'r>>,
+        head: Option<&git2::Commit<'r>>,
+    ) -> Result<Base<'r>> {
+        let expected = match target {
+            Some(t) => t.remote.fetch_branch(&t.branch)?,
+            None => None,
+        };
+        let commit = tip_commit(repo, expected)?.or_else(|| head.cloned());
+        Ok(Base { expected, commit })
+    }
+}
+
+impl SecretsReport {
+    /// The report before any plan: where it would push, nothing done.
+    fn empty(options: &SecretsOptions, target: Option<&Target>) -> SecretsReport {
+        SecretsReport {
+            committed: false,
+            commit: None,
+            pushed: false,
+            branch: target.map(|t| t.branch.clone()),
+            remote: target.map(|t| t.remote.name.clone()),
+            remote_url: target.map(|t| t.remote.display_url.clone()),
+            passphrases: 0,
+            recipients: 0,
+            files: Vec::new(),
+            attempts: 0,
+            message: None,
+            head_updated: false,
+            dry_run: options.dry_run,
+            notes: Vec::new(),
+            warnings: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+
+    /// Takes what `planned` found and would change.
+    fn record(&mut self, planned: &Planned) {
+        self.passphrases = planned.passphrases;
+        self.recipients = planned.recipients;
+        self.notes = planned.notes.clone();
+        self.files = planned
+            .changes
+            .iter()
+            .map(|c| SecretsFile {
+                path: c.path.clone(),
+                change: c.label,
+            })
+            .collect();
+    }
+}
+
+impl Target<'_> {
+    /// Pushes `oid` to the branch if it is still at `expected`, and moves
+    /// the remote-tracking branch; false (nothing pushed) when it moved.
+    fn push_unless_moved(
+        &self,
+        repo: &Repository,
+        oid: Oid,
+        expected: Option<Oid>,
+    ) -> Result<bool> {
+        if let PushOutcome::Moved(_) = self.remote.push(oid, &self.branch, expected)? {
+            return Ok(false);
+        }
+        let _ = repo.reference(
+            &format!("refs/remotes/{}/{}", self.remote.name, self.branch),
+            oid,
+            true,
+            "sst-local-state: push",
+        );
+        Ok(true)
+    }
+
+    /// Waits before the next attempt after `attempts` pushes found the
+    /// branch moved (`BRANCH_BUSY` once the time budget is spent).
+    fn pause(&self, attempts: u32, budget: Duration, started: Instant) -> Result<()> {
+        let left = budget.saturating_sub(started.elapsed());
+        let Some(pause) = crate::commit::backoff(attempts, left) else {
+            return Err(Error::BranchBusy {
+                branch: self.branch.clone(),
+                attempts,
+                seconds: budget.as_secs(),
+                kept: "Nothing was pushed and nothing in the worktree changed: run the command again when the branch is quieter.".into(),
+                rescue_branch: None,
+            });
+        };
+        std::thread::sleep(pause);
+        Ok(())
+    }
 }
 
 /// The fetched tip's commit (None: the branch does not exist).

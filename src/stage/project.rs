@@ -10,7 +10,7 @@ use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::names::{App, Stage};
-use crate::sst_config::{read_app_config, ConfigParseError, StaticValue, MAX_NESTING};
+use crate::sst_config::{read_app_config, AppConfig, ConfigParseError, StaticValue, MAX_NESTING};
 use crate::warning::Warning;
 
 /// The file SST looks for to find a project.
@@ -121,99 +121,27 @@ impl StageContext {
 /// Resolves `options` in `env`. Reads `sst.config.ts` and `package.json`;
 /// writes nothing.
 pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
-    let caller = options.caller;
-    let stage_flag = caller.name("stage", "stage");
-    let stage = match (&options.stage, env.get("SST_STAGE")) {
-        (Some(s), _) => Stage::parse(s, &stage_flag)?,
-        (None, Some(s)) => Stage::parse(s, "env SST_STAGE")?,
-        (None, None) => return Err(Error::StageRequired),
-    };
-    let explicit_app = match (&options.app, env.get("SST_LOCAL_STATE_APP")) {
-        (Some(a), _) => Some(App::parse(a, &caller.name("app", "app"))?),
-        (None, Some(a)) => Some(App::parse(a, "env SST_LOCAL_STATE_APP")?),
-        (None, None) => None,
-    };
-
+    let stage = stage_of(options, env)?;
+    let explicit_app = explicit_app(options, env)?;
     let Location {
         project_root,
         settings,
         state_dir,
         config_dir,
     } = resolve_location(options, env)?;
-    let mut warnings = Vec::new();
-
-    let config_file = project_root.join(CONFIG_FILE);
-    let source =
-        std::fs::read_to_string(&config_file).map_err(|e| Error::io("reading", &config_file, e))?;
-    let parsed = read_app_config(&source);
-    match &parsed {
-        Ok(cfg) => match &cfg.home {
-            StaticValue::Literal(home) if home != "local" => {
-                return Err(Error::HomeNotLocal {
-                    file: config_file,
-                    home: home.clone(),
-                })
-            }
-            StaticValue::Literal(_) => {}
-            StaticValue::Dynamic => warnings.push(Warning::HomeDynamic {
-                file: config_file.clone(),
-            }),
-            StaticValue::Absent => warnings.push(Warning::HomeAbsent {
-                file: config_file.clone(),
-            }),
-        },
-        // With the app name given, the config is only needed to check `home`: a config that
-        // cannot be read (too deep, a syntax error, no app()) is not a reason to stop.
-        Err(e) if explicit_app.is_some() || settings.app.is_some() => {
-            warnings.push(Warning::HomeUnchecked {
-                file: config_file.clone(),
-                reason: e.to_string(),
-            })
-        }
-        Err(_) => {}
-    }
+    let config = SstConfig::read(&project_root)?;
+    let warnings = config.check_home(explicit_app.is_some() || settings.app.is_some())?;
     let app = match (explicit_app, &settings.app) {
         (Some(app), _) => app,
         (None, Some(a)) => App::parse(
             a,
             &format!("{}/package.json sstLocalState.app", project_root),
         )?,
-        (None, None) => match parsed {
-            Ok(cfg) => match cfg.name {
-                StaticValue::Literal(name) => App::parse(&name, config_file.as_str())?,
-                StaticValue::Dynamic => {
-                    return Err(Error::AppNameUnresolved {
-                        file: config_file,
-                        reason: "`name` in app() is not a string literal".into(),
-                    })
-                }
-                StaticValue::Absent => {
-                    return Err(Error::AppNameUnresolved {
-                        file: config_file,
-                        reason: "app() returns no `name`".into(),
-                    })
-                }
-            },
-            Err(ConfigParseError::TooDeep { line, column }) => {
-                return Err(Error::SstConfigTooDeep {
-                    file: config_file,
-                    limit: MAX_NESTING,
-                    line,
-                    column,
-                })
-            }
-            Err(e) => {
-                return Err(Error::AppNameUnresolved {
-                    file: config_file,
-                    reason: e.to_string(),
-                })
-            }
-        },
+        (None, None) => config.app_name()?,
     };
-
     let passphrase_mode = crate::passphrase_mode::resolve(
         options.passphrase_mode.as_deref(),
-        caller,
+        options.caller,
         env,
         &settings,
     )?;
@@ -227,6 +155,93 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         warnings,
         passphrase_mode,
     })
+}
+
+/// The stage: the option, else env `SST_STAGE` (`STAGE_REQUIRED` when neither).
+fn stage_of(options: &CommonOptions, env: &Env) -> Result<Stage> {
+    match (&options.stage, env.get("SST_STAGE")) {
+        (Some(s), _) => Stage::parse(s, &options.caller.name("stage", "stage")),
+        (None, Some(s)) => Stage::parse(s, "env SST_STAGE"),
+        (None, None) => Err(Error::StageRequired),
+    }
+}
+
+/// The app name given by the option or env `SST_LOCAL_STATE_APP`, if any.
+fn explicit_app(options: &CommonOptions, env: &Env) -> Result<Option<App>> {
+    match (&options.app, env.get("SST_LOCAL_STATE_APP")) {
+        (Some(a), _) => App::parse(a, &options.caller.name("app", "app")).map(Some),
+        (None, Some(a)) => App::parse(a, "env SST_LOCAL_STATE_APP").map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The project's `sst.config.ts`: where it is and what it statically says.
+struct SstConfig {
+    /// Its path.
+    file: Utf8PathBuf,
+    /// Its `app()` facts, or why they could not be read.
+    parsed: std::result::Result<AppConfig, ConfigParseError>,
+}
+
+impl SstConfig {
+    /// Reads and parses the `sst.config.ts` in `project_root`.
+    fn read(project_root: &Utf8Path) -> Result<SstConfig> {
+        let file = project_root.join(CONFIG_FILE);
+        let source = std::fs::read_to_string(&file).map_err(|e| Error::io("reading", &file, e))?;
+        let parsed = read_app_config(&source);
+        Ok(SstConfig { file, parsed })
+    }
+
+    /// Refuses a `home` other than `"local"`; warns when it cannot be
+    /// checked. With `app_known` (the name given elsewhere), a config that
+    /// cannot be read is only a warning.
+    fn check_home(&self, app_known: bool) -> Result<Vec<Warning>> {
+        let file = || self.file.clone();
+        let warning = match &self.parsed {
+            Ok(cfg) => match &cfg.home {
+                StaticValue::Literal(home) if home != "local" => {
+                    return Err(Error::HomeNotLocal {
+                        file: file(),
+                        home: home.clone(),
+                    })
+                }
+                StaticValue::Literal(_) => None,
+                StaticValue::Dynamic => Some(Warning::HomeDynamic { file: file() }),
+                StaticValue::Absent => Some(Warning::HomeAbsent { file: file() }),
+            },
+            // With the app name given, the config is only needed to check `home`: a config that
+            // cannot be read (too deep, a syntax error, no app()) is not a reason to stop.
+            Err(e) if app_known => Some(Warning::HomeUnchecked {
+                file: file(),
+                reason: e.to_string(),
+            }),
+            Err(_) => None,
+        };
+        Ok(warning.into_iter().collect())
+    }
+
+    /// The app name `app()` returns (`APP_NAME_UNRESOLVED` or
+    /// `SST_CONFIG_TOO_DEEP` when it cannot be read statically).
+    fn app_name(self) -> Result<App> {
+        let unresolved = |file, reason: String| Error::AppNameUnresolved { file, reason };
+        match self.parsed {
+            Ok(cfg) => match cfg.name {
+                StaticValue::Literal(name) => App::parse(&name, self.file.as_str()),
+                StaticValue::Dynamic => Err(unresolved(
+                    self.file,
+                    "`name` in app() is not a string literal".into(),
+                )),
+                StaticValue::Absent => Err(unresolved(self.file, "app() returns no `name`".into())),
+            },
+            Err(ConfigParseError::TooDeep { line, column }) => Err(Error::SstConfigTooDeep {
+                file: self.file,
+                limit: MAX_NESTING,
+                line,
+                column,
+            }),
+            Err(e) => Err(unresolved(self.file, e.to_string())),
+        }
+    }
 }
 
 /// Where a project and its state live, without a stage.
