@@ -1,5 +1,5 @@
 #![deny(clippy::all)]
-// Issue 12: no function longer than clippy.toml's too-many-lines-threshold (tests excepted).
+// No function longer than clippy.toml's too-many-lines-threshold (80 lines; tests excepted).
 #![warn(clippy::too_many_lines)]
 //! `sst-local-state`: keep SST's local deploy state in git, safely.
 //!

@@ -59,27 +59,36 @@ pub fn blob_at(commit: &git2::Commit, path: &str) -> Result<Option<Oid>> {
         .map(|entry| entry.id()))
 }
 
-/// `commit`'s tree with `blobs` (path, blob id) upserted; an empty tree
+/// A blob at a path of a tree: what a commit writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeBlob {
+    /// Path in the tree (`/`-separated).
+    pub path: String,
+    /// The blob's id (already in the object store).
+    pub blob: Oid,
+}
+
+/// `commit`'s tree with `blobs` upserted; an empty tree
 /// as the base when there is no commit.
 pub fn tree_with<'r>(
     repo: &'r Repository,
     commit: Option<&git2::Commit>,
-    blobs: &[(String, Oid)],
+    blobs: &[TreeBlob],
 ) -> Result<git2::Tree<'r>> {
     tree_edited(repo, commit, blobs, &[])
 }
 
-/// `commit`'s tree with `blobs` (path, blob id) upserted and the files at
+/// `commit`'s tree with `blobs` upserted and the files at
 /// `removed` taken out; an empty tree as the base when there is no commit.
 pub fn tree_edited<'r>(
     repo: &'r Repository,
     commit: Option<&git2::Commit>,
-    blobs: &[(String, Oid)],
+    blobs: &[TreeBlob],
     removed: &[String],
 ) -> Result<git2::Tree<'r>> {
     let mut update = TreeUpdateBuilder::new();
-    for (path, oid) in blobs {
-        update.upsert(path.as_str(), *oid, FileMode::Blob);
+    for TreeBlob { path, blob } in blobs {
+        update.upsert(path.as_str(), *blob, FileMode::Blob);
     }
     for path in removed {
         update.remove(path.as_str());
@@ -110,10 +119,10 @@ pub fn tree_edited<'r>(
 pub fn refresh_index(
     repo: &Repository,
     workdir: &Utf8Path,
-    blobs: &[(String, Oid)],
+    blobs: &[TreeBlob],
 ) -> std::result::Result<(), git2::Error> {
     let mut index = repo.index()?;
-    for (path, blob) in blobs {
+    for TreeBlob { path, blob } in blobs {
         match index_entry(&workdir.join(path), path, *blob) {
             // the blob is already in the object store: no second hash and compression
             Some(entry) => index.add(&entry)?,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::commit::{backoff, message, pick_branch, push_budget};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx;
+use crate::gitx::{self, TreeBlob};
 use crate::layout::{state_files, Kind};
 use crate::ops::history::open_repo;
 use crate::ops::lock::{Carried, LockRequest, StageLock};
@@ -205,7 +205,7 @@ fn passphrase_differs(
 
 /// What the new commit changes on `tip`: upserts and removals.
 struct Plan {
-    upserts: Vec<(String, Oid)>,
+    upserts: Vec<TreeBlob>,
     removed: Vec<String>,
     files: Vec<RolledFile>,
     passphrase_changed: bool,
@@ -255,7 +255,10 @@ fn plan(
             continue;
         }
         match wanted {
-            Some(blob) => plan.upserts.push((path.clone(), blob)),
+            Some(blob) => plan.upserts.push(TreeBlob {
+                path: path.clone(),
+                blob,
+            }),
             None => plan.removed.push(path.clone()),
         }
         plan.files.push(RolledFile {

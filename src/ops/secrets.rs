@@ -15,7 +15,7 @@ use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx;
+use crate::gitx::{self, TreeBlob};
 use crate::project::{self, CommonOptions, Location};
 use crate::remote::{git_error, PushOutcome, Remote};
 use crate::seal;
@@ -568,12 +568,16 @@ fn finish(
         }
         let _ = index.write();
     }
-    let blobs: Vec<(String, Oid)> = changes
+    let blobs: Vec<TreeBlob> = changes
         .iter()
         .filter(|c| c.bytes.is_some())
         .filter_map(|c| {
             let commit = repo.find_commit(oid).ok()?;
-            Some((c.path.clone(), gitx::blob_at(&commit, &c.path).ok()??))
+            let blob = gitx::blob_at(&commit, &c.path).ok()??;
+            Some(TreeBlob {
+                path: c.path.clone(),
+                blob,
+            })
         })
         .collect();
     if let Err(e) = gitx::refresh_index(repo, &scope.workdir, &blobs) {

@@ -30,7 +30,7 @@ use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx;
+use crate::gitx::{self, TreeBlob};
 use crate::guard;
 use crate::layout::{self, state_files, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
@@ -293,8 +293,8 @@ struct Landed {
     parent: Option<Oid>,
     /// Push attempts.
     attempts: u32,
-    /// The committed blobs (path, id).
-    blobs: Vec<(String, Oid)>,
+    /// The committed blobs.
+    blobs: Vec<TreeBlob>,
     /// The stage's marker as this run last wrote it.
     recorded: Loaded,
 }

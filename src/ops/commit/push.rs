@@ -11,7 +11,7 @@ use super::{worktree, Base, Landed, Plan, Run, Target};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx;
+use crate::gitx::{self, TreeBlob};
 use crate::project::StageContext;
 use crate::remote::{git_error, PushOutcome, Remote};
 
@@ -28,13 +28,16 @@ impl<'a> Run<'a> {
         mut base: Base<'a>,
         plan: &Plan<'a>,
     ) -> Result<Landed> {
-        let blobs: Vec<(String, Oid)> = plan
+        let blobs: Vec<TreeBlob> = plan
             .outputs
             .iter()
             .map(|o| {
                 self.repo
                     .blob(&o.bytes)
-                    .map(|oid| (o.path.clone(), oid))
+                    .map(|blob| TreeBlob {
+                        path: o.path.clone(),
+                        blob,
+                    })
                     .map_err(|e| git_error("writing a blob", &e))
             })
             .collect::<Result<_>>()?;
@@ -80,25 +83,25 @@ impl<'a> Run<'a> {
         &self,
         parent: Option<&git2::Commit>,
         plan: &Plan<'a>,
-        blobs: &[(String, Oid)],
+        blobs: &[TreeBlob],
     ) -> Result<Option<Oid>> {
         let at = self.ids_in(parent)?;
-        let mut needed: Vec<(String, Oid)> = Vec::new();
-        for (output, (path, blob)) in plan.outputs.iter().zip(blobs) {
+        let mut needed: Vec<TreeBlob> = Vec::new();
+        for (output, written) in plan.outputs.iter().zip(blobs) {
             let missing = match output.kind {
                 Some(kind) => at[kind] != self.state.ours[kind],
                 // the recipients file goes with an encrypted passphrase
                 None => {
                     parent
-                        .map(|p| gitx::blob_at(p, path))
+                        .map(|p| gitx::blob_at(p, &written.path))
                         .transpose()?
                         .flatten()
                         .is_none()
-                        && needed.iter().any(|(p, _)| p.ends_with(".age"))
+                        && needed.iter().any(|n| n.path.ends_with(".age"))
                 }
             };
             if missing {
-                needed.push((path.clone(), *blob));
+                needed.push(written.clone());
             }
         }
         if needed.is_empty() {

@@ -12,7 +12,7 @@ use crate::blob_id::BlobId;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx;
+use crate::gitx::{self, TreeBlob};
 use crate::guard;
 use crate::layout::{state_files, Kind};
 use crate::marker::{Loaded, Marker};
@@ -125,7 +125,7 @@ fn move_head(
     expected: Option<Oid>,
     branch: Option<&str>,
     workdir: &Utf8Path,
-    blobs: &[(String, Oid)],
+    blobs: &[TreeBlob],
 ) -> Result<HeadMove> {
     let g = |e: git2::Error| git_error("updating HEAD", &e);
     let swap = |name: &str| -> Result<bool> {
