@@ -26,11 +26,11 @@ export interface CommitOptions {
    * `sstLocalState.app`, then the `name` in `sst.config.ts`).
    */
   app?: string
-  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
   /** State folder relative to the project root; default `infra/state`. */
   stateDir?: string
-  /** SST's config dir; default `resolveConfigDir()`. */
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
   /**
    * Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default
@@ -227,11 +227,11 @@ export interface HistoryOptions {
    * `sstLocalState.app`, then the `name` in `sst.config.ts`).
    */
   app?: string
-  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
   /** State folder relative to the project root; default `infra/state`. */
   stateDir?: string
-  /** SST's config dir; default `resolveConfigDir()`. */
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
   /** At most this many entries, newest first; default all. */
   limit?: number
@@ -263,11 +263,14 @@ export declare function listLocks(options?: ListLocksOptions | undefined | null)
 
 /** Options of `listLocks`. */
 export interface ListLocksOptions {
-  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
-  /** Remote holding the locks (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
   remote?: string
-  /** Ref prefix of stage locks (as for `lockStage`). */
+  /**
+   * Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+   * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+   */
   lockRefPrefix?: string
 }
 
@@ -320,9 +323,9 @@ export interface LockOptions {
    * `sstLocalState.app`, then the `name` in `sst.config.ts`).
    */
   app?: string
-  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
-  /** Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
   remote?: string
   /**
    * Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
@@ -407,7 +410,7 @@ export interface PassphraseFile {
 
 /** Options of `rekeyPassphrases` and `encryptPassphrases`. */
 export interface PassphrasesOptions {
-  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
   /** State folder relative to the project root; default `infra/state`. */
   stateDir?: string
@@ -489,11 +492,11 @@ export interface PrepareOptions {
    * `sstLocalState.app`, then the `name` in `sst.config.ts`).
    */
   app?: string
-  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
   /** State folder relative to the project root; default `infra/state`. */
   stateDir?: string
-  /** SST's config dir; default `resolveConfigDir()`. */
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
   /** Back up config-dir files holding unsaved changes, then overwrite them. */
   force?: boolean
@@ -510,13 +513,16 @@ export interface PrepareOptions {
   lock?: boolean
   /** The branch whose newest state a locked prepare starts from (else as `commitStage` picks it). */
   branch?: string
-  /** Remote holding the lock and the branch (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
   remote?: string
-  /** Ref prefix of stage locks (as for `lockStage`). */
+  /**
+   * Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+   * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+   */
   lockRefPrefix?: string
-  /** How long the lock is valid (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -613,26 +619,35 @@ export interface RollbackOptions {
   to: string
   /** The stage (else env `SST_STAGE`). */
   stage?: string
-  /** The app name (else env, `package.json`, `sst.config.ts`). */
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
   app?: string
-  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
   /** State folder relative to the project root; default `infra/state`. */
   stateDir?: string
-  /** SST's config dir (where the default age key lives); default `resolveConfigDir()`. */
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
   /**
    * Roll back even when the passphrase at `to` differs from the current
    * one (secrets set since become unreadable); default false.
    */
   force?: boolean
-  /** Branch to commit to (else env, `package.json`, CI variables, the checked-out branch). */
+  /**
+   * Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
+   * the CI's branch variables, then the checked-out branch).
+   */
   branch?: string
   /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
   remote?: string
-  /** Ref prefix of stage locks (as for `lockStage`). */
+  /**
+   * Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+   * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+   */
   lockRefPrefix?: string
-  /** How long the lock is valid (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
   lockTtl?: string
   /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
   lockTimeout?: string
@@ -713,29 +728,38 @@ export declare function runCli(argv: Array<string>): Promise<number>
 
 /** Options of `runStage`. */
 export interface RunOptions {
-  /** The command and its arguments (`["npx", "sst", "deploy", "--stage", "prod"]`). */
+  /** The command and its arguments (`["npx", "sst", "deploy", "--stage", "prod"]`), run in `cwd`. */
   command: Array<string>
   /** The stage (else env `SST_STAGE`). */
   stage?: string
-  /** The app name (else env, `package.json`, `sst.config.ts`). */
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
   app?: string
-  /** Where to look for `sst.config.ts`, and where the command runs; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
   /** State folder relative to the project root; default `infra/state`. */
   stateDir?: string
-  /** SST's config dir; default `resolveConfigDir()`. */
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
-  /** Branch the state goes to (as for `commitStage`). */
+  /**
+   * Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
+   * the CI's branch variables, then the checked-out branch).
+   */
   branch?: string
-  /** Remote holding the lock and the branch (as for `commitStage`). */
+  /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
   remote?: string
   /** Commit message template (as for `commitStage`). */
   message?: string
-  /** Ref prefix of stage locks (as for `lockStage`). */
+  /**
+   * Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+   * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+   */
   lockRefPrefix?: string
-  /** How long the lock is valid (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -801,14 +825,11 @@ export interface StageOptions {
    * `sstLocalState.app`, then the `name` in `sst.config.ts`).
    */
   app?: string
-  /**
-   * Where to look for `sst.config.ts` (its nearest ancestor holding one is
-   * the project root); default `process.cwd()`.
-   */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
   /** State folder relative to the project root; default `infra/state`. */
   stateDir?: string
-  /** SST's config dir; default `resolveConfigDir()`. */
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
 }
 
@@ -871,13 +892,19 @@ export interface TrailerInfo {
 export interface UnlockOptions {
   /** The stage (else env `SST_STAGE`). */
   stage?: string
-  /** The app name (else env, `package.json`, `sst.config.ts`). */
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
   app?: string
-  /** Where to look for `sst.config.ts`; default `process.cwd()`. */
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
   cwd?: string
-  /** Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
+  /** Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`). */
   remote?: string
-  /** Ref prefix of stage locks (as for `lockStage`). */
+  /**
+   * Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
+   * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
+   */
   lockRefPrefix?: string
   /** Delete the lock whoever holds it (the result's `was` says whose it was). */
   force?: boolean

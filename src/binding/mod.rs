@@ -5,6 +5,7 @@
 mod into_js;
 pub mod ops_js;
 mod option_keys;
+mod options;
 pub mod passphrases;
 
 use crate::ops::{lock, run};
@@ -16,51 +17,12 @@ use napi_derive::napi;
 
 use crate::config_dir::Platform;
 use crate::env::Env as ProcessEnv;
-use crate::project::{Caller, CommonOptions};
-use napi::bindgen_prelude::{
-    FromNapiValue, JsError, JsObjectValue, JsValue, Object, PromiseRaw, ToNapiValue, Unknown,
-    ValueType,
-};
+use napi::bindgen_prelude::{JsError, JsObjectValue, JsValue, Object, PromiseRaw, ToNapiValue};
 use napi::Env;
+use options::{js_options, optional_options_from_js, options_from_js, JsOptions};
 
 fn js_error(error: error::Error) -> napi::Error<String> {
     napi::Error::new(error.code().to_string(), error.to_string())
-}
-
-/// Converts the options object of JS function `function` to `T`, whose JS field names are
-/// `keys`, after checking its own keys: `INVALID_OPTION` for something other than an object,
-/// for a key `T` does not have (unless its value is `undefined`, which `T` ignores too) and
-/// for a value of the wrong type.
-fn options_from_js<T: FromNapiValue>(
-    object: Object<'_>,
-    function: &str,
-    keys: &[&str],
-) -> error::Result<T> {
-    let origin = format!("{function} options");
-    let invalid = |e: napi::Error| error::Error::option(&origin, e.reason);
-    let kind = object.to_unknown().get_type().map_err(invalid)?;
-    if kind != ValueType::Object {
-        let kind = format!("{kind:?}").to_lowercase();
-        return Err(error::Error::option(
-            &origin,
-            format!("expected an object, got {kind}"),
-        ));
-    }
-    let names = object.get_property_names().map_err(invalid)?;
-    let mut given = Vec::new();
-    for index in 0..names.get_array_length().map_err(invalid)? {
-        let key: String = names.get_element(index).map_err(invalid)?;
-        if !object.has_own_property(&key).map_err(invalid)? {
-            continue;
-        }
-        let value: Unknown = object.get_named_property_unchecked(&key).map_err(invalid)?;
-        if value.get_type().map_err(invalid)? != ValueType::Undefined {
-            given.push(key);
-        }
-    }
-    option_keys::check_keys(given.iter().map(String::as_str), keys, function)?;
-    // SAFETY: both handles come from the live `object` of the current call.
-    unsafe { T::from_napi_value(object.value().env, object.raw()) }.map_err(invalid)
 }
 
 /// Every `code` an error of sst-local-state carries (JS `err.code`, the
@@ -123,19 +85,15 @@ pub struct WarningInfo {
     pub message: String,
 }
 
-/// Options of `resolveConfigDir`.
-#[napi(object)]
-pub struct ResolveConfigDirOptions {
-    /// Environment variables to use instead of `process.env`.
-    pub env: Option<HashMap<String, String>>,
-    /// A Node.js `process.platform` value (`linux`, `darwin`, `win32`, ...)
-    /// whose rules to apply instead of the current platform's.
-    pub platform: Option<String>,
-}
-
-impl ResolveConfigDirOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    const KEYS: &'static [&'static str] = &["env", "platform"];
+js_options! {
+    #[doc = "Options of `resolveConfigDir`."]
+    pub struct ResolveConfigDirOptions {
+        #[doc = "Environment variables to use instead of `process.env`."]
+        pub env: Option<HashMap<String, String>>,
+        #[doc = "A Node.js `process.platform` value (`linux`, `darwin`, `win32`, ...)"]
+        #[doc = "whose rules to apply instead of the current platform's."]
+        pub platform: Option<String>,
+    }
 }
 
 /// SST's config directory (where SST keeps local state), computed exactly
@@ -149,14 +107,8 @@ impl ResolveConfigDirOptions {
 /// (unknown `platform` or option).
 #[napi(ts_args_type = "options?: ResolveConfigDirOptions | undefined | null")]
 pub fn resolve_config_dir(options: Option<Object<'_>>) -> napi::Result<String, String> {
-    let options = match options {
-        Some(object) => options_from_js(object, "resolveConfigDir", ResolveConfigDirOptions::KEYS)
-            .map_err(js_error)?,
-        None => ResolveConfigDirOptions {
-            env: None,
-            platform: None,
-        },
-    };
+    let options: ResolveConfigDirOptions =
+        optional_options_from_js(options, "resolveConfigDir").map_err(js_error)?;
     let platform = match options.platform.as_deref() {
         None => Platform::current(),
         Some(name) => Platform::from_node(name).ok_or_else(|| {
@@ -176,96 +128,32 @@ pub fn resolve_config_dir(options: Option<Object<'_>>) -> napi::Result<String, S
     config_dir::resolve_config_dir(&env, platform).map_err(js_error)
 }
 
-/// Options every stage command takes.
-#[napi(object)]
-#[derive(Default)]
-pub struct StageOptions {
-    /// The stage (else env `SST_STAGE`).
-    pub stage: Option<String>,
-    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
-    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
-    pub app: Option<String>,
-    /// Where to look for `sst.config.ts` (its nearest ancestor holding one is
-    /// the project root); default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// State folder relative to the project root; default `infra/state`.
-    pub state_dir: Option<String>,
-    /// SST's config dir; default `resolveConfigDir()`.
-    pub config_dir: Option<String>,
-}
-
-impl StageOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    const KEYS: &'static [&'static str] = &["stage", "app", "cwd", "stateDir", "configDir"];
-
-    fn common(self) -> CommonOptions {
-        CommonOptions {
-            stage: self.stage,
-            app: self.app,
-            cwd: self.cwd.map(Into::into),
-            state_dir: self.state_dir,
-            config_dir: self.config_dir.map(Into::into),
-            caller: Caller::Js,
-            passphrase_mode: None,
-        }
+js_options! {
+    #[doc = "Options every stage command takes."]
+    pub struct StageOptions {
+        stage, app, cwd, state_dir, config_dir,
     }
 }
 
-/// Options of `prepareStage`.
-#[napi(object)]
-pub struct PrepareOptions {
-    /// The stage (else env `SST_STAGE`).
-    pub stage: Option<String>,
-    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
-    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
-    pub app: Option<String>,
-    /// Where to look for `sst.config.ts`; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// State folder relative to the project root; default `infra/state`.
-    pub state_dir: Option<String>,
-    /// SST's config dir; default `resolveConfigDir()`.
-    pub config_dir: Option<String>,
-    /// Back up config-dir files holding unsaved changes, then overwrite them.
-    pub force: Option<bool>,
-    /// Report what would change; write nothing.
-    pub dry_run: Option<bool>,
-    /// Reject with `STATE_MISSING` when the repository has no checkpoint for the stage.
-    pub require_state: Option<bool>,
-    /// Take the stage's lock on the git remote before writing anything (as
-    /// `lockStage`; rejects with `LOCK_HELD`), and start from the branch's
-    /// newest state (the stage's files in the worktree are brought up to the
-    /// fetched branch tip). `commitStage` releases it.
-    pub lock: Option<bool>,
-    /// The branch whose newest state a locked prepare starts from (else as `commitStage` picks it).
-    pub branch: Option<String>,
-    /// Remote holding the lock and the branch (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
-    pub remote: Option<String>,
-    /// Ref prefix of stage locks (as for `lockStage`).
-    pub lock_ref_prefix: Option<String>,
-    /// How long the lock is valid (`90s`, `2h`); default `1h`.
-    pub lock_ttl: Option<String>,
-    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`.
-    pub lock_timeout: Option<String>,
-}
-
-impl PrepareOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    const KEYS: &'static [&'static str] = &[
-        "stage",
-        "app",
-        "cwd",
-        "stateDir",
-        "configDir",
-        "force",
-        "dryRun",
-        "requireState",
-        "lock",
-        "branch",
-        "remote",
-        "lockRefPrefix",
-        "lockTtl",
-        "lockTimeout",
-    ];
+js_options! {
+    #[doc = "Options of `prepareStage`."]
+    pub struct PrepareOptions {
+        stage, app, cwd, state_dir, config_dir,
+        #[doc = "Back up config-dir files holding unsaved changes, then overwrite them."]
+        pub force: Option<bool>,
+        #[doc = "Report what would change; write nothing."]
+        pub dry_run: Option<bool>,
+        #[doc = "Reject with `STATE_MISSING` when the repository has no checkpoint for the stage."]
+        pub require_state: Option<bool>,
+        #[doc = "Take the stage's lock on the git remote before writing anything (as"]
+        #[doc = "`lockStage`; rejects with `LOCK_HELD`), and start from the branch's"]
+        #[doc = "newest state (the stage's files in the worktree are brought up to the"]
+        #[doc = "fetched branch tip). `commitStage` releases it."]
+        pub lock: Option<bool>,
+        #[doc = "The branch whose newest state a locked prepare starts from (else as `commitStage` picks it)."]
+        pub branch: Option<String>,
+        remote, lock_ref_prefix, lock_ttl, lock_timeout,
+    }
 }
 
 /// One state file in a `prepareStage` result.
@@ -437,32 +325,18 @@ pub fn prepare_stage<'env>(
     env: &'env Env,
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, PrepareResult>> {
-    let core = options_from_js(options, "prepareStage", PrepareOptions::KEYS).and_then(
-        |options: PrepareOptions| {
-            let lock = lock::LockRequest {
-                ttl: js_duration(options.lock_ttl, "lockTtl")?,
-                timeout: js_duration(options.lock_timeout, "lockTimeout")?,
-                prefix: options.lock_ref_prefix,
-                command: None,
-            };
-            Ok(prepare::PrepareOptions {
-                force: options.force.unwrap_or(false),
-                dry_run: options.dry_run.unwrap_or(false),
-                require_state: options.require_state.unwrap_or(false),
-                lock: options.lock.unwrap_or(false).then_some(lock),
-                branch: options.branch,
-                remote: options.remote,
-                common: StageOptions {
-                    stage: options.stage,
-                    app: options.app,
-                    cwd: options.cwd,
-                    state_dir: options.state_dir,
-                    config_dir: options.config_dir,
-                }
-                .common(),
-            })
-        },
-    );
+    let core = options_from_js(options, "prepareStage").and_then(|options: PrepareOptions| {
+        let lock = options.lock_request(None)?;
+        Ok(prepare::PrepareOptions {
+            common: options.common(),
+            lock: options.lock.unwrap_or(false).then_some(lock),
+            force: options.force.unwrap_or(false),
+            dry_run: options.dry_run.unwrap_or(false),
+            require_state: options.require_state.unwrap_or(false),
+            branch: options.branch,
+            remote: options.remote,
+        })
+    });
     spawn_blocking(
         env,
         move || prepare::prepare(&core?, &ProcessEnv::process()),
@@ -482,11 +356,8 @@ pub fn stage_status<'env>(
     env: &'env Env,
     options: Option<Object<'_>>,
 ) -> napi::Result<PromiseRaw<'env, StatusResult>> {
-    let common = match options {
-        Some(object) => options_from_js(object, "stageStatus", StageOptions::KEYS),
-        None => Ok(StageOptions::default()),
-    }
-    .map(StageOptions::common);
+    let common = optional_options_from_js(options, "stageStatus")
+        .map(|options: StageOptions| options.common());
     spawn_blocking(
         env,
         move || status::status(&common?, &ProcessEnv::process()),
@@ -494,52 +365,22 @@ pub fn stage_status<'env>(
     )
 }
 
-/// Options of `commitStage`.
-#[napi(object)]
-pub struct CommitOptions {
-    /// The stage (else env `SST_STAGE`).
-    pub stage: Option<String>,
-    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
-    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
-    pub app: Option<String>,
-    /// Where to look for `sst.config.ts`; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// State folder relative to the project root; default `infra/state`.
-    pub state_dir: Option<String>,
-    /// SST's config dir; default `resolveConfigDir()`.
-    pub config_dir: Option<String>,
-    /// Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default
-    /// `chore(sst-state): {app}/{stage} {summary} [skip ci]`; trailers are always added.
-    pub message: Option<String>,
-    /// Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
-    /// the CI's branch variables, then the checked-out branch).
-    pub branch: Option<String>,
-    /// Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
-    pub remote: Option<String>,
-    /// `false`: commit on HEAD locally and push nothing. Default `true`.
-    pub push: Option<bool>,
-    /// Report what would be committed; write nothing.
-    pub dry_run: Option<bool>,
-    /// Keep the stage lock this checkout holds (renewed for its ttl) instead
-    /// of releasing it with the push.
-    pub keep_lock: Option<bool>,
-}
-
-impl CommitOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    const KEYS: &'static [&'static str] = &[
-        "stage",
-        "app",
-        "cwd",
-        "stateDir",
-        "configDir",
-        "message",
-        "branch",
-        "remote",
-        "push",
-        "dryRun",
-        "keepLock",
-    ];
+js_options! {
+    #[doc = "Options of `commitStage`."]
+    pub struct CommitOptions {
+        stage, app, cwd, state_dir, config_dir,
+        #[doc = "Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default"]
+        #[doc = "`chore(sst-state): {app}/{stage} {summary} [skip ci]`; trailers are always added."]
+        pub message: Option<String>,
+        branch, remote,
+        #[doc = "`false`: commit on HEAD locally and push nothing. Default `true`."]
+        pub push: Option<bool>,
+        #[doc = "Report what would be committed; write nothing."]
+        pub dry_run: Option<bool>,
+        #[doc = "Keep the stage lock this checkout holds (renewed for its ttl) instead"]
+        #[doc = "of releasing it with the push."]
+        pub keep_lock: Option<bool>,
+    }
 }
 
 /// One file a commit changed.
@@ -639,8 +480,9 @@ pub fn commit_stage<'env>(
     env: &'env Env,
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, CommitResult>> {
-    let core = options_from_js(options, "commitStage", CommitOptions::KEYS).map(
-        |options: CommitOptions| commit::CommitOptions {
+    let core = options_from_js(options, "commitStage").map(|options: CommitOptions| {
+        commit::CommitOptions {
+            common: options.common(),
             message: options.message,
             branch: options.branch,
             remote: options.remote,
@@ -648,16 +490,8 @@ pub fn commit_stage<'env>(
             dry_run: options.dry_run.unwrap_or(false),
             keep_lock: options.keep_lock.unwrap_or(false),
             trailers: Vec::new(),
-            common: StageOptions {
-                stage: options.stage,
-                app: options.app,
-                cwd: options.cwd,
-                state_dir: options.state_dir,
-                config_dir: options.config_dir,
-            }
-            .common(),
-        },
-    );
+        }
+    });
     spawn_blocking(
         env,
         move || commit::commit(&core?, &ProcessEnv::process()),
@@ -665,81 +499,29 @@ pub fn commit_stage<'env>(
     )
 }
 
-/// Options of `lockStage`.
-#[napi(object)]
-pub struct LockOptions {
-    /// The stage (else env `SST_STAGE`).
-    pub stage: Option<String>,
-    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
-    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
-    pub app: Option<String>,
-    /// Where to look for `sst.config.ts`; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
-    pub remote: Option<String>,
-    /// Ref prefix of stage locks (else env `SST_LOCAL_STATE_LOCK_PREFIX`,
-    /// `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
-    pub lock_ref_prefix: Option<String>,
-    /// How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`.
-    pub lock_ttl: Option<String>,
-    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once.
-    pub lock_timeout: Option<String>,
-    /// What this process runs, recorded in the lock; default its command line.
-    pub command: Option<String>,
+js_options! {
+    #[doc = "Options of `lockStage`."]
+    pub struct LockOptions {
+        stage, app, cwd, remote, lock_ref_prefix, lock_ttl, lock_timeout,
+        #[doc = "What this process runs, recorded in the lock; default its command line."]
+        pub command: Option<String>,
+    }
 }
 
-impl LockOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    const KEYS: &'static [&'static str] = &[
-        "stage",
-        "app",
-        "cwd",
-        "remote",
-        "lockRefPrefix",
-        "lockTtl",
-        "lockTimeout",
-        "command",
-    ];
+js_options! {
+    #[doc = "Options of `unlockStage`."]
+    pub struct UnlockOptions {
+        stage, app, cwd, remote, lock_ref_prefix,
+        #[doc = "Delete the lock whoever holds it (the result's `was` says whose it was)."]
+        pub force: Option<bool>,
+    }
 }
 
-/// Options of `unlockStage`.
-#[napi(object)]
-pub struct UnlockOptions {
-    /// The stage (else env `SST_STAGE`).
-    pub stage: Option<String>,
-    /// The app name (else env, `package.json`, `sst.config.ts`).
-    pub app: Option<String>,
-    /// Where to look for `sst.config.ts`; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// Remote holding the lock (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
-    pub remote: Option<String>,
-    /// Ref prefix of stage locks (as for `lockStage`).
-    pub lock_ref_prefix: Option<String>,
-    /// Delete the lock whoever holds it (the result's `was` says whose it was).
-    pub force: Option<bool>,
-}
-
-impl UnlockOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    const KEYS: &'static [&'static str] =
-        &["stage", "app", "cwd", "remote", "lockRefPrefix", "force"];
-}
-
-/// Options of `listLocks`.
-#[napi(object)]
-#[derive(Default)]
-pub struct ListLocksOptions {
-    /// Where to look for `sst.config.ts`; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// Remote holding the locks (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
-    pub remote: Option<String>,
-    /// Ref prefix of stage locks (as for `lockStage`).
-    pub lock_ref_prefix: Option<String>,
-}
-
-impl ListLocksOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    const KEYS: &'static [&'static str] = &["cwd", "remote", "lockRefPrefix"];
+js_options! {
+    #[doc = "Options of `listLocks`."]
+    pub struct ListLocksOptions {
+        cwd, remote, lock_ref_prefix,
+    }
 }
 
 /// Who holds a stage lock: what its lock commit records.
@@ -830,51 +612,16 @@ pub struct UnlockResult {
     pub duration_ms: f64,
 }
 
-/// Options of `runStage`.
-#[napi(object)]
-pub struct RunOptions {
-    /// The command and its arguments (`["npx", "sst", "deploy", "--stage", "prod"]`).
-    pub command: Vec<String>,
-    /// The stage (else env `SST_STAGE`).
-    pub stage: Option<String>,
-    /// The app name (else env, `package.json`, `sst.config.ts`).
-    pub app: Option<String>,
-    /// Where to look for `sst.config.ts`, and where the command runs; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// State folder relative to the project root; default `infra/state`.
-    pub state_dir: Option<String>,
-    /// SST's config dir; default `resolveConfigDir()`.
-    pub config_dir: Option<String>,
-    /// Branch the state goes to (as for `commitStage`).
-    pub branch: Option<String>,
-    /// Remote holding the lock and the branch (as for `commitStage`).
-    pub remote: Option<String>,
-    /// Commit message template (as for `commitStage`).
-    pub message: Option<String>,
-    /// Ref prefix of stage locks (as for `lockStage`).
-    pub lock_ref_prefix: Option<String>,
-    /// How long the lock is valid (`90s`, `2h`); default `1h`.
-    pub lock_ttl: Option<String>,
-    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`.
-    pub lock_timeout: Option<String>,
-}
-
-impl RunOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    const KEYS: &'static [&'static str] = &[
-        "command",
-        "stage",
-        "app",
-        "cwd",
-        "stateDir",
-        "configDir",
-        "branch",
-        "remote",
-        "message",
-        "lockRefPrefix",
-        "lockTtl",
-        "lockTimeout",
-    ];
+js_options! {
+    #[doc = "Options of `runStage`."]
+    pub struct RunOptions {
+        #[doc = "The command and its arguments (`[\"npx\", \"sst\", \"deploy\", \"--stage\", \"prod\"]`), run in `cwd`."]
+        pub command: Vec<String>,
+        stage, app, cwd, state_dir, config_dir, branch, remote,
+        #[doc = "Commit message template (as for `commitStage`)."]
+        pub message: Option<String>,
+        lock_ref_prefix, lock_ttl, lock_timeout,
+    }
 }
 
 /// The result of `runStage`.
@@ -912,39 +659,26 @@ pub fn run_stage<'env>(
     env: &'env Env,
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, RunResult>> {
-    let core =
-        options_from_js(options, "runStage", RunOptions::KEYS).and_then(|options: RunOptions| {
-            let common = StageOptions {
-                stage: options.stage,
-                app: options.app,
-                cwd: options.cwd,
-                state_dir: options.state_dir,
-                config_dir: options.config_dir,
-            }
-            .common();
-            Ok(run::RunOptions {
-                lock: lock::LockRequest {
-                    ttl: js_duration(options.lock_ttl, "lockTtl")?,
-                    timeout: js_duration(options.lock_timeout, "lockTimeout")?,
-                    prefix: options.lock_ref_prefix,
-                    command: None,
-                },
-                prepare: prepare::PrepareOptions {
-                    common: common.clone(),
-                    branch: options.branch.clone(),
-                    remote: options.remote.clone(),
-                    ..prepare::PrepareOptions::default()
-                },
-                commit: commit::CommitOptions {
-                    common,
-                    message: options.message,
-                    branch: options.branch,
-                    remote: options.remote,
-                    ..commit::CommitOptions::default()
-                },
-                command: options.command,
-            })
-        });
+    let core = options_from_js(options, "runStage").and_then(|options: RunOptions| {
+        let common = options.common();
+        Ok(run::RunOptions {
+            lock: options.lock_request(None)?,
+            prepare: prepare::PrepareOptions {
+                common: common.clone(),
+                branch: options.branch.clone(),
+                remote: options.remote.clone(),
+                ..prepare::PrepareOptions::default()
+            },
+            commit: commit::CommitOptions {
+                common,
+                message: options.message,
+                branch: options.branch,
+                remote: options.remote,
+                ..commit::CommitOptions::default()
+            },
+            command: options.command,
+        })
+    });
     spawn_blocking(
         env,
         move || {
@@ -954,20 +688,6 @@ pub fn run_stage<'env>(
         },
         Into::into,
     )
-}
-
-/// A duration option (`90s`, `5m`, `1h 30m`) of a JS call.
-pub(super) fn js_duration(
-    value: Option<String>,
-    option: &str,
-) -> error::Result<Option<std::time::Duration>> {
-    value
-        .map(|v| {
-            humantime::parse_duration(v.trim()).map_err(|e| {
-                error::Error::option(format!("options.{option}"), format!("{v:?}: {e}"))
-            })
-        })
-        .transpose()
 }
 
 /// Takes a stage's lock on the git remote: a create-only push of the ref
@@ -992,26 +712,13 @@ pub fn lock_stage<'env>(
     env: &'env Env,
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, LockResult>> {
-    let core = options_from_js(options, "lockStage", LockOptions::KEYS).and_then(
-        |options: LockOptions| {
-            Ok(lock::LockOptions {
-                lock: lock::LockRequest {
-                    ttl: js_duration(options.lock_ttl, "lockTtl")?,
-                    timeout: js_duration(options.lock_timeout, "lockTimeout")?,
-                    prefix: options.lock_ref_prefix,
-                    command: options.command,
-                },
-                remote: options.remote,
-                common: StageOptions {
-                    stage: options.stage,
-                    app: options.app,
-                    cwd: options.cwd,
-                    ..StageOptions::default()
-                }
-                .common(),
-            })
-        },
-    );
+    let core = options_from_js(options, "lockStage").and_then(|options: LockOptions| {
+        Ok(lock::LockOptions {
+            common: options.common(),
+            lock: options.lock_request(options.command.clone())?,
+            remote: options.remote,
+        })
+    });
     spawn_blocking(
         env,
         move || {
@@ -1036,20 +743,13 @@ pub fn unlock_stage<'env>(
     env: &'env Env,
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, UnlockResult>> {
-    let core = options_from_js(options, "unlockStage", UnlockOptions::KEYS).map(
-        |options: UnlockOptions| lock::UnlockOptions {
+    let core =
+        options_from_js(options, "unlockStage").map(|options: UnlockOptions| lock::UnlockOptions {
+            common: options.common(),
             remote: options.remote,
             prefix: options.lock_ref_prefix,
             force: options.force.unwrap_or(false),
-            common: StageOptions {
-                stage: options.stage,
-                app: options.app,
-                cwd: options.cwd,
-                ..StageOptions::default()
-            }
-            .common(),
-        },
-    );
+        });
     spawn_blocking(
         env,
         move || lock::unlock(&core?, &ProcessEnv::process()),
@@ -1067,18 +767,12 @@ pub fn list_locks<'env>(
     env: &'env Env,
     options: Option<Object<'_>>,
 ) -> napi::Result<PromiseRaw<'env, Vec<LockInfo>>> {
-    let core = match options {
-        Some(object) => options_from_js(object, "listLocks", ListLocksOptions::KEYS),
-        None => Ok(ListLocksOptions::default()),
-    }
-    .map(|options| lock::ListOptions {
-        remote: options.remote,
-        prefix: options.lock_ref_prefix,
-        common: StageOptions {
-            cwd: options.cwd,
-            ..StageOptions::default()
+    let core = optional_options_from_js(options, "listLocks").map(|options: ListLocksOptions| {
+        lock::ListOptions {
+            common: options.common(),
+            remote: options.remote,
+            prefix: options.lock_ref_prefix,
         }
-        .common(),
     });
     spawn_blocking(
         env,
@@ -1180,25 +874,38 @@ mod tests {
             .collect()
     }
 
+    /// `FIELDS` in camelCase, checked against the interface napi generated.
+    fn check_keys<T: JsOptions>(name: &str) {
+        assert_eq!(interface_fields(name), options::js_keys::<T>(), "{name}");
+    }
+
     #[test]
     fn option_keys_are_the_fields_napi_generates() {
-        for (name, keys) in [
-            ("ResolveConfigDirOptions", ResolveConfigDirOptions::KEYS),
-            ("StageOptions", StageOptions::KEYS),
-            ("PrepareOptions", PrepareOptions::KEYS),
-            ("CommitOptions", CommitOptions::KEYS),
-            ("HistoryOptions", ops_js::HistoryOptions::KEYS),
-            ("RollbackOptions", ops_js::RollbackOptions::KEYS),
-            (
-                "PassphrasesOptions",
-                super::passphrases::PassphrasesOptions::KEYS,
-            ),
-            ("LockOptions", LockOptions::KEYS),
-            ("UnlockOptions", UnlockOptions::KEYS),
-            ("ListLocksOptions", ListLocksOptions::KEYS),
-            ("RunOptions", RunOptions::KEYS),
-        ] {
-            assert_eq!(interface_fields(name), keys, "{name}");
+        check_keys::<ResolveConfigDirOptions>("ResolveConfigDirOptions");
+        check_keys::<StageOptions>("StageOptions");
+        check_keys::<PrepareOptions>("PrepareOptions");
+        check_keys::<CommitOptions>("CommitOptions");
+        check_keys::<ops_js::HistoryOptions>("HistoryOptions");
+        check_keys::<ops_js::RollbackOptions>("RollbackOptions");
+        check_keys::<passphrases::PassphrasesOptions>("PassphrasesOptions");
+        check_keys::<LockOptions>("LockOptions");
+        check_keys::<UnlockOptions>("UnlockOptions");
+        check_keys::<ListLocksOptions>("ListLocksOptions");
+        check_keys::<RunOptions>("RunOptions");
+    }
+
+    /// A `///` doc comment inside `js_options!` reaches napi-derive as a raw
+    /// string, whose `r"` would end up in the JSDoc.
+    #[test]
+    fn no_raw_string_in_jsdoc() {
+        let dts = include_str!("../../index.d.ts");
+        for line in dts.lines() {
+            let text = line.trim_start().trim_start_matches("/**");
+            let text = text.trim_start_matches('*').trim_start();
+            assert!(
+                !text.starts_with("r\"") && !text.starts_with("r#"),
+                "{line}"
+            );
         }
     }
 }

@@ -6,43 +6,21 @@ use napi::bindgen_prelude::{Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use super::{js_duration, options_from_js, spawn_blocking, StageOptions};
+use super::options::{js_options, optional_options_from_js, options_from_js, JsOptions};
+use super::spawn_blocking;
 use crate::env::Env as ProcessEnv;
 use crate::ops::history::{self, HistoryEntry, HistoryReport};
-use crate::ops::lock::LockRequest;
 use crate::ops::rollback::{self, RollbackReport};
 
-/// Options of `stageHistory`.
-#[napi(object)]
-pub struct HistoryOptions {
-    /// The stage (else env `SST_STAGE`).
-    pub stage: Option<String>,
-    /// The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
-    /// `sstLocalState.app`, then the `name` in `sst.config.ts`).
-    pub app: Option<String>,
-    /// Where to look for `sst.config.ts`; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// State folder relative to the project root; default `infra/state`.
-    pub state_dir: Option<String>,
-    /// SST's config dir; default `resolveConfigDir()`.
-    pub config_dir: Option<String>,
-    /// At most this many entries, newest first; default all.
-    pub limit: Option<u32>,
-    /// The revision the walk starts from; default `HEAD`.
-    pub rev: Option<String>,
-}
-
-impl HistoryOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    pub(super) const KEYS: &'static [&'static str] = &[
-        "stage",
-        "app",
-        "cwd",
-        "stateDir",
-        "configDir",
-        "limit",
-        "rev",
-    ];
+js_options! {
+    #[doc = "Options of `stageHistory`."]
+    pub struct HistoryOptions {
+        stage, app, cwd, state_dir, config_dir,
+        #[doc = "At most this many entries, newest first; default all."]
+        pub limit: Option<u32>,
+        #[doc = "The revision the walk starts from; default `HEAD`."]
+        pub rev: Option<String>,
+    }
 }
 
 /// One trailer of a commit message.
@@ -179,29 +157,12 @@ pub fn stage_history<'env>(
     env: &'env Env,
     options: Option<Object<'_>>,
 ) -> napi::Result<PromiseRaw<'env, HistoryResult>> {
-    let core = match options {
-        Some(object) => options_from_js(object, "stageHistory", HistoryOptions::KEYS),
-        None => Ok(HistoryOptions {
-            stage: None,
-            app: None,
-            cwd: None,
-            state_dir: None,
-            config_dir: None,
-            limit: None,
-            rev: None,
-        }),
-    }
-    .map(|o: HistoryOptions| history::HistoryOptions {
-        limit: o.limit.map(|n| n as usize),
-        rev: o.rev,
-        common: StageOptions {
-            stage: o.stage,
-            app: o.app,
-            cwd: o.cwd,
-            state_dir: o.state_dir,
-            config_dir: o.config_dir,
+    let core = optional_options_from_js(options, "stageHistory").map(|o: HistoryOptions| {
+        history::HistoryOptions {
+            common: o.common(),
+            limit: o.limit.map(|n| n as usize),
+            rev: o.rev,
         }
-        .common(),
     });
     spawn_blocking(
         env,
@@ -210,52 +171,17 @@ pub fn stage_history<'env>(
     )
 }
 
-/// Options of `rollbackStage`.
-#[napi(object)]
-pub struct RollbackOptions {
-    /// The revision whose stage files to restore (a commit, tag, `main~3`, ...).
-    pub to: String,
-    /// The stage (else env `SST_STAGE`).
-    pub stage: Option<String>,
-    /// The app name (else env, `package.json`, `sst.config.ts`).
-    pub app: Option<String>,
-    /// Where to look for `sst.config.ts`; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// State folder relative to the project root; default `infra/state`.
-    pub state_dir: Option<String>,
-    /// SST's config dir (where the default age key lives); default `resolveConfigDir()`.
-    pub config_dir: Option<String>,
-    /// Roll back even when the passphrase at `to` differs from the current
-    /// one (secrets set since become unreadable); default false.
-    pub force: Option<bool>,
-    /// Branch to commit to (else env, `package.json`, CI variables, the checked-out branch).
-    pub branch: Option<String>,
-    /// Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
-    pub remote: Option<String>,
-    /// Ref prefix of stage locks (as for `lockStage`).
-    pub lock_ref_prefix: Option<String>,
-    /// How long the lock is valid (`90s`, `2h`); default `1h`.
-    pub lock_ttl: Option<String>,
-    /// How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once.
-    pub lock_timeout: Option<String>,
-}
-
-impl RollbackOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    pub(super) const KEYS: &'static [&'static str] = &[
-        "to",
-        "stage",
-        "app",
-        "cwd",
-        "stateDir",
-        "configDir",
-        "force",
-        "branch",
-        "remote",
-        "lockRefPrefix",
-        "lockTtl",
-        "lockTimeout",
-    ];
+js_options! {
+    #[doc = "Options of `rollbackStage`."]
+    pub struct RollbackOptions {
+        #[doc = "The revision whose stage files to restore (a commit, tag, `main~3`, ...)."]
+        pub to: String,
+        stage, app, cwd, state_dir, config_dir,
+        #[doc = "Roll back even when the passphrase at `to` differs from the current"]
+        #[doc = "one (secrets set since become unreadable); default false."]
+        pub force: Option<bool>,
+        branch, remote, lock_ref_prefix, lock_ttl, lock_timeout,
+    }
 }
 
 /// One stage file a rollback changed.
@@ -364,30 +290,16 @@ pub fn rollback_stage<'env>(
     env: &'env Env,
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, RollbackResult>> {
-    let core = options_from_js(options, "rollbackStage", RollbackOptions::KEYS).and_then(
-        |o: RollbackOptions| {
-            Ok(rollback::RollbackOptions {
-                lock: LockRequest {
-                    ttl: js_duration(o.lock_ttl, "lockTtl")?,
-                    timeout: js_duration(o.lock_timeout, "lockTimeout")?,
-                    prefix: o.lock_ref_prefix,
-                    command: None,
-                },
-                to: o.to,
-                force: o.force.unwrap_or(false),
-                branch: o.branch,
-                remote: o.remote,
-                common: StageOptions {
-                    stage: o.stage,
-                    app: o.app,
-                    cwd: o.cwd,
-                    state_dir: o.state_dir,
-                    config_dir: o.config_dir,
-                }
-                .common(),
-            })
-        },
-    );
+    let core = options_from_js(options, "rollbackStage").and_then(|o: RollbackOptions| {
+        Ok(rollback::RollbackOptions {
+            lock: o.lock_request(None)?,
+            common: o.common(),
+            to: o.to,
+            force: o.force.unwrap_or(false),
+            branch: o.branch,
+            remote: o.remote,
+        })
+    });
     spawn_blocking(
         env,
         move || {

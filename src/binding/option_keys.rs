@@ -38,6 +38,23 @@ pub fn check_keys<'a>(
     Err(Error::option(format!("{function} options"), reason))
 }
 
+/// The JS name napi gives the Rust field `field`: camelCase (`dry_run` is `dryRun`).
+pub fn js_name(field: &str) -> String {
+    let mut name = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                name.push(c.to_ascii_uppercase());
+                upper = false;
+            }
+            c => name.push(c),
+        }
+    }
+    name
+}
+
 /// The known option `key` most likely stands for: the same letters in another case, else the
 /// nearest within one edit per three characters (at least one).
 fn closest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
@@ -103,6 +120,13 @@ mod tests {
         );
         assert!(!message(&["foo"]).contains("did you mean"));
         assert!(message(&["ap"]).contains("ap (did you mean app?)"));
+    }
+
+    #[test]
+    fn js_names_are_camel_case() {
+        assert_eq!(js_name("cwd"), "cwd");
+        assert_eq!(js_name("dry_run"), "dryRun");
+        assert_eq!(js_name("lock_ref_prefix"), "lockRefPrefix");
     }
 
     #[test]

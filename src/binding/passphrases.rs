@@ -5,58 +5,19 @@ use napi::bindgen_prelude::{Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use super::{options_from_js, spawn_blocking, WarningInfo};
+use super::options::{js_options, optional_options_from_js, JsOptions};
+use super::{spawn_blocking, WarningInfo};
 use crate::env::Env as ProcessEnv;
-use crate::project::{Caller, CommonOptions};
 use crate::secrets::{SecretsOptions, SecretsReport};
 
-/// Options of `rekeyPassphrases` and `encryptPassphrases`.
-#[napi(object)]
-#[derive(Default)]
-pub struct PassphrasesOptions {
-    /// Where to look for `sst.config.ts`; default `process.cwd()`.
-    pub cwd: Option<String>,
-    /// State folder relative to the project root; default `infra/state`.
-    pub state_dir: Option<String>,
-    /// SST's config dir (the default age key file lives below it); default `resolveConfigDir()`.
-    pub config_dir: Option<String>,
-    /// Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
-    /// the CI's branch variables, then the checked-out branch).
-    pub branch: Option<String>,
-    /// Remote (else env `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`).
-    pub remote: Option<String>,
-    /// `false`: commit on HEAD locally and push nothing. Default `true`.
-    pub push: Option<bool>,
-    /// Report what would change; write nothing.
-    pub dry_run: Option<bool>,
-}
-
-impl PassphrasesOptions {
-    /// The JS names of the fields (a test checks them against `index.d.ts`).
-    pub(super) const KEYS: &'static [&'static str] = &[
-        "cwd",
-        "stateDir",
-        "configDir",
-        "branch",
-        "remote",
-        "push",
-        "dryRun",
-    ];
-
-    fn core(self) -> SecretsOptions {
-        SecretsOptions {
-            common: CommonOptions {
-                cwd: self.cwd.map(Into::into),
-                state_dir: self.state_dir,
-                config_dir: self.config_dir.map(Into::into),
-                caller: Caller::Js,
-                ..CommonOptions::default()
-            },
-            branch: self.branch,
-            remote: self.remote,
-            no_push: !self.push.unwrap_or(true),
-            dry_run: self.dry_run.unwrap_or(false),
-        }
+js_options! {
+    #[doc = "Options of `rekeyPassphrases` and `encryptPassphrases`."]
+    pub struct PassphrasesOptions {
+        cwd, state_dir, config_dir, branch, remote,
+        #[doc = "`false`: commit on HEAD locally and push nothing. Default `true`."]
+        pub push: Option<bool>,
+        #[doc = "Report what would change; write nothing."]
+        pub dry_run: Option<bool>,
     }
 }
 
@@ -143,11 +104,14 @@ fn run<'env>(
     function: &'static str,
     work: fn(&SecretsOptions, &ProcessEnv) -> crate::error::Result<SecretsReport>,
 ) -> napi::Result<PromiseRaw<'env, PassphrasesResult>> {
-    let options = match options {
-        Some(object) => options_from_js(object, function, PassphrasesOptions::KEYS),
-        None => Ok(PassphrasesOptions::default()),
-    }
-    .map(PassphrasesOptions::core);
+    let options =
+        optional_options_from_js(options, function).map(|o: PassphrasesOptions| SecretsOptions {
+            common: o.common(),
+            branch: o.branch,
+            remote: o.remote,
+            no_push: !o.push.unwrap_or(true),
+            dry_run: o.dry_run.unwrap_or(false),
+        });
     spawn_blocking(
         env,
         move || work(&options?, &ProcessEnv::process()),
