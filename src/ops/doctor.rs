@@ -225,7 +225,7 @@ fn state_valid(ctx: &StageContext, env: &Env) -> Check {
     let result = guard::check_repo_paths(ctx, &files).and_then(|()| {
         let mut warnings = Vec::new();
         let keyring = Keyring::new(env, &ctx.config_dir);
-        let (set, _) = read_repo_state(ctx, &files, env, &keyring, true, &mut warnings)?;
+        let set = read_repo_state(ctx, &files, env, &keyring, true, &mut warnings)?.set;
         let info = set.check(|kind| files[kind].repo_path.clone())?;
         Ok((set.is_empty(), info))
     });

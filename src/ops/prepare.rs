@@ -279,8 +279,9 @@ impl RepoState {
         warnings: &mut Vec<Warning>,
     ) -> Result<RepoState> {
         let keyring = Keyring::new(env, &ctx.config_dir);
-        let (set, sealed_unreadable) = read_repo_state(ctx, files, env, &keyring, true, warnings)?;
-        debug_assert!(sealed_unreadable.is_empty());
+        let read = read_repo_state(ctx, files, env, &keyring, true, warnings)?;
+        debug_assert!(read.unreadable.is_empty());
+        let set = read.set;
         let (info, hashes) = std::thread::scope(|scope| {
             let hashes = scope.spawn(|| PerKind::from_fn(|kind| set.get(kind).map(BlobId::of)));
             let info = set.check(|kind| files[kind].repo_path.clone());

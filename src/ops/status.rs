@@ -117,7 +117,8 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let mut files = Vec::new();
     let mut checkpoints = (None, None);
     let keyring = Keyring::new(env, &ctx.config_dir);
-    let (repo_set, sealed) = read_repo_state(&ctx, &all, env, &keyring, false, &mut warnings)?;
+    let read = read_repo_state(&ctx, &all, env, &keyring, false, &mut warnings)?;
+    let (repo_set, sealed) = (read.set, read.unreadable);
     for file in all {
         let repo = repo_set.get(file.kind).map(<[u8]>::to_vec);
         let repo_path = repo_set

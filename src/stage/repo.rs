@@ -9,6 +9,15 @@ use crate::seal::{self, Keyring};
 use crate::state::StateSet;
 use crate::warning::Warning;
 
+/// The stage's files as read from the repository's worktree.
+pub struct RepoFiles {
+    /// The files read (passphrases decrypted).
+    pub set: StateSet,
+    /// The passphrases left out because the keys at hand could not decrypt
+    /// them (only when not strict).
+    pub unreadable: Vec<Kind>,
+}
+
 /// Reads the stage's files from the repository: passphrases from their
 /// age-encrypted form (`.age`, decrypted with the configured key) or, in the
 /// legacy layout, from plain `.json` (with a warning). With `strict`, a
@@ -22,7 +31,7 @@ pub fn read_repo_state(
     keys: &Keyring,
     strict: bool,
     warnings: &mut Vec<Warning>,
-) -> Result<(StateSet, Vec<Kind>)> {
+) -> Result<RepoFiles> {
     let mut repo = StateSet::default();
     let mut unreadable = Vec::new();
     for file in files {
@@ -81,7 +90,10 @@ pub fn read_repo_state(
     if let Some(warning) = rekey_needed(ctx) {
         warnings.push(warning);
     }
-    Ok((repo, unreadable))
+    Ok(RepoFiles {
+        set: repo,
+        unreadable,
+    })
 }
 
 /// `REKEY_NEEDED` when the recipients file and the record of the keys the
