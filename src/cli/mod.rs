@@ -449,9 +449,6 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
     };
-    if let Command::Doctor(args) = &cli.command {
-        return ops::doctor(args, &cli.global, env, &mut ui);
-    }
     match execute(&cli, env, &mut ui) {
         Ok(code) => code,
         Err(error) => {
@@ -461,12 +458,13 @@ pub fn run(argv: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write)
     }
 }
 
-/// Runs the command; its exit code (0, or `run`'s command's).
+/// Runs the command; its exit code (0, `run`'s command's, or `doctor`'s).
 fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<i32> {
     let global = &cli.global;
     let done = match &cli.command {
-        // the one command with an exit code of its own
+        // the commands with an exit code of their own
         Command::Run(args) => return commands::run(args, global, env, ui),
+        Command::Doctor(args) => return Ok(ops::doctor(args, global, env, ui)),
         Command::Prepare(args) => commands::prepare(args, global, env, ui),
         Command::Commit(args) => commands::commit(args, global, env, ui),
         Command::Status(args) => commands::status(args, global, env, ui),
@@ -479,7 +477,6 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<i32> {
         Command::History(args) => ops::history(args, global, env, ui),
         Command::Show(args) => ops::show(args, global, env, ui),
         Command::Prune(args) => ops::prune(args, global, env, ui),
-        Command::Doctor(_) => unreachable!("doctor runs from run()"),
         Command::Rekey(args) => commands::rekey(args, global, env, ui),
         Command::Encrypt(args) => commands::encrypt(args, global, env, ui),
     };
