@@ -137,6 +137,69 @@ export interface CommittedFile {
   bytes: number
 }
 
+/** One check of `doctorStage`. */
+export interface DoctorCheckInfo {
+  /**
+   * A stable name: `sst-config`, `config-dir`, `passphrase-mode`, `git`,
+   * `git-push`, `state-files`, `crashed-deploy`, `stage-lock`, `stage`,
+   * `ci`, `sst-version`.
+   */
+  name: string
+  /** How it came out (`error`: will fail, fix it before deploying). */
+  level: 'ok' | 'warning' | 'error'
+  /** What was found. */
+  message: string
+  /** How to fix it (absent when ok). */
+  fix?: string
+  /** The error code behind an error, if any. */
+  code?: ErrorCode
+}
+
+/**
+ * Options of `doctorStage` (without a stage, from here or env `SST_STAGE`,
+ * the stage's checks are skipped, with a warning).
+ */
+export interface DoctorOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
+  configDir?: string
+}
+
+/** The result of `doctorStage`. */
+export interface DoctorResult {
+  /** The stage checked, if one was given. */
+  stage?: string
+  /** Every check, in order. */
+  checks: Array<DoctorCheckInfo>
+  /** How many checks are errors. */
+  errors: number
+  /** How many checks are warnings. */
+  warnings: number
+}
+
+/**
+ * What is wrong with this setup, before a deploy fails: `sst.config.ts`,
+ * SST's config dir, the passphrase mode, the git repository and remote (a
+ * dry-run push, naming the credential sources, never a credential), and
+ * with a stage its state files, SST's lock and pending operations of a
+ * crashed deploy and the stage lock on the remote; then the CI and the
+ * installed `sst` version. Each check is ok, warning or error with how to
+ * fix it. Resolves with every check also when some fail (`errors` counts
+ * them; the CLI exits 1 then); rejects only for an unknown option
+ * (`INVALID_OPTION`). Reads only.
+ */
+export declare function doctorStage(options?: DoctorOptions | undefined | null): Promise<DoctorResult>
+
 /**
  * Migrates every plain `<stateDir>/passphrase/<stage>.json` (and
  * `_fallback.json`) to `.age` for the recipients in `age-recipients.txt`,
@@ -577,6 +640,72 @@ export interface PrepareResult {
  */
 export declare function prepareStage(options: PrepareOptions): Promise<PrepareResult>
 
+/** One run record `pruneStage` removed (or, with `dryRun`, would remove). */
+export interface PrunedFileInfo {
+  /** Which record. */
+  kind: 'update' | 'snapshot' | 'eventlog'
+  /** SST's update id of the run. */
+  updateId: string
+  /** The file. */
+  path: string
+  /** Its size in bytes. */
+  bytes: number
+}
+
+/** Options of `pruneStage`. */
+export interface PruneOptions {
+  /** How many runs to keep, newest first (by SST's update ids): a whole number, 0 or more. */
+  keep: number
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
+  configDir?: string
+  /** Report what would be removed; remove nothing. */
+  dryRun?: boolean
+}
+
+/** The result of `pruneStage`. */
+export interface PruneResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** SST's config dir. */
+  configDir: string
+  /** The update ids of the runs kept, newest first. */
+  kept: Array<string>
+  /** The files removed (or to remove, with `dryRun`), newest run first. */
+  removed: Array<PrunedFileInfo>
+  /** Bytes freed (or to free). */
+  bytes: number
+  /** The update id of a run holding SST's lock, kept whatever `keep` says. */
+  lockedUpdateId?: string
+  /** Whether nothing was removed. */
+  dryRun: boolean
+}
+
+/**
+ * Removes the stage's old run records from SST's config dir: the
+ * `update`, `snapshot` and `eventlog` files
+ * (`state/<kind>/<app>/<stage>/<updateId>.json`) of all but the newest
+ * `keep` runs, newest by SST's update ids. The run holding SST's lock (a
+ * deploy running, or one that crashed) is always kept; only files named
+ * `<24 hex>.json` in those folders are candidates, nothing else is touched.
+ * A symbolic link on the way rejects with `STATE_SYMLINK` before anything
+ * is removed. `dryRun` reports and removes nothing. An unknown option, or
+ * a `keep` that is not a whole number, rejects with `INVALID_OPTION`.
+ */
+export declare function pruneStage(options: PruneOptions): Promise<PruneResult>
+
 /**
  * Re-encrypts every age-encrypted passphrase (`<stateDir>/passphrase/*.age`)
  * to the recipients now in `<stateDir>/age-recipients.txt`, in one commit
@@ -793,6 +922,70 @@ export interface RunResult {
  */
 export declare function runStage(options: RunOptions): Promise<RunResult>
 
+/** Options of `showStage`. */
+export interface ShowOptions {
+  /** The stage (else env `SST_STAGE`). */
+  stage?: string
+  /**
+   * The app name (else env `SST_LOCAL_STATE_APP`, `package.json`
+   * `sstLocalState.app`, then the `name` in `sst.config.ts`).
+   */
+  app?: string
+  /** Where to look for `sst.config.ts` (its nearest ancestor holding one is the project root); default `process.cwd()`. */
+  cwd?: string
+  /** State folder relative to the project root; default `infra/state`. */
+  stateDir?: string
+  /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
+  configDir?: string
+  /** The revision (a commit, branch, tag, `HEAD~3`, ...); default `HEAD`. */
+  rev?: string
+  /** Also resolve with the whole checkpoint, as stored (`checkpointJson`). */
+  includeCheckpoint?: boolean
+}
+
+/** The result of `showStage`. */
+export interface ShowResult {
+  /** App name. */
+  app: string
+  /** Stage name. */
+  stage: string
+  /** The revision as given. */
+  rev: string
+  /** The commit it names. */
+  commit: string
+  /** The commit's author time, RFC 3339 UTC. */
+  time: string
+  /** The commit's author. */
+  author: string
+  /** The checkpoint's path in the repository, from its root. */
+  path: string
+  /** The checkpoint's size in bytes. */
+  bytes: number
+  /** `checkpoint.stack`. */
+  stack?: string
+  /** Resources in `checkpoint.latest.resources`. */
+  resources: number
+  /** Entries in `pending_operations` (non-zero: a run was interrupted). */
+  pendingOperations: number
+  /** Resources per Pulumi type, most frequent first (then by name). */
+  byType: Array<TypeCountInfo>
+  /** The stage's other files present at the revision (`infra/state/passphrase/dev.age`, ...). */
+  otherFiles: Array<string>
+  /** The whole checkpoint as stored, JSON text (with `includeCheckpoint`). */
+  checkpointJson?: string
+}
+
+/**
+ * The stage's checkpoint (`<stateDir>/app/<stage>.json`) as it was at
+ * revision `rev` (default `HEAD`), read from git objects (the worktree is
+ * not read): the commit, its time and author, resource and pending
+ * operation counts, resources per Pulumi type and which of the stage's
+ * other files exist there; with `includeCheckpoint`, the checkpoint itself.
+ * Rejects with `STATE_MISSING` (no checkpoint at the revision),
+ * `STATE_CORRUPT`, or `INVALID_OPTION` (an unknown revision or option).
+ */
+export declare function showStage(options?: ShowOptions | undefined | null): Promise<ShowResult>
+
 /** SST's lock for a stage (a deploy is running, or one crashed). */
 export interface SstLockInfo {
   /** The lock file. */
@@ -886,6 +1079,14 @@ export interface TrailerInfo {
   key: string
   /** The value. */
   value: string
+}
+
+/** How many resources of a checkpoint have one Pulumi type. */
+export interface TypeCountInfo {
+  /** The Pulumi type (`aws:lambda/function:Function`). */
+  type: string
+  /** How many. */
+  count: number
 }
 
 /** Options of `unlockStage`. */

@@ -19,5 +19,7 @@ const binding = loadBinding(from, { createRequire, readFileSync, dirname, join }
 export default binding
 export const { commitStage, listLocks, lockStage, prepareStage, resolveConfigDir, runCli, runStage, stageStatus, unlockStage, __napiBindingTarget } = binding
 export const { rollbackStage, stageHistory } = binding
+// show, prune, doctor (the CLI's commands of the same names)
+export const { doctorStage, pruneStage, showStage } = binding
 // rekey and encrypt (project-wide passphrase commits)
 export const { encryptPassphrases, rekeyPassphrases } = binding

@@ -1,9 +1,11 @@
 // doctor through the CLI with the real SST CLI: a lock that a crashed
 // deploy leaves is an error (exit 1) naming `sst unlock`, and after the real
 // `sst unlock` the same project passes (exit 0, warnings only); the
-// installed sst package is the version this release is tested with.
+// installed sst package is the version this release is tested with. And
+// doctorStage(), which resolves with the same checks also when one fails.
 import assert from 'node:assert/strict'
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 
@@ -79,5 +81,79 @@ describe('doctor: the push remote', () => {
     assert.equal(granted.level, 'ok', JSON.stringify(granted))
     assert.match(granted.message, /SST_LOCAL_STATE_GIT_TOKEN/)
     assert.ok(!withToken.stdout.includes(server.token), 'the token is never printed')
+  })
+})
+
+describe('doctorStage', () => {
+  const { doctorStage } = createRequire(import.meta.url)(join(REPO_ROOT, 'index.js'))
+  const levels = (r) => r.checks.filter((c) => c.name !== 'ci').map((c) => `${c.name} ${c.level}`)
+
+  /**
+   * A project in git (no remote) with dev's valid state committed (a checkpoint and its
+   * passphrase, plain: allowed by package.json), and a config dir.
+   */
+  function project() {
+    const dir = tempDir('sls-doctor-js-')
+    writeFileSync(join(dir, 'sst.config.ts'), 'export default $config({ app() { return { name: "demo-app", home: "local" } }, async run() {} })\n')
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'demo', sstLocalState: { plaintextPassphrase: true } }))
+    for (const sub of ['app', 'passphrase']) mkdirSync(join(dir, 'infra', 'state', sub), { recursive: true })
+    const urns = ['urn:a', 'urn:b', 'urn:c']
+    writeFileSync(join(dir, 'infra', 'state', 'app', 'dev.json'), JSON.stringify({ version: 3, checkpoint: { latest: { resources: urns.map((urn) => ({ urn, type: 't' })) } } }))
+    writeFileSync(join(dir, 'infra', 'state', 'passphrase', 'dev.json'), Buffer.alloc(32, 7).toString('base64'))
+    gitOk(['init', '-q', '-b', 'main'], dir)
+    gitOk(['add', '-A'], dir)
+    gitOk(['commit', '-q', '-m', 'state'], dir)
+    return { dir, configDir: join(dir, '.cfg', 'sst') }
+  }
+
+  test("resolves with every check; SST's lock of a crashed deploy is an error check and counted, as the CLI (exit 1) reports it", async () => {
+    const { dir, configDir } = project()
+    const lock = join(configDir, 'state', 'lock', 'demo-app', 'dev.json')
+    mkdirSync(join(lock, '..'), { recursive: true })
+    writeFileSync(lock, JSON.stringify({ created: '2024-01-01T00:00:00Z', updateID: 'x', runID: 'y', command: 'deploy' }))
+    const r = await doctorStage({ stage: 'dev', cwd: dir, configDir })
+    assert.equal(r.stage, 'dev')
+    assert.deepEqual(r.checks.map((c) => c.name), ['sst-config', 'config-dir', 'passphrase-mode', 'git', 'state-files', 'crashed-deploy', 'ci', 'sst-version'])
+    const [crashed] = r.checks.filter((c) => c.name === 'crashed-deploy')
+    assert.equal(crashed.level, 'error')
+    assert.match(crashed.message, /deploy/)
+    assert.match(crashed.fix, /sst unlock --stage dev/)
+    const [state] = r.checks.filter((c) => c.name === 'state-files')
+    assert.equal(state.level, 'ok')
+    assert.match(state.message, /3 resources/)
+    assert.equal(state.fix, undefined)
+    assert.ok(r.errors > 0)
+    assert.equal(r.errors, r.checks.filter((c) => c.level === 'error').length)
+    assert.equal(r.warnings, r.checks.filter((c) => c.level === 'warning').length)
+    for (const c of r.checks) assert.ok(['ok', 'warning', 'error'].includes(c.level), JSON.stringify(c))
+    const res = cli(['doctor', '--stage', 'dev', '--config-dir', configDir, '--json'], dir)
+    assert.equal(res.status, 1, res.stdout + res.stderr)
+    assert.deepEqual(levels(r), levels(res.json))
+
+    rmSync(lock)
+    const fixed = await doctorStage({ stage: 'dev', cwd: dir, configDir })
+    assert.equal(fixed.checks.find((c) => c.name === 'crashed-deploy').level, 'ok')
+    assert.equal(fixed.errors, 0, JSON.stringify(fixed.checks))
+    assert.equal(cli(['doctor', '--stage', 'dev', '--config-dir', configDir, '--json'], dir).status, 0)
+  })
+
+  test('a failed check never rejects: outside a project, one error check with its code', async () => {
+    const r = await doctorStage({ stage: 'dev', cwd: tempDir('sls-doctor-none-') })
+    assert.deepEqual(r.checks.map((c) => [c.name, c.level, c.code]), [['sst-config', 'error', 'PROJECT_NOT_FOUND']])
+    assert.ok(r.checks[0].fix)
+    assert.equal(r.errors, 1)
+  })
+
+  test("without a stage: the stage's checks are skipped, with a warning", { skip: process.env.SST_STAGE ? 'SST_STAGE is set here' : false }, async () => {
+    const { dir, configDir } = project()
+    const r = await doctorStage({ cwd: dir, configDir })
+    assert.equal(r.stage, undefined)
+    assert.equal(r.checks.find((c) => c.name === 'stage').level, 'warning')
+    assert.ok(!r.checks.some((c) => c.name === 'state-files' || c.name === 'crashed-deploy'))
+  })
+
+  test('an unknown option is INVALID_OPTION naming the key (a rejection, not a check)', async () => {
+    const { dir } = project()
+    await assert.rejects(doctorStage({ stage: 'dev', cwd: dir, confDir: '/tmp' }), { code: 'INVALID_OPTION', message: /unknown option confDir \(did you mean configDir\?\)/ })
   })
 })

@@ -1,6 +1,8 @@
-// history (`stageHistory()` and `sst-local-state history`) and show, on a
-// small real git repository: only the stage's commits, newest first, with
-// the trailers' facts and the resources added / removed / changed by URN.
+// history (`stageHistory()` and `sst-local-state history`) and show
+// (`showStage()` and `sst-local-state show`), on a small real git
+// repository: only the stage's commits, newest first, with the trailers'
+// facts and the resources added / removed / changed by URN; the checkpoint
+// at a revision.
 // (The scale test, 2,200 commits for 3 stages, is tests/history.rs.)
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -101,6 +103,44 @@ describe('history', () => {
 })
 
 describe('show', () => {
+  test('showStage(): the checkpoint stored at a revision, the same fields as `show --json`', async () => {
+    const { dir, ids } = project()
+    const stored = gitOk(['show', `${ids.one}:infra/state/app/dev.json`], dir)
+    const r = await lib.showStage({ stage: 'dev', cwd: dir, rev: ids.one })
+    assert.equal(r.commit, ids.one)
+    assert.equal(r.path, 'infra/state/app/dev.json')
+    assert.equal(r.resources, JSON.parse(stored).checkpoint.latest.resources.length)
+    assert.equal(r.resources, 2)
+    assert.equal(r.pendingOperations, 0)
+    assert.equal(r.bytes, Buffer.byteLength(stored))
+    assert.equal(r.stack, 'organization/demo-app/dev')
+    assert.deepEqual(r.byType, [{ type: 'sst:aws:Bucket', count: 2 }])
+    assert.deepEqual(r.otherFiles, [])
+    assert.equal(r.checkpointJson, undefined, 'only with includeCheckpoint')
+    const { checkpoint: whole, ...summary } = assertOk(cli(['show', '--stage', 'dev', '--rev', ids.one, '--json'], dir), 'show --json').json
+    assert.deepEqual(Object.keys(summary).filter((k) => !(k in r)), [], 'every field of the CLI is in the result')
+    for (const [key, value] of Object.entries(summary)) assert.deepEqual(r[key], value, key)
+
+    // HEAD by default; includeCheckpoint: the file exactly as stored; the stage's other files
+    mkdirSync(join(dir, 'infra', 'state', 'secret'))
+    writeFileSync(join(dir, 'infra', 'state', 'secret', 'dev.json'), '{}')
+    gitOk(['add', '-A'], dir)
+    gitOk(['commit', '-q', '-m', 'secret'], dir)
+    const head = await lib.showStage({ stage: 'dev', cwd: dir, includeCheckpoint: true })
+    assert.equal(head.rev, 'HEAD')
+    assert.equal(head.commit, gitOk(['rev-parse', 'HEAD'], dir))
+    assert.equal(head.resources, 2)
+    assert.equal(head.checkpointJson, checkpoint('dev', { a: '2', c: '1' }))
+    assert.deepEqual(head.otherFiles, ['infra/state/secret/dev.json'])
+    const old = await lib.showStage({ stage: 'dev', cwd: dir, rev: ids.one, includeCheckpoint: true })
+    assert.equal(old.checkpointJson, stored)
+    assert.deepEqual(JSON.parse(old.checkpointJson), whole)
+
+    await assert.rejects(lib.showStage({ stage: 'dev', cwd: dir, revs: 'HEAD' }), (e) => e.code === 'INVALID_OPTION' && /unknown option revs \(did you mean rev\?\)/.test(e.message))
+    await assert.rejects(lib.showStage({ stage: 'dev', cwd: dir, rev: 'nope' }), (e) => e.code === 'INVALID_OPTION' && /options\.rev/.test(e.message))
+    await assert.rejects(lib.showStage({ stage: 'prod', cwd: dir, rev: ids.one }), (e) => e.code === 'STATE_MISSING')
+  })
+
   test('the checkpoint at a revision: summary, or whole with --json', () => {
     const { dir, ids } = project()
     const res = assertOk(cli(['show', '--stage', 'dev', '--rev', ids.one, '--json'], dir), 'show --json')

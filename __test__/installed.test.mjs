@@ -162,8 +162,8 @@ console.log(JSON.stringify({ cfg, files: report.files.length, kinds: [typeof pre
   test('TypeScript (strict, nodenext) accepts every export and option type, also in a sst.config.ts-shaped function and examples/deploy.ts, and rejects a wrong option', opts, () => {
     writeFileSync(
       join(dir, 'check.mts'),
-      `import { commitStage, prepareStage, resolveConfigDir, runCli, stageStatus } from 'sst-local-state'
-import type { CommitOptions, CommitResult, ErrorCode, PrepareOptions, PrepareResult, ResolveConfigDirOptions, StageOptions, StatusResult, WarningInfo } from 'sst-local-state'
+      `import { commitStage, doctorStage, prepareStage, pruneStage, resolveConfigDir, runCli, showStage, stageStatus } from 'sst-local-state'
+import type { CommitOptions, CommitResult, DoctorOptions, DoctorResult, ErrorCode, PrepareOptions, PrepareResult, PruneOptions, PruneResult, ResolveConfigDirOptions, ShowOptions, ShowResult, StageOptions, StatusResult, WarningInfo } from 'sst-local-state'
 
 const prep: PrepareOptions = { stage: 'dev', cwd: '.', configDir: '/tmp/x', force: false }
 const com: CommitOptions = { stage: 'dev', push: false, message: 'm' }
@@ -177,6 +177,17 @@ export async function all(): Promise<number> {
   const dir: string = resolveConfigDir(rc)
   const code: number = await runCli(['--version'])
   return w.length + dir.length + code + s.files.length
+}
+export async function upkeep(): Promise<number> {
+  const so: ShowOptions = { stage: 'dev', rev: 'HEAD~1', includeCheckpoint: true }
+  const shown: ShowResult = await showStage(so)
+  const types: string[] = shown.byType.map((t) => t.type)
+  const po: PruneOptions = { stage: 'dev', keep: 3, dryRun: true }
+  const pruned: PruneResult = await pruneStage(po)
+  const kinds: Array<'update' | 'snapshot' | 'eventlog'> = pruned.removed.map((f) => f.kind)
+  const d: DoctorResult = await doctorStage({ stage: 'dev' } satisfies DoctorOptions)
+  const failed: Array<ErrorCode | undefined> = d.checks.filter((c) => c.level === 'error').map((c) => c.code)
+  return shown.resources + (shown.checkpointJson?.length ?? 0) + types.length + kinds.length + failed.length + d.errors + (await doctorStage()).warnings
 }
 export function isConflict(err: unknown): boolean {
   const code: ErrorCode | undefined = (err as { code?: ErrorCode }).code
@@ -205,11 +216,12 @@ export const run = (): Promise<sls.PrepareResult> => sls.prepareStage({ stage: '
     const ok = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
     assert.equal(ok.status, 0, ok.stdout + ok.stderr)
     // the types are real: a misspelled option is an error
-    writeFileSync(join(dir, 'wrong.mts'), `import { prepareStage } from 'sst-local-state'\nexport const p = prepareStage({ stagee: 'dev' })\n`)
+    writeFileSync(join(dir, 'wrong.mts'), `import { prepareStage, pruneStage } from 'sst-local-state'\nexport const p = prepareStage({ stagee: 'dev' })\nexport const q = pruneStage({ stage: 'dev', kep: 1 })\n`)
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['wrong.mts'] }))
     const bad = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
     assert.notEqual(bad.status, 0)
     assert.match(bad.stdout, /stagee/)
+    assert.match(bad.stdout, /kep/)
   })
 
   for (const bundler of ['esbuild', 'bun build']) {

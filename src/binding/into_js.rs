@@ -243,6 +243,7 @@ impl From<CommitReport> for CommitResult {
 
 #[cfg(test)]
 mod tests {
+    use crate::ops::doctor::Level;
     use crate::prepare::Action;
     use crate::status::SyncState;
 
@@ -267,6 +268,9 @@ mod tests {
             SyncState::Encrypted,
         ] {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for l in [Level::Ok, Level::Warning, Level::Error] {
+            assert_eq!(serde_json::to_value(l).unwrap(), l.as_str());
         }
     }
 }

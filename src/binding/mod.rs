@@ -892,6 +892,9 @@ mod tests {
         check_keys::<UnlockOptions>("UnlockOptions");
         check_keys::<ListLocksOptions>("ListLocksOptions");
         check_keys::<RunOptions>("RunOptions");
+        check_keys::<ops_js::ShowOptions>("ShowOptions");
+        check_keys::<ops_js::PruneOptions>("PruneOptions");
+        check_keys::<ops_js::DoctorOptions>("DoctorOptions");
     }
 
     /// A `///` doc comment inside `js_options!` reaches napi-derive as a raw

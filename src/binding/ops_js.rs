@@ -1,16 +1,21 @@
-//! The Node-API binding of the history operations: `stageHistory` and
-//! `rollbackStage` (their options and result objects); the logic lives in
-//! [`crate::ops::history`] and [`crate::ops::rollback`].
+//! The Node-API binding of the operations on a stage's history and SST's
+//! files: `stageHistory`, `rollbackStage`, `showStage`, `pruneStage` and
+//! `doctorStage` (their options and result objects); the logic lives in
+//! [`crate::ops::history`], [`crate::ops::rollback`], [`crate::ops::show`],
+//! [`crate::ops::prune`] and [`crate::ops::doctor`].
 
 use napi::bindgen_prelude::{Object, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use super::options::{js_options, optional_options_from_js, options_from_js, JsOptions};
+use super::options::{js_count, js_options, optional_options_from_js, options_from_js, JsOptions};
 use super::spawn_blocking;
 use crate::env::Env as ProcessEnv;
+use crate::ops::doctor::{self, Check, DoctorReport};
 use crate::ops::history::{self, HistoryEntry, HistoryReport};
+use crate::ops::prune::{self, PruneReport};
 use crate::ops::rollback::{self, RollbackReport};
+use crate::ops::show::{self, ShowReport, TypeCount};
 
 js_options! {
     #[doc = "Options of `stageHistory`."]
@@ -307,6 +312,308 @@ pub fn rollback_stage<'env>(
                 eprintln!("sst-local-state: {line}")
             })
         },
+        Into::into,
+    )
+}
+
+js_options! {
+    #[doc = "Options of `showStage`."]
+    pub struct ShowOptions {
+        stage, app, cwd, state_dir, config_dir,
+        #[doc = "The revision (a commit, branch, tag, `HEAD~3`, ...); default `HEAD`."]
+        pub rev: Option<String>,
+        #[doc = "Also resolve with the whole checkpoint, as stored (`checkpointJson`)."]
+        pub include_checkpoint: Option<bool>,
+    }
+}
+
+/// How many resources of a checkpoint have one Pulumi type.
+#[napi(object)]
+pub struct TypeCountInfo {
+    /// The Pulumi type (`aws:lambda/function:Function`).
+    #[napi(js_name = "type")]
+    pub type_name: String,
+    /// How many.
+    pub count: u32,
+}
+
+/// The result of `showStage`.
+#[napi(object)]
+pub struct ShowResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// The revision as given.
+    pub rev: String,
+    /// The commit it names.
+    pub commit: String,
+    /// The commit's author time, RFC 3339 UTC.
+    pub time: String,
+    /// The commit's author.
+    pub author: String,
+    /// The checkpoint's path in the repository, from its root.
+    pub path: String,
+    /// The checkpoint's size in bytes.
+    pub bytes: f64,
+    /// `checkpoint.stack`.
+    pub stack: Option<String>,
+    /// Resources in `checkpoint.latest.resources`.
+    pub resources: u32,
+    /// Entries in `pending_operations` (non-zero: a run was interrupted).
+    pub pending_operations: u32,
+    /// Resources per Pulumi type, most frequent first (then by name).
+    pub by_type: Vec<TypeCountInfo>,
+    /// The stage's other files present at the revision (`infra/state/passphrase/dev.age`, ...).
+    pub other_files: Vec<String>,
+    /// The whole checkpoint as stored, JSON text (with `includeCheckpoint`).
+    pub checkpoint_json: Option<String>,
+}
+
+impl From<TypeCount> for TypeCountInfo {
+    fn from(t: TypeCount) -> Self {
+        TypeCountInfo {
+            type_name: t.type_name,
+            count: t.count,
+        }
+    }
+}
+
+impl From<ShowReport> for ShowResult {
+    fn from(r: ShowReport) -> Self {
+        ShowResult {
+            app: r.app,
+            stage: r.stage,
+            rev: r.rev,
+            commit: r.commit,
+            time: r.time,
+            author: r.author,
+            path: r.path,
+            bytes: r.bytes as f64,
+            stack: r.stack,
+            resources: r.resources,
+            pending_operations: r.pending_operations,
+            by_type: r.by_type.into_iter().map(Into::into).collect(),
+            other_files: r.other_files,
+            checkpoint_json: r.checkpoint.map(|c| c.get().to_string()),
+        }
+    }
+}
+
+/// The stage's checkpoint (`<stateDir>/app/<stage>.json`) as it was at
+/// revision `rev` (default `HEAD`), read from git objects (the worktree is
+/// not read): the commit, its time and author, resource and pending
+/// operation counts, resources per Pulumi type and which of the stage's
+/// other files exist there; with `includeCheckpoint`, the checkpoint itself.
+/// Rejects with `STATE_MISSING` (no checkpoint at the revision),
+/// `STATE_CORRUPT`, or `INVALID_OPTION` (an unknown revision or option).
+#[napi(
+    ts_args_type = "options?: ShowOptions | undefined | null",
+    ts_return_type = "Promise<ShowResult>"
+)]
+pub fn show_stage<'env>(
+    env: &'env Env,
+    options: Option<Object<'_>>,
+) -> napi::Result<PromiseRaw<'env, ShowResult>> {
+    let core =
+        optional_options_from_js(options, "showStage").map(|o: ShowOptions| show::ShowOptions {
+            common: o.common(),
+            rev: o.rev,
+            whole: o.include_checkpoint.unwrap_or(false),
+        });
+    spawn_blocking(
+        env,
+        move || show::show(&core?, &ProcessEnv::process()),
+        Into::into,
+    )
+}
+
+js_options! {
+    #[doc = "Options of `pruneStage`."]
+    pub struct PruneOptions {
+        #[doc = "How many runs to keep, newest first (by SST's update ids): a whole number, 0 or more."]
+        pub keep: f64,
+        stage, app, cwd, state_dir, config_dir,
+        #[doc = "Report what would be removed; remove nothing."]
+        pub dry_run: Option<bool>,
+    }
+}
+
+/// One run record `pruneStage` removed (or, with `dryRun`, would remove).
+#[napi(object)]
+pub struct PrunedFileInfo {
+    /// Which record.
+    #[napi(ts_type = "'update' | 'snapshot' | 'eventlog'")]
+    pub kind: String,
+    /// SST's update id of the run.
+    pub update_id: String,
+    /// The file.
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: f64,
+}
+
+/// The result of `pruneStage`.
+#[napi(object)]
+pub struct PruneResult {
+    /// App name.
+    pub app: String,
+    /// Stage name.
+    pub stage: String,
+    /// SST's config dir.
+    pub config_dir: String,
+    /// The update ids of the runs kept, newest first.
+    pub kept: Vec<String>,
+    /// The files removed (or to remove, with `dryRun`), newest run first.
+    pub removed: Vec<PrunedFileInfo>,
+    /// Bytes freed (or to free).
+    pub bytes: f64,
+    /// The update id of a run holding SST's lock, kept whatever `keep` says.
+    pub locked_update_id: Option<String>,
+    /// Whether nothing was removed.
+    pub dry_run: bool,
+}
+
+impl From<PruneReport> for PruneResult {
+    fn from(r: PruneReport) -> Self {
+        PruneResult {
+            app: r.app,
+            stage: r.stage,
+            config_dir: r.config_dir.into_string(),
+            kept: r.kept,
+            removed: r
+                .removed
+                .into_iter()
+                .map(|f| PrunedFileInfo {
+                    kind: f.kind.into(),
+                    update_id: f.update_id,
+                    path: f.path.into_string(),
+                    bytes: f.bytes as f64,
+                })
+                .collect(),
+            bytes: r.bytes as f64,
+            locked_update_id: r.locked_update_id,
+            dry_run: r.dry_run,
+        }
+    }
+}
+
+/// Removes the stage's old run records from SST's config dir: the
+/// `update`, `snapshot` and `eventlog` files
+/// (`state/<kind>/<app>/<stage>/<updateId>.json`) of all but the newest
+/// `keep` runs, newest by SST's update ids. The run holding SST's lock (a
+/// deploy running, or one that crashed) is always kept; only files named
+/// `<24 hex>.json` in those folders are candidates, nothing else is touched.
+/// A symbolic link on the way rejects with `STATE_SYMLINK` before anything
+/// is removed. `dryRun` reports and removes nothing. An unknown option, or
+/// a `keep` that is not a whole number, rejects with `INVALID_OPTION`.
+#[napi(
+    ts_args_type = "options: PruneOptions",
+    ts_return_type = "Promise<PruneResult>"
+)]
+pub fn prune_stage<'env>(
+    env: &'env Env,
+    options: Object<'_>,
+) -> napi::Result<PromiseRaw<'env, PruneResult>> {
+    let core = options_from_js(options, "pruneStage").and_then(|o: PruneOptions| {
+        Ok(prune::PruneOptions {
+            keep: js_count(o.keep, "keep")?,
+            common: o.common(),
+            dry_run: o.dry_run.unwrap_or(false),
+        })
+    });
+    spawn_blocking(
+        env,
+        move || prune::prune(&core?, &ProcessEnv::process()),
+        Into::into,
+    )
+}
+
+js_options! {
+    #[doc = "Options of `doctorStage` (without a stage, from here or env `SST_STAGE`,"]
+    #[doc = "the stage's checks are skipped, with a warning)."]
+    pub struct DoctorOptions {
+        stage, app, cwd, state_dir, config_dir,
+    }
+}
+
+/// One check of `doctorStage`.
+#[napi(object)]
+pub struct DoctorCheckInfo {
+    /// A stable name: `sst-config`, `config-dir`, `passphrase-mode`, `git`,
+    /// `git-push`, `state-files`, `crashed-deploy`, `stage-lock`, `stage`,
+    /// `ci`, `sst-version`.
+    pub name: String,
+    /// How it came out (`error`: will fail, fix it before deploying).
+    #[napi(ts_type = "'ok' | 'warning' | 'error'")]
+    pub level: String,
+    /// What was found.
+    pub message: String,
+    /// How to fix it (absent when ok).
+    pub fix: Option<String>,
+    /// The error code behind an error, if any.
+    #[napi(ts_type = "ErrorCode")]
+    pub code: Option<String>,
+}
+
+/// The result of `doctorStage`.
+#[napi(object)]
+pub struct DoctorResult {
+    /// The stage checked, if one was given.
+    pub stage: Option<String>,
+    /// Every check, in order.
+    pub checks: Vec<DoctorCheckInfo>,
+    /// How many checks are errors.
+    pub errors: u32,
+    /// How many checks are warnings.
+    pub warnings: u32,
+}
+
+impl From<Check> for DoctorCheckInfo {
+    fn from(c: Check) -> Self {
+        DoctorCheckInfo {
+            name: c.name.into(),
+            level: c.level.as_str().into(),
+            message: c.message,
+            fix: c.fix,
+            code: c.code.map(Into::into),
+        }
+    }
+}
+
+impl From<DoctorReport> for DoctorResult {
+    fn from(r: DoctorReport) -> Self {
+        DoctorResult {
+            stage: r.stage,
+            checks: r.checks.into_iter().map(Into::into).collect(),
+            errors: r.errors as u32,
+            warnings: r.warnings as u32,
+        }
+    }
+}
+
+/// What is wrong with this setup, before a deploy fails: `sst.config.ts`,
+/// SST's config dir, the passphrase mode, the git repository and remote (a
+/// dry-run push, naming the credential sources, never a credential), and
+/// with a stage its state files, SST's lock and pending operations of a
+/// crashed deploy and the stage lock on the remote; then the CI and the
+/// installed `sst` version. Each check is ok, warning or error with how to
+/// fix it. Resolves with every check also when some fail (`errors` counts
+/// them; the CLI exits 1 then); rejects only for an unknown option
+/// (`INVALID_OPTION`). Reads only.
+#[napi(
+    ts_args_type = "options?: DoctorOptions | undefined | null",
+    ts_return_type = "Promise<DoctorResult>"
+)]
+pub fn doctor_stage<'env>(
+    env: &'env Env,
+    options: Option<Object<'_>>,
+) -> napi::Result<PromiseRaw<'env, DoctorResult>> {
+    let core = optional_options_from_js(options, "doctorStage")
+        .map(|o: DoctorOptions| doctor::DoctorOptions { common: o.common() });
+    spawn_blocking(
+        env,
+        move || Ok(doctor::doctor(&core?, &ProcessEnv::process())),
         Into::into,
     )
 }

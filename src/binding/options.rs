@@ -213,3 +213,17 @@ fn js_duration(value: Option<String>, option: &str) -> error::Result<Option<std:
         })
         .transpose()
 }
+
+/// A count option (`keep`) of a JS call: a whole number from 0 to `u32::MAX`
+/// (JS passes every number as a double; a fraction or a negative one is not
+/// silently rounded or wrapped).
+pub(super) fn js_count(value: f64, option: &str) -> error::Result<usize> {
+    if value.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&value) {
+        Ok(value as usize)
+    } else {
+        Err(error::Error::option(
+            format!("options.{option}"),
+            format!("{value}: expected a whole number from 0 to {}", u32::MAX),
+        ))
+    }
+}

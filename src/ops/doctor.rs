@@ -32,6 +32,17 @@ pub enum Level {
     Error,
 }
 
+impl Level {
+    /// Its name, as `--json` writes it (`ok`, `warning`, `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
 /// One check's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
