@@ -296,7 +296,7 @@ export interface HistoryOptions {
   stateDir?: string
   /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
-  /** At most this many entries, newest first; default all. */
+  /** At most this many entries, newest first (a whole number); default all. */
   limit?: number
   /** The revision the walk starts from; default `HEAD`. */
   rev?: string

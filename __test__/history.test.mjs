@@ -75,6 +75,10 @@ describe('history', () => {
     assert.deepEqual(prod.entries.map((e) => e.commit), [ids.prod])
     await assert.rejects(lib.stageHistory({ stage: 'dev', cwd: dir, limt: 1 }), (e) => e.code === 'INVALID_OPTION' && /did you mean limit/.test(e.message))
     await assert.rejects(lib.stageHistory({ stage: 'dev', cwd: dir, rev: 'nope' }), (e) => e.code === 'INVALID_OPTION')
+    // JS numbers are doubles: a negative or fractional limit is refused, not wrapped to 4 billion
+    for (const limit of [-1, 1.5, 2 ** 32]) {
+      await assert.rejects(lib.stageHistory({ stage: 'dev', cwd: dir, limit }), (e) => e.code === 'INVALID_OPTION' && /options\.limit/.test(e.message), String(limit))
+    }
   })
 
   test('a shallow clone (as CI checks out): history stops at its boundary, no error', () => {

@@ -21,8 +21,8 @@ js_options! {
     #[doc = "Options of `stageHistory`."]
     pub struct HistoryOptions {
         stage, app, cwd, state_dir, config_dir,
-        #[doc = "At most this many entries, newest first; default all."]
-        pub limit: Option<u32>,
+        #[doc = "At most this many entries, newest first (a whole number); default all."]
+        pub limit: Option<f64>,
         #[doc = "The revision the walk starts from; default `HEAD`."]
         pub rev: Option<String>,
     }
@@ -162,12 +162,12 @@ pub fn stage_history<'env>(
     env: &'env Env,
     options: Option<Object<'_>>,
 ) -> napi::Result<PromiseRaw<'env, HistoryResult>> {
-    let core = optional_options_from_js(options, "stageHistory").map(|o: HistoryOptions| {
-        history::HistoryOptions {
+    let core = optional_options_from_js(options, "stageHistory").and_then(|o: HistoryOptions| {
+        Ok(history::HistoryOptions {
+            limit: o.limit.map(|n| js_count(n, "limit")).transpose()?,
             common: o.common(),
-            limit: o.limit.map(|n| n as usize),
             rev: o.rev,
-        }
+        })
     });
     spawn_blocking(
         env,
