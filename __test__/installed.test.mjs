@@ -165,7 +165,7 @@ console.log(JSON.stringify({ cfg, files: report.files.length, kinds: [typeof pre
       `import { commitStage, prepareStage, resolveConfigDir, runCli, stageStatus } from 'sst-local-state'
 import type { CommitOptions, CommitResult, ErrorCode, PrepareOptions, PrepareResult, ResolveConfigDirOptions, StageOptions, StatusResult, WarningInfo } from 'sst-local-state'
 
-const prep: PrepareOptions = { stage: 'dev', cwd: '.', configDir: '/tmp/x', force: false }
+const prep: PrepareOptions = { stage: 'dev', cwd: '.', configDir: '/tmp/x', force: false, passphraseMode: 'env' }
 const com: CommitOptions = { stage: 'dev', push: false, message: 'm' }
 const st: StageOptions = { stage: 'dev' }
 const rc: ResolveConfigDirOptions = { env: {} }
@@ -205,11 +205,12 @@ export const run = (): Promise<sls.PrepareResult> => sls.prepareStage({ stage: '
     const ok = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
     assert.equal(ok.status, 0, ok.stdout + ok.stderr)
     // the types are real: a misspelled option is an error
-    writeFileSync(join(dir, 'wrong.mts'), `import { prepareStage } from 'sst-local-state'\nexport const p = prepareStage({ stagee: 'dev' })\n`)
+    writeFileSync(join(dir, 'wrong.mts'), `import { prepareStage } from 'sst-local-state'\nexport const p = prepareStage({ stagee: 'dev' })\nexport const q = prepareStage({ stage: 'dev', passphraseMode: 'aes' })\n`)
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['wrong.mts'] }))
     const bad = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
     assert.notEqual(bad.status, 0)
     assert.match(bad.stdout, /stagee/)
+    assert.match(bad.stdout, /"aes"/) // passphraseMode is 'age' | 'env' | 'plain'
   })
 
   for (const bundler of ['esbuild', 'bun build']) {
