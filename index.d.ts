@@ -33,6 +33,12 @@ export interface CommitOptions {
   /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
   /**
+   * Where the stage passphrase lives: `age` (committed age-encrypted), `env` (never in
+   * the repository: `SST_PASSPHRASE`), `plain` (committed in plain text); else env
+   * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
+   */
+  passphraseMode?: 'age' | 'env' | 'plain'
+  /**
    * Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default
    * `chore(sst-state): {app}/{stage} {summary} [skip ci]`; trailers are always added.
    */
@@ -173,6 +179,12 @@ export interface DoctorOptions {
   stateDir?: string
   /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
+  /**
+   * Where the stage passphrase lives: `age` (committed age-encrypted), `env` (never in
+   * the repository: `SST_PASSPHRASE`), `plain` (committed in plain text); else env
+   * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
+   */
+  passphraseMode?: 'age' | 'env' | 'plain'
 }
 
 /** The result of `doctorStage`. */
@@ -561,6 +573,12 @@ export interface PrepareOptions {
   stateDir?: string
   /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
+  /**
+   * Where the stage passphrase lives: `age` (committed age-encrypted), `env` (never in
+   * the repository: `SST_PASSPHRASE`), `plain` (committed in plain text); else env
+   * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
+   */
+  passphraseMode?: 'age' | 'env' | 'plain'
   /** Back up config-dir files holding unsaved changes, then overwrite them. */
   force?: boolean
   /** Report what would change; write nothing. */
@@ -873,6 +891,12 @@ export interface RunOptions {
   /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
   /**
+   * Where the stage passphrase lives: `age` (committed age-encrypted), `env` (never in
+   * the repository: `SST_PASSPHRASE`), `plain` (committed in plain text); else env
+   * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
+   */
+  passphraseMode?: 'age' | 'env' | 'plain'
+  /**
    * Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
    * the CI's branch variables, then the checked-out branch).
    */
@@ -1024,6 +1048,12 @@ export interface StageOptions {
   stateDir?: string
   /** SST's config dir (the default age key file lives below it); default `resolveConfigDir()`. */
   configDir?: string
+  /**
+   * Where the stage passphrase lives: `age` (committed age-encrypted), `env` (never in
+   * the repository: `SST_PASSPHRASE`), `plain` (committed in plain text); else env
+   * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
+   */
+  passphraseMode?: 'age' | 'env' | 'plain'
 }
 
 /**

@@ -165,7 +165,7 @@ console.log(JSON.stringify({ cfg, files: report.files.length, kinds: [typeof pre
       `import { commitStage, doctorStage, prepareStage, pruneStage, resolveConfigDir, runCli, showStage, stageStatus } from 'sst-local-state'
 import type { CommitOptions, CommitResult, DoctorOptions, DoctorResult, ErrorCode, PrepareOptions, PrepareResult, PruneOptions, PruneResult, ResolveConfigDirOptions, ShowOptions, ShowResult, StageOptions, StatusResult, WarningInfo } from 'sst-local-state'
 
-const prep: PrepareOptions = { stage: 'dev', cwd: '.', configDir: '/tmp/x', force: false }
+const prep: PrepareOptions = { stage: 'dev', cwd: '.', configDir: '/tmp/x', force: false, passphraseMode: 'env' }
 const com: CommitOptions = { stage: 'dev', push: false, message: 'm' }
 const st: StageOptions = { stage: 'dev' }
 const rc: ResolveConfigDirOptions = { env: {} }
@@ -216,12 +216,13 @@ export const run = (): Promise<sls.PrepareResult> => sls.prepareStage({ stage: '
     const ok = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
     assert.equal(ok.status, 0, ok.stdout + ok.stderr)
     // the types are real: a misspelled option is an error
-    writeFileSync(join(dir, 'wrong.mts'), `import { prepareStage, pruneStage } from 'sst-local-state'\nexport const p = prepareStage({ stagee: 'dev' })\nexport const q = pruneStage({ stage: 'dev', kep: 1 })\n`)
+    writeFileSync(join(dir, 'wrong.mts'), `import { prepareStage, pruneStage } from 'sst-local-state'\nexport const p = prepareStage({ stagee: 'dev' })\nexport const q = pruneStage({ stage: 'dev', kep: 1 })\nexport const r = prepareStage({ stage: 'dev', passphraseMode: 'aes' })\n`)
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['wrong.mts'] }))
     const bad = run(process.execPath, [BIN('tsc'), '-p', 'tsconfig.json'], dir)
     assert.notEqual(bad.status, 0)
     assert.match(bad.stdout, /stagee/)
     assert.match(bad.stdout, /kep/)
+    assert.match(bad.stdout, /"aes"/) // passphraseMode is 'age' | 'env' | 'plain'
   })
 
   for (const bundler of ['esbuild', 'bun build']) {

@@ -1,13 +1,16 @@
 // Project discovery and option precedence through the JS API and the CLI:
 // app name from sst.config.ts, package.json settings, env, and the errors
-// for names that cannot be resolved; unknown keys of JS options objects.
+// for names that cannot be resolved; unknown keys of JS options objects;
+// the passphraseMode option (the CLI's --passphrase).
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createRequire } from 'node:module'
 
-import { cleanup, cli, gitOk, snapshot, tempDir } from './helpers/common.mjs'
+import { cleanup, cli, gitOk, node, snapshot, tempDir } from './helpers/common.mjs'
+import { REPO_ROOT } from './helpers/sst.mjs'
 
 const require = createRequire(import.meta.url)
 const { prepareStage, stageStatus, commitStage, resolveConfigDir } = require('../index.js')
@@ -181,5 +184,86 @@ describe('unknown keys of options objects are INVALID_OPTION, before anything is
     await assert.rejects(prepareStage({ stage: 'prod', cwd: p.dir, configDir: p.configDir, dryRun: 'yes' }), { code: 'INVALID_OPTION', message: /dryRun/ })
     await assert.rejects(prepareStage('prod'), { code: 'INVALID_OPTION', message: /expected an object, got string/ })
     assert.deepEqual(snapshot(p.configDir), before)
+  })
+})
+
+/**
+ * `sls[fn](options)` in a child process (node, or bun under `bun test`) whose environment is
+ * BASE_ENV + `env`: under Bun, process.env assignments in this process do not reach the addon.
+ * Returns `{ result }` or `{ error: { code, message } }`.
+ */
+function inChild(fn, options, env = {}) {
+  const script = `
+    const sls = require(${JSON.stringify(join(REPO_ROOT, 'index.js'))})
+    sls[${JSON.stringify(fn)}](JSON.parse(process.env.SLS_OPTIONS)).then(
+      (result) => console.log(JSON.stringify({ result })),
+      (e) => console.log(JSON.stringify({ error: { code: e.code, message: e.message } })),
+    )`
+  const res = node(['-e', script], undefined, { ...env, SLS_OPTIONS: JSON.stringify(options) })
+  assert.equal(res.status, 0, res.stdout + res.stderr)
+  return JSON.parse(res.stdout)
+}
+
+describe('passphraseMode (the CLI\'s --passphrase)', () => {
+  /** A project in git whose package.json says `plain`, no stage state yet. */
+  function plainProject() {
+    const p = project(LOCAL('"a"'), { name: 'x', sstLocalState: { passphrase: 'plain' } })
+    gitOk(['init', '-q', '-b', 'main'], p.dir)
+    gitOk(['add', '-A'], p.dir)
+    gitOk(['commit', '-q', '-m', 'initial'], p.dir)
+    return p
+  }
+  const passphraseFiles = (configDir) => ['dev.json', '_fallback.json'].map((f) => join(configDir, 'state', 'passphrase', 'a', f))
+
+  test('"env": prepareStage writes the passphrase from SST_PASSPHRASE as --passphrase env does, commitStage never commits it; over env and package.json', async () => {
+    const p = plainProject()
+    const passphrase = randomBytes(32).toString('base64')
+    const ci = { SST_PASSPHRASE: passphrase }
+    const base = { stage: 'dev', cwd: p.dir, configDir: p.configDir }
+
+    // without the variable: PASSPHRASE_MISSING naming it and where the mode was chosen
+    const missing = inChild('prepareStage', { ...base, passphraseMode: 'env' })
+    assert.equal(missing.error?.code, 'PASSPHRASE_MISSING', JSON.stringify(missing))
+    assert.match(missing.error.message, /options\.passphraseMode/)
+    assert.match(missing.error.message, /set SST_PASSPHRASE/)
+    assert.equal(existsSync(p.configDir), false)
+
+    // the option wins over env SST_LOCAL_STATE_PASSPHRASE_MODE and package.json
+    const prepared = inChild('prepareStage', { ...base, passphraseMode: 'env' }, { ...ci, SST_LOCAL_STATE_PASSPHRASE_MODE: 'age' })
+    assert.ok(prepared.result, JSON.stringify(prepared))
+    for (const file of passphraseFiles(p.configDir)) assert.equal(readFileSync(file, 'utf8'), passphrase, file)
+    // the CLI's --passphrase env does the same
+    const cliConfig = join(tempDir('sls-opt-cfg-'), 'sst')
+    const viaCli = cli(['prepare', '--stage', 'dev', '--config-dir', cliConfig, '--passphrase', 'env', '--json'], p.dir, ci)
+    assert.equal(viaCli.status, 0, viaCli.stdout + viaCli.stderr)
+    const actions = (files) => files.map((f) => [f.kind, f.action])
+    assert.deepEqual(actions(prepared.result.files), actions(viaCli.json.files))
+    for (const file of passphraseFiles(cliConfig)) assert.equal(readFileSync(file, 'utf8'), passphrase, file)
+    // stageStatus reads the passphrase from the variable too
+    const status = inChild('stageStatus', { ...base, passphraseMode: 'env' }, ci)
+    assert.ok(status.result, JSON.stringify(status))
+    assert.ok(status.result.passphrases.every((x) => x.form === 'env' && x.decryptable), JSON.stringify(status.result.passphrases))
+
+    // a deploy; package.json's plain mode would commit the passphrase, the option never does
+    mkdirSync(join(p.configDir, 'state', 'app', 'a'), { recursive: true })
+    writeFileSync(join(p.configDir, 'state', 'app', 'a', 'dev.json'), checkpoint(['urn:a']))
+    const plain = inChild('commitStage', { ...base, push: false, dryRun: true }, ci)
+    assert.ok(plain.result?.files.some((f) => f.path === 'infra/state/passphrase/dev.json'), JSON.stringify(plain))
+    const committed = inChild('commitStage', { ...base, push: false, passphraseMode: 'env' }, ci)
+    assert.equal(committed.result?.committed, true, JSON.stringify(committed))
+    assert.deepEqual(committed.result.files.map((f) => f.path), ['infra/state/app/dev.json'])
+    assert.doesNotMatch(gitOk(['ls-tree', '-r', '--name-only', 'HEAD'], p.dir), /infra\/state\/passphrase\//)
+  })
+
+  test('a value other than age, env or plain is INVALID_OPTION naming options.passphraseMode, nothing written', async () => {
+    const p = plainProject()
+    const base = { stage: 'dev', cwd: p.dir, configDir: p.configDir }
+    const bad = { code: 'INVALID_OPTION', message: /options\.passphraseMode.*"aes" is not a passphrase mode: age, env or plain/ }
+    await assert.rejects(prepareStage({ ...base, passphraseMode: 'aes' }), bad)
+    await assert.rejects(stageStatus({ ...base, passphraseMode: 'aes' }), bad)
+    await assert.rejects(commitStage({ ...base, push: false, passphraseMode: 'aes' }), bad)
+    await assert.rejects(prepareStage({ ...base, passphraseMode: 1 }), { code: 'INVALID_OPTION' })
+    await assert.rejects(prepareStage({ ...base, passphrasemode: 'env' }), { code: 'INVALID_OPTION', message: /did you mean passphraseMode\?/ })
+    assert.equal(existsSync(p.configDir), false)
   })
 })

@@ -3,17 +3,20 @@
 // the revision's blobs (history kept), under the stage lock (a held lock
 // stops it with exit 3 LOCK_HELD, --lock-timeout waits for it; released
 // with the push), refused when the passphrase differs (nothing pushed)
-// unless --force, nothing committed when nothing changes. And rollbackStage().
+// unless --force, nothing committed when nothing changes; another run
+// acting mid-rollback (held at a server hook while real processes break the
+// lock or push to the branch): LOCK_LOST with nothing pushed, or rolled back
+// again on the branch's new tip. And rollbackStage().
 // Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, revParse } from './helpers/common.mjs'
-import { STATE, ciClone, commitCli, deploy, prepare, seededRepo } from './helpers/state-repo.mjs'
+import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, revParse, tempDir } from './helpers/common.mjs'
+import { STATE, ciClone, commitCli, deploy, pauseOnce, prepare, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
 
@@ -131,6 +134,63 @@ describe('rollback over HTTP', () => {
     assert.equal(forced.passphraseChanged, true)
     assert.equal(blobId(repo, 'main', PASSPHRASE), blobId(repo, c1, PASSPHRASE))
     assert.equal(blobId(repo, 'main', STATE), blobId(repo, c1, STATE))
+  })
+})
+
+describe('rollback while another run acts, over HTTP, with real processes', () => {
+  test('the lock broken by another run after the rollback took it: exit 4 LOCK_LOST, nothing pushed, the new lock untouched', SLOW, async () => {
+    const { repo, dir, c1, c2 } = await twoStates('rollback-lock-lost')
+    const other = ciClone(repo.open)
+    // hold the push that takes our lock, once it landed
+    const pause = pauseOnce(repo, 'post-receive', `^0{40} [0-9a-f]{40} ${LOCK}$`)
+    const running = cliAsync(rollbackArgs(c1), dir)
+    await pause.reached(running)
+    const ours = lockOnServer(repo)
+    assert.ok(ours, 'the rollback holds the lock')
+    // another run breaks it and takes the stage
+    assertOk(cli(['unlock', '--force', '--stage', 'dev', '--json'], other), 'unlock --force')
+    const theirs = assertOk(cli(['lock', '--stage', 'dev', '--json'], other), 'lock').json
+    assert.notEqual(theirs.commit, ours)
+    pause.resume()
+    const res = await running
+    assert.equal(res.status, 4, res.stdout + res.stderr)
+    assert.equal(res.json.error.code, 'LOCK_LOST')
+    assert.equal(res.json.error.lockRef, LOCK)
+    assert.match(res.json.error.message, /The rollback was NOT pushed/)
+    assert.equal(revParse(repo.path), c2, 'the branch moved although the lock was lost')
+    assert.equal(lockOnServer(repo), theirs.commit, "the other run's lock was touched")
+  })
+
+  test('another pipeline pushes to the branch while the rollback\'s push is received: rolled back again on the new tip, its commit kept, the lock released', SLOW, async () => {
+    const { repo, dir, c1, c2 } = await twoStates('rollback-branch-moved')
+    const other = join(tempDir('sls-other-'), 'other')
+    gitOk(['clone', '-q', repo.open, other])
+    mkdirSync(join(other, 'docs'), { recursive: true })
+    writeFileSync(join(other, 'docs', 'other.md'), 'other pipeline\n')
+    gitOk(['add', 'docs/other.md'], other)
+    gitOk(['commit', '-q', '-m', 'other pipeline'], other)
+    // hold the rollback's push after git checked its lease on main
+    const pause = pauseOnce(repo, 'pre-receive', ' refs/heads/main$')
+    const running = cliAsync(rollbackArgs(c1), dir)
+    await pause.reached(running)
+    gitOk(['push', '-q', 'origin', 'HEAD:main'], other)
+    const moved = revParse(repo.path)
+    assert.notEqual(moved, c2)
+    pause.resume()
+    const res = await running
+    const r = assertOk(res, 'rollback').json
+    assert.equal(r.attempts, 2)
+    assert.equal(r.committed, true)
+    assert.equal(r.from, moved, 'planned again on the new tip')
+    assert.equal(r.lockReleased, true)
+    const tip = revParse(repo.path)
+    assert.equal(r.commit, tip)
+    assert.equal(gitOk(['--git-dir', repo.path, 'rev-parse', `${tip}^`]), moved, 'built on the new tip')
+    assert.equal(showBlob(repo.path, tip, 'docs/other.md').toString(), 'other pipeline\n')
+    assert.equal(blobId(repo, tip, STATE), blobId(repo, c1, STATE))
+    assert.equal(blobId(repo, tip, PASSPHRASE), blobId(repo, c1, PASSPHRASE))
+    assert.match(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', tip]), new RegExp(`^Rollback-From: ${moved}$`, 'm'))
+    assert.equal(lockOnServer(repo), null)
   })
 })
 

@@ -297,3 +297,198 @@ fn age_passphrases_are_compared_decrypted() {
     assert!(forced.committed && forced.passphrase_changed, "{forced:?}");
     assert_eq!(blob(&bare, tip(&bare), SEALED), blob(&repo, c1, SEALED));
 }
+
+// ------------------------------------------------------------ interference --
+// Another run acting between our fetch and our push, injected by hooks of
+// the path remote (pushed through git, so its hooks run): `post-receive`
+// of the push that took our lock runs after the lock landed and before the
+// rollback fetches and pushes; `pre-receive` of the rollback's own push runs
+// after git checked its leases and before the server's atomic transaction.
+
+/// Installs `hook` (`pre-receive` or `post-receive`) in the bare remote:
+/// once, on the first push whose command (`<old> <new> <ref>`) line matches
+/// the extended regex `line`, it runs `action` (shell, in the remote).
+#[cfg(unix)]
+fn once_on(bare: &Repository, hook: &str, line: &str, action: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let marker = bare.path().join("interfere-once");
+    let script = format!(
+        "#!/bin/sh\n\
+         input=$(cat)\n\
+         if [ -f '{marker}' ] && printf '%s\\n' \"$input\" | grep -Eq '{line}'; then\n\
+         \x20 rm -f '{marker}'\n\
+         \x20 {action} || exit 1\n\
+         fi\n\
+         exit 0\n",
+        marker = marker.display(),
+    );
+    let path = bare.path().join("hooks").join(hook);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&marker, "").unwrap();
+    marker
+}
+
+/// Once, while the rollback's push (the one updating main) is received,
+/// after git checked its leases and before the server's transaction:
+/// `git update-ref <args>` in the remote, outside git's object quarantine.
+#[cfg(unix)]
+fn during_push(bare: &Repository, args: &str) -> std::path::PathBuf {
+    let action = format!("env -u GIT_QUARANTINE_PATH git update-ref {args}");
+    once_on(bare, "pre-receive", " refs/heads/main$", &action)
+}
+
+/// A commit in `bare` on top of `parent` that sets `path` to `content`.
+#[cfg(unix)]
+fn commit_on(bare: &Repository, parent: Oid, path: &str, content: &[u8]) -> Oid {
+    let parent = bare.find_commit(parent).unwrap();
+    let mut index = git2::Index::new().unwrap();
+    index.read_tree(&parent.tree().unwrap()).unwrap();
+    let blob = bare.blob(content).unwrap();
+    index
+        .add(&git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            file_size: content.len() as u32,
+            id: blob,
+            flags: path.len() as u16,
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        })
+        .unwrap();
+    let tree = bare.find_tree(index.write_tree_to(bare).unwrap()).unwrap();
+    let sig = git2::Signature::now("Other Pipeline", "other@example.com").unwrap();
+    bare.commit(
+        None,
+        &sig,
+        &sig,
+        &format!("other: {path}"),
+        &tree,
+        &[&parent],
+    )
+    .unwrap()
+}
+
+#[cfg(unix)]
+fn lock_on(bare: &Repository) -> Option<Oid> {
+    bare.find_reference(LOCK_REF).ok().and_then(|r| r.target())
+}
+
+/// A rollback that lost its lock: `LOCK_LOST` (exit 4) saying that nothing
+/// was pushed, and the branch still at `tip_before`.
+#[cfg(unix)]
+fn assert_lost(e: &Error, bare: &Repository, tip_before: Oid) {
+    assert_eq!(e.code(), "LOCK_LOST", "{e}");
+    assert_eq!(e.exit_code(), 4);
+    let message = e.to_string();
+    assert!(message.contains(LOCK_REF), "{message}");
+    assert!(message.contains("The rollback was NOT pushed"), "{message}");
+    let moved = "the branch moved although the lock was lost";
+    assert_eq!(tip(bare), tip_before, "{moved}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_lock_deleted_after_it_was_taken_fails_with_lock_lost_and_pushes_nothing() {
+    let fx = Fixture::new();
+    let (_repo, bare, [_, c1, c2]) = history(&fx);
+    // right after our lock landed, someone runs `unlock --force`
+    let marker = once_on(
+        &bare,
+        "post-receive",
+        &format!("^0{{40}} [0-9a-f]{{40}} {LOCK_REF}$"),
+        &format!("git update-ref -d {LOCK_REF}"),
+    );
+    let e = roll(&fx, c1, false).unwrap_err();
+    assert!(!marker.exists(), "the hook did not run");
+    assert_lost(&e, &bare, c2);
+    assert_eq!(lock_on(&bare), None, "a lock appeared");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_lock_broken_during_the_push_fails_with_lock_lost_and_leaves_the_new_lock() {
+    let fx = Fixture::new();
+    let (_repo, bare, [_, c1, c2]) = history(&fx);
+    // while our push is received (its leases already checked by git), an
+    // expired-lock breaker replaces our lock with its own (any commit will do)
+    let theirs = commit_on(&bare, c2, "their-lock.txt", b"theirs\n");
+    let marker = during_push(&bare, &format!("{LOCK_REF} {theirs}"));
+    let mut said = Vec::new();
+    let e = rollback(&options(&fx, c1, false), &fx.env(), &mut |l| {
+        said.push(l.to_string())
+    })
+    .unwrap_err();
+    assert!(!marker.exists(), "the hook did not run");
+    assert_lost(&e, &bare, c2);
+    assert_eq!(
+        lock_on(&bare),
+        Some(theirs),
+        "the other run's lock was touched"
+    );
+    // nothing else is said: above all no hint to break the other run's lock
+    assert!(said.is_empty(), "{said:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_branch_moved_during_the_push_is_rolled_back_again_on_the_new_tip() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, c2]) = history(&fx);
+    // another pipeline's commit (another file) lands while our push is received
+    let other = commit_on(&bare, c2, "README-other.md", b"other pipeline\n");
+    let marker = during_push(&bare, &format!("refs/heads/main {other}"));
+    let r = roll(&fx, c1, false).unwrap();
+    assert!(!marker.exists(), "the hook did not run");
+    assert_eq!(r.attempts, 2, "{r:?}");
+    assert!(r.committed && r.lock_released, "{r:?}");
+    assert_eq!(r.from, other.to_string(), "planned again on the new tip");
+    let new = tip(&bare);
+    assert_eq!(r.commit.as_deref(), Some(&*new.to_string()));
+    let commit = bare.find_commit(new).unwrap();
+    assert_eq!(commit.parent_id(0).unwrap(), other, "built on the new tip");
+    assert!(
+        commit
+            .message()
+            .unwrap()
+            .contains(&format!("Rollback-From: {other}")),
+        "{:?}",
+        commit.message()
+    );
+    assert!(
+        blob(&bare, new, "README-other.md").is_some(),
+        "the other pipeline's commit was undone"
+    );
+    for path in [APP, SECRET, PASSPHRASE] {
+        assert_eq!(blob(&bare, new, path), blob(&repo, c1, path), "{path}");
+    }
+    assert_eq!(lock_on(&bare), None, "the lock is released");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_passphrase_landing_during_the_push_stops_the_retry() {
+    let fx = Fixture::new();
+    let (_repo, bare, [_, c1, c2]) = history(&fx);
+    // what lands meanwhile changes the stage's passphrase: the retry plans
+    // again on it and refuses, as a rollback started after it would
+    let other = commit_on(
+        &bare,
+        c2,
+        PASSPHRASE,
+        b"bmV3LXBhc3NwaHJhc2UtMzItYnl0ZXMtbG9uZy4uLi4=",
+    );
+    let marker = during_push(&bare, &format!("refs/heads/main {other}"));
+    let e = roll(&fx, c1, false).unwrap_err();
+    assert!(!marker.exists(), "the hook did not run");
+    assert_eq!(e.code(), "PASSPHRASE_CHANGED", "{e}");
+    assert!(e.to_string().contains(&other.to_string()), "{e}");
+    assert_eq!(tip(&bare), other, "nothing pushed over the new tip");
+    assert_eq!(lock_on(&bare), None, "the lock is released");
+}

@@ -142,6 +142,55 @@ exit 0
 }
 
 /**
+ * A `hook` (pre-receive or post-receive) in the server's repo that, once, on
+ * the first push with a command line (`<old> <new> <ref>`) matching the
+ * extended regex `line`, holds that push until resume(): the pushing process
+ * waits there while the test runs other processes against the server.
+ * pre-receive runs after git checked the push's leases and before the
+ * server's transaction (no ref is locked yet); post-receive after the refs
+ * were updated, before the pusher goes on. Gives up after 60 s.
+ * `reached(running)`: resolves once a push is held (rejects when `running`,
+ * the pusher's promise, settles first).
+ */
+export function pauseOnce(repo, hook, line) {
+  const path = join(repo.path, 'hooks', hook)
+  const marker = join(repo.path, 'pause-once')
+  const held = join(repo.path, 'pause-held')
+  const go = join(repo.path, 'pause-go')
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(
+    path,
+    `#!/bin/sh
+input=$(cat)
+if [ -f '${marker}' ] && printf '%s\n' "$input" | grep -Eq '${line}'; then
+  rm -f '${marker}'
+  : >'${held}'
+  i=0
+  while [ ! -f '${go}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+exit 0
+`,
+  )
+  chmodSync(path, 0o755)
+  writeFileSync(marker, '')
+  return {
+    async reached(running) {
+      let settled = false
+      running.then(() => (settled = true), () => (settled = true))
+      const end = Date.now() + 60_000
+      while (!existsSync(held)) {
+        if (settled) throw new Error(`the ${hook} hook held no push: the process ended first`)
+        if (Date.now() > end) throw new Error(`the ${hook} hook held no push within 60 s`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    },
+    resume() {
+      writeFileSync(go, '')
+    },
+  }
+}
+
+/**
  * After a commit built on a remote tip that is ahead of the checkout, the
  * checkout must not claim to undo the other pipeline's work: either HEAD
  * stayed (only our state file shows as modified) or HEAD moved to our commit

@@ -131,14 +131,14 @@ pub fn resolve_config_dir(options: Option<Object<'_>>) -> napi::Result<String, S
 js_options! {
     #[doc = "Options every stage command takes."]
     pub struct StageOptions {
-        stage, app, cwd, state_dir, config_dir,
+        stage, app, cwd, state_dir, config_dir, passphrase_mode,
     }
 }
 
 js_options! {
     #[doc = "Options of `prepareStage`."]
     pub struct PrepareOptions {
-        stage, app, cwd, state_dir, config_dir,
+        stage, app, cwd, state_dir, config_dir, passphrase_mode,
         #[doc = "Back up config-dir files holding unsaved changes, then overwrite them."]
         pub force: Option<bool>,
         #[doc = "Report what would change; write nothing."]
@@ -368,7 +368,7 @@ pub fn stage_status<'env>(
 js_options! {
     #[doc = "Options of `commitStage`."]
     pub struct CommitOptions {
-        stage, app, cwd, state_dir, config_dir,
+        stage, app, cwd, state_dir, config_dir, passphrase_mode,
         #[doc = "Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default"]
         #[doc = "`chore(sst-state): {app}/{stage} {summary} [skip ci]`; trailers are always added."]
         pub message: Option<String>,
@@ -617,7 +617,7 @@ js_options! {
     pub struct RunOptions {
         #[doc = "The command and its arguments (`[\"npx\", \"sst\", \"deploy\", \"--stage\", \"prod\"]`), run in `cwd`."]
         pub command: Vec<String>,
-        stage, app, cwd, state_dir, config_dir, branch, remote,
+        stage, app, cwd, state_dir, config_dir, passphrase_mode, branch, remote,
         #[doc = "Commit message template (as for `commitStage`)."]
         pub message: Option<String>,
         lock_ref_prefix, lock_ttl, lock_timeout,

@@ -533,7 +533,7 @@ js_options! {
     #[doc = "Options of `doctorStage` (without a stage, from here or env `SST_STAGE`,"]
     #[doc = "the stage's checks are skipped, with a warning)."]
     pub struct DoctorOptions {
-        stage, app, cwd, state_dir, config_dir,
+        stage, app, cwd, state_dir, config_dir, passphrase_mode,
     }
 }
 

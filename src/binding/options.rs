@@ -48,6 +48,12 @@ macro_rules! js_options {
     (@field $s:tt config_dir, $($rest:tt)*) => { $crate::binding::options::js_options!(@field $s
         [config_dir] #[doc = "SST's config dir (the default age key file lives below it); default `resolveConfigDir()`."]
         pub config_dir: Option<String>, $($rest)*); };
+    (@field $s:tt passphrase_mode, $($rest:tt)*) => { $crate::binding::options::js_options!(@field $s
+        [passphrase_mode] #[doc = "Where the stage passphrase lives: `age` (committed age-encrypted), `env` (never in"]
+        #[doc = "the repository: `SST_PASSPHRASE`), `plain` (committed in plain text); else env"]
+        #[doc = "`SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`."]
+        #[napi(ts_type = "'age' | 'env' | 'plain'")]
+        pub passphrase_mode: Option<String>, $($rest)*); };
     (@field $s:tt branch, $($rest:tt)*) => { $crate::binding::options::js_options!(@field $s
         #[doc = "Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,"]
         #[doc = "the CI's branch variables, then the checked-out branch)."]
@@ -111,6 +117,7 @@ pub(super) struct SharedOptions {
     pub cwd: Option<String>,
     pub state_dir: Option<String>,
     pub config_dir: Option<String>,
+    pub passphrase_mode: Option<String>,
     pub lock_ref_prefix: Option<String>,
     pub lock_ttl: Option<String>,
     pub lock_timeout: Option<String>,
@@ -134,7 +141,7 @@ pub(super) trait JsOptions: FromNapiValue + Default {
             state_dir: shared.state_dir,
             config_dir: shared.config_dir.map(Into::into),
             caller: Caller::Js,
-            passphrase_mode: None,
+            passphrase_mode: shared.passphrase_mode,
         }
     }
 

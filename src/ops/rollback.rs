@@ -343,10 +343,13 @@ pub fn rollback(
         Ok(report) => !report.lock_released,
         Err(_) => !taken.already_held,
     };
+    let lost = matches!(result, Err(Error::LockLost { .. }));
     let mut released = false;
     if release {
         match stage_lock.release(false) {
             Ok(r) => released = r.released,
+            // as LOCK_LOST says: another run holds it now (never a hint to break it)
+            Err(Error::LockNotHeld { .. }) if lost => {}
             Err(e) => progress(&format!("releasing the stage lock failed: {e}")),
         }
     }

@@ -1,7 +1,7 @@
 //! Where the stage passphrase lives: `age` (committed age-encrypted, the
 //! default), `plain` (committed in plain text, an explicit opt-in) or `env`
 //! (never in the repository: the CI secret store holds it and hands it over
-//! as `SST_PASSPHRASE`). Chosen by `--passphrase` > env
+//! as `SST_PASSPHRASE`). Chosen by `--passphrase` (JS `passphraseMode`) > env
 //! `SST_LOCAL_STATE_PASSPHRASE_MODE` > `package.json` `sstLocalState.passphrase` > `age`.
 //!
 //! Checked with the real `sst` 4.17.1: SST reads `SST_PASSPHRASE` only when
@@ -76,7 +76,7 @@ pub fn resolve(
     settings: &PackageSettings,
 ) -> Result<ChosenMode> {
     let (value, origin) = match (flag, env.non_empty(MODE_ENV), &settings.passphrase) {
-        (Some(v), _, _) => (v, caller.name("passphrase", "passphrase")),
+        (Some(v), _, _) => (v, caller.name("passphraseMode", "passphrase")),
         (None, Some(v), _) => (v, format!("env {MODE_ENV}")),
         (None, None, Some(v)) => (v.as_str(), "package.json sstLocalState.passphrase".into()),
         (None, None, None) => {
@@ -163,6 +163,9 @@ mod tests {
         );
         let err = resolve(Some("aes"), Caller::Cli, &none, &settings).unwrap_err();
         assert!(err.to_string().contains("--passphrase"), "{err}");
+        let err = resolve(Some("aes"), Caller::Js, &none, &settings).unwrap_err();
+        assert_eq!(err.code(), "INVALID_OPTION");
+        assert!(err.to_string().contains("options.passphraseMode"), "{err}");
     }
 
     #[test]
