@@ -152,6 +152,22 @@ describe('doctorStage', () => {
     assert.ok(!r.checks.some((c) => c.name === 'state-files' || c.name === 'crashed-deploy'))
   })
 
+  test('passphraseMode is honoured: env mode reads the passphrase from SST_PASSPHRASE (absent here), a bad value rejects with INVALID_OPTION, as the CLI refuses it', { skip: process.env.SST_PASSPHRASE ? 'SST_PASSPHRASE is set here' : false }, async () => {
+    const { dir, configDir } = project()
+    const plain = await doctorStage({ stage: 'dev', cwd: dir, configDir })
+    assert.equal(plain.checks.find((c) => c.name === 'state-files').level, 'ok')
+    const env = await doctorStage({ stage: 'dev', cwd: dir, configDir, passphraseMode: 'env' })
+    const state = env.checks.find((c) => c.name === 'state-files')
+    assert.equal(state.level, 'error', JSON.stringify(state))
+    assert.equal(state.code, 'PASSPHRASE_MISSING')
+    assert.match(state.message, /SST_PASSPHRASE/)
+    await assert.rejects(doctorStage({ stage: 'dev', cwd: dir, configDir, passphraseMode: 'aes' }), { code: 'INVALID_OPTION', message: /options\.passphraseMode: "aes" is not a passphrase mode/ })
+    // as the CLI refuses the flag's value (a usage error, not a failed check)
+    const res = cli(['doctor', '--stage', 'dev', '--config-dir', configDir, '--passphrase', 'aes', '--json'], dir)
+    assert.equal(res.status, 2, res.stdout + res.stderr)
+    assert.equal(res.json.error.code, 'USAGE')
+  })
+
   test('an unknown option is INVALID_OPTION naming the key (a rejection, not a check)', async () => {
     const { dir } = project()
     await assert.rejects(doctorStage({ stage: 'dev', cwd: dir, confDir: '/tmp' }), { code: 'INVALID_OPTION', message: /unknown option confDir \(did you mean configDir\?\)/ })

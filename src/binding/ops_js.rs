@@ -16,6 +16,7 @@ use crate::ops::history::{self, HistoryEntry, HistoryReport};
 use crate::ops::prune::{self, PruneReport};
 use crate::ops::rollback::{self, RollbackReport};
 use crate::ops::show::{self, ShowReport, TypeCount};
+use crate::passphrase_mode::PassphraseMode;
 
 js_options! {
     #[doc = "Options of `stageHistory`."]
@@ -609,8 +610,13 @@ pub fn doctor_stage<'env>(
     env: &'env Env,
     options: Option<Object<'_>>,
 ) -> napi::Result<PromiseRaw<'env, DoctorResult>> {
-    let core = optional_options_from_js(options, "doctorStage")
-        .map(|o: DoctorOptions| doctor::DoctorOptions { common: o.common() });
+    let core = optional_options_from_js(options, "doctorStage").and_then(|o: DoctorOptions| {
+        // a bad mode is the caller's error (the CLI's is a usage error), not a failed check
+        if let Some(mode) = &o.passphrase_mode {
+            PassphraseMode::parse(mode, "options.passphraseMode")?;
+        }
+        Ok(doctor::DoctorOptions { common: o.common() })
+    });
     spawn_blocking(
         env,
         move || Ok(doctor::doctor(&core?, &ProcessEnv::process())),

@@ -50,7 +50,9 @@ pub struct ChosenMode {
 }
 
 impl PassphraseMode {
-    fn parse(value: &str, origin: &str) -> Result<Self> {
+    /// The mode named `value` (`age`, `env`, `plain`); `INVALID_OPTION`
+    /// naming `origin` otherwise.
+    pub fn parse(value: &str, origin: &str) -> Result<Self> {
         match value {
             "age" => Ok(PassphraseMode::Age),
             "env" => Ok(PassphraseMode::Env),
