@@ -492,3 +492,57 @@ fn a_new_passphrase_landing_during_the_push_stops_the_retry() {
     assert_eq!(tip(&bare), other, "nothing pushed over the new tip");
     assert_eq!(lock_on(&bare), None, "the lock is released");
 }
+
+/// Env mode (the passphrase only in `SST_PASSPHRASE`): the repository keeps
+/// no passphrase, and a rollback to a revision from before the switch never
+/// writes one back; the revision's passphrase is compared with the
+/// environment's.
+#[test]
+fn env_mode_never_restores_a_passphrase_file() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, c2]) = history(&fx);
+    // the switch to env mode: the stage's passphrase leaves the repository
+    std::fs::remove_file(fx.project.join(PASSPHRASE)).unwrap();
+    let mut index = repo.index().unwrap();
+    index.remove_path(std::path::Path::new(PASSPHRASE)).unwrap();
+    index.write().unwrap();
+    let c3 = commit_all(&repo, "env mode");
+    push(&repo);
+    assert_eq!(blob(&bare, c3, PASSPHRASE), None);
+    let env_mode = |to: Oid, passphrase: Option<&str>, force: bool| {
+        let mut o = options(&fx, to, force);
+        o.common.passphrase_mode = Some("env".into());
+        let vars: Vec<(&str, &str)> = passphrase
+            .map(|p| ("SST_PASSPHRASE", p))
+            .into_iter()
+            .collect();
+        rollback(&o, &common::env_with(&vars), &mut |_| {})
+    };
+    // no passphrase in the environment: nothing to compare with
+    let e = env_mode(c1, None, false).unwrap_err();
+    assert_eq!(e.code(), "PASSPHRASE_MISSING", "{e}");
+    // another passphrase in the environment: the revision's state would not decrypt
+    let e = env_mode(c1, Some("b3RoZXItcGFzc3BocmFzZQ=="), false).unwrap_err();
+    assert_eq!(e.code(), "PASSPHRASE_CHANGED", "{e}");
+    assert_eq!(tip(&bare), c3, "nothing pushed");
+    // the same passphrase: the state is rolled back, the passphrase stays out
+    let r = env_mode(c1, Some(&fx.passphrase()), false).unwrap();
+    assert!(r.committed && !r.passphrase_changed, "{r:?}");
+    let new = tip(&bare);
+    assert_eq!(blob(&bare, new, APP), blob(&repo, c1, APP));
+    assert_eq!(blob(&bare, new, SECRET), blob(&repo, c1, SECRET));
+    assert_eq!(
+        blob(&bare, new, PASSPHRASE),
+        None,
+        "no passphrase written back"
+    );
+    let files: Vec<_> = r.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(files, [APP, SECRET]);
+    // forced past another passphrase: still none written
+    let forced = env_mode(c2, Some("b3RoZXItcGFzc3BocmFzZQ=="), true).unwrap();
+    assert!(forced.committed && forced.passphrase_changed, "{forced:?}");
+    let newer = tip(&bare);
+    assert_eq!(blob(&bare, newer, APP), blob(&repo, c2, APP));
+    assert_eq!(blob(&bare, newer, PASSPHRASE), None);
+    assert!(bare.find_reference(LOCK_REF).is_err(), "released");
+}

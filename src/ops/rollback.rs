@@ -197,10 +197,14 @@ fn passphrase_differs(
     if same_blobs {
         return Ok(false);
     }
-    let plain =
-        |bytes: Option<Vec<u8>>| bytes.map(|b| String::from_utf8_lossy(&b).trim().to_string());
+    let plain = |bytes: Option<Vec<u8>>| bytes.map(|b| trimmed(&b));
     Ok(plain(passphrase_at(repo, to, paths, keys)?)
         != plain(passphrase_at(repo, tip, paths, keys)?))
+}
+
+/// A passphrase as text, without the whitespace around it.
+fn trimmed(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_string()
 }
 
 /// What the new commit changes on `tip`: upserts and removals.
@@ -211,9 +215,20 @@ struct Plan {
     passphrase_changed: bool,
 }
 
+/// The stage's passphrase as this run has it, for the comparison with the
+/// revision's: the branch's (`tip`), or, in env mode, the environment's.
+enum Current<'c> {
+    /// The passphrase files on the branch's tip.
+    Tip(&'c git2::Commit<'c>),
+    /// Env mode: `SST_PASSPHRASE` (the repository holds none, and a
+    /// rollback never writes one into it).
+    Env(Vec<u8>),
+}
+
 /// The edits that make the stage's files on `tip` what they were at `to`.
 /// An unchanged passphrase stays as the tip has it (it may have been
-/// encrypted or rekeyed since).
+/// encrypted or rekeyed since); in env mode the passphrase files are never
+/// written or removed.
 fn plan(
     repo: &Repository,
     to: &git2::Commit,
@@ -221,8 +236,15 @@ fn plan(
     paths: &Paths,
     keys: &Keyring,
     options: &RollbackOptions,
+    current: Current,
 ) -> Result<Plan> {
-    let differs = match passphrase_differs(repo, to, tip, paths, keys) {
+    let env_mode = matches!(current, Current::Env(_));
+    let differs = match current {
+        Current::Tip(tip) => passphrase_differs(repo, to, tip, paths, keys),
+        Current::Env(now) => passphrase_at(repo, to, paths, keys)
+            .map(|then| then.is_some_and(|then| trimmed(&then) != trimmed(&now))),
+    };
+    let differs = match differs {
         Ok(d) => d,
         // forced: what the passphrase was does not stop it
         Err(_) if options.force => true,
@@ -251,7 +273,7 @@ fn plan(
             .iter()
             .find(|(p, _)| *p == path)
             .and_then(|(_, o)| *o);
-        if (is_passphrase && !differs) || now == wanted {
+        if (is_passphrase && (env_mode || !differs)) || now == wanted {
             continue;
         }
         match wanted {
@@ -388,7 +410,15 @@ fn under_lock(
         let tip = run.fetch_tip()?;
         let to = commit_at(repo, &options.to, options)?;
         run.require_state_at(&to)?;
-        let plan = plan(repo, &to, &tip, &run.paths, &run.keys, options)?;
+        let plan = plan(
+            repo,
+            &to,
+            &tip,
+            &run.paths,
+            &run.keys,
+            options,
+            run.current(&tip)?,
+        )?;
         let report = run.report(&to, &tip, &plan, attempts);
         if plan.files.is_empty() {
             return Ok(run.finished(report));
@@ -455,6 +485,16 @@ enum Pushed {
 }
 
 impl<'a> LockedRollback<'a> {
+    /// The passphrase the revision's is compared with: the tip's, or in env
+    /// mode the environment's (`PASSPHRASE_MISSING` when unset).
+    fn current<'c>(&self, tip: &'c git2::Commit<'c>) -> Result<Current<'c>> {
+        if !self.ctx.passphrase_mode.mode.keeps_out(Kind::Passphrase) {
+            return Ok(Current::Tip(tip));
+        }
+        crate::passphrase_mode::from_env(self.env, Kind::Passphrase, &self.ctx.passphrase_mode)
+            .map(Current::Env)
+    }
+
     /// The branch's tip on the remote, fetched (`INVALID_OPTION` when the
     /// remote has no such branch).
     fn fetch_tip(&self) -> Result<git2::Commit<'a>> {
