@@ -207,7 +207,8 @@ export interface DoctorResult {
  * crashed deploy and the stage lock on the remote; then the CI and the
  * installed `sst` version. Each check is ok, warning or error with how to
  * fix it. Resolves with every check also when some fail (`errors` counts
- * them; the CLI exits 1 then); rejects only for an unknown option
+ * them; the CLI exits 1 then); rejects only for a bad option, an unknown
+ * key or a `passphraseMode` other than `age`, `env`, `plain`
  * (`INVALID_OPTION`). Reads only.
  */
 export declare function doctorStage(options?: DoctorOptions | undefined | null): Promise<DoctorResult>

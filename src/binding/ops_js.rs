@@ -600,7 +600,8 @@ impl From<DoctorReport> for DoctorResult {
 /// crashed deploy and the stage lock on the remote; then the CI and the
 /// installed `sst` version. Each check is ok, warning or error with how to
 /// fix it. Resolves with every check also when some fail (`errors` counts
-/// them; the CLI exits 1 then); rejects only for an unknown option
+/// them; the CLI exits 1 then); rejects only for a bad option, an unknown
+/// key or a `passphraseMode` other than `age`, `env`, `plain`
 /// (`INVALID_OPTION`). Reads only.
 #[napi(
     ts_args_type = "options?: DoctorOptions | undefined | null",
