@@ -189,7 +189,11 @@ pub struct DirLock {
 }
 
 /// Env variable: seconds to wait for a config dir's lock (default 120).
-pub const LOCK_TIMEOUT_ENV: &str = "SST_LOCAL_STATE_LOCK_TIMEOUT";
+pub const LOCK_TIMEOUT_ENV: &str = "SST_LOCAL_STATE_CONFIG_DIR_LOCK_TIMEOUT";
+
+/// The former name of [`LOCK_TIMEOUT_ENV`], still read when that is unset:
+/// it was easy to take for the stage lock's `--lock-timeout`.
+pub const LOCK_TIMEOUT_ENV_OLD: &str = "SST_LOCAL_STATE_LOCK_TIMEOUT";
 
 impl DirLock {
     /// Waits up to `wait` for `<config_dir>/sst-local-state/lock`.

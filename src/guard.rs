@@ -17,13 +17,17 @@ use crate::project::StageContext;
 const LOCK_WAIT: Duration = Duration::from_secs(120);
 
 /// Takes the config dir's lock (see [`DirLock`]), waiting up to
-/// `SST_LOCAL_STATE_LOCK_TIMEOUT` seconds (default 120).
+/// `SST_LOCAL_STATE_CONFIG_DIR_LOCK_TIMEOUT` seconds (default 120; the
+/// former name `SST_LOCAL_STATE_LOCK_TIMEOUT` is read when it is unset).
 pub fn lock_config_dir(ctx: &StageContext, env: &Env) -> Result<DirLock> {
-    let wait = match env.non_empty(fsx::LOCK_TIMEOUT_ENV) {
+    let set = [fsx::LOCK_TIMEOUT_ENV, fsx::LOCK_TIMEOUT_ENV_OLD]
+        .into_iter()
+        .find_map(|name| Some((name, env.non_empty(name)?)));
+    let wait = match set {
         None => LOCK_WAIT,
-        Some(v) => Duration::from_secs(v.trim().parse().map_err(|_| {
+        Some((name, v)) => Duration::from_secs(v.trim().parse().map_err(|_| {
             Error::option(
-                format!("env {}", fsx::LOCK_TIMEOUT_ENV),
+                format!("env {name}"),
                 format!("{v:?} is not a whole number of seconds"),
             )
         })?),

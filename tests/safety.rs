@@ -321,9 +321,23 @@ fn a_held_config_dir_lock_makes_prepare_wait_then_fail_clearly() {
         ..Default::default()
     };
     o.common.config_dir = Some(fx.config.clone());
-    let vars = common::env_with(&[("SST_LOCAL_STATE_LOCK_TIMEOUT", "1")]);
+    let vars = common::env_with(&[("SST_LOCAL_STATE_CONFIG_DIR_LOCK_TIMEOUT", "1")]);
     let err = prepare(&o, &vars).unwrap_err();
     assert_eq!(err.code(), "CONFIG_DIR_LOCKED", "{err}");
+    // the former name still counts when the new one is unset; the new one wins
+    let old = common::env_with(&[("SST_LOCAL_STATE_LOCK_TIMEOUT", "0")]);
+    assert_eq!(prepare(&o, &old).unwrap_err().code(), "CONFIG_DIR_LOCKED");
+    let bad = common::env_with(&[
+        ("SST_LOCAL_STATE_CONFIG_DIR_LOCK_TIMEOUT", "soon"),
+        ("SST_LOCAL_STATE_LOCK_TIMEOUT", "1"),
+    ]);
+    let err = prepare(&o, &bad).unwrap_err();
+    assert_eq!(err.code(), "INVALID_OPTION", "{err}");
+    assert!(
+        err.to_string()
+            .contains("env SST_LOCAL_STATE_CONFIG_DIR_LOCK_TIMEOUT"),
+        "{err}"
+    );
     assert!(!in_config(&fx.config, "app", "dev.json").exists());
     drop(held);
     prepare(&o, &vars).unwrap();
