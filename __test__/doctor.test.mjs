@@ -140,7 +140,9 @@ describe('doctorStage', () => {
   test('a failed check never rejects: outside a project, one error check with its code', async () => {
     const r = await doctorStage({ stage: 'dev', cwd: tempDir('sls-doctor-none-') })
     assert.deepEqual(r.checks.map((c) => [c.name, c.level, c.code]), [['sst-config', 'error', 'PROJECT_NOT_FOUND']])
-    assert.ok(r.checks[0].fix)
+    // said in JS terms (the CLI's says `pass --cwd <dir>`)
+    assert.match(r.checks[0].fix, /set the `cwd` option/)
+    assert.doesNotMatch(r.checks[0].fix, /--cwd/)
     assert.equal(r.errors, 1)
   })
 
@@ -148,7 +150,9 @@ describe('doctorStage', () => {
     const { dir, configDir } = project()
     const r = await doctorStage({ cwd: dir, configDir })
     assert.equal(r.stage, undefined)
-    assert.equal(r.checks.find((c) => c.name === 'stage').level, 'warning')
+    const stage = r.checks.find((c) => c.name === 'stage')
+    assert.equal(stage.level, 'warning')
+    assert.match(stage.fix, /set the `stage` option or set SST_STAGE/)
     assert.ok(!r.checks.some((c) => c.name === 'state-files' || c.name === 'crashed-deploy'))
   })
 

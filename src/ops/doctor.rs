@@ -11,7 +11,7 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::guard;
 use crate::layout::{recipients_rel, state_files, Kind};
-use crate::project::{self, CommonOptions, StageContext};
+use crate::project::{self, Caller, CommonOptions, StageContext};
 use crate::seal::Keyring;
 use crate::sst::lock::read_sst_lock;
 use crate::stage::repo::read_repo_state;
@@ -105,14 +105,27 @@ impl Check {
     }
 }
 
+/// How to give an option, in the caller's words: `pass --cwd <dir>` on the
+/// command line, `set the cwd option` from JS.
+fn give(caller: Caller, js: &str, flag: &str, value: &str) -> String {
+    match caller {
+        Caller::Cli => format!("pass --{flag} {value}"),
+        Caller::Js => format!("set the `{js}` option"),
+    }
+}
+
 /// How to fix an error of reading or checking state.
-fn fix_for(e: &Error) -> String {
+fn fix_for(e: &Error, caller: Caller) -> String {
     match e.code() {
-        "PROJECT_NOT_FOUND" => "run it in the SST project, or pass --cwd <dir>".into(),
+        "PROJECT_NOT_FOUND" => format!(
+            "run it in the SST project, or {}",
+            give(caller, "cwd", "cwd", "<dir>")
+        ),
         "HOME_NOT_LOCAL" => "return home: \"local\" from app() in sst.config.ts".into(),
-        "APP_NAME_UNRESOLVED" | "SST_CONFIG_TOO_DEEP" | "INVALID_APP" => {
-            "pass --app <name> or set SST_LOCAL_STATE_APP".into()
-        }
+        "APP_NAME_UNRESOLVED" | "SST_CONFIG_TOO_DEEP" | "INVALID_APP" => format!(
+            "{} or set SST_LOCAL_STATE_APP",
+            give(caller, "app", "app", "<name>")
+        ),
         "CONFIG_DIR_RELATIVE_XDG" | "CONFIG_DIR_NO_HOME" => {
             "set XDG_CONFIG_HOME to an absolute path, or HOME".into()
         }
@@ -130,12 +143,13 @@ pub fn doctor(options: &DoctorOptions, env: &Env) -> DoctorReport {
     let mut checks = Vec::new();
     let stage_given = options.common.stage.is_some() || env.non_empty("SST_STAGE").is_some();
     // the project checks need some stage name to resolve; none is read without one
+    let caller = options.common.caller;
     let mut common = options.common.clone();
     if !stage_given {
         common.stage = Some("doctor".into());
     }
     match project::resolve(&common, env) {
-        Err(e) => checks.push(Check::from_error("sst-config", &e, fix_for(&e))),
+        Err(e) => checks.push(Check::from_error("sst-config", &e, fix_for(&e, caller))),
         Ok(ctx) => {
             checks.push(check(
                 "sst-config",
@@ -151,12 +165,12 @@ pub fn doctor(options: &DoctorOptions, env: &Env) -> DoctorReport {
                         .fix("make app() return home: \"local\" as a literal"),
                 );
             }
-            checks.push(config_dir(&ctx.config_dir));
+            checks.push(config_dir(&ctx.config_dir, caller));
             checks.push(passphrase_mode(&ctx, env));
             checks.push(git_repo(&ctx, env));
             checks.extend(git_push(&ctx, env));
             if stage_given {
-                checks.push(state_valid(&ctx, env));
+                checks.push(state_valid(&ctx, env, caller));
                 checks.extend(crashed_deploy(&ctx));
                 checks.extend(stage_lock(&ctx, env));
             } else {
@@ -166,7 +180,10 @@ pub fn doctor(options: &DoctorOptions, env: &Env) -> DoctorReport {
                         Level::Warning,
                         "no stage given: the stage's state files and SST's lock were not checked",
                     )
-                    .fix("pass --stage <name> or set SST_STAGE"),
+                    .fix(format!(
+                        "{} or set SST_STAGE",
+                        give(caller, "stage", "stage", "<name>")
+                    )),
                 );
             }
             checks.push(ci(&ctx, env));
@@ -189,7 +206,7 @@ pub fn doctor(options: &DoctorOptions, env: &Env) -> DoctorReport {
 }
 
 /// The config dir: resolvable (done by now), a directory, writable.
-fn config_dir(dir: &Utf8Path) -> Check {
+fn config_dir(dir: &Utf8Path, caller: Caller) -> Check {
     const NAME: &str = "config-dir";
     let mut existing = dir.to_path_buf();
     while !existing.exists() {
@@ -223,14 +240,15 @@ fn config_dir(dir: &Utf8Path) -> Check {
             format!("{existing} is not writable: {e}"),
         )
         .fix(format!(
-            "make {existing} writable for this user, or pass --config-dir"
+            "make {existing} writable for this user, or {}",
+            give(caller, "configDir", "config-dir", "<dir>")
         )),
     }
 }
 
 /// The repository's state files of the stage: valid, the passphrase
 /// decrypted with the keys at hand, the secrets decrypted with it.
-fn state_valid(ctx: &StageContext, env: &Env) -> Check {
+fn state_valid(ctx: &StageContext, env: &Env, caller: Caller) -> Check {
     const NAME: &str = "state-files";
     let files = state_files(ctx);
     let result = guard::check_repo_paths(ctx, &files).and_then(|()| {
@@ -241,7 +259,7 @@ fn state_valid(ctx: &StageContext, env: &Env) -> Check {
         Ok((set.is_empty(), info))
     });
     match result {
-        Err(e) => Check::from_error(NAME, &e, fix_for(&e)),
+        Err(e) => Check::from_error(NAME, &e, fix_for(&e, caller)),
         Ok((true, _)) => check(
             NAME,
             Level::Ok,
