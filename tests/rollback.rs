@@ -500,7 +500,7 @@ fn a_new_passphrase_landing_during_the_push_stops_the_retry() {
 #[test]
 fn env_mode_never_restores_a_passphrase_file() {
     let fx = Fixture::new();
-    let (repo, bare, [_, c1, c2]) = history(&fx);
+    let (repo, bare, [_, c1, _]) = history(&fx);
     // the switch to env mode: the stage's passphrase leaves the repository
     std::fs::remove_file(fx.project.join(PASSPHRASE)).unwrap();
     let mut index = repo.index().unwrap();
@@ -538,11 +538,16 @@ fn env_mode_never_restores_a_passphrase_file() {
     );
     let files: Vec<_> = r.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(files, [APP, SECRET]);
+    // a revision without a passphrase needs none in the environment
+    let back = env_mode(c3, None, false).unwrap();
+    assert!(back.committed && !back.passphrase_changed, "{back:?}");
+    assert_eq!(blob(&bare, tip(&bare), APP), blob(&repo, c3, APP));
+    assert_eq!(blob(&bare, tip(&bare), PASSPHRASE), None);
     // forced past another passphrase: still none written
-    let forced = env_mode(c2, Some("b3RoZXItcGFzc3BocmFzZQ=="), true).unwrap();
+    let forced = env_mode(c1, Some("b3RoZXItcGFzc3BocmFzZQ=="), true).unwrap();
     assert!(forced.committed && forced.passphrase_changed, "{forced:?}");
     let newer = tip(&bare);
-    assert_eq!(blob(&bare, newer, APP), blob(&repo, c2, APP));
+    assert_eq!(blob(&bare, newer, APP), blob(&repo, c1, APP));
     assert_eq!(blob(&bare, newer, PASSPHRASE), None);
     assert!(bare.find_reference(LOCK_REF).is_err(), "released");
 }

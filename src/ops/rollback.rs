@@ -221,8 +221,9 @@ enum Current<'c> {
     /// The passphrase files on the branch's tip.
     Tip(&'c git2::Commit<'c>),
     /// Env mode: `SST_PASSPHRASE` (the repository holds none, and a
-    /// rollback never writes one into it).
-    Env(Vec<u8>),
+    /// rollback never writes one into it); `PASSPHRASE_MISSING` when unset,
+    /// an error only if the revision has a passphrase to compare.
+    Env(Result<Vec<u8>>),
 }
 
 /// The edits that make the stage's files on `tip` what they were at `to`.
@@ -241,8 +242,10 @@ fn plan(
     let env_mode = matches!(current, Current::Env(_));
     let differs = match current {
         Current::Tip(tip) => passphrase_differs(repo, to, tip, paths, keys),
-        Current::Env(now) => passphrase_at(repo, to, paths, keys)
-            .map(|then| then.is_some_and(|then| trimmed(&then) != trimmed(&now))),
+        Current::Env(now) => passphrase_at(repo, to, paths, keys).and_then(|then| match then {
+            None => Ok(false),
+            Some(then) => now.map(|now| trimmed(&then) != trimmed(&now)),
+        }),
     };
     let differs = match differs {
         Ok(d) => d,
@@ -417,7 +420,7 @@ fn under_lock(
             &run.paths,
             &run.keys,
             options,
-            run.current(&tip)?,
+            run.current(&tip),
         )?;
         let report = run.report(&to, &tip, &plan, attempts);
         if plan.files.is_empty() {
@@ -486,13 +489,16 @@ enum Pushed {
 
 impl<'a> LockedRollback<'a> {
     /// The passphrase the revision's is compared with: the tip's, or in env
-    /// mode the environment's (`PASSPHRASE_MISSING` when unset).
-    fn current<'c>(&self, tip: &'c git2::Commit<'c>) -> Result<Current<'c>> {
+    /// mode the environment's.
+    fn current<'c>(&self, tip: &'c git2::Commit<'c>) -> Current<'c> {
         if !self.ctx.passphrase_mode.mode.keeps_out(Kind::Passphrase) {
-            return Ok(Current::Tip(tip));
+            return Current::Tip(tip);
         }
-        crate::passphrase_mode::from_env(self.env, Kind::Passphrase, &self.ctx.passphrase_mode)
-            .map(Current::Env)
+        Current::Env(crate::passphrase_mode::from_env(
+            self.env,
+            Kind::Passphrase,
+            &self.ctx.passphrase_mode,
+        ))
     }
 
     /// The branch's tip on the remote, fetched (`INVALID_OPTION` when the
