@@ -186,7 +186,7 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         eprintln!("sst-local-state: {line}")
     })?;
     let already_held = taken.already_held;
-    let restored = pick_branch(&options.branch, caller, &ctx, env, &repo)
+    let restored = pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
         .and_then(|branch| tip::refresh(&ctx, &repo, &lock.remote, &branch))
         .and_then(|_| restore(options, env, ctx.clone(), Some(taken), started));
     if restored.is_err() && !already_held {

@@ -404,7 +404,13 @@ fn under_lock(
         remote,
         paths: Paths::of(ctx, rel_root),
         keys: Keyring::new(env, &ctx.config_dir),
-        branch: pick_branch(&options.branch, options.common.caller, ctx, env, repo)?,
+        branch: pick_branch(
+            &options.branch,
+            options.common.caller,
+            &ctx.settings,
+            env,
+            repo,
+        )?,
         budget: push_budget(env)?,
         started,
     };

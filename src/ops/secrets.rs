@@ -12,6 +12,7 @@ use git2::{Oid, Repository};
 use serde::Serialize;
 
 use crate::ci_env;
+use crate::commit::pick_branch;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
@@ -427,36 +428,9 @@ fn target<'r>(
         return Ok(None);
     }
     let settings = &location.settings;
-    let remote_name = options
-        .remote
-        .clone()
-        .or_else(|| env.non_empty("SST_LOCAL_STATE_REMOTE").map(str::to_string))
-        .or_else(|| settings.remote.clone())
-        .unwrap_or_else(|| "origin".into());
+    let remote_name = project::remote_name(&options.remote, env, settings);
     let remote = Remote::open(repo, &remote_name, env)?;
-    let chosen = options
-        .branch
-        .clone()
-        .or_else(|| env.non_empty("SST_LOCAL_STATE_BRANCH").map(str::to_string))
-        .or_else(|| settings.branch.clone())
-        .or_else(|| ci_env::detect(env).and_then(|ci| ci.branch))
-        .or_else(|| {
-            let head = repo.head().ok()?;
-            head.is_branch()
-                .then(|| head.shorthand().ok().map(str::to_string))
-                .flatten()
-        })
-        .ok_or(Error::NoBranch)?;
-    let branch = chosen
-        .strip_prefix("refs/heads/")
-        .unwrap_or(&chosen)
-        .to_string();
-    if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
-        return Err(Error::option(
-            options.common.caller.name("branch", "branch"),
-            format!("{branch:?} is not a valid branch name"),
-        ));
-    }
+    let branch = pick_branch(&options.branch, options.common.caller, settings, env, repo)?;
     Ok(Some(Target { remote, branch }))
 }
 

@@ -36,7 +36,7 @@ use crate::layout::{self, state_files, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
 use crate::ops::lock;
 use crate::per_kind::PerKind;
-use crate::project::{self, Caller, CommonOptions, StageContext};
+use crate::project::{self, Caller, CommonOptions, PackageSettings, StageContext};
 use crate::remote::{git_error, Remote};
 use crate::seal::{self, Keyring};
 use crate::state::{check_checkpoint, SetInfo, StateSet};
@@ -506,7 +506,7 @@ impl<'a> Run<'a> {
         let branch = pick_branch(
             &self.options.branch,
             self.options.common.caller,
-            &self.ctx,
+            &self.ctx.settings,
             self.env,
             self.repo,
         )?;
@@ -800,7 +800,7 @@ fn checkpoint_resources(repo: &Repository, commit: &git2::Commit, path: &str) ->
 pub fn pick_branch(
     explicit: &Option<String>,
     caller: Caller,
-    ctx: &StageContext,
+    settings: &PackageSettings,
     env: &Env,
     repo: &Repository,
 ) -> Result<String> {
@@ -808,7 +808,7 @@ pub fn pick_branch(
     let chosen = project::pick(
         explicit,
         env.non_empty("SST_LOCAL_STATE_BRANCH"),
-        &ctx.settings.branch,
+        &settings.branch,
     )
     .or_else(|| ci_env::detect(env).and_then(|ci| ci.branch))
     .or_else(|| {
