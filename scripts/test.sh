@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): lint, Rust tests, the napi build, then
-# the same JS test files under Node's test runner and under bun.
+# the same JS test files under Node's test runner, under bun, and (Linux x64)
+# under Node 18, the oldest Node the package supports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +38,7 @@ step "node --test __test__/"
 node --test --test-concurrency=1 __test__/
 step "bun test __test__/"
 node_modules/.bin/bun test --timeout 600000 __test__/
+if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+  step "node 18 (the oldest supported): node --test, one file at a time"
+  bash scripts/node18.sh
+fi
