@@ -399,3 +399,37 @@ fn status_reports_sst_lock_and_pending_operations() {
         report.warnings
     );
 }
+
+/// A marker that does not parse (a malformed id here) is said, and treated
+/// as no record: files that match the repository are kept in sync, one that
+/// differs is unsaved work and stops the prepare (nothing overwritten).
+#[test]
+fn a_corrupt_marker_is_reported_and_treated_as_absent() {
+    let fx = Fixture::new();
+    fx.repo_full_stage("dev");
+    run(&fx, "dev", |_| {}).unwrap();
+    let marker = fx.config.join("sst-local-state/synced/demo-app/dev.json");
+    std::fs::write(&marker, r#"{"version":1,"files":{"app":"not-a-blob-id"}}"#).unwrap();
+    let again = run(&fx, "dev", |_| {}).unwrap();
+    let codes: Vec<_> = again.warnings.iter().map(|w| w.code()).collect();
+    assert!(codes.contains(&"MARKER_CORRUPT"), "{codes:?}");
+    assert!(
+        again.files.iter().all(|f| f.action == Action::Unchanged),
+        "{:?}",
+        again.files
+    );
+    // the record is written anew and parses
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&marker).unwrap()).unwrap();
+    assert_eq!(written["files"]["app"].as_str().unwrap().len(), 40);
+
+    // with no record, a changed config-dir checkpoint is unsaved work: refused
+    std::fs::write(&marker, "{").unwrap();
+    std::fs::write(fx.config_path("app", "dev.json"), checkpoint(&["urn:mine"])).unwrap();
+    let e = run(&fx, "dev", |_| {}).unwrap_err();
+    assert_eq!(e.code(), "UNSAVED_STATE", "{e}");
+    assert_eq!(
+        std::fs::read(fx.config_path("app", "dev.json")).unwrap(),
+        checkpoint(&["urn:mine"]).as_bytes()
+    );
+}

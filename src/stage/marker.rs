@@ -55,11 +55,17 @@ impl Marker {
         let path = marker_path(ctx);
         Ok(match fsx::read_optional(&path)? {
             None => Loaded::Absent,
-            Some(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(marker) => Loaded::Found(marker),
-                Err(_) => Loaded::Corrupt,
-            },
+            Some(bytes) => Marker::parse(&bytes),
         })
+    }
+
+    /// The marker in `bytes`: corrupt (as a whole) when they are not one,
+    /// an id that is not 40 hex digits or an unknown kind included.
+    fn parse(bytes: &[u8]) -> Loaded {
+        match serde_json::from_slice(bytes) {
+            Ok(marker) => Loaded::Found(marker),
+            Err(_) => Loaded::Corrupt,
+        }
     }
 
     /// Writes the marker atomically.
@@ -81,4 +87,41 @@ impl Marker {
 /// Whether no kind has hashes being pushed (the field is then left out).
 fn nothing_pushing(pushing: &PerKind<Vec<BlobId>>) -> bool {
     pushing.iter().all(Vec::is_empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_round_trips_and_anything_else_is_corrupt() {
+        let mut marker = Marker::default();
+        marker.files[Kind::App] = Some(BlobId::of(b"checkpoint"));
+        marker.pushing[Kind::Secret].push(BlobId::of(b"secret"));
+        let json = serde_json::to_vec(&marker).unwrap();
+        assert_eq!(Marker::parse(&json), Loaded::Found(marker.clone()));
+        // the format other versions wrote: hex per kind, `pushing` left out when empty
+        let id = BlobId::of(b"checkpoint");
+        let written = format!(r#"{{"version":1,"files":{{"app":"{id}"}}}}"#);
+        let Loaded::Found(read) = Marker::parse(written.as_bytes()) else {
+            panic!("not read")
+        };
+        assert_eq!(read.hash(Kind::App), Some(id));
+        assert_eq!(read.hash(Kind::Secret), None);
+        assert!(read.pushing.iter().all(Vec::is_empty));
+        for bad in [
+            &br#"{"version":1,"files":{"app":"not-hex"}}"#[..],
+            br#"{"version":1,"files":{"app":"abc"}}"#,
+            br#"{"version":1,"files":{"nope":"e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"}}"#,
+            br#"{"version":1,"files":{"app":"#,
+            b"",
+        ] {
+            assert_eq!(
+                Marker::parse(bad),
+                Loaded::Corrupt,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 }
