@@ -187,6 +187,42 @@ describe('unknown keys of options objects are INVALID_OPTION, before anything is
   })
 })
 
+describe('options are the object\'s own properties: a polluted Object.prototype is never read', () => {
+  test('stage, force and dryRun on Object.prototype change nothing; resolveConfigDir\'s env ignores inherited keys', async () => {
+    const p = await deployedProject()
+    const fresh = tempDir('sls-opt-fresh-')
+    const before = snapshot(p.configDir)
+    // a child process: the pollution must not reach this test process (bun runs every file in one)
+    const script = `
+      const sls = require(${JSON.stringify(join(REPO_ROOT, 'index.js'))})
+      const { dir, configDir, fresh } = JSON.parse(process.env.SLS_PATHS)
+      const outcome = (promise) => promise.then((r) => ({ dryRun: r.dryRun, stage: r.stage }), (e) => ({ code: e.code }))
+      Object.prototype.stage = 'prod'
+      Object.prototype.force = true
+      Object.prototype.dryRun = true
+      Object.prototype.XDG_CONFIG_HOME = '/evil'
+      ;(async () => {
+        const out = {
+          noStage: await outcome(sls.prepareStage({ cwd: dir, configDir })),
+          unsaved: await outcome(sls.prepareStage({ stage: 'prod', cwd: dir, configDir })),
+          fresh: await outcome(sls.prepareStage({ stage: 'prod', cwd: dir, configDir: fresh })),
+          configDir: sls.resolveConfigDir({ platform: 'linux', env: { HOME: '/h' } }),
+        }
+        console.log(JSON.stringify(out))
+      })()`
+    const res = node(['-e', script], undefined, { SLS_PATHS: JSON.stringify({ dir: p.dir, configDir: p.configDir, fresh }) })
+    assert.equal(res.status, 0, res.stdout + res.stderr)
+    const out = JSON.parse(res.stdout)
+    assert.deepEqual(out.noStage, { code: 'STAGE_REQUIRED' })
+    // the deploy's changed checkpoint is kept: not overwritten (force), not a dry run
+    assert.deepEqual(out.unsaved, { dryRun: false, stage: 'prod' })
+    assert.deepEqual(snapshot(p.configDir), before)
+    assert.deepEqual(out.fresh, { dryRun: false, stage: 'prod' })
+    assert.equal(existsSync(join(fresh, 'state', 'app', 'a', 'prod.json')), true)
+    assert.equal(out.configDir, '/h/.config/sst')
+  })
+})
+
 /**
  * `sls[fn](options)` in a child process (node, or bun under `bun test`) whose environment is
  * BASE_ENV + `env`: under Bun, process.env assignments in this process do not reach the addon.

@@ -4,7 +4,10 @@
 //! [`JsOptions`] reads them from JS (refusing unknown keys) and converts the
 //! shared ones to the core's options.
 
-use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, JsValue, Object, Unknown, ValueType};
+use napi::bindgen_prelude::{
+    FnArgs, FromNapiValue, Function, JsObjectValue, JsValue, Null, Object, Unknown, ValueType,
+};
+use napi::Env;
 
 use super::option_keys;
 use crate::error;
@@ -190,8 +193,41 @@ pub(super) fn options_from_js<T: JsOptions>(
     let keys = js_keys::<T>();
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     option_keys::check_keys(given.iter().map(String::as_str), &keys, function)?;
+    let own = own_properties(&object, 1).map_err(invalid)?;
     // SAFETY: both handles come from the live `object` of the current call.
-    unsafe { T::from_napi_value(object.value().env, object.raw()) }.map_err(invalid)
+    unsafe { T::from_napi_value(object.value().env, own.raw()) }.map_err(invalid)
+}
+
+/// A copy of `object` with its own enumerable properties only, on a null
+/// prototype (and so, `depth` levels down, its plain-object values): napi
+/// reads fields with `napi_get_named_property` and map keys with
+/// `napi_get_property_names`, both of which see the prototype chain, so
+/// after `Object.prototype.dryRun = true` every options object would
+/// otherwise ask for a dry run.
+fn own_properties<'e>(object: &Object<'e>, depth: u32) -> napi::Result<Object<'e>> {
+    let env = Env::from_raw(object.value().env);
+    let create: Function<FnArgs<(Null,)>, Object> = env
+        .get_global()?
+        .get_named_property_unchecked::<Object>("Object")?
+        .get_named_property_unchecked("create")?;
+    // `(Null,)`: a bare `Null` is zero-sized, which napi passes as no argument at all
+    let mut copy = create.call(FnArgs::from((Null,)))?;
+    let names = object.get_property_names()?;
+    for index in 0..names.get_array_length()? {
+        let key: String = names.get_element(index)?;
+        if !object.has_own_property(&key)? {
+            continue;
+        }
+        let value: Unknown = object.get_named_property_unchecked(&key)?;
+        if depth > 0 && value.get_type()? == ValueType::Object && !value.is_array()? {
+            // SAFETY: `value` is a live object of the current call.
+            let inner = unsafe { Object::from_napi_value(env.raw(), value.raw()) }?;
+            copy.set_named_property(&key, own_properties(&inner, depth - 1)?)?;
+        } else {
+            copy.set_named_property(&key, value)?;
+        }
+    }
+    Ok(copy)
 }
 
 /// [`options_from_js`] for an optional options object: absent, every option is.
