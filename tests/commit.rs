@@ -272,6 +272,29 @@ fn pushes_from_a_detached_head_to_the_ci_branch() {
 }
 
 #[test]
+fn a_relative_path_remote_is_resolved_from_the_worktree_as_git_does() {
+    // `git remote add origin ../remote.git`: git resolves it from the top of
+    // the worktree, whatever directory the command runs in (here the crate's)
+    let (fx, repo) = prepared();
+    let bare = fx.add_origin(&repo);
+    repo.remote_set_url("origin", "../remote.git").unwrap();
+    std::fs::write(fx.config_path("app", "dev.json"), checkpoint(&["urn:rel"])).unwrap();
+    let vars = env(&[("SST_LOCAL_STATE_BRANCH", "main")]);
+    let report = commit(&options(&fx, |_| {}), &vars).unwrap();
+    assert!(report.pushed);
+    let pushed = bare
+        .find_reference("refs/heads/main")
+        .unwrap()
+        .target()
+        .unwrap();
+    assert_eq!(pushed.to_string(), report.commit.unwrap());
+    assert_eq!(
+        blob_in(&bare, pushed, "infra/state/app/dev.json").unwrap(),
+        checkpoint(&["urn:rel"]).as_bytes()
+    );
+}
+
+#[test]
 fn dry_run_writes_nothing() {
     let (fx, repo) = prepared();
     let head = repo.head().unwrap().target().unwrap();

@@ -54,6 +54,10 @@ pub struct GitCli {
     removed: Vec<&'static str>,
     /// The time limit of one run.
     pub timeout: Duration,
+    /// Where it runs: the top of the worktree (of a bare repository, its
+    /// git dir), where git itself runs, so a relative path remote
+    /// (`../backup.git`) means what it means to git.
+    cwd: PathBuf,
 }
 
 /// Variables of the calling environment that would point git elsewhere
@@ -74,9 +78,11 @@ const REPO_VARS: &[&str] = &[
 const PROMPT_VARS: &[&str] = &["GIT_ASKPASS", "SSH_ASKPASS", "DISPLAY", "WAYLAND_DISPLAY"];
 
 impl GitCli {
-    /// Finds `git` (env `SST_LOCAL_STATE_GIT`, else `PATH`); `None` when
-    /// there is none, or `SST_LOCAL_STATE_GIT=none`.
-    pub fn find(env: &Env, git_dir: &Path) -> Option<GitCli> {
+    /// Finds `git` (env `SST_LOCAL_STATE_GIT`, else `PATH`) to run on the
+    /// repository at `git_dir` from `top` (the top of its worktree, or
+    /// `git_dir` when bare); `None` when there is none, or
+    /// `SST_LOCAL_STATE_GIT=none`.
+    pub fn find(env: &Env, git_dir: &Path, top: &Path) -> Option<GitCli> {
         let program = match env.non_empty(GIT_ENV) {
             Some("none") => return None,
             Some(path) => PathBuf::from(path),
@@ -143,6 +149,7 @@ impl GitCli {
             vars,
             removed,
             timeout,
+            cwd: top.to_path_buf(),
         })
     }
 
@@ -193,6 +200,7 @@ impl GitCli {
         let mut command = Command::new(&self.program);
         command
             .args(args)
+            .current_dir(&self.cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -467,11 +475,11 @@ mod tests {
     fn finds_git_or_none() {
         let dir = tempfile::tempdir().unwrap();
         let env = Env::from_pairs(&[("PATH", dir.path().to_str().unwrap())]);
-        assert!(GitCli::find(&env, dir.path()).is_none());
+        assert!(GitCli::find(&env, dir.path(), dir.path()).is_none());
         let env = Env::from_pairs(&[(GIT_ENV, "none")]);
-        assert!(GitCli::find(&env, dir.path()).is_none());
+        assert!(GitCli::find(&env, dir.path(), dir.path()).is_none());
         let env = Env::from_pairs(&[(GIT_ENV, "/opt/git"), (TIMEOUT_ENV, "7")]);
-        let git = GitCli::find(&env, dir.path()).unwrap();
+        let git = GitCli::find(&env, dir.path(), dir.path()).unwrap();
         assert_eq!(git.program, PathBuf::from("/opt/git"));
         assert_eq!(git.timeout, Duration::from_secs(7));
         let git = git.with_config(&[("a.b".into(), "c".into())]);

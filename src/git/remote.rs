@@ -143,7 +143,8 @@ impl<'r> Remote<'r> {
         };
         let token = env.non_empty(TOKEN_ENV).map(str::to_string);
         let display_url = redact_url(&raw_url);
-        let cli = match GitCli::find(env, repo.path()) {
+        let top = repo.workdir().unwrap_or_else(|| repo.path());
+        let cli = match GitCli::find(env, repo.path(), top) {
             Some(cli) => Some(configure_cli(
                 cli,
                 &config,
