@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 // The `sst-local-state` command: all of it is implemented in Rust (runCli).
-const { runCli } = require('./index.js')
-
-runCli(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code },
-  (err) => { console.error(`error[${err.code || 'INTERNAL'}]: ${err.message}`); process.exitCode = 1 },
-)
+const fail = (err) => {
+  console.error(`error[${(err && err.code) || 'INTERNAL'}]: ${err && err.message}`)
+  process.exitCode = 1
+}
+let runCli
+try {
+  ;({ runCli } = require('./index.js'))
+} catch (err) {
+  fail(err) // e.g. BINDING_NOT_FOUND: one line that says what to install, not a stack trace
+}
+if (runCli) runCli(process.argv.slice(2)).then((code) => { process.exitCode = code }, fail)

@@ -7,11 +7,11 @@
 const builtin = (name) =>
   typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(name) : require(name)
 const { createRequire } = builtin('node:module')
-const { readFileSync } = builtin('node:fs')
+const { closeSync, fstatSync, openSync, readFileSync, readSync } = builtin('node:fs')
 const { dirname, join } = builtin('node:path')
 const { loadBinding } = require('./load.cjs')
 
 // __filename is this file, or the bundle this file was inlined into (an ES
 // module bundle has none: its project is then taken to be the working dir).
 const from = typeof __filename === 'string' ? __filename : join(process.cwd(), 'index.js')
-module.exports = loadBinding(from, { createRequire, readFileSync, dirname, join })
+module.exports = loadBinding(from, { createRequire, readFileSync, openSync, readSync, fstatSync, closeSync, dirname, join })

@@ -1,7 +1,7 @@
 // ES module entry: `import { prepareStage } from 'sst-local-state'` and
 // `await import('sst-local-state')` in sst.config.ts. The API is the native
 // addon's (types: index.d.ts); load.cjs explains how it is found.
-import { readFileSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,7 +14,7 @@ const from = import.meta.url
   : typeof __filename === 'string'
     ? __filename
     : join(process.cwd(), 'index.mjs')
-const binding = loadBinding(from, { createRequire, readFileSync, dirname, join })
+const binding = loadBinding(from, { createRequire, readFileSync, openSync, readSync, fstatSync, closeSync, dirname, join })
 
 export default binding
 export const { commitStage, listLocks, lockStage, prepareStage, resolveConfigDir, runCli, runStage, stageStatus, unlockStage, __napiBindingTarget } = binding

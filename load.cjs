@@ -71,10 +71,88 @@ function firstCause(err) {
   return ''
 }
 
+/**
+ * How many bytes an ELF file's own headers say it has (its program and
+ * section header tables and every loaded segment), or 0 when `head` is not
+ * the start of an ELF file. Linux maps a shared library into memory and a
+ * page past the end of a truncated one kills the process with SIGBUS when
+ * touched, long after `dlopen` said yes: a cut-short download or a full disk
+ * must be caught before loading.
+ */
+function elfExtent(head, read) {
+  if (head.length < 52 || head.readUInt32BE(0) !== 0x7f454c46) return 0
+  const wide = head[4] === 2
+  const le = head[5] === 1
+  const u16 = (b, o) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o))
+  const word = (b, o) => (wide ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : le ? b.readUInt32LE(o) : b.readUInt32BE(o))
+  if (wide && head.length < 64) return Infinity
+  const [phoff, shoff] = wide ? [word(head, 0x20), word(head, 0x28)] : [word(head, 0x1c), word(head, 0x20)]
+  const at = wide ? 0x36 : 0x2a
+  const [phentsize, phnum, shentsize, shnum] = [u16(head, at), u16(head, at + 2), u16(head, at + 4), u16(head, at + 6)]
+  let extent = Math.max(phoff + phentsize * phnum, shoff + shentsize * shnum)
+  const table = read(phoff, phentsize * phnum)
+  if (table.length < phentsize * phnum) return Infinity
+  for (let i = 0; i < phnum; i++) {
+    const ph = table.subarray(i * phentsize)
+    const PT_LOAD = 1
+    if ((le ? ph.readUInt32LE(0) : ph.readUInt32BE(0)) !== PT_LOAD) continue
+    const [offset, size] = wide ? [word(ph, 8), word(ph, 32)] : [word(ph, 4), word(ph, 16)]
+    extent = Math.max(extent, offset + size)
+  }
+  return extent
+}
+
+/**
+ * Throws BINDING_NOT_FOUND when the native file at `file` exists but is
+ * shorter than its ELF headers say (checked by reading its headers only).
+ */
+function checkComplete(file, node) {
+  let fd
+  try {
+    fd = node.openSync(file, 'r')
+  } catch {
+    return // absent: the loader tries the next place
+  }
+  try {
+    const size = node.fstatSync(fd).size
+    const read = (position, length) => {
+      const buf = Buffer.alloc(Math.max(0, Math.min(length, 1 << 20)))
+      return buf.subarray(0, node.readSync(fd, buf, 0, buf.length, position))
+    }
+    const extent = elfExtent(read(0, 64), read)
+    if (extent > size) {
+      const e = new Error(
+        `${file} is incomplete (${size} bytes; its headers need ${Number.isFinite(extent) ? extent : 'more'}): ` +
+          `a download or copy was cut short. Reinstall the package (rm -rf node_modules && npm ci), ` +
+          `and check the disk is not full.`,
+      )
+      e.code = 'BINDING_NOT_FOUND'
+      throw e
+    }
+  } finally {
+    node.closeSync(fd)
+  }
+}
+
+/** The native files the generated loader would load for this platform, in its order. */
+function nativeCandidates(dir, load, node) {
+  const platform = platformName()
+  const files = [node.join(dir, `${NAME}.${platform}.node`)]
+  try {
+    files.push(load.resolve(`${NAME}-${platform}`))
+  } catch {
+    // not installed
+  }
+  return files
+}
+
 /** Loads the native binding for the entry file at `from`. */
 function loadBinding(from, node) {
   const dir = packageDir(from, node)
   const load = node.createRequire(node.join(dir, 'package.json'))
+  if (process.platform === 'linux' && node.openSync) {
+    for (const file of nativeCandidates(dir, load, node)) checkComplete(file, node)
+  }
   try {
     return load(['.', 'binding.cjs'].join('/'))
   } catch (err) {

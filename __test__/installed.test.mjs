@@ -297,10 +297,34 @@ export const run = (): Promise<sls.PrepareResult> => sls.prepareStage({ stage: '
         assert.notEqual(res.status, 0, `${exe} ${args.join(' ')}`)
         assert.match(res.stderr, new RegExp(`no native binary for this platform \\(${PLATFORM}, `))
         assert.match(res.stderr, new RegExp(`npm i sst-local-state-${PLATFORM}@${VERSION.replace(/\./g, '\\.')}`))
+        if (exe === 'npx') {
+          // the CLI's one-line error, not a stack trace
+          assert.match(res.stderr, /^error\[BINDING_NOT_FOUND\]: /m)
+          assert.doesNotMatch(res.stderr, /\n\s+at /)
+        }
       }
       assert.match(run(process.execPath, ['-e', "try { require('sst-local-state') } catch (e) { console.error(e.code) }"], dir).stderr, /^BINDING_NOT_FOUND/)
     } finally {
       renameSync(aside, pkg)
+    }
+  })
+
+  test('a truncated binary in the platform package is BINDING_NOT_FOUND naming it, not a crash (SIGBUS)', opts, () => {
+    const addon = join(dir, 'node_modules', `sst-local-state-${PLATFORM}`, `sst-local-state.${PLATFORM}.node`)
+    const whole = readFileSync(addon)
+    writeFileSync(addon, whole.subarray(0, whole.length >> 1))
+    try {
+      for (const [exe, args] of [
+        [process.execPath, ['-e', "try { require('sst-local-state') } catch (e) { console.error(e.code + ': ' + e.message); process.exit(3) }"]],
+        ['npx', ['sst-local-state', '--version']],
+      ]) {
+        const res = run(exe, args, dir)
+        assert.equal(res.signal, null, `${exe}: killed by a signal`)
+        assert.notEqual(res.status, 0, `${exe} ${args.join(' ')}`)
+        assert.match(res.stderr, new RegExp(`BINDING_NOT_FOUND\\]?: .*sst-local-state-${PLATFORM}/sst-local-state\\.${PLATFORM}\\.node is incomplete`))
+      }
+    } finally {
+      writeFileSync(addon, whole)
     }
   })
 })
