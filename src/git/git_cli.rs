@@ -24,6 +24,9 @@ use git2::Oid;
 
 use crate::env::Env;
 
+#[cfg(windows)]
+mod job;
+
 /// Env variable: the `git` to run (a path), or `none` to use the built-in
 /// libgit2 transport (HTTPS only) even where git is installed.
 pub const GIT_ENV: &str = "SST_LOCAL_STATE_GIT";
@@ -220,7 +223,15 @@ impl GitCli {
             // git-remote-https too
             command.process_group(0);
         }
+        #[cfg(windows)]
+        {
+            use std::os::windows::process::CommandExt;
+            // runs once it is in its Job Object, which the time limit ends
+            command.creation_flags(job::START_SUSPENDED);
+        }
         let mut child = command.spawn()?;
+        #[cfg(windows)]
+        let tree = job::Tree::adopt(&mut child);
         let mut stdout = child.stdout.take().expect("piped");
         let mut stderr = child.stderr.take().expect("piped");
         let out = std::thread::spawn(move || {
@@ -241,6 +252,10 @@ impl GitCli {
             }
             if started.elapsed() >= self.timeout {
                 timed_out = true;
+                #[cfg(windows)]
+                if let Some(tree) = &tree {
+                    tree.kill();
+                }
                 kill_group(&mut child);
                 break child.wait()?;
             }
@@ -265,6 +280,8 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.kill();
 }
 
+/// Elsewhere git's tree is killed through its Job Object (job.rs); this
+/// ends git itself should it have none.
 #[cfg(not(unix))]
 fn kill_group(child: &mut std::process::Child) {
     let _ = child.kill();
@@ -468,6 +485,30 @@ mod tests {
         assert_eq!(
             summary("remote: x\nhint: y\n\nfatal: z\n"),
             "remote: x / fatal: z"
+        );
+    }
+
+    /// A process that outlives the time limit with the pipes still open
+    /// (as git-remote-https or ssh under git would) is killed too: the run
+    /// ends at the limit, not when that process would have.
+    #[test]
+    fn the_time_limit_ends_the_whole_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let (shell, args): (&str, [&str; 2]) = if cfg!(windows) {
+            // cmd waits for ping; ping holds the stderr pipe
+            ("cmd.exe", ["/c", "ping -n 30 127.0.0.1 >NUL"])
+        } else {
+            ("/bin/sh", ["-c", "sleep 30; true"])
+        };
+        let env = Env::from_pairs(&[(GIT_ENV, shell), (TIMEOUT_ENV, "1")]);
+        let cli = GitCli::find(&env, dir.path(), dir.path()).unwrap();
+        let started = Instant::now();
+        let out = cli.run(&args).unwrap();
+        assert!(out.timed_out);
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the run ended after {:?}: a child outlived the time limit",
+            started.elapsed()
         );
     }
 

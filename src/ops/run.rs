@@ -22,6 +22,8 @@ use crate::project::{self, StageContext};
 use crate::remote::Remote;
 use crate::sst::lock::{read_sst_lock, SstLock};
 
+mod program;
+
 /// Options of [`run`].
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -275,7 +277,13 @@ fn run_command(
     args: &[String],
     options: &RunOptions,
 ) -> std::io::Result<ExitStatus> {
-    let mut command = Command::new(program);
+    let cwd = options
+        .prepare
+        .common
+        .cwd
+        .as_deref()
+        .map(|c| c.as_std_path());
+    let mut command = Command::new(program::resolve(program, cwd));
     command.args(args);
     if let Some(cwd) = &options.prepare.common.cwd {
         command.current_dir(cwd);
