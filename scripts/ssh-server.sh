@@ -14,7 +14,9 @@
 #       known_hosts (a ready "[127.0.0.1]:<port> ssh-ed25519 ..." line).
 #       Public-key authentication only, for the user running this script
 #       (root included: PermitRootLogin prohibit-password; as root the
-#       privilege-separation dir /run/sshd is created when missing). Sessions get
+#       privilege-separation dir /run/sshd is created when missing; not as
+#       root, sshd sees that user through nss_wrapper, whatever its account's
+#       password lock or shell: <root-dir>/passwd and group). Sessions get
 #       PATH=<dir of git>:/usr/local/bin:/usr/bin:/bin so git-upload-pack
 #       and git-receive-pack resolve to the git that started the server.
 #       Optional: SSH_SERVER_WATCH_PID=<pid> starts a watchdog that stops the
@@ -52,13 +54,15 @@ pkg_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
 }
 
-nss_wrapper_present() {
+nss_wrapper_lib() { # the path of libnss_wrapper.so
   local f
   for f in /usr/lib/*/libnss_wrapper.so /usr/lib64/libnss_wrapper.so /usr/lib/libnss_wrapper.so; do
-    [ -e "$f" ] && return 0
+    [ -e "$f" ] && { printf '%s\n' "$f"; return 0; }
   done
   return 1
 }
+
+nss_wrapper_present() { nss_wrapper_lib >/dev/null; }
 
 cmd_install() {
   local missing=() b
@@ -272,6 +276,27 @@ cmd_start() {
   local session_path
   session_path="$(dirname "$git_bin"):/usr/local/bin:/usr/bin:/bin"
 
+  # Not root (GitHub's runner user, a developer): sshd logs in only the user
+  # it runs as, and refuses one whose account is locked (a "!" password, as
+  # system and CI accounts often have) or whose shell is nologin. It gets its
+  # own passwd entry for that user through nss_wrapper: no password, /bin/sh,
+  # <root-dir> as home. (As root, sshd reads the real entries.)
+  local as_user=()
+  if [ "$(id -u)" -ne 0 ]; then
+    local lib user
+    lib=$(nss_wrapper_lib) || die "libnss_wrapper.so not found (run: bash $0 install)"
+    user=$(id -un 2>/dev/null || echo "uid$(id -u)")
+    {
+      grep -v "^$user:" /etc/passwd || true
+      printf '%s:x:%s:%s:%s:%s:/bin/sh\n' "$user" "$(id -u)" "$(id -g)" "$user" "$root"
+    } >"$root/passwd"
+    {
+      cat /etc/group
+      grep -q "^[^:]*:[^:]*:$(id -g):" /etc/group || printf '%s:x:%s:\n' "$user" "$(id -g)"
+    } >"$root/group"
+    as_user=(env LD_PRELOAD="$lib" NSS_WRAPPER_PASSWD="$root/passwd" NSS_WRAPPER_GROUP="$root/group")
+  fi
+
   # OpenSSH >= 9.8 penalises sources that fail to authenticate (and tests fail
   # on purpose, all from 127.0.0.1); older versions reject the option.
   local extra="PerSourcePenalties no"
@@ -291,7 +316,7 @@ cmd_start() {
     # -D: stay in the foreground so the pid is ours; -E: log to a file.
     # setsid: its own process group, away from the caller's terminal signals.
     # sshd re-executes itself, hence the absolute path.
-    setsid "$sshd" -D -f "$root/sshd_config" -E "$root/sshd.log" </dev/null >/dev/null 2>&1 &
+    setsid ${as_user[@]+"${as_user[@]}"} "$sshd" -D -f "$root/sshd_config" -E "$root/sshd.log" </dev/null >/dev/null 2>&1 &
     pid=$!
     echo "$pid" >"$root/sshd.pid"
     n=100
