@@ -1,16 +1,39 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`): lint, Rust tests, the napi build, then
 # the same JS test files under Node's test runner, under bun, and (Linux x64)
-# under Node 18, the oldest Node the package supports.
+# under Node 18, 22 and 24; as root, the test servers as an unprivileged
+# user; then (Linux x64) the release's other targets (scripts/release-test.sh).
+# Prints the time each step took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+times=()
+started=$SECONDS
+last=$SECONDS
+last_name=
+step() {
+  [ -z "$last_name" ] || times+=("$(printf '%5ds  %s' $((SECONDS - last)) "$last_name")")
+  last=$SECONDS
+  last_name=$*
+  printf '\n==> %s\n' "$*"
+}
+report() {
+  [ -z "$last_name" ] || times+=("$(printf '%5ds  %s' $((SECONDS - last)) "$last_name")")
+  printf '\n==> time per step (%ds in all)\n' $((SECONDS - started))
+  printf '%s\n' "${times[@]}"
+}
+trap report EXIT
 
 # napi builds with an explicit --target; give every cargo command the same
 # one so they all share target/<host>/ instead of building everything twice.
 CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: //p')"
 export CARGO_BUILD_TARGET
+linux_x64=0
+[ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ] || linux_x64=1
+
+# The JS test files, named one by one: since Node 21, `node --test <dir>`
+# takes the folder for a glob pattern and finds nothing.
+JS_TESTS=(__test__/*.test.mjs)
 
 step "cargo fmt --check"
 cargo fmt --check
@@ -24,7 +47,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   step "generated bindings match the committed binding.cjs / index.d.ts"
   git diff --exit-code -- binding.cjs index.d.ts
 fi
-if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+if [ "$linux_x64" -eq 1 ]; then
   step "release build (portable linux-x64-gnu), for __test__/installed.test.mjs"
   bash scripts/release-build.sh
 fi
@@ -34,11 +57,21 @@ bash scripts/actionlint.sh
 step "git server packages (nginx, fcgiwrap)"
 bash scripts/git-server.sh install
 bash scripts/ssh-server.sh install
-step "node --test __test__/"
-node --test --test-concurrency=1 __test__/
-step "bun test __test__/"
-node_modules/.bin/bun test --timeout 600000 __test__/
-if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
-  step "node 18 (the oldest supported): node --test, one file at a time"
-  bash scripts/node18.sh
+step "node --test ($(node --version)) __test__/*.test.mjs"
+node --test --test-concurrency=1 "${JS_TESTS[@]}"
+step "bun test __test__/*.test.mjs"
+node_modules/.bin/bun test --timeout 600000 "${JS_TESTS[@]/#/./}"
+if [ "$linux_x64" -eq 1 ]; then
+  for major in 18 22 24; do
+    step "node $major: node --test __test__/*.test.mjs"
+    bash scripts/node-version.sh "$major" "${JS_TESTS[@]}"
+  done
+fi
+if [ "$(id -u)" -eq 0 ]; then
+  step "the test servers as an unprivileged user (scripts/unprivileged-test.sh)"
+  bash scripts/unprivileged-test.sh
+fi
+if [ "$linux_x64" -eq 1 ]; then
+  step "the release's other targets (scripts/release-test.sh)"
+  bash scripts/release-test.sh
 fi

@@ -8,7 +8,7 @@
 // itself; cleanup() leaves the module ready for the next file.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 
@@ -24,9 +24,13 @@ export const CLI = join(REPO_ROOT, 'cli.js')
 const temps = []
 const resets = []
 
-/** A new directory under os.tmpdir(), removed by cleanup(). */
+/**
+ * A new directory under os.tmpdir(), by its real path, removed by cleanup().
+ * Real: on macOS tmpdir() is /var/folders/..., a symlink the CLI resolves
+ * (getcwd() says /private/var/folders/...); on Windows it may hold 8.3 names.
+ */
 export function tempDir(prefix) {
-  return removeAtCleanup(mkdtempSync(join(tmpdir(), prefix)))
+  return removeAtCleanup(realpathSync.native(mkdtempSync(join(tmpdir(), prefix))))
 }
 
 /** Has cleanup() remove `dir` (made elsewhere, e.g. by makeSstProject()); returns it. */
@@ -53,7 +57,7 @@ export function cleanup() {
 
 // libgit2 and git read ~/.gitconfig and $XDG_CONFIG_HOME/git/config: an empty
 // HOME and XDG dir keep the developer's and the machine's git config out.
-export const HOME = mkdtempSync(join(tmpdir(), 'sls-test-home-'))
+export const HOME = realpathSync.native(mkdtempSync(join(tmpdir(), 'sls-test-home-')))
 process.on('exit', () => rmSync(HOME, { recursive: true, force: true }))
 
 /**

@@ -31,6 +31,7 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -242,7 +243,8 @@ function replaceOnce(file, from, to) {
  * it wants cloud credentials and a provider install.
  */
 export async function makeSstProject({ name = 'demo-app', home = 'local', platform = 'installed' } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'sst-project-'))
+  // by its real path (macOS: /private/var/...), as the CLI sees its cwd
+  const dir = realpathSync.native(mkdtempSync(join(tmpdir(), 'sst-project-')))
   const cleanup = () => rmSync(dir, { recursive: true, force: true })
   try {
     copyExample(dir)
