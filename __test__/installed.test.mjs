@@ -1,6 +1,6 @@
 // The package as a user gets it: the release build packed by scripts/pack.mjs
 // (root package + the linux-x64-gnu platform package), installed with npm,
-// pnpm or bun into a fresh project, with cargo and rustc off PATH (nothing is
+// pnpm or bun into a fresh project, with no Rust toolchain on PATH (nothing is
 // compiled on install), then used the way the README shows: npx/bunx, the CLI
 // end to end, require() and import from Node and Bun, TypeScript (strict),
 // bundled deploy scripts (esbuild, bun build), and `await import(...)` inside
@@ -12,8 +12,9 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { delimiter, dirname, join } from 'node:path'
+import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, isAbsolute, join } from 'node:path'
 
 import { BUN_BIN, REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
 import { BASE_ENV, SLOW, assertOk, cleanup, gitOk, removeAtCleanup, revParse, spawnAsync, tempDir } from './helpers/common.mjs'
@@ -29,11 +30,34 @@ const BIN = (name) => join(REPO_ROOT, 'node_modules', '.bin', name)
 const onLinuxX64 = process.platform === 'linux' && process.arch === 'x64'
 const opts = { ...SLOW, skip: onLinuxX64 ? false : 'the release binary built here is linux-x64-gnu' }
 
-/** PATH without any directory holding cargo or rustc, plus bun's. */
-const PATH = [
-  dirname(BUN_BIN),
-  ...(process.env.PATH ?? '').split(delimiter).filter((d) => d && !existsSync(join(d, 'cargo')) && !existsSync(join(d, 'rustc'))),
-].join(delimiter)
+/** The Rust toolchain's programs: none of them may be on the user's PATH. */
+const RUST_TOOLS = /^(cargo|rustc|rustup|rustdoc|rustfmt|clippy-driver|rust-analyzer|rust-gdb|rust-lldb)$|^cargo-/
+
+/**
+ * bun's directory, then one directory of symlinks to every program on this
+ * PATH (the first of each name, as a lookup finds it) but the Rust
+ * toolchain's. Leaving out the directories that hold cargo would leave out
+ * all else there too: Debian's cargo package puts it in /usr/bin, beside sh.
+ */
+function pathWithoutRust(path = process.env.PATH ?? '') {
+  const dir = removeAtCleanup(mkdtempSync(join(tmpdir(), 'sls-path-')))
+  for (const from of path.split(delimiter)) {
+    if (!from || !isAbsolute(from) || !existsSync(from)) continue
+    for (const name of readdirSync(from)) {
+      const target = join(from, name)
+      if (RUST_TOOLS.test(name) || existsSync(join(dir, name))) continue
+      try {
+        accessSync(target, constants.X_OK)
+        if (!statSync(target).isFile()) continue
+        symlinkSync(target, join(dir, name))
+      } catch {
+        // not an executable file (or a dangling link): not a program
+      }
+    }
+  }
+  return [dirname(BUN_BIN), dir].join(delimiter)
+}
+const PATH = onLinuxX64 ? pathWithoutRust() : process.env.PATH
 /** The user's environment: isolated from git/SST config, no Rust toolchain. */
 const ENV = { ...BASE_ENV, PATH, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
 
@@ -71,18 +95,33 @@ function project(pm) {
 before(() => {
   if (!onLinuxX64) return
   assert.ok(existsSync(RELEASE_BINARY), `${RELEASE_BINARY} is missing: run bash scripts/release-build.sh (npm test does)`)
-  // nothing can compile here: no cargo or rustc on this PATH
+  // nothing can compile here: no cargo or rustc on this PATH; the programs
+  // the tests run are all there, wherever cargo lives
   for (const tool of ['cargo', 'rustc']) assert.equal(run('sh', ['-c', `command -v ${tool} || echo none`], REPO_ROOT).stdout.trim(), 'none')
+  for (const tool of ['sh', 'bash', 'git', 'npm', 'npx', 'node', 'tar', 'readelf', 'openssl']) {
+    assert.notEqual(run('sh', ['-c', `command -v ${tool} || echo none`], REPO_ROOT).stdout.trim(), 'none', tool)
+  }
   const out = tempDir('sls-pack-')
   const res = assertOk(run(process.execPath, [join(REPO_ROOT, 'scripts', 'pack.mjs'), '--binaries', dirname(RELEASE_BINARY), '--out', out, '--json'], REPO_ROOT), 'pack')
   packed = JSON.parse(res.stdout)
+})
+
+test('the PATH without Rust keeps the other programs of a directory that holds cargo (Debian: /usr/bin/cargo beside sh)', opts, () => {
+  const bin = tempDir('sls-usr-bin-')
+  writeFileSync(join(bin, 'cargo'), '#!/bin/sh\necho cargo\n', { mode: 0o755 })
+  writeFileSync(join(bin, 'rustc'), '#!/bin/sh\necho rustc\n', { mode: 0o755 })
+  writeFileSync(join(bin, 'only-here'), '#!/bin/sh\necho only-here\n', { mode: 0o755 })
+  const path = pathWithoutRust(`${bin}${delimiter}${process.env.PATH}`)
+  const res = spawnSync('sh', ['-c', 'command -v cargo || echo no-cargo; command -v rustc || echo no-rustc; only-here'], { env: { ...ENV, PATH: path }, encoding: 'utf8' })
+  assert.equal(res.error, undefined)
+  assert.equal(res.stdout, 'no-cargo\nno-rustc\nonly-here\n')
 })
 
 describe('the packed packages', () => {
   test('the release binary is portable: glibc <= 2.17, no shared libz/libssl/libcrypto, <= 8 MB; the check rejects a build that is not', opts, () => {
     const ok = run('bash', [join(REPO_ROOT, 'scripts', 'release-check.sh'), RELEASE_BINARY], REPO_ROOT)
     assert.equal(ok.status, 0, ok.stderr)
-    assert.match(ok.stdout, /is portable: glibc <= 2\.(1[0-7]|[0-9]) needed/)
+    assert.match(ok.stdout, /is portable \(linux-x64-gnu, Advanced Micro Devices X86-64\): glibc <= 2\.(1[0-7]|[0-9]) needed/)
     // the debug build links the build machine's newer glibc and is far over 8 MB
     const debug = join(REPO_ROOT, `sst-local-state.${PLATFORM}.node`)
     const bad = run('bash', [join(REPO_ROOT, 'scripts', 'release-check.sh'), debug], REPO_ROOT)
