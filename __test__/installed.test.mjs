@@ -101,8 +101,12 @@ before(() => {
   for (const tool of ['sh', 'bash', 'git', 'npm', 'npx', 'node', 'tar', 'readelf', 'openssl']) {
     assert.notEqual(run('sh', ['-c', `command -v ${tool} || echo none`], REPO_ROOT).stdout.trim(), 'none', tool)
   }
+  // this platform's binary only (.tmp/release/ also holds the other Linux
+  // builds of scripts/release-test.sh, whose packages npm would refuse here)
+  const binaries = tempDir('sls-binaries-')
+  cpSync(RELEASE_BINARY, join(binaries, `sst-local-state.${PLATFORM}.node`))
   const out = tempDir('sls-pack-')
-  const res = assertOk(run(process.execPath, [join(REPO_ROOT, 'scripts', 'pack.mjs'), '--binaries', dirname(RELEASE_BINARY), '--out', out, '--json'], REPO_ROOT), 'pack')
+  const res = assertOk(run(process.execPath, [join(REPO_ROOT, 'scripts', 'pack.mjs'), '--binaries', binaries, '--out', out, '--json'], REPO_ROOT), 'pack')
   packed = JSON.parse(res.stdout)
 })
 
