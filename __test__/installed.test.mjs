@@ -127,6 +127,14 @@ describe('installed with npm, no Rust toolchain', () => {
     assert.ok(which.stdout.startsWith(join(dir, 'node_modules')), which.stdout)
   })
 
+  test('from the tarballs, `npm ci` stops on the unpublished platform packages and `npm install` works (as the README says)', opts, () => {
+    const ci = run('npm', ['ci', '--no-audit', '--no-fund'], dir)
+    assert.notEqual(ci.status, 0)
+    assert.match(ci.stderr, /Missing: sst-local-state-darwin-arm64@ from lock file/)
+    assertOk(run('npm', ['install', '--no-audit', '--no-fund'], dir), 'npm install')
+    assert.ok(existsSync(join(dir, 'node_modules', 'sst-local-state-linux-x64-gnu', 'package.json')))
+  })
+
   test('`npx sst-local-state prepare` restores the stage end to end', opts, () => {
     const configDir = join(tempDir('sls-installed-cfg-'), 'sst')
     const res = assertOk(run('npx', ['sst-local-state', 'prepare', '--stage', 'dev', '--config-dir', configDir, '--json'], dir), 'prepare')
