@@ -18,10 +18,11 @@ use crate::error::{Error, Result};
 
 /// The recipients file, relative to the state folder.
 pub const RECIPIENTS_FILE: &str = "age-recipients.txt";
-/// The record, relative to the state folder, of the recipients the `.age`
-/// files are encrypted to (written by `rekey` and `encrypt`): age files do
-/// not say whom they are for, so this is how `rekey` knows that nothing
-/// changed, and prepare that a rekey is due.
+/// The record, relative to the state folder, of the recipients `rekey` and
+/// `encrypt` last encrypted the `.age` files to: prepare warns that a
+/// rekey is due when `age-recipients.txt` lists other keys. Never trusted
+/// for a file: a file committed after the record is not covered by it, so
+/// rekey reads each file's own header ([`crate::sealed_to`]).
 pub const SEALED_TO_FILE: &str = "passphrase/sealed-to.txt";
 /// Environment variable holding one or more `AGE-SECRET-KEY-1…` lines.
 pub const KEY_ENV: &str = "SST_LOCAL_STATE_AGE_KEY";
@@ -282,7 +283,7 @@ fn not_a_recipient(identities: &[Identity], listing: Option<&Utf8Path>) -> Strin
             "{keys} is listed in {file} but is not a recipient of this file: it was encrypted before the key was listed; {rekey}"
         ),
         Some(_) => format!(
-            "{keys} is not listed in {file}, so it is not a recipient of the passphrases (a key removed from the list, or never added): ask a member to add the public key to {file} and run `sst-local-state rekey`"
+            "{keys} is not listed in {file}, so it is not a recipient of the passphrases (a key removed from the list, or never added): ask a member whose key opens it to add the public key to {file} and run `sst-local-state rekey`"
         ),
     }
 }
@@ -445,7 +446,7 @@ mod tests {
         assert!(
             text.contains(&format!(
                 "(public key {removed_public}) is not listed in {list}"
-            )) && text.contains("ask a member to add the public key"),
+            )) && text.contains("ask a member whose key opens it to add the public key"),
             "{text}"
         );
         // a keyring names the list it was given
