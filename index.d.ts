@@ -825,6 +825,12 @@ export interface RollbackResult {
   files: Array<RolledFileInfo>
   /** The passphrase was rolled back too (only with `force`). */
   passphraseChanged: boolean
+  /**
+   * Whether the passphrases were compared: false only with `force` when
+   * no age key at hand decrypts both; the tip's passphrase file was then
+   * kept (never the revision's older ciphertext) and `note` says so.
+   */
+  passphraseCompared: boolean
   /** The stage lock held during the rollback. */
   lockRef: string
   /** Whether the lock was released. */
