@@ -426,7 +426,7 @@ for (const [key, content] of [['passphrase', randomBytes(32).toString('base64')]
     const fresh = ciClone(repo.open)
     for (const name of sealed) {
       const stage = name.replace(/\.age$/, '')
-      for (const [key, opens] of [['a', true], ['c', true], ['b', false]]) {
+      for (const [key, opens] of [['b', false], ['a', true], ['c', true]]) {
         const st = assertOk(cli(['status', '--stage', stage, '--config-dir', join(tempDir('sls-st-'), 'sst'), '--json'], fresh, { SST_LOCAL_STATE_AGE_KEY: keys[key].secret }), `status ${stage}`)
         assert.equal(st.json.passphrases[0].decryptable, opens, `${name} with key ${key}: ${st.stdout}`)
         assert.equal(st.json.passphrases[0].recipients, 2, name)
