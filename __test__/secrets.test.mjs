@@ -355,7 +355,10 @@ describe('encrypt on a branch that moves under it', () => {
 })
 
 describe('rekey racing pipelines that deploy new stages', () => {
-  /** A "first deploy" of a stage: waits for `waitFor` (a file) if given, sleeps, leaves a new passphrase and a checkpoint. */
+  /**
+   * A "first deploy" of a stage: if `waitFor` (a file) is given, writes `<waitFor>.<stage>` (prepare
+   * is done) and waits for it; sleeps; leaves a new passphrase and a checkpoint.
+   */
   function newStageScript() {
     const script = join(tempDir('sls-script-'), 'new-stage.mjs')
     writeFileSync(
@@ -365,6 +368,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 const [configDir, stage, sleep, waitFor] = process.argv.slice(2)
 const until = Date.now() + 300000
+if (waitFor) writeFileSync(waitFor + '.' + stage, '')
 while (waitFor && !existsSync(waitFor)) {
   if (Date.now() > until) process.exit(9)
   await new Promise((r) => setTimeout(r, 50))
@@ -402,7 +406,7 @@ for (const [key, content] of [['passphrase', randomBytes(32).toString('base64')]
     const list = join(revoker, 'infra', 'state', 'age-recipients.txt')
     writeFileSync(list, readFileSync(list, 'utf8').split('\n').filter((l) => l.trim() !== keys.b.public).join('\n'))
 
-    // five runs race the rekey (staggered), three deploy only once it has landed
+    // five runs race the rekey (staggered), three prepare before it and deploy once it has landed
     const runs = pipelines.map((p, i) =>
       cliAsync(
         ['run', '--stage', p.stage, '--config-dir', p.configDir, '--branch', 'main', '--json', '--', process.execPath, script, p.configDir, p.stage, String(i < 5 ? i * 250 : 0), ...(i < 5 ? [] : [afterRekey])],
@@ -410,13 +414,23 @@ for (const [key, content] of [['passphrase', randomBytes(32).toString('base64')]
         { SST_LOCAL_STATE_AGE_KEY: keys.c.secret },
       ),
     )
-    await new Promise((r) => setTimeout(r, 400))
+    // the rekey starts once the three late runs have prepared (their base is older than it)
+    const started = Date.now()
+    while (!pipelines.slice(5).every((p) => existsSync(`${afterRekey}.${p.stage}`))) {
+      assert.ok(Date.now() - started < 300_000, 'the late runs never reached their deploy')
+      await new Promise((r) => setTimeout(r, 50))
+    }
     const rekey = await cliAsync(['rekey', '--branch', 'main', '--json'], revoker, { SST_LOCAL_STATE_AGE_KEY: keys.a.secret })
     writeFileSync(afterRekey, '')
     const results = await Promise.all(runs)
     assert.equal(rekey.status, 0, `rekey: ${rekey.stdout}\n${rekey.stderr}`)
     assert.equal(rekey.json.pushed, true)
     for (const [i, res] of results.entries()) assert.equal(res.status, 0, `${pipelines[i].stage}: ${res.stdout}\n${res.stderr}`)
+    // the three late runs built on a tip from before the rekey: refused, encrypted again on the new tip
+    for (const res of results.slice(5)) {
+      const steps = res.json.commit.steps.map((s) => s.name)
+      assert.ok(steps.some((s) => /^sealed \S+\.age again to the 2 recipients of the new tip$/.test(s)), steps.join('\n'))
+    }
 
     // the tip's list is the rekey's; every passphrase on the tip is closed to b and opens with a and c
     const tip = revParse(repo.path)
