@@ -225,13 +225,14 @@ struct Plan {
     not_compared: Option<String>,
 }
 
-/// Says that the tip's passphrase was kept without a comparison, and why.
-pub const KEPT_NOTE: &str = "The passphrases could not be compared";
+/// How the note starts when the passphrases were not compared.
+const KEPT_NOTE: &str = "The passphrases could not be compared";
 
-/// Whether `differs` (the comparison of the revision's passphrase with the
-/// current one) could be made: with `force`, a comparison that needs a key
-/// or a variable this machine lacks is no comparison (None, with why); any
-/// other failure, or any failure without `force`, stops the rollback.
+/// The comparison of the revision's passphrase with the current one
+/// (`differs`), if it could be made: with `force`, one that needs a key or
+/// a variable this machine lacks is no comparison (`Err` with the note
+/// saying why and what was kept); any other failure, or any failure
+/// without `force`, stops the rollback.
 fn compared(differs: Result<bool>, force: bool) -> Result<std::result::Result<bool, String>> {
     match differs {
         Ok(d) => Ok(Ok(d)),
@@ -242,7 +243,7 @@ fn compared(differs: Result<bool>, force: bool) -> Result<std::result::Result<bo
                     "AGE_KEY_MISSING" | "DECRYPT_FAILED" | "PASSPHRASE_MISSING"
                 ) =>
         {
-            Ok(Err(format!("{KEPT_NOTE} ({}: {e}): the tip's passphrase file was kept as it is, never the revision's older ciphertext (a key removed since may open that). If the revision's passphrase differs, the restored secrets will not decrypt with it: run the rollback where a key decrypts both.", e.code())))
+            Ok(Err(format!("{KEPT_NOTE} ({}: {e}): the tip's passphrase was kept as it is, never the revision's older ciphertext (a key removed since may open that). If the revision's passphrase differs, the restored secrets will not decrypt with it: run the rollback where a key decrypts both.", e.code())))
         }
         Err(e) => Err(e),
     }
