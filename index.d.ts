@@ -727,9 +727,10 @@ export declare function pruneStage(options: PruneOptions): Promise<PruneResult>
 
 /**
  * Re-encrypts every age-encrypted passphrase (`<stateDir>/passphrase/*.age`)
- * to the recipients now in `<stateDir>/age-recipients.txt`, in one commit
- * pushed like `commitStage`'s (on the remote branch's tip, compare-and-swap,
- * replanned on a moved tip). Unchanged recipients: no commit. Rejects with
+ * whose header does not show the recipients now in
+ * `<stateDir>/age-recipients.txt` to them, in one commit pushed like
+ * `commitStage`'s (on the remote branch's tip, compare-and-swap, replanned
+ * on a moved tip). Every file encrypted to them already: no commit. Rejects with
  * `DECRYPT_FAILED` / `AGE_KEY_MISSING` naming the first file the configured
  * age key cannot decrypt (nothing written), and with the git codes of
  * `commitStage`. Removing a recipient and rekeying revokes that key from then
@@ -825,6 +826,12 @@ export interface RollbackResult {
   files: Array<RolledFileInfo>
   /** The passphrase was rolled back too (only with `force`). */
   passphraseChanged: boolean
+  /**
+   * Whether the passphrases were compared: false only with `force` when
+   * no age key at hand decrypts both; the tip's passphrase file was then
+   * kept (never the revision's older ciphertext) and `note` says so.
+   */
+  passphraseCompared: boolean
   /** The stage lock held during the rollback. */
   lockRef: string
   /** Whether the lock was released. */

@@ -47,4 +47,4 @@ use git::{git_cli, gitx, probe, redact, remote, urlmatch};
 use ops::commit::message;
 use sst::{config_dir, nesting, sst_config};
 use stage::{layout, marker, names, per_kind, project, state};
-use stage::{passphrase_access, passphrase_mode};
+use stage::{passphrase_access, passphrase_mode, sealed_to};

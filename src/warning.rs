@@ -126,12 +126,12 @@ pub enum Warning {
         commit: String,
     },
     /// The recipients file lists other keys than the `.age` files are encrypted to.
-    #[error("{recipients} differs from the keys the passphrases are encrypted to ({record}): a key added there cannot decrypt them, a key removed can, until a member whose key decrypts them runs `sst-local-state rekey`")]
+    #[error("{recipients} differs from the keys the passphrases are encrypted to ({why}): a key added there cannot decrypt them, a key removed can, until a member whose key decrypts them runs `sst-local-state rekey`")]
     RekeyNeeded {
         /// The recipients file.
         recipients: Utf8PathBuf,
-        /// The record of the keys the `.age` files are encrypted to.
-        record: Utf8PathBuf,
+        /// What says so: the record of the last rekey, or a file's header.
+        why: String,
     },
     /// Passphrase mode `env`, and the repository still holds a passphrase.
     #[error("passphrase mode \"env\": {file} in the repository is not used ({variable} is); if the passphrase is to live only in the CI secret store, remove it from the repository")]

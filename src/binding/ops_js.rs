@@ -230,6 +230,10 @@ pub struct RollbackResult {
     pub files: Vec<RolledFileInfo>,
     /// The passphrase was rolled back too (only with `force`).
     pub passphrase_changed: bool,
+    /// Whether the passphrases were compared: false only with `force` when
+    /// no age key at hand decrypts both; the tip's passphrase file was then
+    /// kept (never the revision's older ciphertext) and `note` says so.
+    pub passphrase_compared: bool,
     /// The stage lock held during the rollback.
     pub lock_ref: String,
     /// Whether the lock was released.
@@ -267,6 +271,7 @@ impl From<RollbackReport> for RollbackResult {
                 })
                 .collect(),
             passphrase_changed: r.passphrase_changed,
+            passphrase_compared: r.passphrase_compared,
             lock_ref: r.lock_ref,
             lock_released: r.lock_released,
             attempts: r.attempts,

@@ -120,9 +120,10 @@ fn run<'env>(
 }
 
 /// Re-encrypts every age-encrypted passphrase (`<stateDir>/passphrase/*.age`)
-/// to the recipients now in `<stateDir>/age-recipients.txt`, in one commit
-/// pushed like `commitStage`'s (on the remote branch's tip, compare-and-swap,
-/// replanned on a moved tip). Unchanged recipients: no commit. Rejects with
+/// whose header does not show the recipients now in
+/// `<stateDir>/age-recipients.txt` to them, in one commit pushed like
+/// `commitStage`'s (on the remote branch's tip, compare-and-swap, replanned
+/// on a moved tip). Every file encrypted to them already: no commit. Rejects with
 /// `DECRYPT_FAILED` / `AGE_KEY_MISSING` naming the first file the configured
 /// age key cannot decrypt (nothing written), and with the git codes of
 /// `commitStage`. Removing a recipient and rekeying revokes that key from then

@@ -73,8 +73,8 @@ enum Command {
     Prune(ops::PruneArgs),
     /// Check this setup before a deploy fails: each check ok, warning or error, with how to fix it; exit 1 on an error.
     Doctor(StageArgs),
-    /// Re-encrypt every age-encrypted passphrase to the current <stateDir>/age-recipients.txt:
-    /// one commit, pushed like a state commit.
+    /// Re-encrypt every age-encrypted passphrase not encrypted to the current
+    /// <stateDir>/age-recipients.txt yet: one commit, pushed like a state commit.
     Rekey(SecretsArgs),
     /// Migrate every plain passphrase/<stage>.json (and _fallback.json) to .age for the
     /// current recipients, removing the plain files: one commit, pushed like a state commit.

@@ -195,6 +195,9 @@ fn render_rollback(r: &RollbackReport) -> String {
             if r.passphrase_changed {
                 let _ = writeln!(out, "  the passphrase was rolled back too (--force): secrets set since are unreadable");
             }
+            if !r.passphrase_compared {
+                let _ = writeln!(out, "  the passphrase was NOT compared (no key at hand decrypts both): the tip's was kept, see below");
+            }
         }
         None => {
             let _ = writeln!(

@@ -83,12 +83,7 @@ pub fn encrypt(options: &SecretsOptions, env: &Env) -> Result<SecretsReport> {
         }
         // the record is true only when every .age file is ours, or it already says so
         if !names.iter().any(|n| n.ends_with(".age")) {
-            planned.update(
-                scope,
-                base,
-                scope.tree_path(secrets::SEALED_TO_FILE),
-                record,
-            )?;
+            planned.update_record(scope, base, record)?;
         }
         planned.update(scope, base, recipients_path, recipients_bytes)?;
         let note = history_note(&stages);

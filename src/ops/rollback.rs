@@ -4,8 +4,10 @@
 //! rewritten), pushed like a state commit: a compare-and-swap on the branch
 //! with the lock released in the same atomic push. Refused when the
 //! passphrase at the revision differs from the current one (the secrets set
-//! since would become unreadable) unless forced. Cloud resources change
-//! only at the next deploy.
+//! since would become unreadable) unless forced; forced where no key
+//! decrypts both, the tip's passphrase file is kept (older ciphertext may
+//! open with a key a rekey removed since). Cloud resources change only at
+//! the next deploy.
 
 use std::time::{Duration, Instant};
 
@@ -81,8 +83,14 @@ pub struct RollbackReport {
     pub remote: String,
     /// The files changed.
     pub files: Vec<RolledFile>,
-    /// The passphrase differs at the revision (only with `force`).
+    /// The passphrase was rolled back too: the revision's differs from the
+    /// tip's (only with `force`).
     pub passphrase_changed: bool,
+    /// Whether the two passphrases were compared. False only with `force`
+    /// when no key at hand decrypts both: the tip's passphrase file is then
+    /// kept as it is (never older ciphertext, which keys removed since may
+    /// open) and `note` says so.
+    pub passphrase_compared: bool,
     /// The stage lock held during the rollback.
     pub lock_ref: String,
     /// Whether the lock was released.
@@ -213,6 +221,32 @@ struct Plan {
     removed: Vec<String>,
     files: Vec<RolledFile>,
     passphrase_changed: bool,
+    /// Why the passphrases were not compared (forced, no key for both).
+    not_compared: Option<String>,
+}
+
+/// How the note starts when the passphrases were not compared.
+const KEPT_NOTE: &str = "The passphrases could not be compared";
+
+/// The comparison of the revision's passphrase with the current one
+/// (`differs`), if it could be made: with `force`, one that needs a key or
+/// a variable this machine lacks is no comparison (`Err` with the note
+/// saying why and what was kept); any other failure, or any failure
+/// without `force`, stops the rollback.
+fn compared(differs: Result<bool>, force: bool) -> Result<std::result::Result<bool, String>> {
+    match differs {
+        Ok(d) => Ok(Ok(d)),
+        Err(e)
+            if force
+                && matches!(
+                    e.code(),
+                    "AGE_KEY_MISSING" | "DECRYPT_FAILED" | "PASSPHRASE_MISSING"
+                ) =>
+        {
+            Ok(Err(format!("{KEPT_NOTE} ({}: {e}): the tip's passphrase was kept as it is, never the revision's older ciphertext (a key removed since may open that). If the revision's passphrase differs, the restored secrets will not decrypt with it: run the rollback where a key decrypts both.", e.code())))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The stage's passphrase as this run has it, for the comparison with the
@@ -247,11 +281,10 @@ fn plan(
             Some(then) => now.map(|now| trimmed(&then) != trimmed(&now)),
         }),
     };
-    let differs = match differs {
-        Ok(d) => d,
-        // forced: what the passphrase was does not stop it
-        Err(_) if options.force => true,
-        Err(e) => return Err(e),
+    // forced without a key for both sides: the tip's passphrase stays
+    let (differs, not_compared) = match compared(differs, options.force)? {
+        Ok(d) => (d, None),
+        Err(why) => (false, Some(why)),
     };
     if differs && !options.force {
         return Err(Error::PassphraseChanged {
@@ -269,6 +302,7 @@ fn plan(
         removed: Vec::new(),
         files: Vec::new(),
         passphrase_changed: differs,
+        not_compared,
     };
     for (path, wanted) in files_at(to, paths)? {
         let is_passphrase = paths.passphrase_paths().contains(&&path);
@@ -403,7 +437,8 @@ fn under_lock(
         repo,
         remote,
         paths: Paths::of(ctx, rel_root),
-        keys: Keyring::new(env, &ctx.config_dir),
+        keys: Keyring::new(env, &ctx.config_dir)
+            .with_recipients_file(ctx.project_root.join(crate::layout::recipients_rel(ctx))),
         branch: pick_branch(
             &options.branch,
             options.common.caller,
@@ -562,11 +597,15 @@ impl<'a> LockedRollback<'a> {
             remote: self.remote.name.clone(),
             files: plan.files.clone(),
             passphrase_changed: plan.passphrase_changed,
+            passphrase_compared: plan.not_compared.is_none(),
             lock_ref: String::new(),
             lock_released: false,
             attempts,
             message: None,
-            note: CLOUD_NOTE.into(),
+            note: match &plan.not_compared {
+                None => CLOUD_NOTE.into(),
+                Some(why) => format!("{why} {CLOUD_NOTE}"),
+            },
             duration_ms: 0,
         }
     }
@@ -661,6 +700,11 @@ fn rollback_message(
     }
     if plan.passphrase_changed {
         extra.push("Rollback-Passphrase-Changed: forced".into());
+    }
+    if plan.not_compared.is_some() {
+        extra.push(
+            "Rollback-Passphrase-Kept: forced, not compared (no key at hand decrypts both)".into(),
+        );
     }
     let facts = message::MessageFacts {
         changed: plan.files.iter().map(|f| f.kind).collect(),

@@ -9,4 +9,5 @@ pub mod per_kind;
 pub mod project;
 pub mod repo;
 pub mod seal;
+pub mod sealed_to;
 pub mod state;

@@ -14,6 +14,7 @@
 
 pub mod message;
 mod push;
+mod reseal;
 pub mod rule;
 mod worktree;
 
@@ -150,7 +151,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         run.carried = lock::Carried::held(&repo, &run.ctx, &t.remote.name, options.keep_lock, env)?;
     }
     let base = run.choose_base(target.as_ref())?;
-    let plan = run.plan(&base)?;
+    let mut plan = run.plan(&base)?;
     if plan.outputs.is_empty() {
         if !options.dry_run {
             worktree::record_synced(&run.ctx, env, &state.collected, &state.loaded)?;
@@ -167,7 +168,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         };
         return Ok(run.report(target.as_ref(), plan.files, outcome));
     }
-    let landed = run.save(target.as_ref(), base, &plan)?;
+    let landed = run.save(target.as_ref(), base, &mut plan)?;
     run.lock_alone(target.as_ref())?;
     run.finish(target.as_ref(), plan, landed)
 }
@@ -467,7 +468,7 @@ impl<'a> Run<'a> {
                     .repo
                     .find_blob(sealed)
                     .map_err(|e| git_error("reading a blob", &e))?;
-                let bytes = seal::open(camino::Utf8Path::new(path), blob.content(), keys)?;
+                let bytes = seal::open(&self.workdir.join(path), blob.content(), keys)?;
                 Ok(Some(BlobId::of(&bytes)))
             }
             (true, Loaded::Found(m)) if m.hash(kind).is_some() => Ok(m.hash(kind)),
@@ -632,12 +633,16 @@ impl<'a> Run<'a> {
     }
 
     /// The files to write: a new passphrase only ever encrypted to the
-    /// team's age recipients (or in plain text when explicitly allowed),
-    /// and the recipients file with the first encrypted passphrase.
+    /// team's age recipients as the base lists them (see [`reseal`]; or in
+    /// plain text when explicitly allowed), and the recipients file with
+    /// the first encrypted passphrase.
     fn outputs(&mut self, changes: &BTreeSet<Kind>, base: &Base<'a>) -> Result<Vec<Output<'a>>> {
         let recipients = match self.ctx.passphrase_mode.mode {
             crate::passphrase_mode::PassphraseMode::Plain => None,
-            _ => self.recipients(changes.iter().any(|k| k.is_passphrase()))?,
+            _ => self.recipients_on(
+                base.commit.as_ref(),
+                changes.iter().any(|k| k.is_passphrase()),
+            )?,
         };
         let state: &'a ConfigDir = self.state;
         let mut outputs = Vec::new();
@@ -697,33 +702,6 @@ impl<'a> Run<'a> {
             }
         }
         Ok(outputs)
-    }
-
-    /// The recipients file, parsed; a malformed one blocks only a commit
-    /// that has a passphrase to encrypt (`sealing`): a state-only commit
-    /// must not be blocked (in CI the state would be lost with the runner).
-    #[allow(clippy::type_complexity)]
-    fn recipients(
-        &mut self,
-        sealing: bool,
-    ) -> Result<Option<(Vec<age::x25519::Recipient>, Vec<u8>)>> {
-        let file = self
-            .ctx
-            .project_root
-            .join(layout::recipients_rel(&self.ctx));
-        let Some(bytes) = fsx::read_optional(&file)? else {
-            return Ok(None);
-        };
-        match seal::parse_recipients(&file, &String::from_utf8_lossy(&bytes)) {
-            Ok(keys) => Ok(Some((keys, bytes))),
-            Err(e) if sealing => Err(e),
-            Err(e) => {
-                self.warnings.push(Warning::RecipientsInvalid {
-                    reason: e.to_string(),
-                });
-                Ok(None)
-            }
-        }
     }
 
     fn plaintext_allowed(&self) -> bool {

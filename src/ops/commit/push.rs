@@ -26,7 +26,7 @@ impl<'a> Run<'a> {
         &mut self,
         target: Option<&Target<'a>>,
         mut base: Base<'a>,
-        plan: &Plan<'a>,
+        plan: &mut Plan<'a>,
     ) -> Result<Landed> {
         let blobs: Vec<TreeBlob> = plan
             .outputs
@@ -126,7 +126,7 @@ impl<'a> Run<'a> {
         &mut self,
         target: &Target<'a>,
         base: &mut Base<'a>,
-        plan: &Plan<'a>,
+        plan: &mut Plan<'a>,
         mut landed: Landed,
     ) -> Result<Landed> {
         let Target { remote, branch } = target;
@@ -168,6 +168,8 @@ impl<'a> Run<'a> {
             }
             base.expected = tip.as_ref().map(|c| c.id());
             base.commit = tip.or_else(|| self.head.clone());
+            // a new passphrase is encrypted to the new tip's recipients
+            self.reseal_on(base.commit.as_ref(), plan, &mut landed.blobs)?;
             landed.parent = base.commit.as_ref().map(|c| c.id());
             landed.oid = self.build(base.commit.as_ref(), plan, &landed.blobs)?;
             let Some(rebuilt) = landed.oid else {
