@@ -9,11 +9,12 @@
 // Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
 import { BASE_ENV, CLI, SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, tempDir } from './helpers/common.mjs'
+import { REPO_ROOT } from './helpers/sst.mjs'
 import { ciClone, configCheckpoint, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
@@ -246,6 +247,31 @@ setTimeout(() => process.exit(0), 60000)
     assert.ok(resourcesOnBranch(repo).includes('terminated'))
     assert.match(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', 'main']), /^Run-Exit-Code: 143$/m)
     assert.equal(lockOnServer(repo), null)
+  })
+
+  // Node marks fds 0-2 close-on-exec at start-up: "inherit" alone would start
+  // the command with all three closed (it printed nothing and exited 1).
+  test('under Node, the command reads the caller\'s stdin and writes to its stdout and stderr (CLI and runStage); run exits with its code', SLOW, async () => {
+    const repo = await seededRepo('run-stdio')
+    const command = ['sh', '-c', 'echo hi; read x; echo got $x >&2; exit 5']
+    const viaCli = (dir, configDir) => [CLI, 'run', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--', ...command]
+    const viaJs = (dir, configDir) => [
+      '--input-type=module',
+      '-e',
+      `const { runStage } = await import(${JSON.stringify(join(REPO_ROOT, 'index.mjs'))})
+const run = await runStage(${JSON.stringify({ stage: 'dev', cwd: dir, configDir, branch: 'main', command })})
+process.exitCode = run.exitCode`,
+    ]
+    for (const [what, args] of [['node cli.js run', viaCli], ['runStage() in node', viaJs]]) {
+      const dir = ciClone(repo.open)
+      const configDir = join(tempDir('sls-cfg-'), 'sst')
+      // always Node (also when this file runs under bun, whose fds are not close-on-exec)
+      const res = spawnSync('node', args(dir, configDir), { cwd: dir, env: BASE_ENV, input: 'abc\n', encoding: 'utf8' })
+      assert.equal(res.stdout, 'hi\n', `${what}: stdout\n${res.stderr}`)
+      assert.match(res.stderr, /^got abc$/m, what)
+      assert.equal(res.status, 5, `${what}: ${res.stderr}`)
+      assert.equal(lockOnServer(repo), null, what)
+    }
   })
 
   test('an unknown command: exit 127, the lock is released', SLOW, async () => {

@@ -269,7 +269,8 @@ impl Heartbeat {
     }
 }
 
-/// Runs the command with inherited stdio, forwarding SIGINT and SIGTERM.
+/// Runs the command with this process's stdin, stdout and stderr,
+/// forwarding SIGINT and SIGTERM.
 fn run_command(
     program: &str,
     args: &[String],
@@ -277,6 +278,8 @@ fn run_command(
 ) -> std::io::Result<ExitStatus> {
     let mut command = Command::new(program);
     command.args(args);
+    let [stdin, stdout, stderr] = stdio::passed_on();
+    command.stdin(stdin).stdout(stdout).stderr(stderr);
     if let Some(cwd) = &options.prepare.common.cwd {
         command.current_dir(cwd);
     }
@@ -300,6 +303,37 @@ fn exit_of(status: ExitStatus) -> Exit {
     Exit {
         code: status.code().unwrap_or(1),
         signal: None,
+    }
+}
+
+mod stdio {
+    //! The command gets this process's stdin, stdout and stderr. Node marks
+    //! fds 0-2 close-on-exec at start-up, so `Stdio::inherit()` would start
+    //! the command with all three closed; each is passed on as a duplicate
+    //! instead, which the child's `dup2` onto 0, 1, 2 makes inheritable.
+
+    use std::process::Stdio;
+
+    /// stdin, stdout and stderr for the command: a duplicate of ours when
+    /// it is open, else `Stdio::null()` (a closed one stays unusable).
+    #[cfg(unix)]
+    pub fn passed_on() -> [Stdio; 3] {
+        use std::os::fd::AsFd;
+        let dup = |fd: std::os::fd::BorrowedFd<'_>| {
+            fd.try_clone_to_owned()
+                .map_or_else(|_| Stdio::null(), Stdio::from)
+        };
+        [
+            dup(std::io::stdin().as_fd()),
+            dup(std::io::stdout().as_fd()),
+            dup(std::io::stderr().as_fd()),
+        ]
+    }
+
+    /// Elsewhere standard handles are inherited as they are.
+    #[cfg(not(unix))]
+    pub fn passed_on() -> [Stdio; 3] {
+        [Stdio::inherit(), Stdio::inherit(), Stdio::inherit()]
     }
 }
 
