@@ -72,6 +72,7 @@ pub enum ErrorCode {
     REDIRECT_REFUSED,
     LOCK_HELD,
     LOCK_NOT_HELD,
+    LOCK_REF_REFUSED,
     LOCK_LOST,
     PASSPHRASE_CHANGED,
 }
@@ -490,6 +491,7 @@ pub fn commit_stage<'env>(
             dry_run: options.dry_run.unwrap_or(false),
             keep_lock: options.keep_lock.unwrap_or(false),
             trailers: Vec::new(),
+            run_lock: None,
         }
     });
     spawn_blocking(

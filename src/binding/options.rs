@@ -154,6 +154,7 @@ pub(super) trait JsOptions: FromNapiValue + Default {
             ttl: js_duration(shared.lock_ttl, "lockTtl")?,
             timeout: js_duration(shared.lock_timeout, "lockTimeout")?,
             command,
+            run: None,
         })
     }
 }

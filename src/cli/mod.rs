@@ -212,6 +212,7 @@ impl LockWaitArgs {
             ttl: self.lock_ttl,
             timeout: self.lock_timeout,
             command: None,
+            run: None,
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::commit::{commit, CommitOptions, CommitReport};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::gitx;
-use crate::ops::lock::{self, LockRequest, UnlockOptions};
+use crate::ops::lock::{self, LockRequest, RunLock};
 use crate::prepare::{prepare, PrepareOptions, PrepareReport};
 use crate::project::{self, StageContext};
 use crate::remote::Remote;
@@ -33,6 +33,18 @@ pub struct RunOptions {
     pub lock: LockRequest,
     /// The command and its arguments.
     pub command: Vec<String>,
+}
+
+impl RunOptions {
+    /// These options with the stage lock taken, renewed and released as
+    /// `run`'s alone (not the checkout's: a second `run` there does not
+    /// use it).
+    fn for_run(&self, run: &RunLock) -> RunOptions {
+        let mut options = self.clone();
+        options.lock.run = Some(run.clone());
+        options.commit.run_lock = Some(run.clone());
+        options
+    }
 }
 
 /// The result of [`run`].
@@ -58,13 +70,18 @@ pub struct RunReport {
 /// always runs; `say` hears each step. A failed command is no error: its
 /// code is in the report. A failed commit is (and the lock then stays held
 /// unless the state is safe on a rescue branch, so no other run deploys
-/// from the older state: commit again, which releases it).
+/// from the older state: commit again, which releases it). The lock is
+/// this run's while it runs; once it has ended, a lock it left is the
+/// checkout's. Messages and the lock show the command as
+/// [`lock::recorded_command`] does: never its arguments.
 pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result<RunReport> {
     let started = Instant::now();
     let Some(program) = options.command.first() else {
         return Err(Error::Usage("run needs a command after `--`".into()));
     };
-    let shown = options.command.join(" ");
+    let shown = lock::recorded_command(&options.command);
+    let run_lock = RunLock::new();
+    let options = &options.for_run(&run_lock);
     let prepared = locked_prepare(options, &shown, env, say)?;
     let ctx = project::resolve(&options.prepare.common, env)?;
     let exit = run_renewing_lock(program, &shown, options, &ctx, env, say);
@@ -73,7 +90,7 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
         "the command exited with {}; saving the state",
         exit.code
     ));
-    let commit = save_state(options, left.trailers, exit, env, say)?;
+    let commit = save_state(options, &ctx, left.trailers, exit, env, say)?;
     Ok(RunReport {
         prepare: prepared,
         exit_code: exit.code,
@@ -116,6 +133,9 @@ fn locked_prepare(
     };
     let prepared = prepare(&prepare_options, env)?;
     if let Some(taken) = &prepared.lock {
+        if let Some(broke) = &taken.broke {
+            say(&format!("broke the expired lock of {}", broke.describe()));
+        }
         say(&format!(
             "locked {}/{} ({}); prepared {}",
             taken.app,
@@ -148,6 +168,7 @@ fn run_renewing_lock(
         project::remote_name(&options.prepare.remote, env, &ctx.settings),
         env.clone(),
         (ttl / 3).max(Duration::from_millis(500)),
+        options.lock.run.clone().unwrap_or_default(),
     );
     say(&format!("running `{shown}`"));
     let exit = match run_command(program, &options.command[1..], options) {
@@ -194,6 +215,7 @@ fn sst_lock_left(ctx: &StageContext, exit: Exit, say: &mut dyn FnMut(&str)) -> L
 /// branch; `say` tells which.
 fn save_state(
     options: &RunOptions,
+    ctx: &StageContext,
     trailers: Vec<String>,
     exit: Exit,
     env: &Env,
@@ -209,16 +231,9 @@ fn save_state(
     };
     commit(&commit_options, env).inspect_err(|error| {
         let safe_elsewhere = error.details().contains_key("rescueBranch");
-        if safe_elsewhere {
-            let _ = lock::unlock(
-                &UnlockOptions {
-                    common: options.prepare.common.clone(),
-                    remote: options.prepare.remote.clone(),
-                    prefix: options.lock.prefix.clone(),
-                    force: false,
-                },
-                env,
-            );
+        if let (true, Some(run)) = (safe_elsewhere, &options.lock.run) {
+            let remote = project::remote_name(&options.prepare.remote, env, &ctx.settings);
+            let _ = push_run_lock(ctx, &remote, env, run, false);
         } else {
             say("the stage lock stays held, so no other run deploys from the older state: fix the cause and run `sst-local-state commit` here (it saves the state and releases the lock), or `sst-local-state unlock` once the state is dealt with");
         }
@@ -238,21 +253,36 @@ struct Heartbeat {
     thread: std::thread::JoinHandle<Option<String>>,
 }
 
+/// Renews (`keep`) or releases the stage lock `run` holds, in a push of
+/// its own: `false` when the remote no longer holds it (or the run holds none).
+fn push_run_lock(
+    ctx: &StageContext,
+    remote: &str,
+    env: &Env,
+    run: &RunLock,
+    keep: bool,
+) -> Result<bool> {
+    let repo = gitx::discover(&ctx.project_root)?;
+    let Some(carried) = lock::Carried::held(&repo, ctx, remote, keep, env, Some(run))? else {
+        return Ok(false);
+    };
+    carried.push_alone(&Remote::open(&repo, remote, env)?)
+}
+
 impl Heartbeat {
-    fn start(ctx: StageContext, remote: String, env: Env, every: Duration) -> Heartbeat {
+    fn start(
+        ctx: StageContext,
+        remote: String,
+        env: Env,
+        every: Duration,
+        run: RunLock,
+    ) -> Heartbeat {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || loop {
             if stopped.recv_timeout(every) != Err(mpsc::RecvTimeoutError::Timeout) {
                 return None;
             }
-            let renewed = (|| -> Result<bool> {
-                let repo = gitx::discover(&ctx.project_root)?;
-                let Some(carried) = lock::Carried::held(&repo, &ctx, &remote, true, &env)? else {
-                    return Ok(false);
-                };
-                carried.push_alone(&Remote::open(&repo, &remote, &env)?)
-            })();
-            match renewed {
+            match push_run_lock(&ctx, &remote, &env, &run, true) {
                 Ok(true) => {}
                 Ok(false) => return Some("the stage lock could not be renewed: it is no longer this run's (someone ran `unlock --force`?); saving the state will say LOCK_LOST".into()),
                 // a network hiccup: the next beat tries again
