@@ -408,11 +408,14 @@ export interface LockOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
-  /** What this process runs, recorded in the lock; default its command line. */
+  /**
+   * What this process runs, recorded in the lock as given; default its program and
+   * up to two subcommand words (never its other arguments, which may hold secrets).
+   */
   command?: string
 }
 
@@ -448,12 +451,13 @@ export interface LockResult {
  * `refs/heads/sst-local-state/lock`), which the git server applies as a
  * compare-and-swap, so of many concurrent callers exactly one gets it. Its
  * commit records the holder (CI run and URL, host, pid, user, command) and
- * when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+ * when it expires (`lockTtl`, default 1 hour, from 1s to 7 days). Rejects with `LOCK_HELD`
  * (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
  * run holds it, at once or after waiting `lockTimeout` (polling with
  * jittered backoff and printing who holds it on stderr). An expired lock
  * is replaced by a compare-and-swap against its commit (`broke`), so two
- * waiters cannot both break it. Needs the `git` command line
+ * waiters cannot both break it. A ref in the lock ref's way rejects with
+ * `LOCK_REF_REFUSED` at once. Needs the `git` command line
  * (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
  * `unlockStage` in it releases it. Calling it again while holding the lock
  * resolves with `alreadyHeld`.
@@ -602,9 +606,9 @@ export interface PrepareOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -795,9 +799,9 @@ export interface RollbackOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -911,9 +915,9 @@ export interface RunOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -937,7 +941,7 @@ export interface RunResult {
  * Deploys under the stage lock: takes the lock and prepares (from the
  * branch's newest state), runs `command` with this process's stdio
  * (SIGINT/SIGTERM sent to this process by another one are forwarded to
- * it), then commits ALWAYS, also when the command failed (a failed deploy
+ * it, and to each command of overlapping calls), then commits ALWAYS, also when the command failed (a failed deploy
  * still changed real resources), with the exit code in the trailers, and
  * releases the lock in the same push. Resolves with the command's
  * `exitCode` once the state is saved (a failed command does not reject);

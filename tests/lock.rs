@@ -237,3 +237,71 @@ fn a_ttl_or_timeout_out_of_bounds_is_invalid_option_and_nothing_is_locked() {
     )
     .unwrap();
 }
+
+/// App `a-b` stage `c` and app `a` stage `b-c` once shared the record
+/// `lock-a-b-c.json`: one app's commit or unlock released the other's lock.
+#[test]
+fn records_of_two_apps_never_collide_and_an_old_named_record_is_still_read() {
+    use sst_local_state::commit::{commit, CommitOptions};
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    let env = fx.env();
+    let common = |app: &str, stage: &str| {
+        let mut common = fx.options(stage);
+        common.app = Some(app.into());
+        common
+    };
+    let lock_of = |app: &str, stage: &str| {
+        let mut options = lock_options(&fx, None);
+        options.common = common(app, stage);
+        lock(&options, &env, &mut |_| {}).unwrap()
+    };
+    let remote_ref = |app: &str, stage: &str| {
+        bare.find_reference(&format!("{DEFAULT_PREFIX}/{app}/{stage}"))
+            .ok()
+            .and_then(|r| r.target())
+            .map(|o| o.to_string())
+    };
+    let first = lock_of("a-b", "c");
+    let second = lock_of("a", "b-c");
+    // a commit of app a-b with nothing to save releases a-b's lock only
+    let committed = commit(
+        &CommitOptions {
+            common: common("a-b", "c"),
+            ..CommitOptions::default()
+        },
+        &env,
+    )
+    .unwrap();
+    assert!(committed.lock_released, "{committed:?}");
+    assert_eq!(remote_ref("a-b", "c"), None);
+    assert_eq!(
+        remote_ref("a", "b-c").as_deref(),
+        Some(second.commit.as_str())
+    );
+    assert_ne!(first.commit, second.commit);
+    // a record under the old name, as an earlier version wrote it
+    let records = repo.path().join("sst-local-state");
+    std::fs::remove_dir_all(records.join("locks")).unwrap();
+    std::fs::write(
+        records.join("lock-a-b-c.json"),
+        format!(
+            r#"{{"lockRef":"{DEFAULT_PREFIX}/a/b-c","commit":"{}","remote":"origin"}}"#,
+            second.commit
+        ),
+    )
+    .unwrap();
+    let mut stranger = unlock_options(&fx, false);
+    stranger.common = common("a-b", "c");
+    assert!(!unlock(&stranger, &env).unwrap().released);
+    assert_eq!(
+        remote_ref("a", "b-c").as_deref(),
+        Some(second.commit.as_str())
+    );
+    let mut owner = unlock_options(&fx, false);
+    owner.common = common("a", "b-c");
+    assert!(unlock(&owner, &env).unwrap().released);
+    assert_eq!(remote_ref("a", "b-c"), None);
+    assert!(!records.join("lock-a-b-c.json").exists());
+}

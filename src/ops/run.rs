@@ -370,68 +370,117 @@ mod stdio {
 #[cfg(unix)]
 mod signals {
     //! SIGINT and SIGTERM sent to this process (by a CI runner, `kill`)
-    //! go on to the command; one the terminal sent its foreground group
-    //! reached the command already and is not sent twice.
+    //! go on to every command a `run` in it is running: one process may run
+    //! several at once (overlapping `runStage()` calls). One handler is
+    //! installed while any command runs, and the handlers it replaced are
+    //! restored when the last one ends, whatever the order they end in.
+    //! The commands' pids sit in a fixed table of atomics, which the handler
+    //! reads without locking (async-signal-safe). A signal the terminal sent
+    //! its foreground group reached the commands already and is not sent
+    //! twice.
 
     use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::{Mutex, PoisonError};
 
-    static CHILD: AtomicI32 = AtomicI32::new(0);
+    /// Commands forwarded to at once; a run past that many is not forwarded to.
+    const SLOTS: usize = 64;
+    static CHILDREN: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
     const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
+
+    /// How many commands are forwarded to, and the handlers ours replaced.
+    struct Installed {
+        count: usize,
+        previous: Vec<(libc::c_int, libc::sigaction)>,
+    }
+
+    static INSTALLED: Mutex<Installed> = Mutex::new(Installed {
+        count: 0,
+        previous: Vec::new(),
+    });
 
     extern "C" fn forward(
         signal: libc::c_int,
         info: *mut libc::siginfo_t,
         _context: *mut libc::c_void,
     ) {
-        let pid = CHILD.load(Ordering::SeqCst);
         // SI_USER (kill), SI_QUEUE, SI_TKILL are <= 0; the terminal's is SI_KERNEL
         // SAFETY: the kernel hands a valid siginfo_t with SA_SIGINFO.
         let from_a_process = info.is_null() || unsafe { (*info).si_code } <= 0;
-        if pid > 0 && from_a_process {
-            // SAFETY: kill is async-signal-safe.
-            unsafe {
-                libc::kill(pid, signal);
+        if !from_a_process {
+            return;
+        }
+        for slot in &CHILDREN {
+            let pid = slot.load(Ordering::SeqCst);
+            if pid > 0 {
+                // SAFETY: kill is async-signal-safe.
+                unsafe {
+                    libc::kill(pid, signal);
+                }
             }
         }
     }
 
-    /// Forwarding while alive; the previous handlers are restored on drop.
+    /// Forwarding to one command while alive.
     pub struct Forward {
-        previous: Vec<(libc::c_int, libc::sigaction)>,
+        slot: Option<usize>,
     }
 
     impl Forward {
-        /// Forwards SIGINT and SIGTERM to process `pid`.
+        /// Forwards SIGINT and SIGTERM to process `pid` (also) until dropped.
         pub fn to(pid: u32) -> Forward {
-            CHILD.store(pid as i32, Ordering::SeqCst);
-            let mut previous = Vec::new();
-            for signal in SIGNALS {
-                // SAFETY: plain sigaction calls with zero-initialised structs.
-                unsafe {
-                    let mut action: libc::sigaction = std::mem::zeroed();
-                    action.sa_sigaction = forward as *const () as usize;
-                    action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-                    libc::sigemptyset(&mut action.sa_mask);
-                    let mut old: libc::sigaction = std::mem::zeroed();
-                    if libc::sigaction(signal, &action, &mut old) == 0 {
-                        previous.push((signal, old));
-                    }
-                }
+            let pid = i32::try_from(pid).unwrap_or(0);
+            let slot = (pid > 0)
+                .then(|| {
+                    CHILDREN.iter().position(|s| {
+                        s.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                    })
+                })
+                .flatten();
+            let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+            if installed.count == 0 {
+                installed.previous = install();
             }
-            Forward { previous }
+            installed.count += 1;
+            Forward { slot }
         }
     }
 
     impl Drop for Forward {
         fn drop(&mut self) {
-            for (signal, old) in &self.previous {
-                // SAFETY: restores the action sigaction returned.
-                unsafe {
-                    libc::sigaction(*signal, old, std::ptr::null_mut());
+            if let Some(slot) = self.slot {
+                CHILDREN[slot].store(0, Ordering::SeqCst);
+            }
+            let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+            installed.count = installed.count.saturating_sub(1);
+            if installed.count == 0 {
+                for (signal, old) in installed.previous.drain(..) {
+                    // SAFETY: restores the action sigaction returned.
+                    unsafe {
+                        libc::sigaction(signal, &old, std::ptr::null_mut());
+                    }
                 }
             }
-            CHILD.store(0, Ordering::SeqCst);
         }
+    }
+
+    /// Installs [`forward`] for SIGINT and SIGTERM; the actions it replaced.
+    fn install() -> Vec<(libc::c_int, libc::sigaction)> {
+        let mut previous = Vec::new();
+        for signal in SIGNALS {
+            // SAFETY: plain sigaction calls with zero-initialised structs.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = forward as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, &action, &mut old) == 0 {
+                    previous.push((signal, old));
+                }
+            }
+        }
+        previous
     }
 }
 
