@@ -11,7 +11,7 @@
 //! checkout. Once the run has ended, the record is the checkout's again:
 //! a later `commit` there saves the state and releases the lock.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use git2::Repository;
@@ -86,7 +86,8 @@ fn live_path(git_dir: &Utf8Path, nonce: &str) -> Option<Utf8PathBuf> {
 /// The stage lock of one `run`: the lock commit the run holds, as it knows
 /// it (whatever the checkout's record says meanwhile), and the file lock
 /// that tells other callers the run lives. Clones share both; the run
-/// ends with [`RunLock::end`] (or when the last clone is dropped).
+/// ends when the last clone is dropped: a lock it still holds is then the
+/// checkout's.
 #[derive(Debug, Clone)]
 pub struct RunLock {
     inner: Arc<RunInner>,
@@ -127,22 +128,29 @@ impl RunLock {
 
     /// The lock this run holds (None: none, or it was released).
     pub fn held(&self) -> Option<Held> {
-        self.inner.held.lock().map_or(None, |h| h.clone())
+        self.inner
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn set(&self, held: Option<Held>) {
-        if let Ok(mut h) = self.inner.held.lock() {
-            *h = held;
-        }
+        *self
+            .inner
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = held;
     }
 
     /// Marks the run alive for other callers of checkout `git_dir` (its
     /// liveness file, locked while it lives).
     fn mark_live(&self, git_dir: &Utf8Path) -> Result<()> {
-        let mut live = self.inner.live.lock().map_err(|_| Error::Git {
-            action: "marking the run alive".into(),
-            message: "a thread panicked holding the run's lock state".into(),
-        })?;
+        let mut live = self
+            .inner
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if live.is_some() {
             return Ok(());
         }
@@ -155,25 +163,16 @@ impl RunLock {
         *live = Some((file, path));
         Ok(())
     }
-
-    /// Ends the run: its lock, if still held, is the checkout's from now on.
-    pub fn end(&self) {
-        self.inner.end();
-    }
-}
-
-impl RunInner {
-    fn end(&self) {
-        if let Some((file, path)) = self.live.lock().ok().and_then(|mut l| l.take()) {
-            drop(file);
-            let _ = std::fs::remove_file(path);
-        }
-    }
 }
 
 impl Drop for RunInner {
+    /// The run has ended: its liveness file goes (unlocked first).
     fn drop(&mut self) {
-        self.end();
+        let live = self.live.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some((file, path)) = live.take() {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -222,7 +221,7 @@ impl Record {
     }
 
     /// Whether `held` may be used by `run` (None: a caller that is no run).
-    pub fn usable_by(&self, held: &Held, run: Option<&RunLock>) -> bool {
+    fn usable_by(&self, held: &Held, run: Option<&RunLock>) -> bool {
         match &held.run {
             None => true,
             Some(owner) if run.is_some_and(|r| r.owner() == owner) => true,
