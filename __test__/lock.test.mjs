@@ -413,7 +413,7 @@ describe('hostile input', () => {
     const script = `const { prepareStage } = await import(${JSON.stringify(join(REPO_ROOT, 'index.mjs'))})
 try { await prepareStage({ stage: 'dev', cwd: ${JSON.stringify(dir)}, lock: true, lockTtl: '9000y' }); console.log('resolved') }
 catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`
-    const res = node(['--input-type=module', '-e', script], dir)
+    const res = node(['--input-type=module', '-e', script], dir, {}, { runtime: 'node' })
     assert.equal(res.status, 0, `${res.signal ?? ''} ${res.stdout}${res.stderr}`)
     const error = JSON.parse(res.stdout)
     assert.equal(error.code, 'INVALID_OPTION')
