@@ -93,15 +93,15 @@ impl LockRequest {
     /// Refuses a ttl outside [`MIN_TTL`]..=[`MAX_TTL`] and a timeout over
     /// [`MAX_TIMEOUT`], naming the flag (or JS option) at fault.
     pub fn check(&self, caller: Caller) -> Result<()> {
-        let days = |d: Duration| humantime::format_duration(d).to_string();
+        let shown = |d: Duration| humantime::format_duration(d).to_string();
         if let Some(ttl) = self.ttl.filter(|t| !(MIN_TTL..=MAX_TTL).contains(t)) {
             return Err(Error::option(
                 caller.name("lockTtl", "lock-ttl"),
                 format!(
                     "{}: a lock's ttl must be from {} to {} (a lock with no ttl would be expired when made)",
-                    days(ttl),
-                    days(MIN_TTL),
-                    days(MAX_TTL)
+                    shown(ttl),
+                    shown(MIN_TTL),
+                    shown(MAX_TTL)
                 ),
             ));
         }
@@ -110,8 +110,8 @@ impl LockRequest {
                 caller.name("lockTimeout", "lock-timeout"),
                 format!(
                     "{}: the longest wait is {}",
-                    days(timeout),
-                    days(MAX_TIMEOUT)
+                    shown(timeout),
+                    shown(MAX_TIMEOUT)
                 ),
             ));
         }
