@@ -228,7 +228,7 @@ export declare function encryptPassphrases(options?: PassphrasesOptions | undefi
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_REF_REFUSED' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -408,11 +408,14 @@ export interface LockOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
-  /** What this process runs, recorded in the lock; default its command line. */
+  /**
+   * What this process runs, recorded in the lock as given; default its program and
+   * up to two subcommand words (never its other arguments, which may hold secrets).
+   */
   command?: string
 }
 
@@ -448,12 +451,13 @@ export interface LockResult {
  * `refs/heads/sst-local-state/lock`), which the git server applies as a
  * compare-and-swap, so of many concurrent callers exactly one gets it. Its
  * commit records the holder (CI run and URL, host, pid, user, command) and
- * when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+ * when it expires (`lockTtl`, default 1 hour, from 1s to 7 days). Rejects with `LOCK_HELD`
  * (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
  * run holds it, at once or after waiting `lockTimeout` (polling with
  * jittered backoff and printing who holds it on stderr). An expired lock
  * is replaced by a compare-and-swap against its commit (`broke`), so two
- * waiters cannot both break it. Needs the `git` command line
+ * waiters cannot both break it. A ref in the lock ref's way rejects with
+ * `LOCK_REF_REFUSED` at once. Needs the `git` command line
  * (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
  * `unlockStage` in it releases it. Calling it again while holding the lock
  * resolves with `alreadyHeld`.
@@ -602,9 +606,9 @@ export interface PrepareOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -796,9 +800,9 @@ export interface RollbackOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -918,9 +922,9 @@ export interface RunOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -944,7 +948,7 @@ export interface RunResult {
  * Deploys under the stage lock: takes the lock and prepares (from the
  * branch's newest state), runs `command` with this process's stdio
  * (SIGINT/SIGTERM sent to this process by another one are forwarded to
- * it), then commits ALWAYS, also when the command failed (a failed deploy
+ * it, and to each command of overlapping calls), then commits ALWAYS, also when the command failed (a failed deploy
  * still changed real resources), with the exit code in the trailers, and
  * releases the lock in the same push. Resolves with the command's
  * `exitCode` once the state is saved (a failed command does not reject);

@@ -347,6 +347,18 @@ pub enum Error {
         /// How to break the lock.
         unlock: String,
     },
+    /// The remote will not create the stage's lock ref: another ref is in
+    /// its way (a branch `refs/heads/x` blocks `refs/heads/x/…`), or a rule
+    /// of the server refuses it. Retrying would not help.
+    #[error("the remote refuses to create the stage's lock {lock_ref}: {reason}. Nothing was locked. Another ref is probably in its way (git cannot hold both `refs/heads/x` and `refs/heads/x/...`): rename or delete that ref, or put the locks under another prefix with {prefix}")]
+    LockRefRefused {
+        /// The lock ref.
+        lock_ref: String,
+        /// What the remote said.
+        reason: String,
+        /// How this caller sets the lock ref prefix.
+        prefix: String,
+    },
     /// `unlock` without `force` in a checkout that does not hold the lock.
     #[error("this checkout does not hold the stage's lock {lock_ref}: it is held by {holder}; nothing was deleted. To break it anyway: {unlock}")]
     LockNotHeld {
@@ -447,6 +459,7 @@ impl Error {
             Error::PassphraseEnvMissing { .. } => "PASSPHRASE_MISSING",
             Error::LockHeld { .. } => "LOCK_HELD",
             Error::LockNotHeld { .. } => "LOCK_NOT_HELD",
+            Error::LockRefRefused { .. } => "LOCK_REF_REFUSED",
             Error::LockLost { .. } => "LOCK_LOST",
             Error::PassphraseChanged { .. } => "PASSPHRASE_CHANGED",
         }
@@ -505,7 +518,7 @@ impl Error {
                     map.insert("runUrl".into(), url.as_str().into());
                 }
             }
-            Error::LockNotHeld { lock_ref, .. } => {
+            Error::LockNotHeld { lock_ref, .. } | Error::LockRefRefused { lock_ref, .. } => {
                 map.insert("lockRef".into(), lock_ref.as_str().into());
             }
             _ => {}
@@ -602,6 +615,11 @@ mod tests {
                 lock_ref: "refs/heads/l/a/dev".into(),
                 holder: "h".into(),
                 unlock: "u".into(),
+            },
+            Error::LockRefRefused {
+                lock_ref: "refs/heads/l/a/dev".into(),
+                reason: "r".into(),
+                prefix: "--lock-ref-prefix".into(),
             },
             Error::LockLost {
                 lock_ref: "refs/heads/l/a/dev".into(),

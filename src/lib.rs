@@ -9,7 +9,7 @@
 //! marker, age sealing) through SST's facts (`sst`: config dir,
 //! `sst.config.ts`, SST's lock) and git (`git`: the remote transport,
 //! local plumbing, URL rules, redaction); `env`, `error`, `warning`,
-//! `fsx`, `guard` and `ci_env` serve them all. Only [`ops`] is public as a
+//! `fsx`, `guard`, `utc` and `ci_env` serve them all. Only [`ops`] is public as a
 //! module; the types the operations take and give are re-exported here by
 //! name, and everything else is private to the crate.
 
@@ -27,6 +27,7 @@ mod guard;
 pub mod ops;
 mod sst;
 mod stage;
+mod utc;
 mod warning;
 
 // The public surface: the operations (each a module of `ops` with its

@@ -221,14 +221,8 @@ fn a_lock_this_checkout_holds_is_used_and_released_with_the_push() {
     assert!(bare.find_reference(LOCK_REF).is_err(), "released");
     assert!(!repo
         .path()
-        .join("sst-local-state")
-        .read_dir()
-        .unwrap()
-        .any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .starts_with("lock-")));
+        .join("sst-local-state/locks/demo-app/dev.json")
+        .exists());
 }
 
 #[test]

@@ -72,6 +72,7 @@ pub enum ErrorCode {
     REDIRECT_REFUSED,
     LOCK_HELD,
     LOCK_NOT_HELD,
+    LOCK_REF_REFUSED,
     LOCK_LOST,
     PASSPHRASE_CHANGED,
 }
@@ -490,6 +491,7 @@ pub fn commit_stage<'env>(
             dry_run: options.dry_run.unwrap_or(false),
             keep_lock: options.keep_lock.unwrap_or(false),
             trailers: Vec::new(),
+            run_lock: None,
         }
     });
     spawn_blocking(
@@ -503,7 +505,8 @@ js_options! {
     #[doc = "Options of `lockStage`."]
     pub struct LockOptions {
         stage, app, cwd, remote, lock_ref_prefix, lock_ttl, lock_timeout,
-        #[doc = "What this process runs, recorded in the lock; default its command line."]
+        #[doc = "What this process runs, recorded in the lock as given; default its program and"]
+        #[doc = "up to two subcommand words (never its other arguments, which may hold secrets)."]
         pub command: Option<String>,
     }
 }
@@ -644,7 +647,7 @@ pub struct RunResult {
 /// Deploys under the stage lock: takes the lock and prepares (from the
 /// branch's newest state), runs `command` with this process's stdio
 /// (SIGINT/SIGTERM sent to this process by another one are forwarded to
-/// it), then commits ALWAYS, also when the command failed (a failed deploy
+/// it, and to each command of overlapping calls), then commits ALWAYS, also when the command failed (a failed deploy
 /// still changed real resources), with the exit code in the trailers, and
 /// releases the lock in the same push. Resolves with the command's
 /// `exitCode` once the state is saved (a failed command does not reject);
@@ -695,12 +698,13 @@ pub fn run_stage<'env>(
 /// `refs/heads/sst-local-state/lock`), which the git server applies as a
 /// compare-and-swap, so of many concurrent callers exactly one gets it. Its
 /// commit records the holder (CI run and URL, host, pid, user, command) and
-/// when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+/// when it expires (`lockTtl`, default 1 hour, from 1s to 7 days). Rejects with `LOCK_HELD`
 /// (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
 /// run holds it, at once or after waiting `lockTimeout` (polling with
 /// jittered backoff and printing who holds it on stderr). An expired lock
 /// is replaced by a compare-and-swap against its commit (`broke`), so two
-/// waiters cannot both break it. Needs the `git` command line
+/// waiters cannot both break it. A ref in the lock ref's way rejects with
+/// `LOCK_REF_REFUSED` at once. Needs the `git` command line
 /// (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
 /// `unlockStage` in it releases it. Calling it again while holding the lock
 /// resolves with `alreadyHeld`.

@@ -67,6 +67,7 @@ pub(super) fn commit(
         dry_run: args.dry_run,
         keep_lock: args.keep_lock,
         trailers: Vec::new(),
+        run_lock: None,
     };
     let report = crate::commit::commit(&options, env)?;
     if let Some(url) = &report.remote_url {

@@ -170,10 +170,12 @@ struct LockPlaceArgs {
 /// How a lock is taken.
 #[derive(Debug, Args)]
 struct LockWaitArgs {
-    /// How long the lock is valid before another run may break it (`90s`, `2h`) [default: 1h].
+    /// How long the lock is valid before another run may break it (`90s`, `2h`; 1s to 7days)
+    /// [default: 1h].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     lock_ttl: Option<Duration>,
-    /// How long to wait for a lock another run holds (`90s`, `5m`) [default: 0, fail at once].
+    /// How long to wait for a lock another run holds (`90s`, `5m`; at most 7days) [default: 0,
+    /// fail at once].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     lock_timeout: Option<Duration>,
 }
@@ -212,6 +214,7 @@ impl LockWaitArgs {
             ttl: self.lock_ttl,
             timeout: self.lock_timeout,
             command: None,
+            run: None,
         }
     }
 }

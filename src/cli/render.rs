@@ -215,12 +215,7 @@ pub fn locks(locks: &[LockInfo]) -> String {
         .iter()
         .map(|l| {
             let expired = if l.expired { " [EXPIRED]" } else { "" };
-            let url = l
-                .holder
-                .as_ref()
-                .and_then(|h| h.run_url.as_deref())
-                .map(|u| format!(" {u}"))
-                .unwrap_or_default();
+            let url = l.run_url_suffix();
             format!("{}{expired}: {}{url}", l.lock_ref, l.describe())
         })
         .collect::<Vec<_>>()

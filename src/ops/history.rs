@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::Instant;
 
 use git2::{Oid, Repository};
 use serde::de::IgnoredAny;
@@ -404,10 +404,9 @@ pub(crate) fn commit_at<'r>(
         })
 }
 
-/// A commit's author time, RFC 3339 UTC.
+/// A commit's author time, RFC 3339 UTC (any date git accepts; see [`crate::utc`]).
 pub(crate) fn author_time(commit: &git2::Commit<'_>) -> String {
-    let secs = commit.author().when().seconds().max(0) as u64;
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+    crate::utc::rfc3339(commit.author().when().seconds())
 }
 
 /// The stage's state changes, newest first. Reads git objects only.

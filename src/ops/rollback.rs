@@ -635,7 +635,7 @@ impl<'a> LockedRollback<'a> {
     /// landed, the lock's local record and the remote-tracking branch follow.
     fn push(&self, oid: Oid, tip: &git2::Commit) -> Result<Pushed> {
         let (repo, remote, branch) = (self.repo, self.remote, &self.branch);
-        let carried = Carried::held(repo, self.ctx, &remote.name, false, self.env)?;
+        let carried = Carried::held(repo, self.ctx, &remote.name, false, self.env, None)?;
         let along: Vec<_> = carried.iter().map(|c| c.update()).collect();
         match remote.push_along(oid, branch, Some(tip.id()), &along)? {
             PushOutcome::Accepted => {

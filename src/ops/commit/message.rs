@@ -98,13 +98,23 @@ pub fn summary(facts: &MessageFacts) -> String {
     parts.join(", ")
 }
 
-/// The full commit message: the template's first line, a blank line, trailers.
+/// `text` on one line: each control character (newline, carriage return,
+/// tab, ...) becomes a space, so a value cannot add a line to a message.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The full commit message: the template's first line, a blank line,
+/// trailers, each on one line (a newline in a value, such as a CI
+/// variable's, cannot forge another trailer).
 pub fn compose(ctx: &StageContext, template: Option<&str>, facts: &MessageFacts) -> String {
     let subject = template
         .unwrap_or(DEFAULT_TEMPLATE)
         .replace("{app}", ctx.app.as_str())
         .replace("{stage}", ctx.stage.as_str())
-        .replace("{summary}", &summary(facts));
+        .replace("{summary}", &one_line(&summary(facts)));
     let mut trailers = vec![
         format!("SST-App: {}", ctx.app),
         format!("SST-Stage: {}", ctx.stage),
@@ -132,6 +142,7 @@ pub fn compose(ctx: &StageContext, template: Option<&str>, facts: &MessageFacts)
         trailers.push(format!("CI-Run: {url}"));
     }
     trailers.extend(facts.extra.iter().cloned());
+    let trailers: Vec<String> = trailers.iter().map(|t| one_line(t)).collect();
     format!("{}\n\n{}\n", subject.trim(), trailers.join("\n"))
 }
 

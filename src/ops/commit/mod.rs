@@ -68,6 +68,9 @@ pub struct CommitOptions {
     pub keep_lock: bool,
     /// More trailers for the message (`Key: value`).
     pub trailers: Vec<String>,
+    /// The `run` committing: the lock carried is the one that run took
+    /// (none: the lock this checkout holds, unless a live run's).
+    pub run_lock: Option<lock::RunLock>,
 }
 
 /// One changed state file.
@@ -148,7 +151,9 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     let mut run = Run::new(options, env, ctx, files, &state, &repo, timer)?;
     let target = run.target()?;
     if let (Some(t), false) = (&target, options.dry_run) {
-        run.carried = lock::Carried::held(&repo, &run.ctx, &t.remote.name, options.keep_lock, env)?;
+        let by = options.run_lock.as_ref();
+        run.carried =
+            lock::Carried::held(&repo, &run.ctx, &t.remote.name, options.keep_lock, env, by)?;
     }
     let base = run.choose_base(target.as_ref())?;
     let mut plan = run.plan(&base)?;
