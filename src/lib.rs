@@ -43,7 +43,7 @@ pub use stage::seal;
 pub use warning::Warning;
 
 // Short paths inside the crate.
-use git::{git_cli, gitx, probe, redact, remote, urlmatch};
+use git::{git_cli, gitx, probe, redact, remote, revision, urlmatch};
 use ops::commit::message;
 use sst::{config_dir, nesting, sst_config};
 use stage::{layout, marker, names, per_kind, project, state};

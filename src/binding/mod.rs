@@ -214,7 +214,8 @@ pub struct PrepareResult {
     pub files: Vec<PreparedFile>,
     /// The repository has no checkpoint for the stage (SST will start a new one).
     pub first_deploy: bool,
-    /// The checkpoint's counts, when there is one.
+    /// The counts of the checkpoint SST starts from, when there is one: the
+    /// config dir's when it is kept (`action: 'kept'`), else the repository's.
     pub checkpoint: Option<CheckpointSummary>,
     /// Where unsaved config-dir files were backed up (with `force`).
     pub backup_dir: Option<String>,

@@ -60,7 +60,16 @@ pub fn prepare(r: &PrepareReport) -> String {
     if r.first_deploy {
         let _ = writeln!(out, "no checkpoint in the repository: first deploy of this stage, SST will start a new state");
     } else if let Some(c) = r.checkpoint {
-        let _ = writeln!(out, "checkpoint: {} resources", c.resources);
+        let kept = r
+            .files
+            .iter()
+            .any(|f| f.kind == crate::Kind::App && f.action == Action::Kept);
+        let whose = if kept {
+            " (the config dir's, kept: commit saves it)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "checkpoint: {} resources{whose}", c.resources);
     }
     let _ = write!(out, "done in {} ms", r.duration_ms);
     out

@@ -154,7 +154,8 @@ pub struct PrepareReport {
     pub files: Vec<FileOutcome>,
     /// The repository has no checkpoint for the stage: SST will start a new one.
     pub first_deploy: bool,
-    /// The checkpoint's resource counts when there is one.
+    /// The counts of the checkpoint SST starts from: the config dir's when
+    /// it is kept (SST changed it since the last sync), else the repository's.
     pub checkpoint: Option<CheckpointInfo>,
     /// Where unsaved config-dir files were backed up (with `force`).
     pub backup_dir: Option<Utf8PathBuf>,
@@ -238,7 +239,8 @@ fn restore(
             .join(ctx.stage.as_str())
             .join(fsx::utc_stamp())
     });
-    let sst_lock = notices(&ctx, repo.info.checkpoint, &mut warnings);
+    let checkpoint = plan.checkpoint(&files, &repo);
+    let sst_lock = notices(&ctx, checkpoint, &mut warnings);
     if !options.dry_run {
         plan.apply(&ctx, &files, &repo, backup_dir.as_deref())?;
     }
@@ -250,7 +252,7 @@ fn restore(
         state_dir: ctx.state_dir_abs(),
         first_deploy: plan.first_deploy(&repo),
         files: plan.outcomes,
-        checkpoint: repo.info.checkpoint,
+        checkpoint,
         backup_dir,
         dry_run: options.dry_run,
         sst_lock,
@@ -384,6 +386,22 @@ impl Plan {
     /// Whether `force` overrides something (then it backs it up first).
     fn needs_backup(&self) -> bool {
         !self.unsaved.is_empty() || !self.missing_in_repo.is_empty()
+    }
+
+    /// The counts of the checkpoint SST will start from: the config dir's
+    /// when it is kept (SST changed it since the last sync), else the
+    /// repository's.
+    fn checkpoint(&self, files: &PerKind<StateFile>, repo: &RepoState) -> Option<CheckpointInfo> {
+        let kept = self
+            .outcomes
+            .iter()
+            .any(|f| f.kind == Kind::App && f.action == Action::Kept);
+        if !kept {
+            return repo.info.checkpoint;
+        }
+        let path = &files[Kind::App].config_path;
+        let bytes = fsx::read_optional(path).ok()??;
+        crate::state::check_checkpoint(path, &bytes).ok()
     }
 
     /// Neither the repository nor the config dir holds a checkpoint.

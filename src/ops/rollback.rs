@@ -306,22 +306,8 @@ fn commit_at<'r>(
     rev: &str,
     options: &RollbackOptions,
 ) -> Result<git2::Commit<'r>> {
-    repo.revparse_single(rev)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| {
-            Error::option(
-                options.common.caller.name("to", "to"),
-                format!(
-                    "{rev:?} names no commit: {}{}",
-                    e.message(),
-                    if repo.is_shallow() {
-                        " (this clone is shallow: fetch the history first, `git fetch --unshallow`)"
-                    } else {
-                        ""
-                    }
-                ),
-            )
-        })
+    crate::revision::commit_named(repo, rev)
+        .map_err(|reason| Error::option(options.common.caller.name("to", "to"), reason))
 }
 
 /// Restores the stage's files as they were at `options.to` in a new commit
