@@ -552,7 +552,8 @@ export interface PreparedFile {
   /**
    * What prepare did (or, with `dryRun`, would do): `kept` = left as it
    * is, since SST changed it after the last sync and the repository did
-   * not (`commit` saves it); `removed` only with `force`.
+   * not (`commit` saves it); `removed` with `force`, or with `lock` when
+   * the fetched branch tip removed a file the config dir holds as last synced.
    */
   action: 'written' | 'unchanged' | 'absent' | 'removed' | 'kept'
   /** Size of the repository's version in bytes (0 when absent). */
@@ -624,7 +625,10 @@ export interface PrepareResult {
   files: Array<PreparedFile>
   /** The repository has no checkpoint for the stage (SST will start a new one). */
   firstDeploy: boolean
-  /** The checkpoint's counts, when there is one. */
+  /**
+   * The counts of the checkpoint SST starts from, when there is one: the
+   * config dir's when it is kept (`action: 'kept'`), else the repository's.
+   */
   checkpoint?: CheckpointSummary
   /** Where unsaved config-dir files were backed up (with `force`). */
   backupDir?: string

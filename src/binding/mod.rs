@@ -168,7 +168,8 @@ pub struct PreparedFile {
     pub config_path: String,
     /// What prepare did (or, with `dryRun`, would do): `kept` = left as it
     /// is, since SST changed it after the last sync and the repository did
-    /// not (`commit` saves it); `removed` only with `force`.
+    /// not (`commit` saves it); `removed` with `force`, or with `lock` when
+    /// the fetched branch tip removed a file the config dir holds as last synced.
     #[napi(ts_type = "'written' | 'unchanged' | 'absent' | 'removed' | 'kept'")]
     pub action: String,
     /// Size of the repository's version in bytes (0 when absent).

@@ -58,8 +58,9 @@ pub enum Action {
     Unchanged,
     /// In neither place.
     Absent,
-    /// Removed from the config dir (with `force` only, after a backup): the
-    /// repository has no such file.
+    /// Removed from the config dir: the repository has no such file (with
+    /// `force`, after a backup; or under the lock, where the fetched branch
+    /// tip removed it and the config dir held it as last synced).
     Removed,
     /// Left as it is: SST changed it since the last sync (a deploy, `sst
     /// secret set`) and the repository did not; `commit` saves it.
@@ -107,7 +108,18 @@ enum Merge {
 /// | present | absent | restored |
 /// | absent | present, synced before | `STATE_MISSING_IN_REPO` (`force`: backed up, removed) |
 /// | absent | present, never synced | kept (a first deploy not committed yet) |
-fn three_way(repo: Option<BlobId>, config: Option<BlobId>, base: Option<BlobId>) -> Merge {
+///
+/// `from_tip`: the repository is the branch's tip, fetched under the stage
+/// lock, so a file it lacks was removed there (a rollback, a removed
+/// stage), not an old checkout's gap: a synced file the config dir holds
+/// unchanged is removed (it is in git history), one SST changed since is a
+/// divergence (`UNSAVED_STATE`).
+fn three_way(
+    repo: Option<BlobId>,
+    config: Option<BlobId>,
+    base: Option<BlobId>,
+    from_tip: bool,
+) -> Merge {
     match (repo, config) {
         (None, None) => Merge::Take(Action::Absent),
         (Some(r), Some(c)) if r == c => Merge::Take(Action::Unchanged),
@@ -116,6 +128,8 @@ fn three_way(repo: Option<BlobId>, config: Option<BlobId>, base: Option<BlobId>)
         (Some(r), Some(_)) if Some(r) == base => Merge::Kept,
         (Some(_), Some(_)) => Merge::Diverged,
         (None, Some(_)) if base.is_none() => Merge::Kept,
+        (None, Some(c)) if from_tip && Some(c) == base => Merge::Take(Action::Removed),
+        (None, Some(_)) if from_tip => Merge::Diverged,
         (None, Some(_)) => Merge::MissingInRepo,
     }
 }
@@ -178,7 +192,7 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
     let Some(request) = options.lock.as_ref().filter(|_| !options.dry_run) else {
-        return restore(options, env, ctx, None, started);
+        return restore(options, env, ctx, None, started, false);
     };
     let repo = gitx::discover(&ctx.project_root)?;
     let caller = options.common.caller;
@@ -189,20 +203,32 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let already_held = taken.already_held;
     let restored = pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
         .and_then(|branch| tip::refresh(&ctx, &repo, &lock.remote, &branch))
-        .and_then(|_| restore(options, env, ctx.clone(), Some(taken), started));
+        .and_then(|tip| {
+            restore(
+                options,
+                env,
+                ctx.clone(),
+                Some(taken),
+                started,
+                tip.is_some(),
+            )
+        });
     if restored.is_err() && !already_held {
         let _ = lock.release(false);
     }
     restored
 }
 
-/// Prepare's work once the lock (if any) is held.
+/// Prepare's work once the lock (if any) is held; `from_tip`: the
+/// worktree's stage files were just brought to the fetched branch tip under
+/// the lock, so a file it lacks was removed there (see [`three_way`]).
 fn restore(
     options: &PrepareOptions,
     env: &Env,
     ctx: StageContext,
     lock: Option<LockReport>,
     started: Instant,
+    from_tip: bool,
 ) -> Result<PrepareReport> {
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
@@ -230,7 +256,7 @@ fn restore(
             file: crate::layout::marker_path(&ctx),
         });
     }
-    let plan = Plan::make(&files, &repo, &loaded.marker(), &mut warnings)?;
+    let plan = Plan::make(&files, &repo, &loaded.marker(), from_tip, &mut warnings)?;
     plan.refusals(options)?;
     let backup_dir = plan.needs_backup().then(|| {
         tool_dir(&ctx)
@@ -313,6 +339,7 @@ impl Plan {
         files: &PerKind<StateFile>,
         repo: &RepoState,
         base: &Marker,
+        from_tip: bool,
         warnings: &mut Vec<Warning>,
     ) -> Result<Plan> {
         let mut plan = Plan {
@@ -324,10 +351,14 @@ impl Plan {
         for file in files {
             let repo_hash = repo.hashes[file.kind];
             let config_hash = fsx::blob_hash_file(&file.config_path)?;
-            let action = match three_way(repo_hash, config_hash, base.hash(file.kind)) {
+            let action = match three_way(repo_hash, config_hash, base.hash(file.kind), from_tip) {
                 Merge::Diverged => {
                     plan.unsaved.push(file.clone());
-                    Action::Written
+                    if repo_hash.is_some() {
+                        Action::Written
+                    } else {
+                        Action::Removed
+                    }
                 }
                 Merge::MissingInRepo => {
                     plan.missing_in_repo.push(file.clone());
