@@ -839,6 +839,17 @@ export interface RollbackResult {
   message?: string
   /** Cloud resources change only at the next deploy: run `sst refresh` first. */
   note: string
+  /**
+   * Whether this checkout's HEAD (and the stage's files in its worktree)
+   * moved to the new commit, as `commitStage` moves it: when HEAD was at
+   * the tip the rollback was built on.
+   */
+  headUpdated: boolean
+  /**
+   * Findings that did not stop the rollback (`CHECKOUT_BEHIND`: the exact
+   * command that brings the new commit into this checkout).
+   */
+  warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */
   durationMs: number
 }

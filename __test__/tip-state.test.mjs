@@ -78,6 +78,11 @@ describe('a locked run starts from the tip, deletions included', () => {
     const rolled = assertOk(cli(['rollback', '--stage', 'dev', '--to', withoutSecret, '--json'], a), 'rollback').json
     assert.deepEqual(rolled.files.map((f) => [f.path, f.change]), [[SECRET, 'removed']])
     assert.equal(showBlob(repo.path, 'main', SECRET), null)
+    // A's checkout was at the tip: it follows the rollback, as commit would move it
+    assert.equal(rolled.headUpdated, true)
+    assert.equal(revParse(a, 'HEAD', { bare: false }), rolled.commit)
+    assert.ok(!existsSync(join(a, SECRET)))
+    assert.equal(gitOk(['status', '--porcelain'], a), '')
 
     // machine B runs again from its older checkout: the tip's state, exactly
     for (const name of ['after-rollback-1', 'after-rollback-2']) {

@@ -132,6 +132,23 @@ pub fn refresh_index(
     index.write()
 }
 
+/// Removes the index entries of `paths` (files removed from the worktree
+/// and from the commit HEAD now points at); other entries are untouched.
+pub fn drop_index_entries(
+    repo: &Repository,
+    paths: &[String],
+) -> std::result::Result<(), git2::Error> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let mut index = repo.index()?;
+    for path in paths {
+        // a path the index does not hold is fine
+        let _ = index.remove_path(std::path::Path::new(path));
+    }
+    index.write()
+}
+
 /// An index entry for a file we just wrote with content `blob`.
 #[cfg(unix)]
 fn index_entry(file: &Utf8Path, path: &str, blob: Oid) -> Option<git2::IndexEntry> {

@@ -3,6 +3,7 @@
 pub mod commit;
 pub mod doctor;
 pub mod encrypt;
+pub mod follow;
 pub mod history;
 pub mod init;
 pub mod lock;

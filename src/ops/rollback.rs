@@ -17,11 +17,13 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::gitx::{self, TreeBlob};
 use crate::layout::{state_files, Kind};
+use crate::ops::follow;
 use crate::ops::history::open_repo;
 use crate::ops::lock::{Carried, LockRequest, StageLock};
 use crate::project::{self, CommonOptions, StageContext};
 use crate::remote::{git_error, PushOutcome, Remote};
 use crate::seal::Keyring;
+use crate::warning::Warning;
 
 /// What the user is told after every rollback.
 pub const CLOUD_NOTE: &str = "Only the state in the repository was rolled back: cloud resources change at the next deploy, which makes them match this state. Run `sst refresh` first (after `sst-local-state prepare`) to see how the cloud differs from it.";
@@ -93,6 +95,12 @@ pub struct RollbackReport {
     pub message: Option<String>,
     /// What a rollback does and does not do (cloud resources, `sst refresh`).
     pub note: String,
+    /// Whether this checkout's HEAD (and the stage's files in its worktree)
+    /// moved to the new commit: when HEAD was at the tip it was built on.
+    pub head_updated: bool,
+    /// Findings that did not stop the rollback (`CHECKOUT_BEHIND`: the exact
+    /// command that brings the new commit into this checkout).
+    pub warnings: Vec<Warning>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -422,14 +430,26 @@ fn under_lock(
         attempts += 1;
         match run.push(made.oid, &tip)? {
             Pushed::Landed { lock_released } => {
+                let (head_updated, warning) = follow::follow(
+                    ctx,
+                    repo,
+                    &follow::PushedCommit {
+                        remote: &remote.name,
+                        branch: &run.branch,
+                        pushed: made.oid,
+                        tip: tip.id(),
+                    },
+                );
                 return Ok(run.finished(RollbackReport {
                     commit: Some(made.oid.to_string()),
                     committed: true,
                     lock_released,
                     attempts,
                     message: Some(made.message),
+                    head_updated,
+                    warnings: warning.into_iter().collect(),
                     ..report
-                }))
+                }));
             }
             Pushed::Moved(reason) => run.pause(reason, attempts)?,
         }
@@ -553,6 +573,8 @@ impl<'a> LockedRollback<'a> {
             attempts,
             message: None,
             note: CLOUD_NOTE.into(),
+            head_updated: false,
+            warnings: Vec::new(),
             duration_ms: 0,
         }
     }

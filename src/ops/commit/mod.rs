@@ -46,6 +46,7 @@ use message::MessageFacts;
 pub use push::PUSH_TIMEOUT_ENV;
 pub(crate) use push::{backoff, push_budget};
 use rule::{Ids, Pending};
+pub(crate) use worktree::{move_head, HeadMove};
 
 /// Options of [`commit`].
 #[derive(Debug, Clone, Default)]

@@ -104,7 +104,7 @@ pub(super) fn write(
 }
 
 /// What [`move_head`] did.
-enum HeadMove {
+pub(crate) enum HeadMove {
     /// HEAD (or its branch) points at the state commit; with a warning
     /// when the index could not be refreshed (a `git` holding its lock).
     Moved(Option<Warning>),
@@ -119,7 +119,7 @@ enum HeadMove {
 /// the index entries of our paths only. The move is a compare-and-swap
 /// against `expected`, where HEAD was when the run read it: a commit made
 /// meanwhile (the user's own) is never moved off its branch.
-fn move_head(
+pub(crate) fn move_head(
     repo: &Repository,
     oid: Oid,
     expected: Option<Oid>,
