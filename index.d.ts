@@ -581,7 +581,10 @@ export interface PrepareOptions {
    * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
    */
   passphraseMode?: 'age' | 'env' | 'plain'
-  /** Back up config-dir files holding unsaved changes, then overwrite them. */
+  /**
+   * Overwrite config-dir files holding unsaved changes (and remove those the
+   * repository lacks); every config-dir file it replaces is backed up first (`backupDir`).
+   */
   force?: boolean
   /** Report what would change; write nothing. */
   dryRun?: boolean
@@ -630,7 +633,10 @@ export interface PrepareResult {
    * config dir's when it is kept (`action: 'kept'`), else the repository's.
    */
   checkpoint?: CheckpointSummary
-  /** Where unsaved config-dir files were backed up (with `force`). */
+  /**
+   * Where the config-dir files a forced prepare overwrote or removed were
+   * backed up (with `force`, when it replaced any).
+   */
   backupDir?: string
   /** Whether nothing was written. */
   dryRun: boolean

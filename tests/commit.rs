@@ -353,8 +353,14 @@ fn a_state_change_saved_by_another_run_since_prepare_is_a_conflict() {
         blob_in(&bare, saved, "infra/state/app/dev.json").unwrap(),
         ours.as_bytes()
     );
+    // the worktree holds the branch's state again: ours is on the rescue
+    // branch and in the config dir, so a prepare sees the divergence
     assert_eq!(
         std::fs::read_to_string(fx.project.join("infra/state/app/dev.json")).unwrap(),
+        theirs
+    );
+    assert_eq!(
+        std::fs::read_to_string(fx.config_path("app", "dev.json")).unwrap(),
         ours
     );
 }

@@ -276,3 +276,26 @@ fn a_kept_checkpoint_is_the_one_whose_resources_prepare_reports() {
     assert_eq!(SUBJECTS[0].action(&restored), Action::Written);
     assert_eq!(restored.checkpoint.map(|c| c.resources), Some(2));
 }
+
+#[test]
+fn force_backs_up_every_config_dir_file_it_replaces_even_one_as_last_synced() {
+    let (fx, base) = synced(&SUBJECTS[0]);
+    let theirs = (SUBJECTS[0].version)(&fx, "theirs");
+    fx.repo_write("app/dev.json", &theirs);
+    let report = run(&fx, true).unwrap();
+    assert_eq!(SUBJECTS[0].action(&report), Action::Written);
+    let dir = report
+        .backup_dir
+        .expect("a forced prepare that replaced a file backs it up");
+    assert_eq!(
+        std::fs::read(dir.join("state/app/demo-app/dev.json")).unwrap(),
+        base
+    );
+    assert_eq!(std::fs::read(SUBJECTS[0].config(&fx)).unwrap(), theirs);
+    // nothing replaced: no backup; not forced: no backup either
+    assert!(run(&fx, true).unwrap().backup_dir.is_none());
+    fx.repo_write("app/dev.json", &base);
+    let plain = run(&fx, false).unwrap();
+    assert_eq!(SUBJECTS[0].action(&plain), Action::Written);
+    assert!(plain.backup_dir.is_none());
+}

@@ -139,7 +139,8 @@ js_options! {
     #[doc = "Options of `prepareStage`."]
     pub struct PrepareOptions {
         stage, app, cwd, state_dir, config_dir, passphrase_mode,
-        #[doc = "Back up config-dir files holding unsaved changes, then overwrite them."]
+        #[doc = "Overwrite config-dir files holding unsaved changes (and remove those the"]
+        #[doc = "repository lacks); every config-dir file it replaces is backed up first (`backupDir`)."]
         pub force: Option<bool>,
         #[doc = "Report what would change; write nothing."]
         pub dry_run: Option<bool>,
@@ -218,7 +219,8 @@ pub struct PrepareResult {
     /// The counts of the checkpoint SST starts from, when there is one: the
     /// config dir's when it is kept (`action: 'kept'`), else the repository's.
     pub checkpoint: Option<CheckpointSummary>,
-    /// Where unsaved config-dir files were backed up (with `force`).
+    /// Where the config-dir files a forced prepare overwrote or removed were
+    /// backed up (with `force`, when it replaced any).
     pub backup_dir: Option<String>,
     /// Whether nothing was written.
     pub dry_run: bool,

@@ -264,7 +264,8 @@ struct StageArgs {
 struct PrepareArgs {
     #[command(flatten)]
     stage: StageArgs,
-    /// Back up config-dir files with unsaved changes, then overwrite them.
+    /// Overwrite config-dir files with unsaved changes (remove those the repository lacks);
+    /// every config-dir file it replaces is backed up first.
     #[arg(long)]
     force: bool,
     /// Show what would change; write nothing.

@@ -55,7 +55,7 @@ pub fn prepare(r: &PrepareReport) -> String {
         } else {
             "backed up"
         };
-        let _ = writeln!(out, "{verb} unsaved config-dir files to {dir}");
+        let _ = writeln!(out, "{verb} the replaced config-dir files to {dir}");
     }
     if r.first_deploy {
         let _ = writeln!(out, "no checkpoint in the repository: first deploy of this stage, SST will start a new state");

@@ -33,7 +33,8 @@ use crate::warning::Warning;
 pub struct PrepareOptions {
     /// Stage, app, paths.
     pub common: CommonOptions,
-    /// Back up config-dir files with unsaved changes, then overwrite them.
+    /// Overwrite diverged config-dir files and remove those the repository
+    /// lacks; every config-dir file it overwrites or removes is backed up first.
     pub force: bool,
     /// Report what would change; write nothing.
     pub dry_run: bool,
@@ -171,7 +172,8 @@ pub struct PrepareReport {
     /// The counts of the checkpoint SST starts from: the config dir's when
     /// it is kept (SST changed it since the last sync), else the repository's.
     pub checkpoint: Option<CheckpointInfo>,
-    /// Where unsaved config-dir files were backed up (with `force`).
+    /// Where the config-dir files a forced prepare overwrote or removed were
+    /// backed up (with `force`, when it replaced any).
     pub backup_dir: Option<Utf8PathBuf>,
     /// Whether this was a dry run (nothing written).
     pub dry_run: bool,
@@ -258,7 +260,7 @@ fn restore(
     }
     let plan = Plan::make(&files, &repo, &loaded.marker(), from_tip, &mut warnings)?;
     plan.refusals(options)?;
-    let backup_dir = plan.needs_backup().then(|| {
+    let backup_dir = plan.needs_backup(options.force).then(|| {
         tool_dir(&ctx)
             .join("backup")
             .join(ctx.app.as_str())
@@ -330,6 +332,9 @@ struct Plan {
     unsaved: Vec<StateFile>,
     /// Config-dir files the repository lacks, synced before.
     missing_in_repo: Vec<StateFile>,
+    /// Config-dir files this prepare overwrites or removes (backed up first
+    /// with `force`).
+    replaced: Vec<StateFile>,
     /// The record of the sync this prepare makes.
     marker: Marker,
 }
@@ -346,6 +351,7 @@ impl Plan {
             outcomes: Vec::new(),
             unsaved: Vec::new(),
             missing_in_repo: Vec::new(),
+            replaced: Vec::new(),
             marker: Marker::default(),
         };
         for file in files {
@@ -372,6 +378,10 @@ impl Plan {
                 }
                 Merge::Take(action) => action,
             };
+            let overwritten = action == Action::Written && config_hash.is_some();
+            if overwritten || action == Action::Removed {
+                plan.replaced.push(file.clone());
+            }
             plan.marker.files[file.kind] = repo_hash;
             plan.outcomes.push(FileOutcome {
                 kind: file.kind,
@@ -414,9 +424,10 @@ impl Plan {
         Ok(())
     }
 
-    /// Whether `force` overrides something (then it backs it up first).
-    fn needs_backup(&self) -> bool {
-        !self.unsaved.is_empty() || !self.missing_in_repo.is_empty()
+    /// Whether a forced prepare replaces config-dir files (then it backs
+    /// every one of them up first, whatever the reason it replaces them).
+    fn needs_backup(&self, force: bool) -> bool {
+        force && !self.replaced.is_empty()
     }
 
     /// The counts of the checkpoint SST will start from: the config dir's
@@ -456,13 +467,7 @@ impl Plan {
         backup_dir: Option<&Utf8Path>,
     ) -> Result<()> {
         if let Some(dir) = backup_dir {
-            let overridden: Vec<StateFile> = self
-                .unsaved
-                .iter()
-                .chain(&self.missing_in_repo)
-                .cloned()
-                .collect();
-            back_up(ctx, dir, &overridden)?;
+            back_up(ctx, dir, &self.replaced)?;
         }
         let mut staged = fsx::Staged::default();
         for (file, outcome) in files.iter().zip(&self.outcomes) {
