@@ -228,7 +228,7 @@ export declare function encryptPassphrases(options?: PassphrasesOptions | undefi
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED' | 'STAGE_UNKNOWN'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -610,6 +610,13 @@ export interface PrepareOptions {
   lockTtl?: string
   /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
   lockTimeout?: string
+  /**
+   * Whether a new stage (none of whose state the repository holds) may be deployed;
+   * else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`
+   * (`true`, or name patterns such as `["pr-*"]`), then: yes outside CI, no in CI
+   * (rejects with `STAGE_UNKNOWN`, listing the stages the repository holds).
+   */
+  allowNewStage?: boolean
 }
 
 /** The result of `prepareStage`. */
@@ -628,6 +635,11 @@ export interface PrepareResult {
   files: Array<PreparedFile>
   /** The repository has no checkpoint for the stage (SST will start a new one). */
   firstDeploy: boolean
+  /**
+   * The stages the repository's state folder holds state for (a
+   * checkpoint, secrets or a passphrase), sorted.
+   */
+  knownStages: Array<string>
   /**
    * The counts of the checkpoint SST starts from, when there is one: the
    * config dir's when it is kept (`action: 'kept'`), else the repository's.
@@ -936,6 +948,13 @@ export interface RunOptions {
   lockTtl?: string
   /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
   lockTimeout?: string
+  /**
+   * Whether a new stage (none of whose state the repository holds) may be deployed;
+   * else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`
+   * (`true`, or name patterns such as `["pr-*"]`), then: yes outside CI, no in CI
+   * (rejects with `STAGE_UNKNOWN`, listing the stages the repository holds).
+   */
+  allowNewStage?: boolean
 }
 
 /** The result of `runStage`. */

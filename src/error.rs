@@ -369,6 +369,19 @@ pub enum Error {
         /// The rescue branch holding our state, when the push to it worked.
         rescue_branch: Option<String>,
     },
+    /// In CI (or where new stages are not allowed), a stage none of whose
+    /// state the repository holds: most often a typo.
+    #[error("stage {stage:?} has no state in the repository ({holds}): a typo? A new stage is not deployed here ({origin} allows no new stage of that name), and nothing was changed. If {stage:?} is meant to be a new stage, pass {flag}, or allow it in package.json (\"sstLocalState\": {{ \"newStages\": [\"pr-*\"] }} for stages matching a pattern, or true for every one), or set SST_LOCAL_STATE_NEW_STAGES")]
+    StageUnknown {
+        /// The stage asked for.
+        stage: String,
+        /// What the repository holds (`infra/state holds the stages dev, prod`).
+        holds: String,
+        /// Where the policy that refused it comes from.
+        origin: String,
+        /// How this caller allows a new stage (`--allow-new-stage`, `options.allowNewStage`).
+        flag: String,
+    },
     /// `rollback` to a revision whose stage passphrase differs from the current one.
     #[error("the stage's passphrase at {to} differs from the current one at {tip}: rolling back to it would leave every secret set since unreadable (and the current passphrase's secrets with it). Nothing was changed. To roll back anyway, pass {force}")]
     PassphraseChanged {
@@ -390,6 +403,15 @@ fn unsaved_message(files: &[Utf8PathBuf], force: &str, passphrase: bool) -> Stri
         format!("{head}. The config dir's passphrase differs from the repository's, so it cannot be committed (it would orphan every secret the repository holds): pass {force} to back the config dir's files up and restore the repository's state and passphrase, then set again any secret you set here and deploy")
     } else {
         format!("{head}. Commit them first (`sst-local-state commit`: a real conflict ends on a rescue branch), or pass {force} to back them up and restore the repository's state")
+    }
+}
+
+/// The stages a repository holds, for a message: `the stages dev, prod`.
+pub fn known_list(known: &[String]) -> String {
+    match known {
+        [] => "no stage yet".to_string(),
+        [one] => format!("the stage {one}"),
+        many => format!("the stages {}", many.join(", ")),
     }
 }
 
@@ -449,6 +471,7 @@ impl Error {
             Error::LockNotHeld { .. } => "LOCK_NOT_HELD",
             Error::LockLost { .. } => "LOCK_LOST",
             Error::PassphraseChanged { .. } => "PASSPHRASE_CHANGED",
+            Error::StageUnknown { .. } => "STAGE_UNKNOWN",
         }
     }
 
@@ -613,6 +636,12 @@ mod tests {
                 to: "a".into(),
                 tip: "b".into(),
                 force: "--force".into(),
+            },
+            Error::StageUnknown {
+                stage: "prd".into(),
+                holds: "infra/state holds the stages dev, prod".into(),
+                origin: "the default in CI (github-actions)".into(),
+                flag: "--allow-new-stage".into(),
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

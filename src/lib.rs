@@ -38,7 +38,7 @@ pub use error::{Error, Result};
 pub use fsx::DirLock;
 pub use ops::{commit, encrypt, init, prepare, rekey, secrets, status};
 pub use stage::layout::Kind;
-pub use stage::project::CommonOptions;
+pub use stage::project::{Caller, CommonOptions};
 pub use stage::seal;
 pub use warning::Warning;
 
@@ -46,5 +46,5 @@ pub use warning::Warning;
 use git::{git_cli, gitx, probe, redact, remote, revision, urlmatch};
 use ops::commit::message;
 use sst::{config_dir, nesting, sst_config};
-use stage::{layout, marker, names, per_kind, project, state};
+use stage::{layout, marker, names, new_stage, per_kind, project, state};
 use stage::{passphrase_access, passphrase_mode};

@@ -142,6 +142,7 @@ impl From<PrepareReport> for PrepareResult {
             state_dir: r.state_dir.into_string(),
             files: r.files.into_iter().map(Into::into).collect(),
             first_deploy: r.first_deploy,
+            known_stages: r.known_stages,
             checkpoint: r.checkpoint.map(Into::into),
             backup_dir: r.backup_dir.map(|d| d.into_string()),
             dry_run: r.dry_run,

@@ -74,6 +74,7 @@ pub enum ErrorCode {
     LOCK_NOT_HELD,
     LOCK_LOST,
     PASSPHRASE_CHANGED,
+    STAGE_UNKNOWN,
 }
 
 /// A finding that did not stop the run.
@@ -154,6 +155,11 @@ js_options! {
         #[doc = "The branch whose newest state a locked prepare starts from (else as `commitStage` picks it)."]
         pub branch: Option<String>,
         remote, lock_ref_prefix, lock_ttl, lock_timeout,
+        #[doc = "Whether a new stage (none of whose state the repository holds) may be deployed;"]
+        #[doc = "else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`"]
+        #[doc = "(`true`, or name patterns such as `[\"pr-*\"]`), then: yes outside CI, no in CI"]
+        #[doc = "(rejects with `STAGE_UNKNOWN`, listing the stages the repository holds)."]
+        pub allow_new_stage: Option<bool>,
     }
 }
 
@@ -216,6 +222,9 @@ pub struct PrepareResult {
     pub files: Vec<PreparedFile>,
     /// The repository has no checkpoint for the stage (SST will start a new one).
     pub first_deploy: bool,
+    /// The stages the repository's state folder holds state for (a
+    /// checkpoint, secrets or a passphrase), sorted.
+    pub known_stages: Vec<String>,
     /// The counts of the checkpoint SST starts from, when there is one: the
     /// config dir's when it is kept (`action: 'kept'`), else the repository's.
     pub checkpoint: Option<CheckpointSummary>,
@@ -339,6 +348,7 @@ pub fn prepare_stage<'env>(
             require_state: options.require_state.unwrap_or(false),
             branch: options.branch,
             remote: options.remote,
+            allow_new_stage: options.allow_new_stage,
         })
     });
     spawn_blocking(
@@ -625,6 +635,11 @@ js_options! {
         #[doc = "Commit message template (as for `commitStage`)."]
         pub message: Option<String>,
         lock_ref_prefix, lock_ttl, lock_timeout,
+        #[doc = "Whether a new stage (none of whose state the repository holds) may be deployed;"]
+        #[doc = "else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`"]
+        #[doc = "(`true`, or name patterns such as `[\"pr-*\"]`), then: yes outside CI, no in CI"]
+        #[doc = "(rejects with `STAGE_UNKNOWN`, listing the stages the repository holds)."]
+        pub allow_new_stage: Option<bool>,
     }
 }
 
@@ -671,6 +686,7 @@ pub fn run_stage<'env>(
                 common: common.clone(),
                 branch: options.branch.clone(),
                 remote: options.remote.clone(),
+                allow_new_stage: options.allow_new_stage,
                 ..prepare::PrepareOptions::default()
             },
             commit: commit::CommitOptions {

@@ -58,7 +58,12 @@ pub fn prepare(r: &PrepareReport) -> String {
         let _ = writeln!(out, "{verb} the replaced config-dir files to {dir}");
     }
     if r.first_deploy {
-        let _ = writeln!(out, "no checkpoint in the repository: first deploy of this stage, SST will start a new state");
+        let _ = writeln!(
+            out,
+            "no checkpoint in the repository: first deploy of stage {}, SST will start a new state (the repository holds {})",
+            r.stage,
+            crate::error::known_list(&r.known_stages)
+        );
     } else if let Some(c) = r.checkpoint {
         let kept = r
             .files

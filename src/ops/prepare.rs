@@ -18,6 +18,7 @@ use crate::gitx;
 use crate::guard;
 use crate::layout::{state_files, tool_dir, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
+use crate::new_stage::{self, Policy};
 use crate::ops::lock::{LockReport, LockRequest, StageLock};
 use crate::ops::tip;
 use crate::per_kind::PerKind;
@@ -47,6 +48,11 @@ pub struct PrepareOptions {
     pub branch: Option<String>,
     /// The remote holding the lock and the branch; else as commit picks it.
     pub remote: Option<String>,
+    /// Whether a new stage (none of whose state the repository holds) may be
+    /// deployed; else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json`
+    /// `sstLocalState.newStages`, then: yes outside CI, no in CI
+    /// (`STAGE_UNKNOWN`, see [`crate::new_stage`]).
+    pub allow_new_stage: Option<bool>,
 }
 
 /// What prepare did (or would do) to one file.
@@ -169,6 +175,9 @@ pub struct PrepareReport {
     pub files: Vec<FileOutcome>,
     /// The repository has no checkpoint for the stage: SST will start a new one.
     pub first_deploy: bool,
+    /// The stages the repository's state folder holds state for (a
+    /// checkpoint, secrets or a passphrase), sorted.
+    pub known_stages: Vec<String>,
     /// The counts of the checkpoint SST starts from: the config dir's when
     /// it is kept (SST changed it since the last sync), else the repository's.
     pub checkpoint: Option<CheckpointInfo>,
@@ -241,6 +250,11 @@ fn restore(
             file: files[Kind::App].repo_path.clone(),
         });
     }
+    let known_stages = new_stage::known_stages(&ctx);
+    let caller = options.common.caller;
+    let policy = Policy::resolve(options.allow_new_stage, caller, env, &ctx.settings)?;
+    let config_has_checkpoint = files[Kind::App].config_path.is_file();
+    new_stage::check(&ctx, &known_stages, &policy, caller, config_has_checkpoint)?;
 
     // one run at a time per config dir: a concurrent prepare (another
     // project or stage: fallback files are shared) must not interleave
@@ -279,6 +293,7 @@ fn restore(
         config_dir: ctx.config_dir.clone(),
         state_dir: ctx.state_dir_abs(),
         first_deploy: plan.first_deploy(&repo),
+        known_stages,
         files: plan.outcomes,
         checkpoint,
         backup_dir,

@@ -3,6 +3,7 @@
 pub mod layout;
 pub mod marker;
 pub mod names;
+pub mod new_stage;
 pub mod passphrase_access;
 pub mod passphrase_mode;
 pub mod per_kind;
