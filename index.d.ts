@@ -137,8 +137,11 @@ export interface CommittedFile {
   kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
   /** Path in the repository, relative to its root. */
   path: string
-  /** Whether the file is new in the branch or changed. */
-  change: 'added' | 'modified'
+  /**
+   * Whether the file is new in the branch, changed, or removed (SST
+   * removed the stage: `sst remove` with `state.purge`).
+   */
+  change: 'added' | 'modified' | 'removed'
   /** Size in bytes. */
   bytes: number
 }
@@ -228,7 +231,7 @@ export declare function encryptPassphrases(options?: PassphrasesOptions | undefi
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED' | 'STAGE_UNKNOWN'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED' | 'STAGE_UNKNOWN' | 'REMOVAL_UNSAVED'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -241,9 +244,11 @@ export interface FileStatus {
   /**
    * `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
    * (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`;
-   * `encrypted` (the repository's passphrase is age-encrypted and no key is configured).
+   * `encrypted` (the repository's passphrase is age-encrypted and no key is configured);
+   * `removed-in-config-dir` (SST removed the stage here, `sst remove` with
+   * `state.purge`: commit saves the removal).
    */
-  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted'
+  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted' | 'removed-in-config-dir'
   /** Size in the repository, when present. */
   repoBytes?: number
   /** Size in the config dir, when present. */
@@ -1125,6 +1130,11 @@ export interface StatusResult {
   sstLock?: SstLockInfo
   /** Whether every file is in sync or absent on both sides. */
   clean: boolean
+  /**
+   * SST removed the stage from the config dir since the last sync (`sst
+   * remove` with `state.purge`): `commitStage` saves the removal.
+   */
+  stageRemoved: boolean
   /** Findings such as a corrupt file on one side. */
   warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */

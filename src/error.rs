@@ -382,6 +382,17 @@ pub enum Error {
         /// How this caller allows a new stage (`--allow-new-stage`, `options.allowNewStage`).
         flag: String,
     },
+    /// SST removed the stage from its config dir since the last sync (`sst
+    /// remove` with `state.purge`) and the removal is not committed.
+    #[error("SST removed stage {stage} from its config dir after the last sync (`sst remove` of an app with `state: {{ purge: true }}` deletes its checkpoint, secrets and passphrase), and that removal is not committed: the repository still holds {}. Nothing was restored. Save the removal with `sst-local-state commit --stage {stage}` (a commit removing the stage's files; history keeps them and `rollback` brings them back), or pass {force} to restore the stage from the repository instead", list(files))]
+    RemovalUnsaved {
+        /// The stage.
+        stage: String,
+        /// The stage's files the repository holds.
+        files: Vec<Utf8PathBuf>,
+        /// How this caller forces (`--force`, `force: true`).
+        force: String,
+    },
     /// `rollback` to a revision whose stage passphrase differs from the current one.
     #[error("the stage's passphrase at {to} differs from the current one at {tip}: rolling back to it would leave every secret set since unreadable (and the current passphrase's secrets with it). Nothing was changed. To roll back anyway, pass {force}")]
     PassphraseChanged {
@@ -472,6 +483,7 @@ impl Error {
             Error::LockLost { .. } => "LOCK_LOST",
             Error::PassphraseChanged { .. } => "PASSPHRASE_CHANGED",
             Error::StageUnknown { .. } => "STAGE_UNKNOWN",
+            Error::RemovalUnsaved { .. } => "REMOVAL_UNSAVED",
         }
     }
 
@@ -486,6 +498,7 @@ impl Error {
             | Error::LockLost { .. }
             | Error::UnsavedState { .. }
             | Error::StateMissingInRepo { .. }
+            | Error::RemovalUnsaved { .. }
             | Error::PassphraseMismatch { .. } => 4,
             _ => 1,
         }
@@ -497,7 +510,9 @@ impl Error {
     pub fn details(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut map = serde_json::Map::new();
         match self {
-            Error::UnsavedState { files, .. } | Error::StateMissingInRepo { files, .. } => {
+            Error::UnsavedState { files, .. }
+            | Error::StateMissingInRepo { files, .. }
+            | Error::RemovalUnsaved { files, .. } => {
                 map.insert("files".into(), files.iter().map(|f| f.as_str()).collect());
             }
             Error::StateConflict {
@@ -635,6 +650,11 @@ mod tests {
             Error::PassphraseChanged {
                 to: "a".into(),
                 tip: "b".into(),
+                force: "--force".into(),
+            },
+            Error::RemovalUnsaved {
+                stage: "dev".into(),
+                files: vec!["/a".into()],
                 force: "--force".into(),
             },
             Error::StageUnknown {

@@ -46,5 +46,5 @@ pub use warning::Warning;
 use git::{git_cli, gitx, probe, redact, remote, revision, urlmatch};
 use ops::commit::message;
 use sst::{config_dir, nesting, sst_config};
-use stage::{layout, marker, names, new_stage, per_kind, project, state};
+use stage::{layout, marker, names, new_stage, per_kind, project, removal, state};
 use stage::{passphrase_access, passphrase_mode};

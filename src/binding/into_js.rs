@@ -179,6 +179,7 @@ impl From<StatusReport> for StatusResult {
             config_checkpoint: r.config_checkpoint.map(Into::into),
             sst_lock: r.sst_lock.map(Into::into),
             clean: r.clean,
+            stage_removed: r.stage_removed,
             warnings: r.warnings.into_iter().map(Into::into).collect(),
             duration_ms: r.duration_ms as f64,
             passphrases: r

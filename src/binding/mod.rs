@@ -75,6 +75,7 @@ pub enum ErrorCode {
     LOCK_LOST,
     PASSPHRASE_CHANGED,
     STAGE_UNKNOWN,
+    REMOVAL_UNSAVED,
 }
 
 /// A finding that did not stop the run.
@@ -255,9 +256,11 @@ pub struct FileStatus {
     pub config_path: String,
     /// `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
     /// (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`;
-    /// `encrypted` (the repository's passphrase is age-encrypted and no key is configured).
+    /// `encrypted` (the repository's passphrase is age-encrypted and no key is configured);
+    /// `removed-in-config-dir` (SST removed the stage here, `sst remove` with
+    /// `state.purge`: commit saves the removal).
     #[napi(
-        ts_type = "'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted'"
+        ts_type = "'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted' | 'removed-in-config-dir'"
     )]
     pub state: String,
     /// Size in the repository, when present.
@@ -287,6 +290,9 @@ pub struct StatusResult {
     pub sst_lock: Option<SstLockInfo>,
     /// Whether every file is in sync or absent on both sides.
     pub clean: bool,
+    /// SST removed the stage from the config dir since the last sync (`sst
+    /// remove` with `state.purge`): `commitStage` saves the removal.
+    pub stage_removed: bool,
     /// Findings such as a corrupt file on one side.
     pub warnings: Vec<WarningInfo>,
     /// Wall time in milliseconds.
@@ -405,8 +411,9 @@ pub struct CommittedFile {
     pub kind: String,
     /// Path in the repository, relative to its root.
     pub path: String,
-    /// Whether the file is new in the branch or changed.
-    #[napi(ts_type = "'added' | 'modified'")]
+    /// Whether the file is new in the branch, changed, or removed (SST
+    /// removed the stage: `sst remove` with `state.purge`).
+    #[napi(ts_type = "'added' | 'modified' | 'removed'")]
     pub change: String,
     /// Size in bytes.
     pub bytes: f64,

@@ -97,8 +97,18 @@ pub fn status(r: &StatusReport) -> String {
             SyncState::OnlyInConfigDir => "only in config dir",
             SyncState::Absent => "absent",
             SyncState::Encrypted => "encrypted in repo (no age key to compare)",
+            SyncState::RemovedInConfigDir => {
+                "removed by SST in the config dir (unsaved: commit saves the removal)"
+            }
         };
         let _ = writeln!(out, "  {:<22} {state}", f.kind.label());
+    }
+    if r.stage_removed {
+        let _ = writeln!(
+            out,
+            "SST removed this stage here (`sst remove` with state.purge): `sst-local-state commit --stage {}` saves the removal",
+            r.stage
+        );
     }
     let count = |c: Option<crate::state::CheckpointInfo>| {
         c.map_or("-".to_string(), |c| c.resources.to_string())

@@ -68,16 +68,6 @@ pub struct TreeBlob {
     pub blob: Oid,
 }
 
-/// `commit`'s tree with `blobs` upserted; an empty tree
-/// as the base when there is no commit.
-pub fn tree_with<'r>(
-    repo: &'r Repository,
-    commit: Option<&git2::Commit>,
-    blobs: &[TreeBlob],
-) -> Result<git2::Tree<'r>> {
-    tree_edited(repo, commit, blobs, &[])
-}
-
 /// `commit`'s tree with `blobs` upserted and the files at
 /// `removed` taken out; an empty tree as the base when there is no commit.
 pub fn tree_edited<'r>(

@@ -23,6 +23,7 @@ use crate::ops::lock::{LockReport, LockRequest, StageLock};
 use crate::ops::tip;
 use crate::per_kind::PerKind;
 use crate::project::{self, CommonOptions, StageContext};
+use crate::removal;
 use crate::seal::Keyring;
 use crate::sst::lock::{read_sst_lock, SstLock};
 use crate::stage::repo::read_repo_state;
@@ -267,6 +268,7 @@ fn restore(
         guard::clean_config_temps(&ctx, &files);
     }
     let loaded = Marker::load(&ctx)?;
+    refuse_unsaved_removal(&ctx, &files, &repo, &loaded, options)?;
     if loaded == Loaded::Corrupt {
         warnings.push(Warning::MarkerCorrupt {
             file: crate::layout::marker_path(&ctx),
@@ -502,6 +504,35 @@ impl Plan {
         }
         self.marker.save(ctx)
     }
+}
+
+/// `REMOVAL_UNSAVED` (unless forced) when SST removed the stage from its
+/// config dir since the last sync (see [`crate::removal`]) and the
+/// repository still holds the stage: restoring it would undo a removal
+/// nobody committed; `commit` saves it.
+fn refuse_unsaved_removal(
+    ctx: &StageContext,
+    files: &PerKind<StateFile>,
+    repo: &RepoState,
+    synced: &Loaded,
+    options: &PrepareOptions,
+) -> Result<()> {
+    if options.force || !removal::removed_by_sst(ctx, synced, |k| files[k].config_path.exists()) {
+        return Ok(());
+    }
+    let held: Vec<Utf8PathBuf> = removal::OWN
+        .into_iter()
+        .filter(|&k| !ctx.passphrase_mode.mode.keeps_out(k))
+        .filter_map(|k| repo.set.path(k).map(Utf8Path::to_path_buf))
+        .collect();
+    if held.is_empty() {
+        return Ok(());
+    }
+    Err(Error::RemovalUnsaved {
+        stage: ctx.stage.to_string(),
+        files: held,
+        force: options.common.caller.force_flag(),
+    })
 }
 
 /// Warnings about SST's own lock and an interrupted run; the lock.

@@ -187,7 +187,8 @@ fn passphrase_at(
 }
 
 /// Whether the passphrase differs between the two commits (same blobs:
-/// never; else the decrypted contents are compared).
+/// never; a tip without one, as after the stage's removal, has no secrets
+/// to orphan: never; else the decrypted contents are compared).
 fn passphrase_differs(
     repo: &Repository,
     to: &git2::Commit,
@@ -206,8 +207,10 @@ fn passphrase_differs(
         return Ok(false);
     }
     let plain = |bytes: Option<Vec<u8>>| bytes.map(|b| trimmed(&b));
-    Ok(plain(passphrase_at(repo, to, paths, keys)?)
-        != plain(passphrase_at(repo, tip, paths, keys)?))
+    let Some(now) = plain(passphrase_at(repo, tip, paths, keys)?) else {
+        return Ok(false);
+    };
+    Ok(plain(passphrase_at(repo, to, paths, keys)?) != Some(now))
 }
 
 /// A passphrase as text, without the whitespace around it.
@@ -272,6 +275,10 @@ fn plan(
         });
     }
     let at_tip = files_at(tip, paths)?;
+    // a tip without a passphrase (the stage was removed) gets the revision's
+    let tip_has_passphrase = at_tip
+        .iter()
+        .any(|(p, o)| o.is_some() && paths.passphrase_paths().contains(&p));
     let mut plan = Plan {
         upserts: Vec::new(),
         removed: Vec::new(),
@@ -284,7 +291,8 @@ fn plan(
             .iter()
             .find(|(p, _)| *p == path)
             .and_then(|(_, o)| *o);
-        if (is_passphrase && (env_mode || !differs)) || now == wanted {
+        let tip_keeps_it = env_mode || (!differs && tip_has_passphrase);
+        if (is_passphrase && tip_keeps_it) || now == wanted {
             continue;
         }
         match wanted {
@@ -673,6 +681,7 @@ fn rollback_message(
     let facts = message::MessageFacts {
         changed: plan.files.iter().map(|f| f.kind).collect(),
         extra,
+        removed: false,
         ..message::MessageFacts::default()
     };
     message::compose(ctx, Some(&template), &facts)

@@ -8,6 +8,7 @@ pub mod passphrase_access;
 pub mod passphrase_mode;
 pub mod per_kind;
 pub mod project;
+pub mod removal;
 pub mod repo;
 pub mod seal;
 pub mod state;

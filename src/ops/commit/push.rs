@@ -76,9 +76,9 @@ impl<'a> Run<'a> {
         self.push_until_landed(target, &mut base, plan, landed)
     }
 
-    /// A commit on `parent` of what `parent` does not hold yet (None: it
-    /// holds all of it, as after a rerun whose earlier push landed): never
-    /// an empty commit.
+    /// A commit on `parent` of what `parent` does not hold yet, and without
+    /// the removed files it still holds (None: nothing to do, as after a
+    /// rerun whose earlier push landed): never an empty commit.
     fn build(
         &self,
         parent: Option<&git2::Commit>,
@@ -104,10 +104,18 @@ impl<'a> Run<'a> {
                 needed.push(written.clone());
             }
         }
-        if needed.is_empty() {
+        let mut gone = Vec::new();
+        if let Some(p) = parent {
+            for path in &plan.removed {
+                if gitx::blob_at(p, path)?.is_some() {
+                    gone.push(path.clone());
+                }
+            }
+        }
+        if needed.is_empty() && gone.is_empty() {
             return Ok(None);
         }
-        let tree = gitx::tree_with(self.repo, parent, &needed)?;
+        let tree = gitx::tree_edited(self.repo, parent, &needed, &gone)?;
         if parent.is_some_and(|p| p.tree_id() == tree.id()) {
             return Ok(None);
         }

@@ -31,7 +31,15 @@ impl<'a> Run<'a> {
         landed: Landed,
     ) -> Result<CommitReport> {
         write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+        remove(&self.ctx, &self.workdir, &plan.removed)?;
         let head_updated = self.follow_with_head(target, &landed)?;
+        if head_updated {
+            if let Err(e) = gitx::drop_index_entries(self.repo, &plan.removed) {
+                self.warnings.push(Warning::IndexNotRefreshed {
+                    reason: e.message().to_string(),
+                });
+            }
+        }
         record_synced(&self.ctx, self.env, &self.state.collected, &landed.recorded)?;
         self.timer.step("updated the worktree");
         let outcome = Outcome {
@@ -99,6 +107,17 @@ pub(super) fn write(
             fsx::refuse_symlinks(workdir, rel)?;
         }
         fsx::write_atomic_via(&path, &o.bytes, o.private, git_dir)?;
+    }
+    Ok(())
+}
+
+/// Removes the files the commit removed (paths in the tree) from the
+/// worktree, never through a symbolic link.
+fn remove(ctx: &StageContext, workdir: &Utf8Path, removed: &[String]) -> Result<()> {
+    guard::check_repo_paths(ctx, &state_files(ctx))?;
+    for path in removed {
+        fsx::refuse_symlinks(workdir, Utf8Path::new(path))?;
+        fsx::remove_optional(&workdir.join(path))?;
     }
     Ok(())
 }
