@@ -273,3 +273,45 @@ fn history_lists_the_removal_and_rollback_brings_the_stage_back_passphrase_inclu
     assert!(!prepared.first_deploy);
     assert!(fx.config_path("passphrase", "dev.json").exists());
 }
+
+#[test]
+fn a_removal_over_a_stage_another_run_changed_meanwhile_is_a_conflict_with_its_way_out() {
+    let (fx, _repo, bare) = synced();
+    // another run deploys the stage after this machine's sync
+    let other_dir = fx.root.join("other");
+    let other = git2::Repository::clone(bare.path().to_str().unwrap(), &other_dir).unwrap();
+    let theirs = common::checkpoint(&["urn:a", "urn:b", "urn:theirs"]);
+    std::fs::write(other_dir.join(APP), &theirs).unwrap();
+    common::commit_all(&other, "their deploy");
+    other
+        .find_remote("origin")
+        .unwrap()
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    let theirs_tip = tip(&bare);
+    purge(&fx);
+    let e = run_commit(&fx).unwrap_err();
+    assert_eq!(e.code(), "STATE_CONFLICT", "{e}");
+    let message = e.to_string();
+    assert!(
+        message.contains("This run removed the stage (SST's purge)"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "then `sst remove --stage dev` again and `sst-local-state commit --stage dev"
+        ),
+        "{message}"
+    );
+    assert_eq!(tip(&bare), theirs_tip, "nothing removed from the branch");
+    // the worktree holds the branch's state: the forced prepare restores it
+    assert_eq!(
+        std::fs::read_to_string(fx.project.join(APP)).unwrap(),
+        theirs
+    );
+    run_prepare(&fx, true).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(fx.config_path("app", "dev.json")).unwrap(),
+        theirs
+    );
+}

@@ -29,13 +29,14 @@ pub fn stage_flags(options: &CommonOptions, ctx: &StageContext) -> String {
 /// The two ways out of a state conflict, as commands: keep the branch's
 /// state (`prepare --force`: this run's config-dir files are backed up
 /// first) or keep this run's (`rollback --to` the rescue revision, a new
-/// commit on `branch` of `remote`). `rescue`: the rescue branch (or commit).
+/// commit on `branch` of `remote`; for a removal of the stage, `sst remove`
+/// again from the branch's state). `rescue`: the rescue branch (or commit).
 pub fn after_conflict(
     options: &CommonOptions,
     ctx: &StageContext,
     rescue: &str,
-    remote: &str,
-    branch: &str,
+    (remote, branch): (&str, &str),
+    removal: bool,
 ) -> String {
     let flags = stage_flags(options, ctx);
     let refresh = format!("sst refresh --stage {}", quote(ctx.stage.as_str()));
@@ -43,9 +44,17 @@ pub fn after_conflict(
         "origin" => format!("--branch {}", quote(branch)),
         _ => format!("--branch {} --remote {}", quote(branch), quote(remote)),
     };
+    let keep_branch = format!("`sst-local-state prepare {flags} --force` (it backs this run's config-dir files up, then restores the branch's)");
+    if removal {
+        return format!(
+            "This run removed the stage (SST's purge); {remote}/{branch} changed it meanwhile. To keep {remote}/{branch}'s state: {keep_branch}, then `{refresh}`. \
+To remove the stage after all: the same prepare, then `sst remove --stage {}` again and `sst-local-state commit {flags} {place}`.",
+            quote(ctx.stage.as_str())
+        );
+    }
     format!(
         "Decide which state is right (compare them: `sst-local-state show {flags} --rev {rescue}` and `sst-local-state show {flags} --rev {remote}/{branch}`). \
-To keep {remote}/{branch}'s: `sst-local-state prepare {flags} --force` (it backs this run's config-dir files up, then restores the branch's), then `{refresh}` and deploy again. \
+To keep {remote}/{branch}'s: {keep_branch}, then `{refresh}` and deploy again. \
 To keep this run's: `sst-local-state rollback {flags} --to {rescue} {place}` (a new commit on {branch} with this run's state files, which SST's config dir holds already), then `{refresh}`."
     )
 }

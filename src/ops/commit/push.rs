@@ -215,8 +215,8 @@ impl<'a> Run<'a> {
             &self.options.common,
             &self.ctx,
             &rescue_branch.clone().unwrap_or_else(|| oid.to_string()),
-            &target.remote.name,
-            &target.branch,
+            (&target.remote.name, &target.branch),
+            self.removes_the_stage(),
         );
         Error::StateConflict {
             branch: target.branch.clone(),

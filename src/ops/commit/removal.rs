@@ -11,16 +11,21 @@ use crate::layout::Kind;
 use crate::removal::{removed_by_sst, OWN};
 
 impl<'a> Run<'a> {
+    /// Whether SST removed the stage since the last sync (this run's commit
+    /// is its removal).
+    pub(super) fn removes_the_stage(&self) -> bool {
+        let collected = &self.state.collected;
+        removed_by_sst(&self.ctx, &self.state.loaded, |k| {
+            collected.get(k).is_some()
+        })
+    }
+
     /// When SST removed the stage since the last sync: each of its own files
     /// `base` holds, with its kind (a passphrase in either form, except in
     /// env mode, where the repository's passphrase is not this tool's);
     /// else nothing.
     pub(super) fn removed_at(&self, base: &Base<'a>) -> Result<Vec<(Kind, String)>> {
-        let collected = &self.state.collected;
-        let removed = removed_by_sst(&self.ctx, &self.state.loaded, |k| {
-            collected.get(k).is_some()
-        });
-        let (true, Some(commit)) = (removed, &base.commit) else {
+        let (true, Some(commit)) = (self.removes_the_stage(), &base.commit) else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
