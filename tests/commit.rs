@@ -323,11 +323,7 @@ fn a_state_change_saved_by_another_run_since_prepare_is_a_conflict() {
     let theirs = checkpoint(&["urn:a", "urn:theirs"]);
     std::fs::write(other_dir.join("infra/state/app/dev.json"), &theirs).unwrap();
     common::commit_all(&other, "their deploy");
-    other
-        .find_remote("origin")
-        .unwrap()
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    common::push_main(&other);
     // our deploy, started from the state prepare restored, ends
     let ours = checkpoint(&["urn:a", "urn:ours"]);
     std::fs::write(fx.config_path("app", "dev.json"), &ours).unwrap();

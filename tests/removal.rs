@@ -283,11 +283,7 @@ fn a_removal_over_a_stage_another_run_changed_meanwhile_is_a_conflict_with_its_w
     let theirs = common::checkpoint(&["urn:a", "urn:b", "urn:theirs"]);
     std::fs::write(other_dir.join(APP), &theirs).unwrap();
     common::commit_all(&other, "their deploy");
-    other
-        .find_remote("origin")
-        .unwrap()
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    common::push_main(&other);
     let theirs_tip = tip(&bare);
     purge(&fx);
     let e = run_commit(&fx).unwrap_err();

@@ -619,11 +619,7 @@ fn a_checkout_behind_the_tip_is_left_alone_with_the_command_that_brings_the_roll
     let theirs = Repository::clone(bare.path().to_str().unwrap(), &other).unwrap();
     std::fs::write(other.join("README.md"), "other\n").unwrap();
     commit_all(&theirs, "other work");
-    theirs
-        .find_remote("origin")
-        .unwrap()
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    common::push_main(&theirs);
     let before = std::fs::read(fx.project.join(APP)).unwrap();
     let r = roll(&fx, c1, false).unwrap();
     assert!(r.committed && !r.head_updated, "{r:?}");
