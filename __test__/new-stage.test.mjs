@@ -13,7 +13,8 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { SLOW, assertOk, cleanup, cli, git, gitOk, tempDir } from './helpers/common.mjs'
+import { SLOW, assertOk, cleanup, cli, git, gitOk, node, tempDir } from './helpers/common.mjs'
+import { REPO_ROOT } from './helpers/sst.mjs'
 import { ciClone, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
@@ -81,23 +82,30 @@ fs.writeFileSync(${JSON.stringify(ran)}, '${stage}')`,
   })
 
   test('prepareStage / runStage: STAGE_UNKNOWN in CI unless allowNewStage; knownStages in the result', SLOW, async () => {
-    const { prepareStage, runStage } = await import('../index.mjs')
     const repo = await seededRepo('new-stage-js')
     const dir = ciClone(repo.open)
     const configDir = join(tempDir('sls-cfg-'), 'sst')
-    const saved = Object.fromEntries(Object.keys(CI).map((k) => [k, process.env[k]]))
-    Object.assign(process.env, CI)
-    try {
-      await assert.rejects(prepareStage({ stage: 'prd', cwd: dir, configDir }), (e) => e.code === 'STAGE_UNKNOWN' && /options\.allowNewStage/.test(e.message) && /holds the stage dev/.test(e.message))
-      await assert.rejects(runStage({ stage: 'prd', cwd: dir, configDir, branch: 'main', command: ['true'] }), (e) => e.code === 'STAGE_UNKNOWN')
-      const r = await prepareStage({ stage: 'prd', cwd: dir, configDir, allowNewStage: true })
-      assert.equal(r.firstDeploy, true)
-      assert.deepEqual(r.knownStages, ['dev'])
-    } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k]
-        else process.env[k] = v
-      }
-    }
+    // in a process of its own whose environment is the CI's (bun does not hand process.env changes to the addon)
+    const script = join(tempDir('sls-js-'), 'check.mjs')
+    writeFileSync(
+      script,
+      `import { prepareStage, runStage } from ${JSON.stringify(join(REPO_ROOT, 'index.mjs'))}
+const options = { stage: 'prd', cwd: ${JSON.stringify(dir)}, configDir: ${JSON.stringify(configDir)} }
+const codeOf = (p) => p.then(() => 'resolved', (e) => [e.code, e.message])
+const refused = await codeOf(prepareStage(options))
+const run = await codeOf(runStage({ ...options, branch: 'main', command: ['true'] }))
+const allowed = await prepareStage({ ...options, allowNewStage: true })
+console.log(JSON.stringify({ refused, run, firstDeploy: allowed.firstDeploy, knownStages: allowed.knownStages }))
+`,
+    )
+    const res = node([script], dir, CI)
+    assert.equal(res.status, 0, res.stdout + res.stderr)
+    const out = JSON.parse(res.stdout)
+    assert.equal(out.refused[0], 'STAGE_UNKNOWN', out.refused[1])
+    assert.match(out.refused[1], /options\.allowNewStage/)
+    assert.match(out.refused[1], /holds the stage dev/)
+    assert.equal(out.run[0], 'STAGE_UNKNOWN')
+    assert.equal(out.firstDeploy, true)
+    assert.deepEqual(out.knownStages, ['dev'])
   })
 })
