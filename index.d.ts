@@ -137,8 +137,11 @@ export interface CommittedFile {
   kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
   /** Path in the repository, relative to its root. */
   path: string
-  /** Whether the file is new in the branch or changed. */
-  change: 'added' | 'modified'
+  /**
+   * Whether the file is new in the branch, changed, or removed (SST
+   * removed the stage: `sst remove` with `state.purge`).
+   */
+  change: 'added' | 'modified' | 'removed'
   /** Size in bytes. */
   bytes: number
 }
@@ -228,7 +231,7 @@ export declare function encryptPassphrases(options?: PassphrasesOptions | undefi
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
  * README's troubleshooting table says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_REF_REFUSED' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_REF_REFUSED' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED' | 'STAGE_UNKNOWN' | 'REMOVAL_UNSAVED'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -241,9 +244,11 @@ export interface FileStatus {
   /**
    * `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
    * (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`;
-   * `encrypted` (the repository's passphrase is age-encrypted and no key is configured).
+   * `encrypted` (the repository's passphrase is age-encrypted and no key is configured);
+   * `removed-in-config-dir` (SST removed the stage here, `sst remove` with
+   * `state.purge`: commit saves the removal).
    */
-  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted'
+  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted' | 'removed-in-config-dir'
   /** Size in the repository, when present. */
   repoBytes?: number
   /** Size in the config dir, when present. */
@@ -556,7 +561,8 @@ export interface PreparedFile {
   /**
    * What prepare did (or, with `dryRun`, would do): `kept` = left as it
    * is, since SST changed it after the last sync and the repository did
-   * not (`commit` saves it); `removed` only with `force`.
+   * not (`commit` saves it); `removed` with `force`, or with `lock` when
+   * the fetched branch tip removed a file the config dir holds as last synced.
    */
   action: 'written' | 'unchanged' | 'absent' | 'removed' | 'kept'
   /** Size of the repository's version in bytes (0 when absent). */
@@ -584,7 +590,10 @@ export interface PrepareOptions {
    * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
    */
   passphraseMode?: 'age' | 'env' | 'plain'
-  /** Back up config-dir files holding unsaved changes, then overwrite them. */
+  /**
+   * Overwrite config-dir files holding unsaved changes (and remove those the
+   * repository lacks); every config-dir file it replaces is backed up first (`backupDir`).
+   */
   force?: boolean
   /** Report what would change; write nothing. */
   dryRun?: boolean
@@ -610,6 +619,13 @@ export interface PrepareOptions {
   lockTtl?: string
   /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
+  /**
+   * Whether a new stage (none of whose state the repository holds) may be deployed;
+   * else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`
+   * (`true`, or name patterns such as `["pr-*"]`), then: yes outside CI, no in CI
+   * (rejects with `STAGE_UNKNOWN`, listing the stages the repository holds).
+   */
+  allowNewStage?: boolean
 }
 
 /** The result of `prepareStage`. */
@@ -628,9 +644,20 @@ export interface PrepareResult {
   files: Array<PreparedFile>
   /** The repository has no checkpoint for the stage (SST will start a new one). */
   firstDeploy: boolean
-  /** The checkpoint's counts, when there is one. */
+  /**
+   * The stages the repository's state folder holds state for (a
+   * checkpoint, secrets or a passphrase), sorted.
+   */
+  knownStages: Array<string>
+  /**
+   * The counts of the checkpoint SST starts from, when there is one: the
+   * config dir's when it is kept (`action: 'kept'`), else the repository's.
+   */
   checkpoint?: CheckpointSummary
-  /** Where unsaved config-dir files were backed up (with `force`). */
+  /**
+   * Where the config-dir files a forced prepare overwrote or removed were
+   * backed up (with `force`, when it replaced any).
+   */
   backupDir?: string
   /** Whether nothing was written. */
   dryRun: boolean
@@ -846,6 +873,17 @@ export interface RollbackResult {
   message?: string
   /** Cloud resources change only at the next deploy: run `sst refresh` first. */
   note: string
+  /**
+   * Whether this checkout's HEAD (and the stage's files in its worktree)
+   * moved to the new commit, as `commitStage` moves it: when HEAD was at
+   * the tip the rollback was built on.
+   */
+  headUpdated: boolean
+  /**
+   * Findings that did not stop the rollback (`CHECKOUT_BEHIND`: the exact
+   * command that brings the new commit into this checkout).
+   */
+  warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */
   durationMs: number
 }
@@ -926,6 +964,13 @@ export interface RunOptions {
   lockTtl?: string
   /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
+  /**
+   * Whether a new stage (none of whose state the repository holds) may be deployed;
+   * else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`
+   * (`true`, or name patterns such as `["pr-*"]`), then: yes outside CI, no in CI
+   * (rejects with `STAGE_UNKNOWN`, listing the stages the repository holds).
+   */
+  allowNewStage?: boolean
 }
 
 /** The result of `runStage`. */
@@ -1096,6 +1141,11 @@ export interface StatusResult {
   sstLock?: SstLockInfo
   /** Whether every file is in sync or absent on both sides. */
   clean: boolean
+  /**
+   * SST removed the stage from the config dir since the last sync (`sst
+   * remove` with `state.purge`): `commitStage` saves the removal.
+   */
+  stageRemoved: boolean
   /** Findings such as a corrupt file on one side. */
   warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */

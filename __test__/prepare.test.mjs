@@ -175,7 +175,7 @@ describe('unsaved state', () => {
 
     const forced = cli(['prepare', '--stage', 'dev', '--config-dir', configDir, '--force'], project)
     assert.equal(forced.status, 0, forced.stderr)
-    const backupDir = /backed up unsaved config-dir files to (.+)$/m.exec(forced.stdout)[1]
+    const backupDir = /backed up the replaced config-dir files to (.+)$/m.exec(forced.stdout)[1]
     assert.equal(readFileSync(join(backupDir, 'state', 'app', 'demo-app', 'dev.json'), 'utf8'), localBytes)
     assert.equal(readFileSync(local, 'utf8'), readFileSync(repoState, 'utf8'))
     } finally {

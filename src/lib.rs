@@ -39,13 +39,13 @@ pub use error::{Error, Result};
 pub use fsx::DirLock;
 pub use ops::{commit, encrypt, init, prepare, rekey, secrets, status};
 pub use stage::layout::Kind;
-pub use stage::project::CommonOptions;
+pub use stage::project::{Caller, CommonOptions};
 pub use stage::seal;
 pub use warning::Warning;
 
 // Short paths inside the crate.
-use git::{git_cli, gitx, probe, redact, remote, urlmatch};
+use git::{git_cli, gitx, probe, redact, remote, revision, urlmatch};
 use ops::commit::message;
 use sst::{config_dir, nesting, sst_config};
-use stage::{layout, marker, names, per_kind, project, state};
+use stage::{layout, marker, names, new_stage, per_kind, project, removal, state};
 use stage::{passphrase_access, passphrase_mode, sealed_to};

@@ -105,6 +105,16 @@ pub enum Warning {
         /// Why.
         why: &'static str,
     },
+    /// This checkout was not moved to a commit pushed to its branch.
+    #[error("this checkout was left where it was ({why}): commit {commit} is on the remote branch; `{command}` brings it here")]
+    CheckoutBehind {
+        /// Why it was not moved.
+        why: String,
+        /// The pushed commit.
+        commit: String,
+        /// The exact command that brings it here.
+        command: String,
+    },
     /// HEAD moved while the run committed.
     #[error("HEAD moved while this run committed (a commit of yours?): it was left where it is; the state commit {commit} is on the remote branch")]
     HeadMoved {
@@ -169,6 +179,7 @@ impl Warning {
             Warning::RecipientsInvalid { .. } => "RECIPIENTS_INVALID",
             Warning::HeadNotMoved { .. } => "HEAD_NOT_MOVED",
             Warning::HeadMoved { .. } => "HEAD_MOVED",
+            Warning::CheckoutBehind { .. } => "CHECKOUT_BEHIND",
             Warning::IndexNotRefreshed { .. } => "INDEX_NOT_REFRESHED",
             Warning::AlreadyOnBranch { .. } => "ALREADY_ON_BRANCH",
             Warning::RekeyNeeded { .. } => "REKEY_NEEDED",

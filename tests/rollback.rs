@@ -657,3 +657,88 @@ fn env_mode_never_restores_a_passphrase_file() {
     assert_eq!(blob(&bare, newer, PASSPHRASE), None);
     assert!(bare.find_reference(LOCK_REF).is_err(), "released");
 }
+
+/// HEAD's commit id in the checkout.
+fn head(repo: &Repository) -> Oid {
+    repo.head().unwrap().peel_to_commit().unwrap().id()
+}
+
+/// Paths git reports as changed or untracked (`git status`), nothing ignored.
+fn dirty(repo: &Repository) -> Vec<String> {
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true);
+    repo.statuses(Some(&mut options))
+        .unwrap()
+        .iter()
+        .map(|s| format!("{:?} {}", s.status(), s.path().unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_checkout_at_the_tip_follows_the_rollback_as_commit_does_files_removed_too() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, _, c2]) = history(&fx);
+    // c3: the secrets file removed; origin at c3, the checkout (main) too
+    std::fs::remove_file(fx.project.join(SECRET)).unwrap();
+    let c3 = commit_all(&repo, "secrets removed");
+    push(&repo);
+    // back to c2 (restores the secrets file), then to c3 (removes it again)
+    let r = roll(&fx, c2, false).unwrap();
+    assert!(r.committed && r.head_updated, "{r:?}");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let new = tip(&bare);
+    assert_eq!(head(&repo), new, "HEAD follows the rollback");
+    assert_eq!(
+        repo.head().unwrap().shorthand().unwrap(),
+        "main",
+        "still on main"
+    );
+    assert_eq!(
+        std::fs::read(fx.project.join(SECRET)).unwrap(),
+        common::blob_in(&repo, c2, SECRET).unwrap()
+    );
+    assert_eq!(
+        dirty(&repo),
+        Vec::<String>::new(),
+        "worktree and index clean"
+    );
+    let r = roll(&fx, c3, false).unwrap();
+    assert!(r.head_updated, "{r:?}");
+    assert_eq!(head(&repo), tip(&bare));
+    assert!(
+        !fx.project.join(SECRET).exists(),
+        "the removed file is gone"
+    );
+    assert_eq!(
+        dirty(&repo),
+        Vec::<String>::new(),
+        "worktree and index clean"
+    );
+}
+
+#[test]
+fn a_checkout_behind_the_tip_is_left_alone_with_the_command_that_brings_the_rollback() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, c2]) = history(&fx);
+    // another checkout moves origin's main on: this one is behind
+    let other = fx.root.join("other");
+    let theirs = Repository::clone(bare.path().to_str().unwrap(), &other).unwrap();
+    std::fs::write(other.join("README.md"), "other\n").unwrap();
+    commit_all(&theirs, "other work");
+    common::push_main(&theirs);
+    let before = std::fs::read(fx.project.join(APP)).unwrap();
+    let r = roll(&fx, c1, false).unwrap();
+    assert!(r.committed && !r.head_updated, "{r:?}");
+    assert_eq!(head(&repo), c2, "HEAD left where it was");
+    assert_eq!(std::fs::read(fx.project.join(APP)).unwrap(), before);
+    let [warning] = r.warnings.as_slice() else {
+        panic!("{:?}", r.warnings)
+    };
+    assert_eq!(warning.code(), "CHECKOUT_BEHIND");
+    let text = warning.to_string();
+    assert!(
+        text.contains("`git pull --ff-only origin main` brings it here"),
+        "{text}"
+    );
+    assert!(text.contains(&tip(&bare).to_string()), "{text}");
+}

@@ -131,3 +131,33 @@ fn commits_dated_past_year_9999_are_shown_and_listed() {
     let times: Vec<&str> = listed.entries.iter().map(|e| e.time.as_str()).collect();
     assert_eq!(times, expected);
 }
+
+#[test]
+fn a_revision_past_the_start_of_history_says_the_history_is_shorter() {
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    fx.repo_write("app/dev.json", checkpoint(&["t"], 0));
+    common::commit_all(&repo, "state");
+    let err = show(&options(&fx, Some("HEAD~100"), false), &fx.env()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_OPTION", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("--rev") || message.contains("options.rev"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            r#"the revision "HEAD~100" does not exist: the history is shorter (HEAD, commit "#
+        ),
+        "{message}"
+    );
+    assert!(message.contains("has 1 commit before it"), "{message}");
+    assert!(!message.contains("parent 0"), "{message}");
+    // an unknown name says the revision does not exist too, naming it
+    let err = show(&options(&fx, Some("nope"), false), &fx.env()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(r#"the revision "nope" does not exist"#),
+        "{err}"
+    );
+}

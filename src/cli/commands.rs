@@ -34,6 +34,7 @@ pub(super) fn prepare(
             .then(|| args.locked.wait.request(&args.locked.place)),
         branch: args.locked.branch.clone(),
         remote: args.locked.place.remote.clone(),
+        allow_new_stage: args.allow_new_stage.then_some(true),
     };
     let report = crate::prepare::prepare(&options, env)?;
     ui.detail(&format!("project root {}", report.project_root));
@@ -188,6 +189,7 @@ fn run_options(args: &RunArgs, global: &GlobalArgs) -> RunOptions {
             common: common.clone(),
             branch: args.branch.clone(),
             remote: args.place.remote.clone(),
+            allow_new_stage: args.allow_new_stage.then_some(true),
             ..PrepareOptions::default()
         },
         commit: CommitOptions {

@@ -150,6 +150,9 @@ struct RunArgs {
     place: LockPlaceArgs,
     #[command(flatten)]
     wait: LockWaitArgs,
+    /// Deploy a new stage (none of whose state the repository holds) even in CI (as for prepare).
+    #[arg(long)]
+    allow_new_stage: bool,
     /// The command to run (after `--`), e.g. `-- npx sst deploy --stage prod`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -267,7 +270,8 @@ struct StageArgs {
 struct PrepareArgs {
     #[command(flatten)]
     stage: StageArgs,
-    /// Back up config-dir files with unsaved changes, then overwrite them.
+    /// Overwrite config-dir files with unsaved changes (remove those the repository lacks);
+    /// every config-dir file it replaces is backed up first.
     #[arg(long)]
     force: bool,
     /// Show what would change; write nothing.
@@ -276,6 +280,11 @@ struct PrepareArgs {
     /// Fail (STATE_MISSING) when the repository has no state for the stage.
     #[arg(long)]
     require_state: bool,
+    /// Deploy a new stage (none of whose state the repository holds) even in CI, where it is
+    /// refused (STAGE_UNKNOWN) unless env SST_LOCAL_STATE_NEW_STAGES or package.json
+    /// sstLocalState.newStages allows it.
+    #[arg(long)]
+    allow_new_stage: bool,
     #[command(flatten)]
     locked: LockedArgs,
 }

@@ -394,14 +394,8 @@ pub(crate) fn commit_at<'r>(
     rev: &str,
     caller: crate::project::Caller,
 ) -> Result<git2::Commit<'r>> {
-    repo.revparse_single(rev)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| {
-            Error::option(
-                caller.name("rev", "rev"),
-                format!("{rev:?} names no commit: {}", e.message()),
-            )
-        })
+    crate::revision::commit_named(repo, rev)
+        .map_err(|reason| Error::option(caller.name("rev", "rev"), reason))
 }
 
 /// A commit's author time, RFC 3339 UTC (any date git accepts; see [`crate::utc`]).

@@ -19,11 +19,13 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::gitx::{self, TreeBlob};
 use crate::layout::{state_files, Kind};
+use crate::ops::follow;
 use crate::ops::history::open_repo;
 use crate::ops::lock::{Carried, LockRequest, StageLock};
 use crate::project::{self, CommonOptions, StageContext};
 use crate::remote::{git_error, PushOutcome, Remote};
 use crate::seal::Keyring;
+use crate::warning::Warning;
 
 /// What the user is told after every rollback.
 pub const CLOUD_NOTE: &str = "Only the state in the repository was rolled back: cloud resources change at the next deploy, which makes them match this state. Run `sst refresh` first (after `sst-local-state prepare`) to see how the cloud differs from it.";
@@ -101,6 +103,12 @@ pub struct RollbackReport {
     pub message: Option<String>,
     /// What a rollback does and does not do (cloud resources, `sst refresh`).
     pub note: String,
+    /// Whether this checkout's HEAD (and the stage's files in its worktree)
+    /// moved to the new commit: when HEAD was at the tip it was built on.
+    pub head_updated: bool,
+    /// Findings that did not stop the rollback (`CHECKOUT_BEHIND`: the exact
+    /// command that brings the new commit into this checkout).
+    pub warnings: Vec<Warning>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -187,7 +195,8 @@ fn passphrase_at(
 }
 
 /// Whether the passphrase differs between the two commits (same blobs:
-/// never; else the decrypted contents are compared).
+/// never; a tip without one, as after the stage's removal, has no secrets
+/// to orphan: never; else the decrypted contents are compared).
 fn passphrase_differs(
     repo: &Repository,
     to: &git2::Commit,
@@ -206,8 +215,10 @@ fn passphrase_differs(
         return Ok(false);
     }
     let plain = |bytes: Option<Vec<u8>>| bytes.map(|b| trimmed(&b));
-    Ok(plain(passphrase_at(repo, to, paths, keys)?)
-        != plain(passphrase_at(repo, tip, paths, keys)?))
+    let Some(now) = plain(passphrase_at(repo, tip, paths, keys)?) else {
+        return Ok(false);
+    };
+    Ok(plain(passphrase_at(repo, to, paths, keys)?) != Some(now))
 }
 
 /// A passphrase as text, without the whitespace around it.
@@ -297,6 +308,10 @@ fn plan(
         });
     }
     let at_tip = files_at(tip, paths)?;
+    // a tip without a passphrase (the stage was removed) gets the revision's
+    let tip_has_passphrase = at_tip
+        .iter()
+        .any(|(p, o)| o.is_some() && paths.passphrase_paths().contains(&p));
     let mut plan = Plan {
         upserts: Vec::new(),
         removed: Vec::new(),
@@ -310,7 +325,8 @@ fn plan(
             .iter()
             .find(|(p, _)| *p == path)
             .and_then(|(_, o)| *o);
-        if (is_passphrase && (env_mode || !differs)) || now == wanted {
+        let tip_keeps_it = env_mode || (!differs && tip_has_passphrase);
+        if (is_passphrase && tip_keeps_it) || now == wanted {
             continue;
         }
         match wanted {
@@ -340,22 +356,8 @@ fn commit_at<'r>(
     rev: &str,
     options: &RollbackOptions,
 ) -> Result<git2::Commit<'r>> {
-    repo.revparse_single(rev)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| {
-            Error::option(
-                options.common.caller.name("to", "to"),
-                format!(
-                    "{rev:?} names no commit: {}{}",
-                    e.message(),
-                    if repo.is_shallow() {
-                        " (this clone is shallow: fetch the history first, `git fetch --unshallow`)"
-                    } else {
-                        ""
-                    }
-                ),
-            )
-        })
+    crate::revision::commit_named(repo, rev)
+        .map_err(|reason| Error::option(options.common.caller.name("to", "to"), reason))
 }
 
 /// Restores the stage's files as they were at `options.to` in a new commit
@@ -471,14 +473,26 @@ fn under_lock(
         attempts += 1;
         match run.push(made.oid, &tip)? {
             Pushed::Landed { lock_released } => {
+                let (head_updated, warning) = follow::follow(
+                    ctx,
+                    repo,
+                    &follow::PushedCommit {
+                        remote: &remote.name,
+                        branch: &run.branch,
+                        pushed: made.oid,
+                        tip: tip.id(),
+                    },
+                );
                 return Ok(run.finished(RollbackReport {
                     commit: Some(made.oid.to_string()),
                     committed: true,
                     lock_released,
                     attempts,
                     message: Some(made.message),
+                    head_updated,
+                    warnings: warning.into_iter().collect(),
                     ..report
-                }))
+                }));
             }
             Pushed::Moved(reason) => run.pause(reason, attempts)?,
         }
@@ -606,6 +620,8 @@ impl<'a> LockedRollback<'a> {
                 None => CLOUD_NOTE.into(),
                 Some(why) => format!("{why} {CLOUD_NOTE}"),
             },
+            head_updated: false,
+            warnings: Vec::new(),
             duration_ms: 0,
         }
     }
@@ -709,6 +725,7 @@ fn rollback_message(
     let facts = message::MessageFacts {
         changed: plan.files.iter().map(|f| f.kind).collect(),
         extra,
+        removed: false,
         ..message::MessageFacts::default()
     };
     message::compose(ctx, Some(&template), &facts)

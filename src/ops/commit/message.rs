@@ -64,10 +64,19 @@ pub struct MessageFacts {
     pub ci_run_url: Option<String>,
     /// More trailers (`Key: value`), from the caller (`run`: the command's exit code).
     pub extra: Vec<String>,
+    /// The commit removes the stage: SST deleted its files (`sst remove` with
+    /// `state.purge`); `changed` are the kinds removed.
+    pub removed: bool,
 }
 
 /// A one-line summary of the change (`deploy: 3 -> 5 resources`, `secrets`, ...).
 pub fn summary(facts: &MessageFacts) -> String {
+    if facts.removed {
+        let before = facts
+            .resources_before
+            .map_or(String::new(), |b| format!(", {b} -> 0 resources"));
+        return format!("remove: stage removed by SST{before}");
+    }
     let mut parts = Vec::new();
     if facts.changed.contains(&Kind::App) {
         let verb = facts
@@ -119,6 +128,10 @@ pub fn compose(ctx: &StageContext, template: Option<&str>, facts: &MessageFacts)
         format!("SST-App: {}", ctx.app),
         format!("SST-Stage: {}", ctx.stage),
     ];
+    if facts.removed && facts.update.is_none() {
+        // SST's purge deleted its update records too
+        trailers.push("SST-Command: remove".to_string());
+    }
     if let Some(update) = &facts.update {
         trailers.push(format!("SST-Update-Id: {}", update.id));
         if let Some(command) = &update.command {

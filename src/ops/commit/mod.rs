@@ -14,6 +14,7 @@
 
 pub mod message;
 mod push;
+mod removal;
 mod reseal;
 pub mod rule;
 mod worktree;
@@ -47,6 +48,7 @@ use message::MessageFacts;
 pub use push::PUSH_TIMEOUT_ENV;
 pub(crate) use push::{backoff, push_budget};
 use rule::{Ids, Pending};
+pub(crate) use worktree::{move_head, HeadMove};
 
 /// Options of [`commit`].
 #[derive(Debug, Clone, Default)]
@@ -81,7 +83,8 @@ pub struct ChangedFile {
     pub kind: Kind,
     /// Path in the repository, relative to its root.
     pub path: String,
-    /// `added` or `modified`.
+    /// `added`, `modified`, or `removed` (SST removed the stage: `sst
+    /// remove` with `state.purge`).
     pub change: &'static str,
     /// Size in bytes.
     pub bytes: u64,
@@ -157,7 +160,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     }
     let base = run.choose_base(target.as_ref())?;
     let mut plan = run.plan(&base)?;
-    if plan.outputs.is_empty() {
+    if plan.is_empty() {
         if !options.dry_run {
             worktree::record_synced(&run.ctx, env, &state.collected, &state.loaded)?;
             run.lock_alone(target.as_ref())?;
@@ -283,11 +286,20 @@ struct Output<'a> {
     private: bool,
 }
 
-/// What to write, and how to say it.
+/// What to write (and remove), and how to say it.
 struct Plan<'a> {
     outputs: Vec<Output<'a>>,
+    /// Paths in the tree the commit removes (SST removed the stage).
+    removed: Vec<String>,
     files: Vec<ChangedFile>,
     message: String,
+}
+
+impl Plan<'_> {
+    /// Nothing to write or remove.
+    fn is_empty(&self) -> bool {
+        self.outputs.is_empty() && self.removed.is_empty()
+    }
 }
 
 /// How the commit ended on the branch.
@@ -575,16 +587,18 @@ impl<'a> Run<'a> {
     fn plan(&mut self, base: &Base<'a>) -> Result<Plan<'a>> {
         let at_base = self.ids_in(base.commit.as_ref())?;
         let changes = rule::changed_kinds(&self.state.ours, &self.started_from, &at_base);
-        if changes.is_empty() {
+        let removed = self.removed_at(base)?;
+        if changes.is_empty() && removed.is_empty() {
             return Ok(Plan {
                 outputs: Vec::new(),
+                removed: Vec::new(),
                 files: Vec::new(),
                 message: String::new(),
             });
         }
         self.refuse_new_passphrase_over_the_repos(&changes, &at_base, base)?;
         let outputs = self.outputs(&changes, base)?;
-        let files = outputs
+        let mut files: Vec<ChangedFile> = outputs
             .iter()
             .filter_map(|o| {
                 let kind = o.kind?;
@@ -600,9 +614,20 @@ impl<'a> Run<'a> {
                 })
             })
             .collect();
+        files.extend(removed.iter().map(|(kind, path)| ChangedFile {
+            kind: *kind,
+            path: path.clone(),
+            change: "removed",
+            bytes: 0,
+        }));
+        let all = changes
+            .iter()
+            .copied()
+            .chain(removed.iter().map(|(k, _)| *k));
         Ok(Plan {
-            message: self.message(changes, base),
+            message: self.message(all.collect(), base, !removed.is_empty()),
             outputs,
+            removed: removed.into_iter().map(|(_, path)| path).collect(),
             files,
         })
     }
@@ -718,17 +743,19 @@ impl<'a> Run<'a> {
     }
 
     /// The commit message: summary and audit trailers.
-    fn message(&self, changes: BTreeSet<Kind>, base: &Base<'a>) -> String {
+    fn message(&self, changes: BTreeSet<Kind>, base: &Base<'a>, removed: bool) -> String {
         let facts = MessageFacts {
             changed: changes,
             resources_before: base
                 .commit
                 .as_ref()
                 .and_then(|b| checkpoint_resources(self.repo, b, &self.tree_paths[Kind::App])),
-            resources_after: self.state.info.checkpoint.map(|c| c.resources),
+            resources_after: (self.state.info.checkpoint.map(|c| c.resources))
+                .or(removed.then_some(0)),
             update: message::newest_update(&self.ctx),
             ci_run_url: ci_env::detect(self.env).and_then(|ci| ci.run_url),
             extra: self.options.trailers.clone(),
+            removed,
         };
         let template = self
             .options
