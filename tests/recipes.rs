@@ -543,3 +543,38 @@ fn extraction_reads_ci_syntax_and_a_wrong_flag_fails() {
         report[0]
     );
 }
+
+/// The README's section for a fresh clone shows the two commands that run the
+/// demo and the whole test suite, as `package.json` defines them, and
+/// `.ci/run` (the CI's entry point) runs the second.
+#[test]
+fn the_readme_shows_the_demo_and_the_test_suite_that_ci_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = read(&root.join("README.md"));
+    let block: Vec<&str> = code_block_lines(&readme)
+        .into_iter()
+        .map(|(_, l)| strip_comment(l).trim())
+        .collect();
+    for command in ["npm ci && npm run demo", "npm ci && npm test"] {
+        assert!(
+            block.contains(&command),
+            "README.md: no code block line `{command}`"
+        );
+    }
+    let package: serde_json::Value =
+        serde_json::from_str(&read(&root.join("package.json"))).unwrap();
+    for script in ["demo", "test"] {
+        assert!(
+            package["scripts"][script].is_string(),
+            "package.json has no script {script}"
+        );
+    }
+    let ci = read(&root.join(".ci/run"));
+    let lines: Vec<&str> = ci.lines().map(str::trim).collect();
+    let install = lines.iter().position(|l| l.starts_with("npm ci"));
+    let test = lines.iter().position(|l| *l == "npm test");
+    assert!(
+        install.is_some() && test.is_some() && install < test,
+        ".ci/run must run `npm ci`, then `npm test`:\n{ci}"
+    );
+}
