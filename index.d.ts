@@ -137,8 +137,11 @@ export interface CommittedFile {
   kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
   /** Path in the repository, relative to its root. */
   path: string
-  /** Whether the file is new in the branch or changed. */
-  change: 'added' | 'modified'
+  /**
+   * Whether the file is new in the branch, changed, or removed (SST
+   * removed the stage: `sst remove` with `state.purge`).
+   */
+  change: 'added' | 'modified' | 'removed'
   /** Size in bytes. */
   bytes: number
 }
@@ -217,8 +220,8 @@ export declare function doctorStage(options?: DoctorOptions | undefined | null):
  * Migrates every plain `<stateDir>/passphrase/<stage>.json` (and
  * `_fallback.json`) to `.age` for the recipients in `age-recipients.txt`,
  * removing the plain files, in one commit pushed like `commitStage`'s.
- * `notes` says that git history still holds the plaintext (see the README
- * for the remedies). Rejects with `INVALID_OPTION` when there is no
+ * `notes` says that git history still holds the plaintext (see
+ * docs/passphrases.md for the remedies). Rejects with `INVALID_OPTION` when there is no
  * recipients file, and with the git codes of `commitStage`.
  */
 export declare function encryptPassphrases(options?: PassphrasesOptions | undefined | null): Promise<PassphrasesResult>
@@ -226,9 +229,9 @@ export declare function encryptPassphrases(options?: PassphrasesOptions | undefi
 /**
  * Every `code` an error of sst-local-state carries (JS `err.code`, the
  * CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
- * README's troubleshooting table says what to do about each.
+ * troubleshooting table in docs/troubleshooting.md says what to do about each.
  */
-export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED'
+export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_REF_REFUSED' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED' | 'STAGE_UNKNOWN' | 'REMOVAL_UNSAVED'
 
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
@@ -241,9 +244,11 @@ export interface FileStatus {
   /**
    * `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
    * (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`;
-   * `encrypted` (the repository's passphrase is age-encrypted and no key is configured).
+   * `encrypted` (the repository's passphrase is age-encrypted and no key is configured);
+   * `removed-in-config-dir` (SST removed the stage here, `sst remove` with
+   * `state.purge`: commit saves the removal).
    */
-  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted'
+  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted' | 'removed-in-config-dir'
   /** Size in the repository, when present. */
   repoBytes?: number
   /** Size in the config dir, when present. */
@@ -408,11 +413,14 @@ export interface LockOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
-  /** What this process runs, recorded in the lock; default its command line. */
+  /**
+   * What this process runs, recorded in the lock as given; default its program and
+   * up to two subcommand words (never its other arguments, which may hold secrets).
+   */
   command?: string
 }
 
@@ -448,12 +456,13 @@ export interface LockResult {
  * `refs/heads/sst-local-state/lock`), which the git server applies as a
  * compare-and-swap, so of many concurrent callers exactly one gets it. Its
  * commit records the holder (CI run and URL, host, pid, user, command) and
- * when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+ * when it expires (`lockTtl`, default 1 hour, from 1s to 7 days). Rejects with `LOCK_HELD`
  * (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
  * run holds it, at once or after waiting `lockTimeout` (polling with
  * jittered backoff and printing who holds it on stderr). An expired lock
  * is replaced by a compare-and-swap against its commit (`broke`), so two
- * waiters cannot both break it. Needs the `git` command line
+ * waiters cannot both break it. A ref in the lock ref's way rejects with
+ * `LOCK_REF_REFUSED` at once. Needs the `git` command line
  * (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
  * `unlockStage` in it releases it. Calling it again while holding the lock
  * resolves with `alreadyHeld`.
@@ -552,7 +561,8 @@ export interface PreparedFile {
   /**
    * What prepare did (or, with `dryRun`, would do): `kept` = left as it
    * is, since SST changed it after the last sync and the repository did
-   * not (`commit` saves it); `removed` only with `force`.
+   * not (`commit` saves it); `removed` with `force`, or with `lock` when
+   * the fetched branch tip removed a file the config dir holds as last synced.
    */
   action: 'written' | 'unchanged' | 'absent' | 'removed' | 'kept'
   /** Size of the repository's version in bytes (0 when absent). */
@@ -580,7 +590,10 @@ export interface PrepareOptions {
    * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
    */
   passphraseMode?: 'age' | 'env' | 'plain'
-  /** Back up config-dir files holding unsaved changes, then overwrite them. */
+  /**
+   * Overwrite config-dir files holding unsaved changes (and remove those the
+   * repository lacks); every config-dir file it replaces is backed up first (`backupDir`).
+   */
   force?: boolean
   /** Report what would change; write nothing. */
   dryRun?: boolean
@@ -602,10 +615,17 @@ export interface PrepareOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
+  /**
+   * Whether a new stage (none of whose state the repository holds) may be deployed;
+   * else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`
+   * (`true`, or name patterns such as `["pr-*"]`), then: yes outside CI, no in CI
+   * (rejects with `STAGE_UNKNOWN`, listing the stages the repository holds).
+   */
+  allowNewStage?: boolean
 }
 
 /** The result of `prepareStage`. */
@@ -624,9 +644,20 @@ export interface PrepareResult {
   files: Array<PreparedFile>
   /** The repository has no checkpoint for the stage (SST will start a new one). */
   firstDeploy: boolean
-  /** The checkpoint's counts, when there is one. */
+  /**
+   * The stages the repository's state folder holds state for (a
+   * checkpoint, secrets or a passphrase), sorted.
+   */
+  knownStages: Array<string>
+  /**
+   * The counts of the checkpoint SST starts from, when there is one: the
+   * config dir's when it is kept (`action: 'kept'`), else the repository's.
+   */
   checkpoint?: CheckpointSummary
-  /** Where unsaved config-dir files were backed up (with `force`). */
+  /**
+   * Where the config-dir files a forced prepare overwrote or removed were
+   * backed up (with `force`, when it replaced any).
+   */
   backupDir?: string
   /** Whether nothing was written. */
   dryRun: boolean
@@ -727,9 +758,10 @@ export declare function pruneStage(options: PruneOptions): Promise<PruneResult>
 
 /**
  * Re-encrypts every age-encrypted passphrase (`<stateDir>/passphrase/*.age`)
- * to the recipients now in `<stateDir>/age-recipients.txt`, in one commit
- * pushed like `commitStage`'s (on the remote branch's tip, compare-and-swap,
- * replanned on a moved tip). Unchanged recipients: no commit. Rejects with
+ * whose header does not show the recipients now in
+ * `<stateDir>/age-recipients.txt` to them, in one commit pushed like
+ * `commitStage`'s (on the remote branch's tip, compare-and-swap, replanned
+ * on a moved tip). Every file encrypted to them already: no commit. Rejects with
  * `DECRYPT_FAILED` / `AGE_KEY_MISSING` naming the first file the configured
  * age key cannot decrypt (nothing written), and with the git codes of
  * `commitStage`. Removing a recipient and rekeying revokes that key from then
@@ -795,9 +827,9 @@ export interface RollbackOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
 }
 
@@ -825,6 +857,12 @@ export interface RollbackResult {
   files: Array<RolledFileInfo>
   /** The passphrase was rolled back too (only with `force`). */
   passphraseChanged: boolean
+  /**
+   * Whether the passphrases were compared: false only with `force` when
+   * no age key at hand decrypts both; the tip's passphrase file was then
+   * kept (never the revision's older ciphertext) and `note` says so.
+   */
+  passphraseCompared: boolean
   /** The stage lock held during the rollback. */
   lockRef: string
   /** Whether the lock was released. */
@@ -835,6 +873,17 @@ export interface RollbackResult {
   message?: string
   /** Cloud resources change only at the next deploy: run `sst refresh` first. */
   note: string
+  /**
+   * Whether this checkout's HEAD (and the stage's files in its worktree)
+   * moved to the new commit, as `commitStage` moves it: when HEAD was at
+   * the tip the rollback was built on.
+   */
+  headUpdated: boolean
+  /**
+   * Findings that did not stop the rollback (`CHECKOUT_BEHIND`: the exact
+   * command that brings the new commit into this checkout).
+   */
+  warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */
   durationMs: number
 }
@@ -911,10 +960,17 @@ export interface RunOptions {
    * `package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`).
    */
   lockRefPrefix?: string
-  /** How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`. */
+  /** How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`. */
   lockTtl?: string
-  /** How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once. */
+  /** How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once. */
   lockTimeout?: string
+  /**
+   * Whether a new stage (none of whose state the repository holds) may be deployed;
+   * else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`
+   * (`true`, or name patterns such as `["pr-*"]`), then: yes outside CI, no in CI
+   * (rejects with `STAGE_UNKNOWN`, listing the stages the repository holds).
+   */
+  allowNewStage?: boolean
 }
 
 /** The result of `runStage`. */
@@ -937,7 +993,7 @@ export interface RunResult {
  * Deploys under the stage lock: takes the lock and prepares (from the
  * branch's newest state), runs `command` with this process's stdio
  * (SIGINT/SIGTERM sent to this process by another one are forwarded to
- * it), then commits ALWAYS, also when the command failed (a failed deploy
+ * it, and to each command of overlapping calls), then commits ALWAYS, also when the command failed (a failed deploy
  * still changed real resources), with the exit code in the trailers, and
  * releases the lock in the same push. Resolves with the command's
  * `exitCode` once the state is saved (a failed command does not reject);
@@ -1085,6 +1141,11 @@ export interface StatusResult {
   sstLock?: SstLockInfo
   /** Whether every file is in sync or absent on both sides. */
   clean: boolean
+  /**
+   * SST removed the stage from the config dir since the last sync (`sst
+   * remove` with `state.purge`): `commitStage` saves the removal.
+   */
+  stageRemoved: boolean
   /** Findings such as a corrupt file on one side. */
   warnings: Array<WarningInfo>
   /** Wall time in milliseconds. */

@@ -313,7 +313,9 @@ describe('commit: another pipeline moves the branch between our fetch and our pu
     assert.deepEqual(showBlob(repo.path, `refs/heads/${rescue}`), ours)
     assert.equal(revParse(repo.path), other)
     assert.equal(showBlob(repo.path, 'main').toString(), theirs)
-    assert.deepEqual(readFileSync(join(dir, STATE)), ours)
+    // the worktree holds the branch's state again (ours is on the rescue branch and in the config dir)
+    assert.equal(readFileSync(join(dir, STATE), 'utf8'), theirs)
+    assert.deepEqual(readFileSync(configCheckpoint(configDir)), ours)
   })
 })
 

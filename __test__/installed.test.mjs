@@ -138,7 +138,7 @@ describe('the packed packages', () => {
     const listing = run('tar', ['tzf', packed.root], REPO_ROOT)
     assert.equal(listing.status, 0)
     const files = listing.stdout.trim().split('\n').sort()
-    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'load.cjs', 'binding.cjs', 'cli.js', 'package.json', 'README.md', 'LICENSE']) {
+    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'load.cjs', 'binding.cjs', 'cli.js', 'package.json', 'README.md', 'LICENSE', 'docs/js-api.md', 'docs/troubleshooting.md']) {
       assert.ok(files.includes(`package/${f}`), `${f} in ${files.join(' ')}`)
     }
     assert.ok(!files.some((f) => f.endsWith('.node')), files.join(' '))
@@ -168,6 +168,14 @@ describe('installed with npm, no Rust toolchain', () => {
     // the binary that answered is the platform package's, not a checkout's
     const which = assertOk(run(process.execPath, ['-p', "require.resolve('sst-local-state-linux-x64-gnu')"], dir), 'resolve')
     assert.ok(which.stdout.startsWith(join(dir, 'node_modules')), which.stdout)
+  })
+
+  test('from the tarballs, `npm ci` stops on the unpublished platform packages and `npm install` works (as the README says)', opts, () => {
+    const ci = run('npm', ['ci', '--no-audit', '--no-fund'], dir)
+    assert.notEqual(ci.status, 0)
+    assert.match(ci.stderr, /Missing: sst-local-state-darwin-arm64@ from lock file/)
+    assertOk(run('npm', ['install', '--no-audit', '--no-fund'], dir), 'npm install')
+    assert.ok(existsSync(join(dir, 'node_modules', 'sst-local-state-linux-x64-gnu', 'package.json')))
   })
 
   test('`npx sst-local-state prepare` restores the stage end to end', opts, () => {

@@ -7,7 +7,8 @@
 // the holder releases it; `locks` lists holder and age. prepare --lock and
 // commit: the state and the lock's release in one atomic push, LOCK_LOST
 // when the lock went (also when the server finds it gone mid-push), a
-// branch that moved mid-push retried. And the JS API.
+// branch that moved mid-push retried. And the JS API. Hostile input: a ref
+// in the lock ref's way, ttls out of bounds, newlines in CI variables.
 // Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -15,7 +16,8 @@ import assert from 'node:assert/strict'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, revParse, tempDir } from './helpers/common.mjs'
+import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, node, revParse, tempDir } from './helpers/common.mjs'
+import { REPO_ROOT } from './helpers/sst.mjs'
 import { ciClone, configCheckpoint, deploy, otherPipeline, raceOnce, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
@@ -358,5 +360,90 @@ exit 0
     assert.equal(again.committed, false)
     assert.equal(again.lockReleased, true)
     assert.equal(lockOnServer(repo), null)
+  })
+})
+
+describe('hostile input', () => {
+  // the server answers `[remote rejected] (failed to update ref)`, once taken
+  // for a lost race: the lock loop then spun (548 lock commits in 30 s)
+  test('a ref in the lock ref\'s way: lock, prepare --lock, run and rollback fail at once with LOCK_REF_REFUSED', SLOW, async () => {
+    const repo = await seededRepo('lock-ref-in-the-way')
+    gitOk(['--git-dir', repo.path, 'branch', 'sst-local-state', 'main'])
+    const dir = ciClone(repo.open)
+    const configDir = join(tempDir('sls-cfg-'), 'sst')
+    const refsBefore = gitOk(['--git-dir', repo.path, 'for-each-ref'])
+    const cases = [
+      ['lock', ...stageArgs],
+      ['lock', ...stageArgs, '--lock-timeout', '5m'],
+      ['lock', ...stageArgs, '--lock-ref-prefix', 'refs/heads/main'],
+      ['prepare', ...stageArgs, '--config-dir', configDir, '--lock', '--branch', 'main', '--lock-timeout', '5m'],
+      ['run', ...stageArgs, '--config-dir', configDir, '--branch', 'main', '--', 'true'],
+      ['rollback', ...stageArgs, '--to', 'HEAD', '--branch', 'main'],
+    ]
+    for (const args of cases) {
+      const started = Date.now()
+      const res = await cliAsync(args, dir, {}, { killAfterMs: 60_000 })
+      assert.equal(res.status, 1, `${args.join(' ')}: ${res.signal ?? ''} ${res.stdout}${res.stderr}`)
+      assert.ok(Date.now() - started < 30_000, args.join(' '))
+      assert.equal(res.json.error.code, 'LOCK_REF_REFUSED', args.join(' '))
+      assert.match(res.json.error.message, /exists; cannot create/)
+      assert.match(res.json.error.message, /--lock-ref-prefix/)
+    }
+    assert.equal(gitOk(['--git-dir', repo.path, 'for-each-ref']), refsBefore)
+    assert.ok(!existsSync(configCheckpoint(configDir)), 'prepare wrote nothing')
+  })
+
+  test('--lock-ttl 0 or past the bounds, and lockTtl in JS, are INVALID_OPTION naming the option; nothing is locked', SLOW, async () => {
+    const repo = await seededRepo('lock-ttl-bounds')
+    const dir = ciClone(repo.open)
+    for (const args of [
+      lockArgs(['--lock-ttl', '0']),
+      lockArgs(['--lock-ttl', '8000y']),
+      lockArgs(['--lock-ttl', '300000000000y']),
+      lockArgs(['--lock-timeout', '300000000000y']),
+      ['run', ...stageArgs, '--branch', 'main', '--lock-ttl', '0', '--', 'true'],
+      ['prepare', ...stageArgs, '--lock', '--lock-ttl', '9000y'],
+    ]) {
+      const res = cli(args, dir)
+      assert.equal(res.status, 1, `${args.join(' ')}: ${res.signal ?? ''} ${res.stdout}${res.stderr}`)
+      assert.equal(res.json.error.code, 'INVALID_OPTION', args.join(' '))
+      assert.match(res.json.error.message, /^invalid --lock-(ttl|timeout): /)
+    }
+    // in a Node process of its own: a panic there killed the host process
+    const script = `const { prepareStage } = await import(${JSON.stringify(join(REPO_ROOT, 'index.mjs'))})
+try { await prepareStage({ stage: 'dev', cwd: ${JSON.stringify(dir)}, lock: true, lockTtl: '9000y' }); console.log('resolved') }
+catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }`
+    const res = node(['--input-type=module', '-e', script], dir, {}, { runtime: 'node' })
+    assert.equal(res.status, 0, `${res.signal ?? ''} ${res.stdout}${res.stderr}`)
+    const error = JSON.parse(res.stdout)
+    assert.equal(error.code, 'INVALID_OPTION')
+    assert.match(error.message, /^invalid options\.lockTtl: /)
+    assert.equal(lockOnServer(repo), null)
+  })
+
+  test('a newline in a CI variable forges no trailer: the lock is not seen as expired, a state commit has one CI-Run', SLOW, async () => {
+    const repo = await seededRepo('lock-ci-newline')
+    const holder = ciClone(repo.open)
+    const other = ciClone(repo.open)
+    const ci = { GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'o/r', GITHUB_REF: 'refs/heads/main', GITHUB_REF_NAME: 'main' }
+    const forged = { ...ci, GITHUB_RUN_ID: '42\nLock-Expires: 2000-01-01T00:00:00Z' }
+    assertOk(cli(lockArgs(), holder, forged), 'lock')
+    const message = gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', LOCK])
+    assert.doesNotMatch(message, /^Lock-Expires: 2000/m)
+    const held = cli(lockArgs(), other)
+    assert.equal(held.status, 3, held.stdout + held.stderr)
+    assert.equal(held.json.error.code, 'LOCK_HELD')
+    const listed = assertOk(cli(['locks', '--json'], other), 'locks').json.locks
+    assert.equal(listed[0].expired, false)
+    assertOk(cli(['unlock', ...stageArgs], holder), 'unlock')
+
+    const configDir = join(tempDir('sls-cfg-'), 'sst')
+    assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configDir], holder), 'prepare')
+    deploy(configDir, 3, 'ci')
+    const env = { ...ci, GITHUB_RUN_ID: '42\nCI-Run: https://evil.example/forged\nSST-Stage: prod' }
+    assertOk(cli(['commit', '--stage', 'dev', '--config-dir', configDir], holder, env), 'commit')
+    const trailers = (key) => gitOk(['--git-dir', repo.path, 'log', '-1', `--format=%(trailers:key=${key},valueonly)`, 'main']).split('\n')
+    assert.deepEqual(trailers('CI-Run'), ['https://github.com/o/r/actions/runs/42 CI-Run: https://evil.example/forged SST-Stage: prod'])
+    assert.deepEqual(trailers('SST-Stage'), ['dev'])
   })
 })

@@ -76,7 +76,8 @@ describe('prepare with the real SST CLI', () => {
 
     const status = await stageStatus({ stage: 'dev', cwd: project, configDir: join(homeB, 'sst') })
     assert.equal(status.clean, true)
-    assert.ok(status.files.every((f) => f.state === 'in-sync'))
+    assert.equal(status.files.length, 5, JSON.stringify(status.files))
+    assert.ok(status.files.every((f) => f.state === 'in-sync'), JSON.stringify(status.files))
   })
 
   test('without prepare, SST on machine B has no secrets (the seed recipe loses them)', SLOW, async () => {
@@ -177,7 +178,7 @@ describe('unsaved state', () => {
 
     const forced = cli(['prepare', '--stage', 'dev', '--config-dir', configDir, '--force'], project)
     assert.equal(forced.status, 0, forced.stderr)
-    const backupDir = /backed up unsaved config-dir files to (.+)$/m.exec(forced.stdout)[1]
+    const backupDir = /backed up the replaced config-dir files to (.+)$/m.exec(forced.stdout)[1]
     assert.equal(readFileSync(join(backupDir, 'state', 'app', 'demo-app', 'dev.json'), 'utf8'), localBytes)
     assert.equal(readFileSync(local, 'utf8'), readFileSync(repoState, 'utf8'))
     } finally {

@@ -5,15 +5,18 @@
 // a command longer than the lock's ttl (the lock is renewed); SIGKILL of a
 // run (during its command, and at random points), then `unlock --force`
 // and a run that proceeds with nothing lost; SIGTERM forwarded to the
-// command; runStage() from JS.
+// command; runStage() from JS (overlapping calls each forward SIGTERM);
+// the command's stdio under Node; a second run in the same checkout never
+// uses the first's lock; the lock records no argument of the command.
 // Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 
 import { BASE_ENV, CLI, SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, tempDir } from './helpers/common.mjs'
+import { REPO_ROOT } from './helpers/sst.mjs'
 import { ciClone, configCheckpoint, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
@@ -41,6 +44,13 @@ process.exit(Number(code))
 function resourcesOnBranch(repo) {
   const state = JSON.parse(showBlob(repo.path, 'main').toString())
   return state.checkpoint.latest.resources.map((r) => r.urn.split('::').pop())
+}
+
+/** Polls `check` every 100 ms until it returns something truthy (or `ms` pass); returns that. */
+async function waitUntil(check, ms = 20_000) {
+  let value = check()
+  for (const end = Date.now() + ms; !value && Date.now() < end; value = check()) await new Promise((r) => setTimeout(r, 100))
+  return value
 }
 
 function lockOnServer(repo) {
@@ -248,6 +258,31 @@ setTimeout(() => process.exit(0), 60000)
     assert.equal(lockOnServer(repo), null)
   })
 
+  // Node marks fds 0-2 close-on-exec at start-up: "inherit" alone would start
+  // the command with all three closed (it printed nothing and exited 1).
+  test('under Node, the command reads the caller\'s stdin and writes to its stdout and stderr (CLI and runStage); run exits with its code', SLOW, async () => {
+    const repo = await seededRepo('run-stdio')
+    const command = ['sh', '-c', 'echo hi; read x; echo got $x >&2; exit 5']
+    const viaCli = (dir, configDir) => [CLI, 'run', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--', ...command]
+    const viaJs = (dir, configDir) => [
+      '--input-type=module',
+      '-e',
+      `const { runStage } = await import(${JSON.stringify(join(REPO_ROOT, 'index.mjs'))})
+const run = await runStage(${JSON.stringify({ stage: 'dev', cwd: dir, configDir, branch: 'main', command })})
+process.exitCode = run.exitCode`,
+    ]
+    for (const [what, args] of [['node cli.js run', viaCli], ['runStage() in node', viaJs]]) {
+      const dir = ciClone(repo.open)
+      const configDir = join(tempDir('sls-cfg-'), 'sst')
+      // always Node (also when this file runs under bun, whose fds are not close-on-exec)
+      const res = spawnSync('node', args(dir, configDir), { cwd: dir, env: BASE_ENV, input: 'abc\n', encoding: 'utf8' })
+      assert.equal(res.stdout, 'hi\n', `${what}: stdout\n${res.stderr}`)
+      assert.match(res.stderr, /^got abc$/m, what)
+      assert.equal(res.status, 5, `${what}: ${res.stderr}`)
+      assert.equal(lockOnServer(repo), null, what)
+    }
+  })
+
   test('an unknown command: exit 127, the lock is released', SLOW, async () => {
     const repo = await seededRepo('run-no-such-command')
     const dir = ciClone(repo.open)
@@ -261,7 +296,133 @@ setTimeout(() => process.exit(0), 60000)
   })
 })
 
+describe('run: the lock is the run\'s; what it records', () => {
+  test('the lock records the program and subcommand, never the arguments: not on the server, not in `locks`, not in the messages', SLOW, async () => {
+    const repo = await seededRepo('run-secret-args')
+    const dir = ciClone(repo.open)
+    const other = ciClone(repo.open)
+    const configDir = join(tempDir('sls-cfg-'), 'sst')
+    const seen = join(tempDir('sls-seen-'), 'seen')
+    // a stand-in for `sst secret set`: while it runs, it records what the
+    // server's lock commit and `locks` on another machine say
+    const fake = join(dirname(seen), 'fake-sst.mjs')
+    writeFileSync(
+      fake,
+      `import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+const { BARE, OTHER, SEEN, CLI_JS } = process.env
+writeFileSync(SEEN + '.commit', execFileSync('git', ['--git-dir', BARE, 'log', '-1', '--format=%B', ${JSON.stringify(LOCK)}]))
+writeFileSync(SEEN + '.locks', execFileSync(process.execPath, [CLI_JS, 'locks'], { cwd: OTHER }))
+writeFileSync(SEEN + '.json', execFileSync(process.execPath, [CLI_JS, 'locks', '--json'], { cwd: OTHER }))
+`,
+    )
+    const secret = 'sk_live_9f8e7d6c5b4a'
+    const env = { BARE: repo.path, OTHER: other, SEEN: seen, CLI_JS: CLI }
+    const args = ['run', '--stage', 'dev', '--config-dir', configDir, '--branch', 'main', '--', process.execPath, fake, 'secret', 'set', 'StripeKey', secret]
+    const res = await cliAsync(args, dir, env)
+    assert.equal(res.status, 0, res.stdout + res.stderr)
+    const commit = readFileSync(`${seen}.commit`, 'utf8')
+    // the runtime (node, or bun under `bun test`), the script, two subcommand words
+    const recorded = `${basename(process.execPath)} fake-sst.mjs secret set …`
+    assert.ok(commit.split('\n').includes(`Lock-Command: ${recorded}`), commit)
+    const locks = JSON.parse(readFileSync(`${seen}.json`, 'utf8')).locks
+    assert.equal(locks[0].holder.command, recorded)
+    for (const [what, text] of [
+      ['the lock commit', commit],
+      ['locks', readFileSync(`${seen}.locks`, 'utf8')],
+      ['locks --json', readFileSync(`${seen}.json`, 'utf8')],
+      ['run\'s output', res.stdout + res.stderr],
+      ['the branch', gitOk(['--git-dir', repo.path, 'log', '--format=%B', 'main'])],
+      // the released lock commit stays in the server's object store
+      ['the server\'s objects', git(['--git-dir', repo.path, 'cat-file', '--batch-all-objects', '--batch']).stdout],
+    ]) {
+      assert.ok(!text.includes(secret), `${what} holds the secret:\n${text.slice(0, 2000)}`)
+      assert.ok(!text.includes('StripeKey'), `${what} holds an argument`)
+    }
+  })
+
+  test('a second run in the same checkout does not use the first run\'s lock: LOCK_HELD, and the lock stays the first run\'s', SLOW, async () => {
+    const script = deployScript()
+    const repo = await seededRepo('run-two-in-one-checkout')
+    const first = pipeline(repo, script, 'first')
+    const running = first.run(['--json'], ['0', '8000'])
+    const taken = await waitUntil(() => lockOnServer(repo))
+    assert.ok(taken, 'the first run took no lock')
+    const sameDir = ['--stage', 'dev', '--config-dir', first.configDir, '--branch', 'main', '--json']
+    const second = await cliAsync(['run', ...sameDir, '--', 'true'], first.dir)
+    assert.equal(second.status, 3, second.stdout + second.stderr)
+    assert.equal(second.json.error.code, 'LOCK_HELD')
+    // neither does a commit or an unlock there while the run runs
+    const committed = cli(['commit', ...sameDir], first.dir)
+    assert.equal(committed.json?.lockReleased, false, committed.stdout + committed.stderr)
+    const unlocked = cli(['unlock', '--stage', 'dev', '--json'], first.dir)
+    assert.equal(unlocked.status, 3, unlocked.stdout + unlocked.stderr)
+    assert.equal(unlocked.json.error.code, 'LOCK_NOT_HELD')
+    assert.equal(lockOnServer(repo), taken)
+    const res = await running
+    assert.equal(res.status, 0, res.stdout + res.stderr)
+    assert.equal(res.json.commit.lockReleased, true)
+    assert.ok(resourcesOnBranch(repo).includes('first'))
+    assert.equal(lockOnServer(repo), null)
+  })
+
+  test('a run that breaks an expired lock says so', SLOW, async () => {
+    const script = deployScript()
+    const repo = await seededRepo('run-breaks-expired')
+    const stale = ciClone(repo.open)
+    const taken = assertOk(cli(['lock', '--stage', 'dev', '--lock-ttl', '1s', '--json'], stale), 'lock').json
+    await new Promise((r) => setTimeout(r, 2100))
+    const res = await pipeline(repo, script, 'breaker').run()
+    assert.equal(res.status, 0, res.stdout + res.stderr)
+    assert.match(res.stderr, new RegExp(`broke the expired lock of \\S+@\\S+ \\(pid ${taken.holder.pid}, `))
+    assert.equal(lockOnServer(repo), null)
+  })
+})
+
 describe('runStage', () => {
+  // the handlers were restored in the order the runs began, not ended:
+  // once the second ended, SIGTERM no longer reached the first's command
+  test('overlapping runStage() calls in one process: SIGTERM reaches the command still running', SLOW, async () => {
+    const repo = await seededRepo('run-overlapping')
+    const work = tempDir('sls-overlap-')
+    const started = join(work, 'started')
+    const secondDone = join(work, 'second-done')
+    const trap = join(work, 'trap.mjs')
+    writeFileSync(
+      trap,
+      `import { writeFileSync } from 'node:fs'
+process.on('SIGTERM', () => process.exit(143))
+writeFileSync(process.argv[2], '')
+setTimeout(() => process.exit(0), 60000)
+`,
+    )
+    const options = (stage) => ({ stage, cwd: ciClone(repo.open), configDir: join(tempDir('sls-cfg-'), 'sst'), branch: 'main' })
+    const script = `import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+const { runStage } = await import(${JSON.stringify(join(REPO_ROOT, 'index.mjs'))})
+const first = runStage({ ...${JSON.stringify(options('dev'))}, command: [process.execPath, ${JSON.stringify(trap)}, ${JSON.stringify(started)}] })
+while (!existsSync(${JSON.stringify(started)})) await new Promise((r) => setTimeout(r, 50))
+const second = await runStage({ ...${JSON.stringify(options('qa'))}, command: ['true'] })
+writeFileSync(${JSON.stringify(secondDone)}, String(second.exitCode))
+console.log(JSON.stringify({ first: (await first).exitCode }))
+`
+    const child = spawn('node', ['--input-type=module', '-e', script], { env: BASE_ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal })))
+    assert.ok(await waitUntil(() => existsSync(secondDone), 60_000), `the second run did not end:\n${stderr}`)
+    assert.equal(readFileSync(secondDone, 'utf8'), '0')
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    const res = await exited
+    clearTimeout(timer)
+    assert.equal(res.status, 0, `${res.status} ${res.signal}\n${stderr}`)
+    assert.deepEqual(JSON.parse(stdout), { first: 143 })
+    assert.equal(lockOnServer(repo), null)
+  })
+
+
   test('resolves with the exit code once the state is saved; the lock is released', SLOW, async () => {
     const { runStage } = await import('../index.mjs')
     const script = deployScript()

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createRequire } from 'node:module'
 
 import { REPO_ROOT, makeSstProject, runSst } from './helpers/sst.mjs'
-import { SLOW, assertOk, cleanup, cli, gitOk, removeAtCleanup, revParse, tempDir } from './helpers/common.mjs'
+import { SLOW, assertOk, cleanup, cli, cliAsync, gitOk, removeAtCleanup, revParse, tempDir } from './helpers/common.mjs'
 import { ciClone, gitServer, otherPipeline, raceOnce, seededRepo } from './helpers/state-repo.mjs'
 
 after(cleanup)
@@ -351,6 +351,105 @@ describe('encrypt on a branch that moves under it', () => {
       assertOk(res, 'status qa')
       assert.equal(res.json.passphrases[0].decryptable, opens, res.stdout)
     }
+  })
+})
+
+describe('rekey racing pipelines that deploy new stages', () => {
+  /**
+   * A "first deploy" of a stage: if `waitFor` (a file) is given, writes `<waitFor>.<stage>` (prepare
+   * is done) and waits for it; sleeps; leaves a new passphrase and a checkpoint.
+   */
+  function newStageScript() {
+    const script = join(tempDir('sls-script-'), 'new-stage.mjs')
+    writeFileSync(
+      script,
+      `import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+const [configDir, stage, sleep, waitFor] = process.argv.slice(2)
+const until = Date.now() + 300000
+if (waitFor) writeFileSync(waitFor + '.' + stage, '')
+while (waitFor && !existsSync(waitFor)) {
+  if (Date.now() > until) process.exit(9)
+  await new Promise((r) => setTimeout(r, 50))
+}
+await new Promise((r) => setTimeout(r, Number(sleep)))
+const checkpoint = { version: 3, checkpoint: { stack: 'organization/demo-app/' + stage, latest: { resources: [{ urn: 'urn:pulumi:' + stage + '::demo-app::pulumi:pulumi:Stack::demo-app-' + stage, custom: false, type: 'pulumi:pulumi:Stack' }] } } }
+for (const [key, content] of [['passphrase', randomBytes(32).toString('base64')], ['app', JSON.stringify(checkpoint)]]) {
+  const dir = join(configDir, 'state', key, 'demo-app')
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, stage + '.json'), content)
+}
+`,
+    )
+    return script
+  }
+
+  test('a key removed and rekeyed while eight runs deploy new stages from clones made before: every .age on the tip is closed to it', SLOW, async () => {
+    const repo = await seededRepo('secrets-rekey-race')
+    const admin = ciClone(repo.open, { shallow: false })
+    const keys = {}
+    for (const name of ['a', 'b', 'c']) {
+      const file = join(tempDir(`sls-key-${name}-`), 'age.txt')
+      const out = assertOk(cli(['init', '--key-file', file], admin), `init ${name}`).stdout
+      keys[name] = {
+        public: out.match(/public key (age1[0-9a-z]+)/)[1],
+        secret: readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1')),
+      }
+    }
+    assertOk(cli(['encrypt', '--branch', 'main'], admin), 'encrypt (dev.age to a, b and c)')
+    // every pipeline's checkout is made now: its age-recipients.txt lists b
+    const script = newStageScript()
+    const afterRekey = join(tempDir('sls-race-'), 'rekey-done')
+    const pipelines = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => ({ stage: `s${i}`, dir: ciClone(repo.open), configDir: join(tempDir('sls-cfg-'), 'sst') }))
+    const revoker = ciClone(repo.open, { shallow: false })
+    const list = join(revoker, 'infra', 'state', 'age-recipients.txt')
+    writeFileSync(list, readFileSync(list, 'utf8').split('\n').filter((l) => l.trim() !== keys.b.public).join('\n'))
+
+    // five runs race the rekey (staggered), three prepare before it and deploy once it has landed
+    const runs = pipelines.map((p, i) =>
+      cliAsync(
+        ['run', '--stage', p.stage, '--config-dir', p.configDir, '--branch', 'main', '--json', '--', process.execPath, script, p.configDir, p.stage, String(i < 5 ? i * 250 : 0), ...(i < 5 ? [] : [afterRekey])],
+        p.dir,
+        { SST_LOCAL_STATE_AGE_KEY: keys.c.secret },
+      ),
+    )
+    // the rekey starts once the three late runs have prepared (their base is older than it)
+    const started = Date.now()
+    while (!pipelines.slice(5).every((p) => existsSync(`${afterRekey}.${p.stage}`))) {
+      assert.ok(Date.now() - started < 300_000, 'the late runs never reached their deploy')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const rekey = await cliAsync(['rekey', '--branch', 'main', '--json'], revoker, { SST_LOCAL_STATE_AGE_KEY: keys.a.secret })
+    writeFileSync(afterRekey, '')
+    const results = await Promise.all(runs)
+    assert.equal(rekey.status, 0, `rekey: ${rekey.stdout}\n${rekey.stderr}`)
+    assert.equal(rekey.json.pushed, true)
+    for (const [i, res] of results.entries()) assert.equal(res.status, 0, `${pipelines[i].stage}: ${res.stdout}\n${res.stderr}`)
+    // the three late runs built on a tip from before the rekey: refused, encrypted again on the new tip
+    for (const res of results.slice(5)) {
+      const steps = res.json.commit.steps.map((s) => s.name)
+      assert.ok(steps.some((s) => /^sealed \S+\.age again to the 2 recipients of the new tip$/.test(s)), steps.join('\n'))
+    }
+
+    // the tip's list is the rekey's; every passphrase on the tip is closed to b and opens with a and c
+    const tip = revParse(repo.path)
+    assert.ok(!gitOk(['--git-dir', repo.path, 'show', `${tip}:infra/state/age-recipients.txt`]).includes(keys.b.public))
+    const sealed = gitOk(['--git-dir', repo.path, 'ls-tree', '--name-only', `${tip}:infra/state/passphrase`]).split('\n').filter((n) => n.endsWith('.age'))
+    assert.deepEqual(sealed.sort(), ['dev.age', ...pipelines.map((p) => `${p.stage}.age`)].sort())
+    const fresh = ciClone(repo.open)
+    for (const name of sealed) {
+      const stage = name.replace(/\.age$/, '')
+      for (const [key, opens] of [['b', false], ['a', true], ['c', true]]) {
+        const st = assertOk(cli(['status', '--stage', stage, '--config-dir', join(tempDir('sls-st-'), 'sst'), '--json'], fresh, { SST_LOCAL_STATE_AGE_KEY: keys[key].secret }), `status ${stage}`)
+        assert.equal(st.json.passphrases[0].decryptable, opens, `${name} with key ${key}: ${st.stdout}`)
+        assert.equal(st.json.passphrases[0].recipients, 2, name)
+        assert.ok(!st.json.warnings.some((w) => w.code === 'REKEY_NEEDED'), st.stdout)
+      }
+    }
+    // and nothing is left for a rekey to do
+    const again = assertOk(cli(['rekey', '--branch', 'main', '--json'], fresh, { SST_LOCAL_STATE_AGE_KEY: keys.a.secret }), 'rekey again')
+    assert.equal(again.json.committed, false, again.stdout)
   })
 })
 

@@ -36,9 +36,13 @@ function text(err: unknown): string {
 /** Repository -> SST's config dir. Every file is checked first; an error writes nothing. */
 async function prepare(stage: string): Promise<number> {
   try {
-    const prepared = await prepareStage({ stage });
+    // In CI a stage the repository has no state for is refused (STAGE_UNKNOWN), unless new
+    // stages are allowed: here the preview stages of pull requests (or in package.json:
+    // "sstLocalState": { "newStages": ["pr-*"] }).
+    const prepared = await prepareStage({ stage, allowNewStage: stage.startsWith("pr-") });
     for (const w of prepared.warnings) console.error(`warning[${w.code}]: ${w.message}`);
-    console.log(prepared.firstDeploy ? `${stage}: first deploy` : `${stage}: state restored`);
+    const known = prepared.knownStages.join(", ") || "none";
+    console.log(prepared.firstDeploy ? `${stage}: first deploy (stages in the repository: ${known})` : `${stage}: state restored`);
     return 0;
   } catch (err) {
     switch (codeOf(err)) {
@@ -50,6 +54,10 @@ async function prepare(stage: string): Promise<number> {
       case "AGE_KEY_MISSING":
       case "DECRYPT_FAILED":
         console.error(`set SST_LOCAL_STATE_AGE_KEY to a key listed in age-recipients.txt: ${text(err)}`);
+        return 1;
+      case "STAGE_UNKNOWN":
+        // A typo (`prd` for `prod`)? The message lists the stages the repository holds.
+        console.error(text(err));
         return 1;
       case "CONFIG_DIR_LOCKED":
         console.error(`another run of sst-local-state holds SST's config dir: ${text(err)}`);

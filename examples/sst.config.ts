@@ -16,7 +16,9 @@ export default $config({
     const { prepareStage } = await import("sst-local-state");
     // The stage SST was started with. The app name is read from `name` below (a string
     // literal); the passphrase is decrypted with SST_LOCAL_STATE_AGE_KEY in CI, or with the
-    // key `npx sst-local-state init` made on your machine.
+    // key `npx sst-local-state init` made on your machine. In CI a stage the repository has
+    // no state for is refused (STAGE_UNKNOWN: a typo would deploy a new stage); allow preview
+    // stages in package.json: "sstLocalState": { "newStages": ["pr-*"] }.
     await prepareStage({ stage: input?.stage });
     return {
       name: "myapp",

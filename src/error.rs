@@ -347,6 +347,18 @@ pub enum Error {
         /// How to break the lock.
         unlock: String,
     },
+    /// The remote will not create the stage's lock ref: another ref is in
+    /// its way (a branch `refs/heads/x` blocks `refs/heads/x/…`), or a rule
+    /// of the server refuses it. Retrying would not help.
+    #[error("the remote refuses to create the stage's lock {lock_ref}: {reason}. Nothing was locked. Another ref is probably in its way (git cannot hold both `refs/heads/x` and `refs/heads/x/...`): rename or delete that ref, or put the locks under another prefix with {prefix}")]
+    LockRefRefused {
+        /// The lock ref.
+        lock_ref: String,
+        /// What the remote said.
+        reason: String,
+        /// How this caller sets the lock ref prefix.
+        prefix: String,
+    },
     /// `unlock` without `force` in a checkout that does not hold the lock.
     #[error("this checkout does not hold the stage's lock {lock_ref}: it is held by {holder}; nothing was deleted. To break it anyway: {unlock}")]
     LockNotHeld {
@@ -369,6 +381,30 @@ pub enum Error {
         /// The rescue branch holding our state, when the push to it worked.
         rescue_branch: Option<String>,
     },
+    /// In CI (or where new stages are not allowed), a stage none of whose
+    /// state the repository holds: most often a typo.
+    #[error("stage {stage:?} has no state in the repository ({holds}): a typo? A new stage is not deployed here ({origin} allows no new stage of that name), and nothing was changed. If {stage:?} is meant to be a new stage, pass {flag}, or allow it in package.json (\"sstLocalState\": {{ \"newStages\": [\"pr-*\"] }} for stages matching a pattern, or true for every one), or set SST_LOCAL_STATE_NEW_STAGES")]
+    StageUnknown {
+        /// The stage asked for.
+        stage: String,
+        /// What the repository holds (`infra/state holds the stages dev, prod`).
+        holds: String,
+        /// Where the policy that refused it comes from.
+        origin: String,
+        /// How this caller allows a new stage (`--allow-new-stage`, `options.allowNewStage`).
+        flag: String,
+    },
+    /// SST removed the stage from its config dir since the last sync (`sst
+    /// remove` with `state.purge`) and the removal is not committed.
+    #[error("SST removed stage {stage} from its config dir after the last sync (`sst remove` of an app with `state: {{ purge: true }}` deletes its checkpoint, secrets and passphrase), and that removal is not committed: the repository still holds {}. Nothing was restored. Save the removal with `sst-local-state commit --stage {stage}` (a commit removing the stage's files; history keeps them and `rollback` brings them back), or pass {force} to restore the stage from the repository instead", list(files))]
+    RemovalUnsaved {
+        /// The stage.
+        stage: String,
+        /// The stage's files the repository holds.
+        files: Vec<Utf8PathBuf>,
+        /// How this caller forces (`--force`, `force: true`).
+        force: String,
+    },
     /// `rollback` to a revision whose stage passphrase differs from the current one.
     #[error("the stage's passphrase at {to} differs from the current one at {tip}: rolling back to it would leave every secret set since unreadable (and the current passphrase's secrets with it). Nothing was changed. To roll back anyway, pass {force}")]
     PassphraseChanged {
@@ -390,6 +426,15 @@ fn unsaved_message(files: &[Utf8PathBuf], force: &str, passphrase: bool) -> Stri
         format!("{head}. The config dir's passphrase differs from the repository's, so it cannot be committed (it would orphan every secret the repository holds): pass {force} to back the config dir's files up and restore the repository's state and passphrase, then set again any secret you set here and deploy")
     } else {
         format!("{head}. Commit them first (`sst-local-state commit`: a real conflict ends on a rescue branch), or pass {force} to back them up and restore the repository's state")
+    }
+}
+
+/// The stages a repository holds, for a message: `the stages dev, prod`.
+pub fn known_list(known: &[String]) -> String {
+    match known {
+        [] => "no stage yet".to_string(),
+        [one] => format!("the stage {one}"),
+        many => format!("the stages {}", many.join(", ")),
     }
 }
 
@@ -447,8 +492,11 @@ impl Error {
             Error::PassphraseEnvMissing { .. } => "PASSPHRASE_MISSING",
             Error::LockHeld { .. } => "LOCK_HELD",
             Error::LockNotHeld { .. } => "LOCK_NOT_HELD",
+            Error::LockRefRefused { .. } => "LOCK_REF_REFUSED",
             Error::LockLost { .. } => "LOCK_LOST",
             Error::PassphraseChanged { .. } => "PASSPHRASE_CHANGED",
+            Error::StageUnknown { .. } => "STAGE_UNKNOWN",
+            Error::RemovalUnsaved { .. } => "REMOVAL_UNSAVED",
         }
     }
 
@@ -463,6 +511,7 @@ impl Error {
             | Error::LockLost { .. }
             | Error::UnsavedState { .. }
             | Error::StateMissingInRepo { .. }
+            | Error::RemovalUnsaved { .. }
             | Error::PassphraseMismatch { .. } => 4,
             _ => 1,
         }
@@ -474,7 +523,9 @@ impl Error {
     pub fn details(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut map = serde_json::Map::new();
         match self {
-            Error::UnsavedState { files, .. } | Error::StateMissingInRepo { files, .. } => {
+            Error::UnsavedState { files, .. }
+            | Error::StateMissingInRepo { files, .. }
+            | Error::RemovalUnsaved { files, .. } => {
                 map.insert("files".into(), files.iter().map(|f| f.as_str()).collect());
             }
             Error::StateConflict {
@@ -505,7 +556,7 @@ impl Error {
                     map.insert("runUrl".into(), url.as_str().into());
                 }
             }
-            Error::LockNotHeld { lock_ref, .. } => {
+            Error::LockNotHeld { lock_ref, .. } | Error::LockRefRefused { lock_ref, .. } => {
                 map.insert("lockRef".into(), lock_ref.as_str().into());
             }
             _ => {}
@@ -603,6 +654,11 @@ mod tests {
                 holder: "h".into(),
                 unlock: "u".into(),
             },
+            Error::LockRefRefused {
+                lock_ref: "refs/heads/l/a/dev".into(),
+                reason: "r".into(),
+                prefix: "--lock-ref-prefix".into(),
+            },
             Error::LockLost {
                 lock_ref: "refs/heads/l/a/dev".into(),
                 reason: "stale info".into(),
@@ -613,6 +669,17 @@ mod tests {
                 to: "a".into(),
                 tip: "b".into(),
                 force: "--force".into(),
+            },
+            Error::RemovalUnsaved {
+                stage: "dev".into(),
+                files: vec!["/a".into()],
+                force: "--force".into(),
+            },
+            Error::StageUnknown {
+                stage: "prd".into(),
+                holds: "infra/state holds the stages dev, prod".into(),
+                origin: "the default in CI (github-actions)".into(),
+                flag: "--allow-new-stage".into(),
             },
         ];
         let mut codes: Vec<_> = samples.iter().map(Error::code).collect();

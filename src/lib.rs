@@ -9,7 +9,7 @@
 //! marker, age sealing) through SST's facts (`sst`: config dir,
 //! `sst.config.ts`, SST's lock) and git (`git`: the remote transport,
 //! local plumbing, URL rules, redaction); `env`, `error`, `warning`,
-//! `fsx`, `guard` and `ci_env` serve them all. Only [`ops`] is public as a
+//! `fsx`, `guard`, `utc` and `ci_env` serve them all. Only [`ops`] is public as a
 //! module; the types the operations take and give are re-exported here by
 //! name, and everything else is private to the crate.
 
@@ -27,6 +27,7 @@ mod guard;
 pub mod ops;
 mod sst;
 mod stage;
+mod utc;
 mod warning;
 
 // The public surface: the operations (each a module of `ops` with its
@@ -38,13 +39,13 @@ pub use error::{Error, Result};
 pub use fsx::DirLock;
 pub use ops::{commit, encrypt, init, prepare, rekey, secrets, status};
 pub use stage::layout::Kind;
-pub use stage::project::CommonOptions;
+pub use stage::project::{Caller, CommonOptions};
 pub use stage::seal;
 pub use warning::Warning;
 
 // Short paths inside the crate.
-use git::{git_cli, gitx, probe, redact, remote, urlmatch};
+use git::{git_cli, gitx, probe, redact, remote, revision, urlmatch};
 use ops::commit::message;
 use sst::{config_dir, nesting, sst_config};
-use stage::{layout, marker, names, per_kind, project, state};
-use stage::{passphrase_access, passphrase_mode};
+use stage::{layout, marker, names, new_stage, per_kind, project, removal, state};
+use stage::{passphrase_access, passphrase_mode, sealed_to};

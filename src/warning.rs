@@ -105,6 +105,16 @@ pub enum Warning {
         /// Why.
         why: &'static str,
     },
+    /// This checkout was not moved to a commit pushed to its branch.
+    #[error("this checkout was left where it was ({why}): commit {commit} is on the remote branch; `{command}` brings it here")]
+    CheckoutBehind {
+        /// Why it was not moved.
+        why: String,
+        /// The pushed commit.
+        commit: String,
+        /// The exact command that brings it here.
+        command: String,
+    },
     /// HEAD moved while the run committed.
     #[error("HEAD moved while this run committed (a commit of yours?): it was left where it is; the state commit {commit} is on the remote branch")]
     HeadMoved {
@@ -126,12 +136,12 @@ pub enum Warning {
         commit: String,
     },
     /// The recipients file lists other keys than the `.age` files are encrypted to.
-    #[error("{recipients} differs from the keys the passphrases are encrypted to ({record}): a key added there cannot decrypt them, a key removed can, until a member whose key decrypts them runs `sst-local-state rekey`")]
+    #[error("{recipients} differs from the keys the passphrases are encrypted to ({why}): a key added there cannot decrypt them, a key removed can, until a member whose key decrypts them runs `sst-local-state rekey`")]
     RekeyNeeded {
         /// The recipients file.
         recipients: Utf8PathBuf,
-        /// The record of the keys the `.age` files are encrypted to.
-        record: Utf8PathBuf,
+        /// What says so: the record of the last rekey, or a file's header.
+        why: String,
     },
     /// Passphrase mode `env`, and the repository still holds a passphrase.
     #[error("passphrase mode \"env\": {file} in the repository is not used ({variable} is); if the passphrase is to live only in the CI secret store, remove it from the repository")]
@@ -169,6 +179,7 @@ impl Warning {
             Warning::RecipientsInvalid { .. } => "RECIPIENTS_INVALID",
             Warning::HeadNotMoved { .. } => "HEAD_NOT_MOVED",
             Warning::HeadMoved { .. } => "HEAD_MOVED",
+            Warning::CheckoutBehind { .. } => "CHECKOUT_BEHIND",
             Warning::IndexNotRefreshed { .. } => "INDEX_NOT_REFRESHED",
             Warning::AlreadyOnBranch { .. } => "ALREADY_ON_BRANCH",
             Warning::RekeyNeeded { .. } => "REKEY_NEEDED",

@@ -346,11 +346,7 @@ fn a_state_change_saved_by_another_run_since_prepare_is_a_conflict() {
     let theirs = checkpoint(&["urn:a", "urn:theirs"]);
     std::fs::write(other_dir.join("infra/state/app/dev.json"), &theirs).unwrap();
     common::commit_all(&other, "their deploy");
-    other
-        .find_remote("origin")
-        .unwrap()
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    common::push_main(&other);
     // our deploy, started from the state prepare restored, ends
     let ours = checkpoint(&["urn:a", "urn:ours"]);
     std::fs::write(fx.config_path("app", "dev.json"), &ours).unwrap();
@@ -376,8 +372,14 @@ fn a_state_change_saved_by_another_run_since_prepare_is_a_conflict() {
         blob_in(&bare, saved, "infra/state/app/dev.json").unwrap(),
         ours.as_bytes()
     );
+    // the worktree holds the branch's state again: ours is on the rescue
+    // branch and in the config dir, so a prepare sees the divergence
     assert_eq!(
         std::fs::read_to_string(fx.project.join("infra/state/app/dev.json")).unwrap(),
+        theirs
+    );
+    assert_eq!(
+        std::fs::read_to_string(fx.config_path("app", "dev.json")).unwrap(),
         ours
     );
 }

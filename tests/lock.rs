@@ -136,3 +136,172 @@ fn waiting_reports_the_holder_and_times_out_with_lock_held() {
         "{heard:?}"
     );
 }
+
+/// Runs `work` on a thread; its result, or a panic naming `what` when it
+/// has not returned within `limit` (a loop that never ends fails the test
+/// instead of hanging it).
+fn within<T: Send + 'static>(
+    limit: Duration,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("{what}: still running after {limit:?}"))
+}
+
+#[test]
+fn a_ref_in_the_lock_refs_way_is_lock_ref_refused_at_once_whatever_the_timeout() {
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    let head = repo.head().unwrap().target().unwrap();
+    // a branch named like the default prefix's first level
+    bare.reference("refs/heads/sst-local-state", head, false, "test")
+        .unwrap();
+    for (prefix, timeout) in [
+        (None, Duration::ZERO),
+        (None, Duration::from_secs(120)),
+        (Some("refs/heads/main"), Duration::ZERO),
+    ] {
+        let mut options = lock_options(&fx, None);
+        options.lock.prefix = prefix.map(str::to_string);
+        options.lock.timeout = Some(timeout);
+        let env = fx.env();
+        let started = std::time::Instant::now();
+        let e = within(Duration::from_secs(60), "lock", move || {
+            lock(&options, &env, &mut |_| {}).unwrap_err()
+        });
+        assert!(started.elapsed() < Duration::from_secs(30), "{prefix:?}");
+        assert_eq!(e.code(), "LOCK_REF_REFUSED", "{prefix:?}: {e}");
+        assert_eq!(e.exit_code(), 1);
+        let message = e.to_string();
+        assert!(message.contains("exists; cannot create"), "{message}");
+        assert!(message.contains("options.lockRefPrefix"), "{message}");
+    }
+    let names: Vec<String> = bare
+        .references()
+        .unwrap()
+        .map(|r| r.unwrap().name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["refs/heads/main", "refs/heads/sst-local-state"]);
+    assert!(!repo.path().join("sst-local-state/locks").exists());
+}
+
+#[test]
+fn a_ttl_or_timeout_out_of_bounds_is_invalid_option_and_nothing_is_locked() {
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    // as the CLI and JS parse them
+    let d = |text: &str| Some(humantime::parse_duration(text).unwrap());
+    let cases = [
+        (d("0"), None, "options.lockTtl"),
+        (d("999ms"), None, "options.lockTtl"),
+        (d("8000y"), None, "options.lockTtl"),
+        (d("300000000000y"), None, "options.lockTtl"),
+        (d("8days"), None, "options.lockTtl"),
+        (None, d("300000000000y"), "options.lockTimeout"),
+        (None, d("8days"), "options.lockTimeout"),
+    ];
+    for (ttl, timeout, flag) in cases {
+        let mut options = lock_options(&fx, ttl);
+        options.lock.timeout = timeout;
+        let e = lock(&options, &fx.env(), &mut |_| {}).unwrap_err();
+        assert_eq!(e.code(), "INVALID_OPTION", "{ttl:?} {timeout:?}: {e}");
+        assert!(
+            e.to_string().starts_with(&format!("invalid {flag}: ")),
+            "{e}"
+        );
+        assert_eq!(on_remote(&bare), None);
+    }
+    // the bounds themselves are accepted
+    let week = Duration::from_secs(7 * 24 * 3600);
+    let taken = lock(&lock_options(&fx, Some(week)), &fx.env(), &mut |_| {}).unwrap();
+    let expires = humantime::parse_rfc3339(&taken.holder.expires).unwrap();
+    let ahead = expires
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(
+        ahead > week - Duration::from_secs(60) && ahead <= week,
+        "{ahead:?}"
+    );
+    unlock(&unlock_options(&fx, false), &fx.env()).unwrap();
+    lock(
+        &lock_options(&fx, Some(Duration::from_secs(1))),
+        &fx.env(),
+        &mut |_| {},
+    )
+    .unwrap();
+}
+
+/// App `a-b` stage `c` and app `a` stage `b-c` once shared the record
+/// `lock-a-b-c.json`: one app's commit or unlock released the other's lock.
+#[test]
+fn records_of_two_apps_never_collide_and_an_old_named_record_is_still_read() {
+    use sst_local_state::commit::{commit, CommitOptions};
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    let env = fx.env();
+    let common = |app: &str, stage: &str| {
+        let mut common = fx.options(stage);
+        common.app = Some(app.into());
+        common
+    };
+    let lock_of = |app: &str, stage: &str| {
+        let mut options = lock_options(&fx, None);
+        options.common = common(app, stage);
+        lock(&options, &env, &mut |_| {}).unwrap()
+    };
+    let remote_ref = |app: &str, stage: &str| {
+        bare.find_reference(&format!("{DEFAULT_PREFIX}/{app}/{stage}"))
+            .ok()
+            .and_then(|r| r.target())
+            .map(|o| o.to_string())
+    };
+    let first = lock_of("a-b", "c");
+    let second = lock_of("a", "b-c");
+    // a commit of app a-b with nothing to save releases a-b's lock only
+    let committed = commit(
+        &CommitOptions {
+            common: common("a-b", "c"),
+            ..CommitOptions::default()
+        },
+        &env,
+    )
+    .unwrap();
+    assert!(committed.lock_released, "{committed:?}");
+    assert_eq!(remote_ref("a-b", "c"), None);
+    assert_eq!(
+        remote_ref("a", "b-c").as_deref(),
+        Some(second.commit.as_str())
+    );
+    assert_ne!(first.commit, second.commit);
+    // a record under the old name, as an earlier version wrote it
+    let records = repo.path().join("sst-local-state");
+    std::fs::remove_dir_all(records.join("locks")).unwrap();
+    std::fs::write(
+        records.join("lock-a-b-c.json"),
+        format!(
+            r#"{{"lockRef":"{DEFAULT_PREFIX}/a/b-c","commit":"{}","remote":"origin"}}"#,
+            second.commit
+        ),
+    )
+    .unwrap();
+    let mut stranger = unlock_options(&fx, false);
+    stranger.common = common("a-b", "c");
+    assert!(!unlock(&stranger, &env).unwrap().released);
+    assert_eq!(
+        remote_ref("a", "b-c").as_deref(),
+        Some(second.commit.as_str())
+    );
+    let mut owner = unlock_options(&fx, false);
+    owner.common = common("a", "b-c");
+    assert!(unlock(&owner, &env).unwrap().released);
+    assert_eq!(remote_ref("a", "b-c"), None);
+    assert!(!records.join("lock-a-b-c.json").exists());
+}

@@ -79,13 +79,11 @@ fn rekey_after_removing_a_recipient_locks_the_removed_key_out() {
     let (a, b) = (key(), key());
     let (fx, repo, bare) = sealed_project(&a, &b);
 
-    // the first rekey records whom the files are sealed to; the second changes nothing
-    let first = rekey(&options(&fx), &with_key(&a)).unwrap();
-    assert!(first.committed && first.pushed, "{first:?}");
-    assert_eq!(first.recipients, 2);
+    // every file names the list it is sealed to, the current one: nothing to change
     let before = tip(&bare);
     let again = rekey(&options(&fx), &with_key(&a)).unwrap();
     assert!(!again.committed && again.files.is_empty(), "{again:?}");
+    assert_eq!((again.recipients, again.passphrases), (2, 2));
     assert_eq!(tip(&bare), before, "no change → no commit");
 
     // b leaves: remove its line, rekey
@@ -129,6 +127,15 @@ fn a_key_that_cannot_decrypt_is_refused_naming_the_file() {
     assert!(err.to_string().contains("passphrase/"), "{err}");
     assert!(err.to_string().contains("rekey"), "{err}");
     assert!(!err.to_string().contains(&c.secret));
+    // the message names c's public key and says that the list holds it
+    assert!(
+        err.to_string().contains(&format!(
+            "(public key {}) is listed in {}",
+            c.public,
+            fx.project.join("infra/state/age-recipients.txt")
+        )),
+        "{err}"
+    );
     assert_eq!(tip(&bare), before, "nothing pushed");
     let no_key = rekey(&options(&fx), &common::env_with(&[])).unwrap_err();
     assert_eq!(no_key.code(), "AGE_KEY_MISSING");
@@ -359,6 +366,7 @@ fn status_says_who_can_open_each_passphrase_and_how_many_recipients_it_has() {
         );
     }
     let with_c = st(&with_key(&c));
+    assert_eq!(with_c.passphrases.len(), 2);
     assert!(with_c
         .passphrases
         .iter()
@@ -419,4 +427,287 @@ fn prepare_and_status_say_when_a_rekey_is_due() {
         "{:?}",
         st.warnings
     );
+}
+
+// ------------------------------------------------- sealed to the branch's list --
+
+fn list(keys: &[&Key]) -> Vec<age::x25519::Recipient> {
+    let text: String = keys.iter().map(|k| format!("{}\n", k.public)).collect();
+    seal::parse_recipients(Utf8Path::new("r"), &text).unwrap()
+}
+
+/// A project whose dev and fallback passphrases are sealed to `keys`, pushed to origin.
+fn sealed_to_all(keys: &[&Key]) -> (Fixture, git2::Repository, git2::Repository) {
+    let fx = Fixture::new();
+    recipients(&fx, keys);
+    fx.repo_write(
+        "passphrase/dev.age",
+        seal::seal(b"dev-passphrase", &list(keys)),
+    );
+    fx.repo_write(
+        "passphrase/_fallback.age",
+        seal::seal(b"fallback-pass", &list(keys)),
+    );
+    let repo = fx.git_init();
+    let bare = fx.add_origin(&repo);
+    (fx, repo, bare)
+}
+
+/// Another machine: a clone of origin as it is now (its worktree holds the
+/// recipients list of this moment), and a config dir where SST's first
+/// deploy of `stage` left a new passphrase and a checkpoint.
+struct Machine {
+    dir: camino::Utf8PathBuf,
+    config: camino::Utf8PathBuf,
+    repo: git2::Repository,
+}
+
+impl Machine {
+    fn clone(fx: &Fixture, name: &str) -> Machine {
+        let dir = fx.root.join(name);
+        let repo = git2::Repository::clone(fx.root.join("remote.git").as_str(), &dir).unwrap();
+        Machine {
+            config: fx.root.join(format!("{name}-config/sst")),
+            dir,
+            repo,
+        }
+    }
+
+    /// SST's first deploy of `stage` here: a new passphrase, a checkpoint.
+    fn deploy_new_stage(&self, stage: &str, passphrase: &str) {
+        for (key, bytes) in [
+            ("passphrase", passphrase.to_string()),
+            ("app", common::checkpoint(&["urn:a"])),
+        ] {
+            let path = self
+                .config
+                .join("state")
+                .join(key)
+                .join("demo-app")
+                .join(format!("{stage}.json"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+    }
+
+    fn commit(&self, stage: &str, key: &Key) -> sst_local_state::commit::CommitReport {
+        let options = sst_local_state::commit::CommitOptions {
+            common: sst_local_state::CommonOptions {
+                stage: Some(stage.into()),
+                cwd: Some(self.dir.clone()),
+                config_dir: Some(self.config.clone()),
+                ..Default::default()
+            },
+            branch: Some("main".into()),
+            ..Default::default()
+        };
+        sst_local_state::commit::commit(&options, &with_key(key)).unwrap()
+    }
+}
+
+/// `passphrase/<stage>.age` at `commit` opens (to `plain`) with each of
+/// `members`, and not with `removed`.
+fn assert_closed_to(
+    bare: &git2::Repository,
+    commit: git2::Oid,
+    stage: &str,
+    plain: &str,
+    removed: &Key,
+    members: &[&Key],
+) {
+    let path = format!("infra/state/passphrase/{stage}.age");
+    let sealed = blob_in(bare, commit, &path).unwrap();
+    assert_eq!(
+        opens(&sealed, removed),
+        None,
+        "the removed key opens {path}"
+    );
+    for k in members {
+        assert_eq!(
+            opens(&sealed, k).as_deref(),
+            Some(plain.as_bytes()),
+            "{path}"
+        );
+    }
+}
+
+const PASS_QA: &str = "cWEtcGFzc3BocmFzZS1vZi0zMi1ieXRlcy0uLi4uLi4=";
+const PASS_UAT: &str = "dWF0LXBhc3NwaHJhc2Utb2YtMzItYnl0ZXMtLi4uLi4=";
+
+#[test]
+fn a_clone_made_before_a_revocation_seals_new_passphrases_to_the_branchs_list() {
+    let (k1, k2, k3) = (key(), key(), key());
+    let (fx, _repo, bare) = sealed_to_all(&[&k1, &k2, &k3]);
+    // a clone made now still lists k2 in its worktree, and knows the old tip
+    let old = Machine::clone(&fx, "old-clone");
+    // k2 is revoked: removed from the list, rekey pushed
+    recipients(&fx, &[&k1, &k3]);
+    assert!(rekey(&options(&fx), &with_key(&k1)).unwrap().pushed);
+    let listed_after = blob_in(&bare, tip(&bare), "infra/state/age-recipients.txt").unwrap();
+
+    // the old clone commits a new stage: its known tip is stale (the push is
+    // refused, the commit is built again on the new tip and sealed to its list)
+    old.deploy_new_stage("qa", PASS_QA);
+    let qa = old.commit("qa", &k3);
+    assert!(qa.pushed && qa.attempts == 2, "{qa:?}");
+    // after a fetch the base is the new tip, the worktree still lists k2
+    let mut origin = old.repo.find_remote("origin").unwrap();
+    origin.fetch(&["main"], None, None).unwrap();
+    old.deploy_new_stage("uat", PASS_UAT);
+    let uat = old.commit("uat", &k3);
+    assert!(uat.pushed && uat.attempts == 1, "{uat:?}");
+    assert!(
+        std::fs::read_to_string(old.dir.join("infra/state/age-recipients.txt"))
+            .unwrap()
+            .contains(&k2.public)
+    );
+
+    let now = tip(&bare);
+    for (stage, pass) in [("qa", PASS_QA), ("uat", PASS_UAT)] {
+        assert_closed_to(&bare, now, stage, pass, &k2, &[&k1, &k3]);
+    }
+    assert_eq!(
+        blob_in(&bare, now, "infra/state/age-recipients.txt").unwrap(),
+        listed_after,
+        "the clone's old list is not pushed"
+    );
+    // nothing is left for rekey to do
+    let again = rekey(&options(&fx), &with_key(&k1)).unwrap();
+    assert!(!again.committed, "{again:?}");
+
+    // the revoked key on a fresh clone: DECRYPT_FAILED names it, not listed
+    let fresh = Machine::clone(&fx, "fresh");
+    let prepared = sst_local_state::prepare::prepare(
+        &sst_local_state::prepare::PrepareOptions {
+            common: sst_local_state::CommonOptions {
+                stage: Some("qa".into()),
+                cwd: Some(fresh.dir.clone()),
+                config_dir: Some(fresh.config.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        &with_key(&k2),
+    );
+    let Err(err) = prepared else {
+        panic!("the revoked key prepared qa")
+    };
+    assert_eq!(err.code(), "DECRYPT_FAILED");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "(public key {}) is not listed in {}",
+            k2.public,
+            fresh.dir.join("infra/state/age-recipients.txt")
+        )) && text.contains("ask a member whose key opens it to add"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&k2.secret) && !text.contains("rekey`\n"),
+        "{text}"
+    );
+}
+
+/// An age file of `plain` sealed to `keys` by age alone, as versions before
+/// the list stanza (or `age -r` by hand) wrote it: armored, no list named.
+fn age_alone(plain: &[u8], keys: &[&Key]) -> Vec<u8> {
+    use std::io::Write;
+    let rs = list(keys);
+    let encryptor =
+        age::Encryptor::with_recipients(rs.iter().map(|r| r as &dyn age::Recipient)).unwrap();
+    let mut out = Vec::new();
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
+    let mut w = encryptor.wrap_output(armor).unwrap();
+    w.write_all(plain).unwrap();
+    w.finish().and_then(|a| a.finish()).unwrap();
+    out
+}
+
+#[test]
+fn rekey_repairs_files_sealed_to_a_stale_list_whatever_the_record_says() {
+    let (a, b, c) = (key(), key(), key());
+    let (fx, repo, bare) = sealed_to_all(&[&a, &b]);
+    // b leaves, c joins: the rekey's record says every file is sealed to a and c
+    recipients(&fx, &[&a, &c]);
+    assert!(rekey(&options(&fx), &with_key(&a)).unwrap().pushed);
+    let record = blob_in(&bare, tip(&bare), "infra/state/passphrase/sealed-to.txt").unwrap();
+    let record = String::from_utf8(record).unwrap();
+    assert!(
+        record.contains(&a.public) && record.contains(&c.public) && !record.contains(&b.public)
+    );
+    // files committed after it, sealed to other lists: the old one (a, b: as
+    // many keys as the list), a, b and c (one more), and a, b by age alone
+    // (no list named: as an earlier version sealed it)
+    fx.repo_write(
+        "passphrase/qa.age",
+        seal::seal(b"qa-pass", &list(&[&a, &b])),
+    );
+    fx.repo_write(
+        "passphrase/prod.age",
+        seal::seal(b"prod-pass", &list(&[&a, &b, &c])),
+    );
+    fx.repo_write("passphrase/uat.age", age_alone(b"uat-pass", &[&a, &b]));
+    commit_all(&repo, "passphrases sealed elsewhere");
+    repo.find_remote("origin")
+        .unwrap()
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    let stale = tip(&bare);
+    assert!(opens(
+        &blob_in(&bare, stale, "infra/state/passphrase/qa.age").unwrap(),
+        &b
+    )
+    .is_some());
+
+    // status and prepare say a rekey is due, naming the files whose header shows it
+    let st = sst_local_state::status::status(&fx.options("dev"), &with_key(&a)).unwrap();
+    let w = st
+        .warnings
+        .iter()
+        .find(|w| w.code() == "REKEY_NEEDED")
+        .expect("status warns REKEY_NEEDED");
+    let text = w.to_string();
+    assert!(
+        text.contains("passphrase/qa.age is encrypted to another list of keys")
+            && text.contains("passphrase/prod.age is encrypted to 3 recipients, the list has 2")
+            && !text.contains("sealed-to.txt records other keys"),
+        "{text}"
+    );
+
+    // rekey re-encrypts exactly those three, whatever the record claims
+    let r = rekey(&options(&fx), &with_key(&a)).unwrap();
+    assert!(r.pushed, "{r:?}");
+    let mut changed: Vec<&str> = r
+        .files
+        .iter()
+        .filter(|f| f.change == "rekeyed")
+        .map(|f| f.path.as_str())
+        .collect();
+    changed.sort();
+    assert_eq!(
+        changed,
+        [
+            "infra/state/passphrase/prod.age",
+            "infra/state/passphrase/qa.age",
+            "infra/state/passphrase/uat.age"
+        ]
+    );
+    let now = tip(&bare);
+    for (stage, plain) in [
+        ("dev", "dev-passphrase"),
+        ("_fallback", "fallback-pass"),
+        ("qa", "qa-pass"),
+        ("prod", "prod-pass"),
+        ("uat", "uat-pass"),
+    ] {
+        assert_closed_to(&bare, now, stage, plain, &b, &[&a, &c]);
+    }
+    let st = sst_local_state::status::status(&fx.options("dev"), &with_key(&a)).unwrap();
+    assert!(
+        !st.warnings.iter().any(|w| w.code() == "REKEY_NEEDED"),
+        "{:?}",
+        st.warnings
+    );
+    assert!(!rekey(&options(&fx), &with_key(&a)).unwrap().committed);
 }

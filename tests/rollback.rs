@@ -221,14 +221,8 @@ fn a_lock_this_checkout_holds_is_used_and_released_with_the_push() {
     assert!(bare.find_reference(LOCK_REF).is_err(), "released");
     assert!(!repo
         .path()
-        .join("sst-local-state")
-        .read_dir()
-        .unwrap()
-        .any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .starts_with("lock-")));
+        .join("sst-local-state/locks/demo-app/dev.json")
+        .exists());
 }
 
 #[test]
@@ -292,10 +286,122 @@ fn age_passphrases_are_compared_decrypted() {
     assert_eq!(roll(&fx, c1, false).unwrap_err().code(), "AGE_KEY_MISSING");
     assert_eq!(tip(&bare), before, "nothing pushed");
     assert!(bare.find_reference(LOCK_REF).is_err());
-    // forced: the passphrase goes back too, compared or not
+    // forced without a key: nothing can be compared, the tip's passphrase
+    // stays (never the revision's older ciphertext), and the report says
+    // so; the tip holds c1's other files already: nothing to commit
     let forced = roll(&fx, c1, true).unwrap();
-    assert!(forced.committed && forced.passphrase_changed, "{forced:?}");
+    assert!(
+        !forced.committed && !forced.passphrase_changed,
+        "{forced:?}"
+    );
+    assert!(!forced.passphrase_compared, "{forced:?}");
+    assert!(
+        forced.note.contains("could not be compared"),
+        "{}",
+        forced.note
+    );
+    assert_eq!(tip(&bare), before);
+    // forced with the key: compared, and the passphrase goes back too
+    std::fs::write(&key_file, format!("{secret}\n")).unwrap();
+    let forced = roll(&fx, c1, true).unwrap();
+    assert!(
+        forced.committed && forced.passphrase_changed && forced.passphrase_compared,
+        "{forced:?}"
+    );
     assert_eq!(blob(&bare, tip(&bare), SEALED), blob(&repo, c1, SEALED));
+}
+
+#[test]
+fn forced_without_a_key_a_rollback_never_undoes_a_rekey() {
+    let fx = Fixture::new();
+    let (k1, k2) = (
+        sst_local_state::seal::generate(),
+        sst_local_state::seal::generate(),
+    );
+    let list = |keys: &[&(String, String)]| {
+        let text: String = keys.iter().map(|k| format!("{}\n", k.1)).collect();
+        fx.repo_write("age-recipients.txt", &text);
+        sst_local_state::seal::parse_recipients(camino::Utf8Path::new("r"), &text).unwrap()
+    };
+    let opens = |bytes: &[u8], key: &(String, String)| {
+        let ids = sst_local_state::seal::identities(
+            &common::env_with(&[("SST_LOCAL_STATE_AGE_KEY", &key.0)]),
+            camino::Utf8Path::new("/none"),
+        )
+        .unwrap();
+        sst_local_state::seal::open(camino::Utf8Path::new("x.age"), bytes, &ids).is_ok()
+    };
+    const SEALED: &str = "infra/state/passphrase/dev.age";
+    let both = list(&[&k1, &k2]);
+    fx.repo_write(
+        "passphrase/dev.age",
+        sst_local_state::seal::seal(fx.passphrase().as_bytes(), &both),
+    );
+    fx.repo_write("app/dev.json", common::checkpoint(&["urn:a"]));
+    let repo = fx.git_init();
+    let before = repo.head().unwrap().target().unwrap();
+    let bare = fx.add_origin(&repo);
+    // k2 is revoked: removed from the list, rekey pushed (by a member holding k1)
+    list(&[&k1]);
+    let mut rekey_options = sst_local_state::secrets::SecretsOptions {
+        common: fx.options("dev"),
+        branch: Some("main".into()),
+        ..Default::default()
+    };
+    rekey_options.common.stage = None;
+    let with_k1 = common::env_with(&[("SST_LOCAL_STATE_AGE_KEY", &k1.0)]);
+    assert!(
+        sst_local_state::rekey::rekey(&rekey_options, &with_k1)
+            .unwrap()
+            .pushed
+    );
+    fx.repo_write("app/dev.json", common::checkpoint(&["urn:a", "urn:b"]));
+    commit_all(&repo, "a deploy after the rekey");
+    push(&repo);
+    let rekeyed = tip(&bare);
+    let sealed_now = blob(&bare, rekeyed, SEALED);
+    let bytes = |oid: Option<Oid>| bare.find_blob(oid.unwrap()).unwrap().content().to_vec();
+    assert!(!opens(&bytes(sealed_now), &k2) && opens(&bytes(blob(&bare, before, SEALED)), &k2));
+
+    // a machine without an age key rolls back to before the rekey, forced
+    let r = roll(&fx, before, true).unwrap();
+    assert!(r.committed, "{r:?}");
+    assert!(!r.passphrase_changed && !r.passphrase_compared, "{r:?}");
+    assert!(
+        r.note.contains("could not be compared (AGE_KEY_MISSING"),
+        "{}",
+        r.note
+    );
+    let files: Vec<_> = r.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(files, [APP], "only the checkpoint goes back");
+    let now = tip(&bare);
+    assert_eq!(
+        blob(&bare, now, SEALED),
+        sealed_now,
+        "the tip's .age is kept"
+    );
+    assert!(
+        !opens(&bytes(blob(&bare, now, SEALED)), &k2),
+        "the revoked key opens it"
+    );
+    assert_eq!(blob(&bare, now, APP), blob(&bare, before, APP));
+    let message = bare
+        .find_commit(now)
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("Rollback-Passphrase-Kept")
+            && !message.contains("Rollback-Passphrase-Changed"),
+        "{message}"
+    );
+    // rekey finds nothing undone
+    assert!(
+        !sst_local_state::rekey::rekey(&rekey_options, &with_k1)
+            .unwrap()
+            .committed
+    );
 }
 
 // ------------------------------------------------------------ interference --
@@ -550,4 +656,89 @@ fn env_mode_never_restores_a_passphrase_file() {
     assert_eq!(blob(&bare, newer, APP), blob(&repo, c1, APP));
     assert_eq!(blob(&bare, newer, PASSPHRASE), None);
     assert!(bare.find_reference(LOCK_REF).is_err(), "released");
+}
+
+/// HEAD's commit id in the checkout.
+fn head(repo: &Repository) -> Oid {
+    repo.head().unwrap().peel_to_commit().unwrap().id()
+}
+
+/// Paths git reports as changed or untracked (`git status`), nothing ignored.
+fn dirty(repo: &Repository) -> Vec<String> {
+    let mut options = git2::StatusOptions::new();
+    options.include_untracked(true);
+    repo.statuses(Some(&mut options))
+        .unwrap()
+        .iter()
+        .map(|s| format!("{:?} {}", s.status(), s.path().unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_checkout_at_the_tip_follows_the_rollback_as_commit_does_files_removed_too() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, _, c2]) = history(&fx);
+    // c3: the secrets file removed; origin at c3, the checkout (main) too
+    std::fs::remove_file(fx.project.join(SECRET)).unwrap();
+    let c3 = commit_all(&repo, "secrets removed");
+    push(&repo);
+    // back to c2 (restores the secrets file), then to c3 (removes it again)
+    let r = roll(&fx, c2, false).unwrap();
+    assert!(r.committed && r.head_updated, "{r:?}");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let new = tip(&bare);
+    assert_eq!(head(&repo), new, "HEAD follows the rollback");
+    assert_eq!(
+        repo.head().unwrap().shorthand().unwrap(),
+        "main",
+        "still on main"
+    );
+    assert_eq!(
+        std::fs::read(fx.project.join(SECRET)).unwrap(),
+        common::blob_in(&repo, c2, SECRET).unwrap()
+    );
+    assert_eq!(
+        dirty(&repo),
+        Vec::<String>::new(),
+        "worktree and index clean"
+    );
+    let r = roll(&fx, c3, false).unwrap();
+    assert!(r.head_updated, "{r:?}");
+    assert_eq!(head(&repo), tip(&bare));
+    assert!(
+        !fx.project.join(SECRET).exists(),
+        "the removed file is gone"
+    );
+    assert_eq!(
+        dirty(&repo),
+        Vec::<String>::new(),
+        "worktree and index clean"
+    );
+}
+
+#[test]
+fn a_checkout_behind_the_tip_is_left_alone_with_the_command_that_brings_the_rollback() {
+    let fx = Fixture::new();
+    let (repo, bare, [_, c1, c2]) = history(&fx);
+    // another checkout moves origin's main on: this one is behind
+    let other = fx.root.join("other");
+    let theirs = Repository::clone(bare.path().to_str().unwrap(), &other).unwrap();
+    std::fs::write(other.join("README.md"), "other\n").unwrap();
+    commit_all(&theirs, "other work");
+    common::push_main(&theirs);
+    let before = std::fs::read(fx.project.join(APP)).unwrap();
+    let r = roll(&fx, c1, false).unwrap();
+    assert!(r.committed && !r.head_updated, "{r:?}");
+    assert_eq!(head(&repo), c2, "HEAD left where it was");
+    assert_eq!(std::fs::read(fx.project.join(APP)).unwrap(), before);
+    let [warning] = r.warnings.as_slice() else {
+        panic!("{:?}", r.warnings)
+    };
+    assert_eq!(warning.code(), "CHECKOUT_BEHIND");
+    let text = warning.to_string();
+    assert!(
+        text.contains("`git pull --ff-only origin main` brings it here"),
+        "{text}"
+    );
+    assert!(text.contains(&tip(&bare).to_string()), "{text}");
 }

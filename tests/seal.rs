@@ -167,3 +167,55 @@ fn no_recipients_means_no_plaintext_passphrase_unless_allowed() {
         fx.passphrase().as_bytes()
     );
 }
+
+#[test]
+fn a_malformed_age_key_is_named_by_where_it_came_from_never_shown() {
+    let (fx, _repo) = first_deploy();
+    let (secret, public) = sst_local_state::seal::generate();
+    fx.repo_write("age-recipients.txt", format!("{public}\n"));
+    let recipients =
+        sst_local_state::seal::parse_recipients(camino::Utf8Path::new("r"), &public).unwrap();
+    fx.repo_write(
+        "passphrase/dev.age",
+        sst_local_state::seal::seal(fx.passphrase().as_bytes(), &recipients),
+    );
+    let prep = |vars: &Env| {
+        let mut o = PrepareOptions {
+            common: fx.options("dev"),
+            ..Default::default()
+        };
+        o.common.config_dir = Some(fx.root.join("fresh/sst"));
+        let Err(err) = prepare(&o, vars) else {
+            panic!("prepared with a malformed key")
+        };
+        assert_eq!(err.code(), "INVALID_OPTION", "{err}");
+        let text = err.to_string();
+        assert!(
+            !text.contains("NOTAKEY") && !text.contains(&secret),
+            "{text}"
+        );
+        text
+    };
+    let text = prep(&env(&[(
+        "SST_LOCAL_STATE_AGE_KEY",
+        "AGE-SECRET-KEY-1NOTAKEY",
+    )]));
+    assert_eq!(
+        text,
+        "invalid env SST_LOCAL_STATE_AGE_KEY: its value is not a valid age secret key: expected an AGE-SECRET-KEY-1… line as `sst-local-state init` or age-keygen writes it (not shown here: it may be secret)"
+    );
+    let key_file = fx.root.join("keys/age.txt");
+    std::fs::create_dir_all(key_file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &key_file,
+        format!("# mine\n{secret}\nAGE-SECRET-KEY-1NOTAKEY\n"),
+    )
+    .unwrap();
+    let text = prep(&env(&[("SST_LOCAL_STATE_AGE_KEY_FILE", key_file.as_str())]));
+    assert!(
+        text.starts_with(&format!(
+            "invalid age key file {key_file} (env SST_LOCAL_STATE_AGE_KEY_FILE): line 3 is not a valid age secret key"
+        )),
+        "{text}"
+    );
+}

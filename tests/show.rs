@@ -80,3 +80,84 @@ fn missing_unknown_and_corrupt() {
     let err = show(&options(&fx, None, false), &fx.env()).unwrap_err();
     assert_eq!(err.code(), "STATE_CORRUPT", "{err}");
 }
+
+/// git accepts commit dates far outside what humantime formats (years
+/// 1970 to 9999); `show` and `history` render them instead of panicking
+/// (which the release build's panic=abort turned into killing the caller).
+#[test]
+fn commits_dated_past_year_9999_are_shown_and_listed() {
+    use sst_local_state::ops::history::{history, HistoryOptions};
+    let fx = Fixture::new();
+    fx.git_init();
+    let mut expected = Vec::new();
+    for (date, rendered) in [
+        ("@300000000000 +0000", "+011476-08-15T05:20:00Z"),
+        ("@253402300800 +0000", "+010000-01-01T00:00:00Z"),
+    ] {
+        let pending = expected.len();
+        fx.repo_write("app/dev.json", checkpoint(&["t"], pending));
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(args)
+                .current_dir(&fx.project)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_AUTHOR_DATE", date)
+                .env("GIT_COMMITTER_DATE", date)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        git(&["add", "-A"]);
+        git(&["commit", "-q", "-m", "dated"]);
+        let oid = git(&["rev-parse", "HEAD"]);
+        let shown = show(&options(&fx, Some(&oid), false), &fx.env()).unwrap();
+        assert_eq!(shown.time, rendered);
+        expected.insert(0, rendered);
+    }
+    let listed = history(
+        &HistoryOptions {
+            common: fx.options("dev"),
+            ..HistoryOptions::default()
+        },
+        &fx.env(),
+    )
+    .unwrap();
+    let times: Vec<&str> = listed.entries.iter().map(|e| e.time.as_str()).collect();
+    assert_eq!(times, expected);
+}
+
+#[test]
+fn a_revision_past_the_start_of_history_says_the_history_is_shorter() {
+    let fx = Fixture::new();
+    let repo = fx.git_init();
+    fx.repo_write("app/dev.json", checkpoint(&["t"], 0));
+    common::commit_all(&repo, "state");
+    let err = show(&options(&fx, Some("HEAD~100"), false), &fx.env()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_OPTION", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("--rev") || message.contains("options.rev"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            r#"the revision "HEAD~100" does not exist: the history is shorter (HEAD, commit "#
+        ),
+        "{message}"
+    );
+    assert!(message.contains("has 1 commit before it"), "{message}");
+    assert!(!message.contains("parent 0"), "{message}");
+    // an unknown name says the revision does not exist too, naming it
+    let err = show(&options(&fx, Some("nope"), false), &fx.env()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(r#"the revision "nope" does not exist"#),
+        "{err}"
+    );
+}

@@ -172,6 +172,7 @@ fn a_new_stage_on_a_fresh_machine_is_still_a_first_deploy() {
     let fx = Fixture::new();
     let report = run(&fx, false).unwrap();
     assert!(report.first_deploy);
+    assert_eq!(report.files.len(), 5, "{:?}", report.files);
     assert!(report.files.iter().all(|f| f.action == Action::Absent));
     // then SST writes its first state; the next prepare keeps it
     std::fs::create_dir_all(fx.config_path("app", "").parent().unwrap().join("demo-app")).unwrap();
@@ -251,4 +252,51 @@ fn passphrase_mismatch_followed_message_by_message_ends_clean_with_the_repos_pas
 fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn a_kept_checkpoint_is_the_one_whose_resources_prepare_reports() {
+    let (fx, _) = synced(&SUBJECTS[0]);
+    // SST deployed here: 3 resources in the config dir, the repository's has 2
+    std::fs::write(
+        fx.config_path("app", "dev.json"),
+        checkpoint(&["urn:a", "urn:b", "urn:c"]),
+    )
+    .unwrap();
+    let report = run(&fx, false).unwrap();
+    assert_eq!(SUBJECTS[0].action(&report), Action::Kept);
+    assert_eq!(report.checkpoint.map(|c| c.resources), Some(3));
+    let text = sst_local_state::render::prepare(&report);
+    assert!(
+        text.contains("checkpoint: 3 resources (the config dir's, kept: commit saves it)"),
+        "{text}"
+    );
+    // restored from the repository: the repository's count
+    std::fs::remove_file(fx.config_path("app", "dev.json")).unwrap();
+    let restored = run(&fx, false).unwrap();
+    assert_eq!(SUBJECTS[0].action(&restored), Action::Written);
+    assert_eq!(restored.checkpoint.map(|c| c.resources), Some(2));
+}
+
+#[test]
+fn force_backs_up_every_config_dir_file_it_replaces_even_one_as_last_synced() {
+    let (fx, base) = synced(&SUBJECTS[0]);
+    let theirs = (SUBJECTS[0].version)(&fx, "theirs");
+    fx.repo_write("app/dev.json", &theirs);
+    let report = run(&fx, true).unwrap();
+    assert_eq!(SUBJECTS[0].action(&report), Action::Written);
+    let dir = report
+        .backup_dir
+        .expect("a forced prepare that replaced a file backs it up");
+    assert_eq!(
+        std::fs::read(dir.join("state/app/demo-app/dev.json")).unwrap(),
+        base
+    );
+    assert_eq!(std::fs::read(SUBJECTS[0].config(&fx)).unwrap(), theirs);
+    // nothing replaced: no backup; not forced: no backup either
+    assert!(run(&fx, true).unwrap().backup_dir.is_none());
+    fx.repo_write("app/dev.json", &base);
+    let plain = run(&fx, false).unwrap();
+    assert_eq!(SUBJECTS[0].action(&plain), Action::Written);
+    assert!(plain.backup_dir.is_none());
 }

@@ -80,14 +80,16 @@ export function sstTmpDir() {
 
 /**
  * Environment for an isolated real SST whose config dir is under `configHome`.
- * Drops every inherited SST_* and XDG_* variable; `extra` is applied last.
+ * Drops every inherited SST_*, XDG_* and CI variable; `extra` is applied last.
  * Also sets TMPDIR (see sstTmpDir) and AWS_EC2_METADATA_DISABLED.
  */
 export function sstEnv(configHome, extra = {}) {
   if (!configHome) throw new Error('sstEnv: configHome is required (never touch the real ~/.config/sst)')
   const env = { ...process.env }
+  // CI variables too: a prepareStage() in the config would take this run for
+  // a CI run (new stages refused, another branch to push to)
   for (const key of Object.keys(env)) {
-    if (/^(SST_|XDG_)/.test(key)) delete env[key]
+    if (/^(SST_|XDG_|GITHUB_|GITLAB_|CI$|CI_|TF_BUILD$|BUILD_|SYSTEM_|BITBUCKET_|BUILDKITE|CIRCLE)/.test(key)) delete env[key]
   }
   const pathKey = Object.keys(env).find((k) => k.toUpperCase() === 'PATH') ?? 'PATH'
   Object.assign(env, {

@@ -142,6 +142,7 @@ impl From<PrepareReport> for PrepareResult {
             state_dir: r.state_dir.into_string(),
             files: r.files.into_iter().map(Into::into).collect(),
             first_deploy: r.first_deploy,
+            known_stages: r.known_stages,
             checkpoint: r.checkpoint.map(Into::into),
             backup_dir: r.backup_dir.map(|d| d.into_string()),
             dry_run: r.dry_run,
@@ -178,6 +179,7 @@ impl From<StatusReport> for StatusResult {
             config_checkpoint: r.config_checkpoint.map(Into::into),
             sst_lock: r.sst_lock.map(Into::into),
             clean: r.clean,
+            stage_removed: r.stage_removed,
             warnings: r.warnings.into_iter().map(Into::into).collect(),
             duration_ms: r.duration_ms as f64,
             passphrases: r

@@ -27,7 +27,7 @@ fn js_error(error: error::Error) -> napi::Error<String> {
 
 /// Every `code` an error of sst-local-state carries (JS `err.code`, the
 /// CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
-/// README's troubleshooting table says what to do about each.
+/// troubleshooting table in docs/troubleshooting.md says what to do about each.
 #[napi(string_enum)]
 #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
 pub enum ErrorCode {
@@ -72,8 +72,11 @@ pub enum ErrorCode {
     REDIRECT_REFUSED,
     LOCK_HELD,
     LOCK_NOT_HELD,
+    LOCK_REF_REFUSED,
     LOCK_LOST,
     PASSPHRASE_CHANGED,
+    STAGE_UNKNOWN,
+    REMOVAL_UNSAVED,
 }
 
 /// A finding that did not stop the run.
@@ -139,7 +142,8 @@ js_options! {
     #[doc = "Options of `prepareStage`."]
     pub struct PrepareOptions {
         stage, app, cwd, state_dir, config_dir, passphrase_mode,
-        #[doc = "Back up config-dir files holding unsaved changes, then overwrite them."]
+        #[doc = "Overwrite config-dir files holding unsaved changes (and remove those the"]
+        #[doc = "repository lacks); every config-dir file it replaces is backed up first (`backupDir`)."]
         pub force: Option<bool>,
         #[doc = "Report what would change; write nothing."]
         pub dry_run: Option<bool>,
@@ -153,6 +157,11 @@ js_options! {
         #[doc = "The branch whose newest state a locked prepare starts from (else as `commitStage` picks it)."]
         pub branch: Option<String>,
         remote, lock_ref_prefix, lock_ttl, lock_timeout,
+        #[doc = "Whether a new stage (none of whose state the repository holds) may be deployed;"]
+        #[doc = "else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`"]
+        #[doc = "(`true`, or name patterns such as `[\"pr-*\"]`), then: yes outside CI, no in CI"]
+        #[doc = "(rejects with `STAGE_UNKNOWN`, listing the stages the repository holds)."]
+        pub allow_new_stage: Option<bool>,
     }
 }
 
@@ -168,7 +177,8 @@ pub struct PreparedFile {
     pub config_path: String,
     /// What prepare did (or, with `dryRun`, would do): `kept` = left as it
     /// is, since SST changed it after the last sync and the repository did
-    /// not (`commit` saves it); `removed` only with `force`.
+    /// not (`commit` saves it); `removed` with `force`, or with `lock` when
+    /// the fetched branch tip removed a file the config dir holds as last synced.
     #[napi(ts_type = "'written' | 'unchanged' | 'absent' | 'removed' | 'kept'")]
     pub action: String,
     /// Size of the repository's version in bytes (0 when absent).
@@ -214,9 +224,14 @@ pub struct PrepareResult {
     pub files: Vec<PreparedFile>,
     /// The repository has no checkpoint for the stage (SST will start a new one).
     pub first_deploy: bool,
-    /// The checkpoint's counts, when there is one.
+    /// The stages the repository's state folder holds state for (a
+    /// checkpoint, secrets or a passphrase), sorted.
+    pub known_stages: Vec<String>,
+    /// The counts of the checkpoint SST starts from, when there is one: the
+    /// config dir's when it is kept (`action: 'kept'`), else the repository's.
     pub checkpoint: Option<CheckpointSummary>,
-    /// Where unsaved config-dir files were backed up (with `force`).
+    /// Where the config-dir files a forced prepare overwrote or removed were
+    /// backed up (with `force`, when it replaced any).
     pub backup_dir: Option<String>,
     /// Whether nothing was written.
     pub dry_run: bool,
@@ -242,9 +257,11 @@ pub struct FileStatus {
     pub config_path: String,
     /// `in-sync`; `changed-in-config-dir` (unsaved: commit it); `changed-in-repo`
     /// (prepare again); `only-in-repo`; `only-in-config-dir`; `absent`;
-    /// `encrypted` (the repository's passphrase is age-encrypted and no key is configured).
+    /// `encrypted` (the repository's passphrase is age-encrypted and no key is configured);
+    /// `removed-in-config-dir` (SST removed the stage here, `sst remove` with
+    /// `state.purge`: commit saves the removal).
     #[napi(
-        ts_type = "'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted'"
+        ts_type = "'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted' | 'removed-in-config-dir'"
     )]
     pub state: String,
     /// Size in the repository, when present.
@@ -274,6 +291,9 @@ pub struct StatusResult {
     pub sst_lock: Option<SstLockInfo>,
     /// Whether every file is in sync or absent on both sides.
     pub clean: bool,
+    /// SST removed the stage from the config dir since the last sync (`sst
+    /// remove` with `state.purge`): `commitStage` saves the removal.
+    pub stage_removed: bool,
     /// Findings such as a corrupt file on one side.
     pub warnings: Vec<WarningInfo>,
     /// Wall time in milliseconds.
@@ -335,6 +355,7 @@ pub fn prepare_stage<'env>(
             require_state: options.require_state.unwrap_or(false),
             branch: options.branch,
             remote: options.remote,
+            allow_new_stage: options.allow_new_stage,
         })
     });
     spawn_blocking(
@@ -391,8 +412,9 @@ pub struct CommittedFile {
     pub kind: String,
     /// Path in the repository, relative to its root.
     pub path: String,
-    /// Whether the file is new in the branch or changed.
-    #[napi(ts_type = "'added' | 'modified'")]
+    /// Whether the file is new in the branch, changed, or removed (SST
+    /// removed the stage: `sst remove` with `state.purge`).
+    #[napi(ts_type = "'added' | 'modified' | 'removed'")]
     pub change: String,
     /// Size in bytes.
     pub bytes: f64,
@@ -490,6 +512,7 @@ pub fn commit_stage<'env>(
             dry_run: options.dry_run.unwrap_or(false),
             keep_lock: options.keep_lock.unwrap_or(false),
             trailers: Vec::new(),
+            run_lock: None,
         }
     });
     spawn_blocking(
@@ -503,7 +526,8 @@ js_options! {
     #[doc = "Options of `lockStage`."]
     pub struct LockOptions {
         stage, app, cwd, remote, lock_ref_prefix, lock_ttl, lock_timeout,
-        #[doc = "What this process runs, recorded in the lock; default its command line."]
+        #[doc = "What this process runs, recorded in the lock as given; default its program and"]
+        #[doc = "up to two subcommand words (never its other arguments, which may hold secrets)."]
         pub command: Option<String>,
     }
 }
@@ -621,6 +645,11 @@ js_options! {
         #[doc = "Commit message template (as for `commitStage`)."]
         pub message: Option<String>,
         lock_ref_prefix, lock_ttl, lock_timeout,
+        #[doc = "Whether a new stage (none of whose state the repository holds) may be deployed;"]
+        #[doc = "else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json` `sstLocalState.newStages`"]
+        #[doc = "(`true`, or name patterns such as `[\"pr-*\"]`), then: yes outside CI, no in CI"]
+        #[doc = "(rejects with `STAGE_UNKNOWN`, listing the stages the repository holds)."]
+        pub allow_new_stage: Option<bool>,
     }
 }
 
@@ -644,7 +673,7 @@ pub struct RunResult {
 /// Deploys under the stage lock: takes the lock and prepares (from the
 /// branch's newest state), runs `command` with this process's stdio
 /// (SIGINT/SIGTERM sent to this process by another one are forwarded to
-/// it), then commits ALWAYS, also when the command failed (a failed deploy
+/// it, and to each command of overlapping calls), then commits ALWAYS, also when the command failed (a failed deploy
 /// still changed real resources), with the exit code in the trailers, and
 /// releases the lock in the same push. Resolves with the command's
 /// `exitCode` once the state is saved (a failed command does not reject);
@@ -667,6 +696,7 @@ pub fn run_stage<'env>(
                 common: common.clone(),
                 branch: options.branch.clone(),
                 remote: options.remote.clone(),
+                allow_new_stage: options.allow_new_stage,
                 ..prepare::PrepareOptions::default()
             },
             commit: commit::CommitOptions {
@@ -695,12 +725,13 @@ pub fn run_stage<'env>(
 /// `refs/heads/sst-local-state/lock`), which the git server applies as a
 /// compare-and-swap, so of many concurrent callers exactly one gets it. Its
 /// commit records the holder (CI run and URL, host, pid, user, command) and
-/// when it expires (`lockTtl`, default 1 hour). Rejects with `LOCK_HELD`
+/// when it expires (`lockTtl`, default 1 hour, from 1s to 7 days). Rejects with `LOCK_HELD`
 /// (`err.lockRef`, `err.runUrl`) naming the holder and its age when another
 /// run holds it, at once or after waiting `lockTimeout` (polling with
 /// jittered backoff and printing who holds it on stderr). An expired lock
 /// is replaced by a compare-and-swap against its commit (`broke`), so two
-/// waiters cannot both break it. Needs the `git` command line
+/// waiters cannot both break it. A ref in the lock ref's way rejects with
+/// `LOCK_REF_REFUSED` at once. Needs the `git` command line
 /// (`GIT_NOT_FOUND` otherwise). The checkout remembers the lock, so
 /// `unlockStage` in it releases it. Calling it again while holding the lock
 /// resolves with `alreadyHeld`.

@@ -9,7 +9,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::options::{js_count, js_options, optional_options_from_js, options_from_js, JsOptions};
-use super::spawn_blocking;
+use super::{spawn_blocking, WarningInfo};
 use crate::env::Env as ProcessEnv;
 use crate::ops::doctor::{self, Check, DoctorReport};
 use crate::ops::history::{self, HistoryEntry, HistoryReport};
@@ -230,6 +230,10 @@ pub struct RollbackResult {
     pub files: Vec<RolledFileInfo>,
     /// The passphrase was rolled back too (only with `force`).
     pub passphrase_changed: bool,
+    /// Whether the passphrases were compared: false only with `force` when
+    /// no age key at hand decrypts both; the tip's passphrase file was then
+    /// kept (never the revision's older ciphertext) and `note` says so.
+    pub passphrase_compared: bool,
     /// The stage lock held during the rollback.
     pub lock_ref: String,
     /// Whether the lock was released.
@@ -240,6 +244,13 @@ pub struct RollbackResult {
     pub message: Option<String>,
     /// Cloud resources change only at the next deploy: run `sst refresh` first.
     pub note: String,
+    /// Whether this checkout's HEAD (and the stage's files in its worktree)
+    /// moved to the new commit, as `commitStage` moves it: when HEAD was at
+    /// the tip the rollback was built on.
+    pub head_updated: bool,
+    /// Findings that did not stop the rollback (`CHECKOUT_BEHIND`: the exact
+    /// command that brings the new commit into this checkout).
+    pub warnings: Vec<WarningInfo>,
     /// Wall time in milliseconds.
     pub duration_ms: f64,
 }
@@ -267,11 +278,14 @@ impl From<RollbackReport> for RollbackResult {
                 })
                 .collect(),
             passphrase_changed: r.passphrase_changed,
+            passphrase_compared: r.passphrase_compared,
             lock_ref: r.lock_ref,
             lock_released: r.lock_released,
             attempts: r.attempts,
             message: r.message,
             note: r.note,
+            head_updated: r.head_updated,
+            warnings: r.warnings.into_iter().map(Into::into).collect(),
             duration_ms: r.duration_ms as f64,
         }
     }

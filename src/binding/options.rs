@@ -69,10 +69,10 @@ macro_rules! js_options {
         #[doc = "`package.json` `sstLocalState.lockPrefix`, `refs/heads/sst-local-state/lock`)."]
         pub lock_ref_prefix: Option<String>, $($rest)*); };
     (@field $s:tt lock_ttl, $($rest:tt)*) => { $crate::binding::options::js_options!(@field $s
-        [lock_ttl] #[doc = "How long the lock is valid before another run may break it (`90s`, `2h`); default `1h`."]
+        [lock_ttl] #[doc = "How long the lock is valid before another run may break it (`90s`, `2h`; from `1s` to `7days`, else `INVALID_OPTION`); default `1h`."]
         pub lock_ttl: Option<String>, $($rest)*); };
     (@field $s:tt lock_timeout, $($rest:tt)*) => { $crate::binding::options::js_options!(@field $s
-        [lock_timeout] #[doc = "How long to wait for a lock another run holds (`90s`, `5m`); default `0`: reject at once."]
+        [lock_timeout] #[doc = "How long to wait for a lock another run holds (`90s`, `5m`; at most `7days`); default `0`: reject at once."]
         pub lock_timeout: Option<String>, $($rest)*); };
 
     // One field: appended to the struct, its name to `FIELDS` (and to `shared`).
@@ -157,6 +157,7 @@ pub(super) trait JsOptions: FromNapiValue + Default {
             ttl: js_duration(shared.lock_ttl, "lockTtl")?,
             timeout: js_duration(shared.lock_timeout, "lockTimeout")?,
             command,
+            run: None,
         })
     }
 }

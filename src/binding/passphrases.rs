@@ -120,9 +120,10 @@ fn run<'env>(
 }
 
 /// Re-encrypts every age-encrypted passphrase (`<stateDir>/passphrase/*.age`)
-/// to the recipients now in `<stateDir>/age-recipients.txt`, in one commit
-/// pushed like `commitStage`'s (on the remote branch's tip, compare-and-swap,
-/// replanned on a moved tip). Unchanged recipients: no commit. Rejects with
+/// whose header does not show the recipients now in
+/// `<stateDir>/age-recipients.txt` to them, in one commit pushed like
+/// `commitStage`'s (on the remote branch's tip, compare-and-swap, replanned
+/// on a moved tip). Every file encrypted to them already: no commit. Rejects with
 /// `DECRYPT_FAILED` / `AGE_KEY_MISSING` naming the first file the configured
 /// age key cannot decrypt (nothing written), and with the git codes of
 /// `commitStage`. Removing a recipient and rekeying revokes that key from then
@@ -141,8 +142,8 @@ pub fn rekey_passphrases<'env>(
 /// Migrates every plain `<stateDir>/passphrase/<stage>.json` (and
 /// `_fallback.json`) to `.age` for the recipients in `age-recipients.txt`,
 /// removing the plain files, in one commit pushed like `commitStage`'s.
-/// `notes` says that git history still holds the plaintext (see the README
-/// for the remedies). Rejects with `INVALID_OPTION` when there is no
+/// `notes` says that git history still holds the plaintext (see
+/// docs/passphrases.md for the remedies). Rejects with `INVALID_OPTION` when there is no
 /// recipients file, and with the git codes of `commitStage`.
 #[napi(
     ts_args_type = "options?: PassphrasesOptions | undefined | null",

@@ -34,6 +34,7 @@ pub(super) fn prepare(
             .then(|| args.locked.wait.request(&args.locked.place)),
         branch: args.locked.branch.clone(),
         remote: args.locked.place.remote.clone(),
+        allow_new_stage: args.allow_new_stage.then_some(true),
     };
     let report = crate::prepare::prepare(&options, env)?;
     ui.detail(&format!("project root {}", report.project_root));
@@ -67,6 +68,7 @@ pub(super) fn commit(
         dry_run: args.dry_run,
         keep_lock: args.keep_lock,
         trailers: Vec::new(),
+        run_lock: None,
     };
     let report = crate::commit::commit(&options, env)?;
     if let Some(url) = &report.remote_url {
@@ -187,6 +189,7 @@ fn run_options(args: &RunArgs, global: &GlobalArgs) -> RunOptions {
             common: common.clone(),
             branch: args.branch.clone(),
             remote: args.place.remote.clone(),
+            allow_new_stage: args.allow_new_stage.then_some(true),
             ..PrepareOptions::default()
         },
         commit: CommitOptions {

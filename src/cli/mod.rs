@@ -73,8 +73,8 @@ enum Command {
     Prune(ops::PruneArgs),
     /// Check this setup before a deploy fails: each check ok, warning or error, with how to fix it; exit 1 on an error.
     Doctor(StageArgs),
-    /// Re-encrypt every age-encrypted passphrase to the current <stateDir>/age-recipients.txt:
-    /// one commit, pushed like a state commit.
+    /// Re-encrypt every age-encrypted passphrase not encrypted to the current
+    /// <stateDir>/age-recipients.txt yet: one commit, pushed like a state commit.
     Rekey(SecretsArgs),
     /// Migrate every plain passphrase/<stage>.json (and _fallback.json) to .age for the
     /// current recipients, removing the plain files: one commit, pushed like a state commit.
@@ -150,6 +150,9 @@ struct RunArgs {
     place: LockPlaceArgs,
     #[command(flatten)]
     wait: LockWaitArgs,
+    /// Deploy a new stage (none of whose state the repository holds) even in CI (as for prepare).
+    #[arg(long)]
+    allow_new_stage: bool,
     /// The command to run (after `--`), e.g. `-- npx sst deploy --stage prod`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -170,10 +173,12 @@ struct LockPlaceArgs {
 /// How a lock is taken.
 #[derive(Debug, Args)]
 struct LockWaitArgs {
-    /// How long the lock is valid before another run may break it (`90s`, `2h`) [default: 1h].
+    /// How long the lock is valid before another run may break it (`90s`, `2h`; 1s to 7days)
+    /// [default: 1h].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     lock_ttl: Option<Duration>,
-    /// How long to wait for a lock another run holds (`90s`, `5m`) [default: 0, fail at once].
+    /// How long to wait for a lock another run holds (`90s`, `5m`; at most 7days) [default: 0,
+    /// fail at once].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     lock_timeout: Option<Duration>,
 }
@@ -212,6 +217,7 @@ impl LockWaitArgs {
             ttl: self.lock_ttl,
             timeout: self.lock_timeout,
             command: None,
+            run: None,
         }
     }
 }
@@ -264,7 +270,8 @@ struct StageArgs {
 struct PrepareArgs {
     #[command(flatten)]
     stage: StageArgs,
-    /// Back up config-dir files with unsaved changes, then overwrite them.
+    /// Overwrite config-dir files with unsaved changes (remove those the repository lacks);
+    /// every config-dir file it replaces is backed up first.
     #[arg(long)]
     force: bool,
     /// Show what would change; write nothing.
@@ -273,6 +280,11 @@ struct PrepareArgs {
     /// Fail (STATE_MISSING) when the repository has no state for the stage.
     #[arg(long)]
     require_state: bool,
+    /// Deploy a new stage (none of whose state the repository holds) even in CI, where it is
+    /// refused (STAGE_UNKNOWN) unless env SST_LOCAL_STATE_NEW_STAGES or package.json
+    /// sstLocalState.newStages allows it.
+    #[arg(long)]
+    allow_new_stage: bool,
     #[command(flatten)]
     locked: LockedArgs,
 }

@@ -170,6 +170,7 @@ pub(super) fn rollback(
     let report = crate::ops::rollback::rollback(&options, env, &mut |line| ui.progress(line))?;
     ui.message_detail(report.message.as_deref());
     ui.result(&render_rollback(&report), &to_json(&report));
+    ui.warn_all(&report.warnings);
     Ok(())
 }
 
@@ -194,6 +195,12 @@ fn render_rollback(r: &RollbackReport) -> String {
             }
             if r.passphrase_changed {
                 let _ = writeln!(out, "  the passphrase was rolled back too (--force): secrets set since are unreadable");
+            }
+            if !r.passphrase_compared {
+                let _ = writeln!(out, "  the passphrase was NOT compared (no key at hand decrypts both): the tip's was kept, see below");
+            }
+            if r.head_updated {
+                let _ = writeln!(out, "  this checkout's HEAD and state files moved to it");
             }
         }
         None => {

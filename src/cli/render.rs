@@ -55,12 +55,26 @@ pub fn prepare(r: &PrepareReport) -> String {
         } else {
             "backed up"
         };
-        let _ = writeln!(out, "{verb} unsaved config-dir files to {dir}");
+        let _ = writeln!(out, "{verb} the replaced config-dir files to {dir}");
     }
     if r.first_deploy {
-        let _ = writeln!(out, "no checkpoint in the repository: first deploy of this stage, SST will start a new state");
+        let _ = writeln!(
+            out,
+            "no checkpoint in the repository: first deploy of stage {}, SST will start a new state (the repository holds {})",
+            r.stage,
+            crate::error::known_list(&r.known_stages)
+        );
     } else if let Some(c) = r.checkpoint {
-        let _ = writeln!(out, "checkpoint: {} resources", c.resources);
+        let kept = r
+            .files
+            .iter()
+            .any(|f| f.kind == crate::Kind::App && f.action == Action::Kept);
+        let whose = if kept {
+            " (the config dir's, kept: commit saves it)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "checkpoint: {} resources{whose}", c.resources);
     }
     let _ = write!(out, "done in {} ms", r.duration_ms);
     out
@@ -83,8 +97,18 @@ pub fn status(r: &StatusReport) -> String {
             SyncState::OnlyInConfigDir => "only in config dir",
             SyncState::Absent => "absent",
             SyncState::Encrypted => "encrypted in repo (no age key to compare)",
+            SyncState::RemovedInConfigDir => {
+                "removed by SST in the config dir (unsaved: commit saves the removal)"
+            }
         };
         let _ = writeln!(out, "  {:<22} {state}", f.kind.label());
+    }
+    if r.stage_removed {
+        let _ = writeln!(
+            out,
+            "SST removed this stage here (`sst remove` with state.purge): `sst-local-state commit --stage {}` saves the removal",
+            r.stage
+        );
     }
     let count = |c: Option<crate::state::CheckpointInfo>| {
         c.map_or("-".to_string(), |c| c.resources.to_string())
@@ -215,12 +239,7 @@ pub fn locks(locks: &[LockInfo]) -> String {
         .iter()
         .map(|l| {
             let expired = if l.expired { " [EXPIRED]" } else { "" };
-            let url = l
-                .holder
-                .as_ref()
-                .and_then(|h| h.run_url.as_deref())
-                .map(|u| format!(" {u}"))
-                .unwrap_or_default();
+            let url = l.run_url_suffix();
             format!("{}{expired}: {}{url}", l.lock_ref, l.describe())
         })
         .collect::<Vec<_>>()

@@ -68,16 +68,6 @@ pub struct TreeBlob {
     pub blob: Oid,
 }
 
-/// `commit`'s tree with `blobs` upserted; an empty tree
-/// as the base when there is no commit.
-pub fn tree_with<'r>(
-    repo: &'r Repository,
-    commit: Option<&git2::Commit>,
-    blobs: &[TreeBlob],
-) -> Result<git2::Tree<'r>> {
-    tree_edited(repo, commit, blobs, &[])
-}
-
 /// `commit`'s tree with `blobs` upserted and the files at
 /// `removed` taken out; an empty tree as the base when there is no commit.
 pub fn tree_edited<'r>(
@@ -128,6 +118,23 @@ pub fn refresh_index(
             Some(entry) => index.add(&entry)?,
             None => index.add_path(std::path::Path::new(path))?,
         }
+    }
+    index.write()
+}
+
+/// Removes the index entries of `paths` (files removed from the worktree
+/// and from the commit HEAD now points at); other entries are untouched.
+pub fn drop_index_entries(
+    repo: &Repository,
+    paths: &[String],
+) -> std::result::Result<(), git2::Error> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let mut index = repo.index()?;
+    for path in paths {
+        // a path the index does not hold is fine
+        let _ = index.remove_path(std::path::Path::new(path));
     }
     index.write()
 }

@@ -5,4 +5,5 @@ pub mod gitx;
 pub mod probe;
 pub mod redact;
 pub mod remote;
+pub mod revision;
 pub mod urlmatch;

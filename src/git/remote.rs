@@ -754,6 +754,16 @@ pub fn is_moved(reason: &str) -> bool {
     .any(|m| r.contains(m))
 }
 
+/// Whether git's stderr of a refused push says another ref is in the way
+/// of the pushed one (`'refs/heads/x' exists; cannot create
+/// 'refs/heads/x/y'`, or the other way round): no lost race, and retrying
+/// is refused the same way.
+pub fn is_ref_name_conflict(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("exists; cannot create")
+        || s.contains("cannot process '") && s.contains("at the same time")
+}
+
 /// Whether `url` is a path (or `file://`) remote.
 fn is_local(url: &str) -> bool {
     url.starts_with("file://") || !url.contains("://") && !is_scp_like(url)
@@ -914,6 +924,10 @@ mod tests {
         assert!(is_moved("non-fast-forward"));
         assert!(is_moved("failed to update ref"));
         assert!(!is_moved("pre-receive hook declined"));
+        assert!(is_ref_name_conflict("remote: error: cannot lock ref 'refs/heads/a/lock/x/y': 'refs/heads/a' exists; cannot create 'refs/heads/a/lock/x/y'"));
+        assert!(!is_ref_name_conflict(
+            "remote: error: cannot lock ref 'refs/heads/a/x/y': reference already exists"
+        ));
         assert!(is_authorization("AUTHORIZATION: basic abc"));
         assert!(!is_authorization("X-Custom: authorization"));
     }

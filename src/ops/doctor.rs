@@ -130,11 +130,11 @@ fn fix_for(e: &Error, caller: Caller) -> String {
             "set XDG_CONFIG_HOME to an absolute path, or HOME".into()
         }
         "AGE_KEY_MISSING" => "set SST_LOCAL_STATE_AGE_KEY to your AGE-SECRET-KEY-1... line (or run `sst-local-state init` on this machine)".into(),
-        "DECRYPT_FAILED" => "your key is not a recipient of this passphrase: add your public key to age-recipients.txt and have a teammate whose key is listed re-encrypt it".into(),
+        "DECRYPT_FAILED" => "your key is not a recipient of this passphrase: if age-recipients.txt lists your public key (the message says), a member whose key opens it runs `sst-local-state rekey`; if not, ask one to add it and rekey".into(),
         "STATE_CORRUPT" | "STATE_EMPTY" => "restore the last good version: `sst-local-state history --stage <s>`, then `sst-local-state show --stage <s> --rev <commit>`".into(),
         "PASSPHRASE_MISSING" | "PASSPHRASE_INVALID" | "SECRET_UNDECRYPTABLE" => "restore the passphrase that encrypted these secrets from git history; never let SST make a new one".into(),
         "STATE_SYMLINK" => "replace the link with a real folder or file".into(),
-        _ => "see the README's troubleshooting table for this code".into(),
+        _ => "see docs/troubleshooting.md for this code".into(),
     }
 }
 
@@ -432,7 +432,7 @@ fn git_push(ctx: &StageContext, env: &Env) -> Option<Check> {
                 "AUTH_FAILED" => "give this job push rights (GitHub: `permissions: contents: write`; Azure: `persistCredentials: true`; GitLab: a project token in the URL), or set SST_LOCAL_STATE_GIT_TOKEN",
                 "NETWORK_ERROR" => "check the remote's URL and that this machine reaches it",
                 "HOST_KEY_REJECTED" => "add the server's host key to ~/.ssh/known_hosts from a trusted source",
-                _ => "see the README's troubleshooting table for this code",
+                _ => "see docs/troubleshooting.md for this code",
             };
             Check::from_error(NAME, &e, fix)
         }

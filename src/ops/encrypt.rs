@@ -13,7 +13,7 @@ use crate::secrets::{self, Change, Planned, SecretsOptions, SecretsReport};
 /// What the history still holds after `encrypt`, and the remedies.
 pub fn history_note(stages: &[String]) -> String {
     format!(
-        "git history still holds the plain passphrase of {}: anyone with a copy of the repository's history (every clone, fork and CI cache) can decrypt the secrets and the checkpoint's secret outputs of those stages. Remedies (README, \"Plain passphrases in git history\"): rotate the passphrase and re-encrypt the secrets and secret outputs, or rewrite history (git filter-repo, BFG) and replace every clone",
+        "git history still holds the plain passphrase of {}: anyone with a copy of the repository's history (every clone, fork and CI cache) can decrypt the secrets and the checkpoint's secret outputs of those stages. Remedies (docs/passphrases.md, \"Plain passphrases in git history\"): rotate the passphrase and re-encrypt the secrets and secret outputs, or rewrite history (git filter-repo, BFG) and replace every clone",
         stages.join(", ")
     )
 }
@@ -83,12 +83,7 @@ pub fn encrypt(options: &SecretsOptions, env: &Env) -> Result<SecretsReport> {
         }
         // the record is true only when every .age file is ours, or it already says so
         if !names.iter().any(|n| n.ends_with(".age")) {
-            planned.update(
-                scope,
-                base,
-                scope.tree_path(secrets::SEALED_TO_FILE),
-                record,
-            )?;
+            planned.update_record(scope, base, record)?;
         }
         planned.update(scope, base, recipients_path, recipients_bytes)?;
         let note = history_note(&stages);

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::Instant;
 
 use git2::{Oid, Repository};
 use serde::de::IgnoredAny;
@@ -394,20 +394,13 @@ pub(crate) fn commit_at<'r>(
     rev: &str,
     caller: crate::project::Caller,
 ) -> Result<git2::Commit<'r>> {
-    repo.revparse_single(rev)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| {
-            Error::option(
-                caller.name("rev", "rev"),
-                format!("{rev:?} names no commit: {}", e.message()),
-            )
-        })
+    crate::revision::commit_named(repo, rev)
+        .map_err(|reason| Error::option(caller.name("rev", "rev"), reason))
 }
 
-/// A commit's author time, RFC 3339 UTC.
+/// A commit's author time, RFC 3339 UTC (any date git accepts; see [`crate::utc`]).
 pub(crate) fn author_time(commit: &git2::Commit<'_>) -> String {
-    let secs = commit.author().when().seconds().max(0) as u64;
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+    crate::utc::rfc3339(commit.author().when().seconds())
 }
 
 /// The stage's state changes, newest first. Reads git objects only.

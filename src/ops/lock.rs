@@ -10,25 +10,32 @@
 //! where git's own receive-pack does the compare-and-swap; without `git`
 //! locking is refused (`GIT_NOT_FOUND`), never done unsafely.
 //!
-//! The checkout that holds a lock remembers it in
-//! `<git dir>/sst-local-state/lock-<app>-<stage>.json`, so `commit` and
-//! `unlock` in the same checkout know the lock commit is theirs.
+//! The checkout that holds a lock remembers it (see [`record`]), so
+//! `commit` and `unlock` in the same checkout know the lock commit is
+//! theirs; a lock `run` takes is that run's alone while it runs.
+//!
+//! Every loop here ends: a refusal that is no lost race (a ref in the
+//! lock ref's way, a server rule) is an error at once, and retries that
+//! do not wait are few before the time-out applies.
 
+mod record;
+
+use std::cell::RefCell;
 use std::time::{Duration, Instant, SystemTime};
 
-use camino::Utf8PathBuf;
 use git2::{Oid, Repository};
 use serde::{Deserialize, Serialize};
 
 use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::fsx;
 use crate::gitx;
 use crate::ops::pause;
 use crate::project::{self, Caller, CommonOptions, PackageSettings, StageContext};
 use crate::redact::redact_text;
-use crate::remote::{git_error, is_moved, RefUpdate, Remote};
+use crate::remote::{git_error, is_moved, is_ref_name_conflict, Pushed, RefUpdate, Remote};
+use crate::utc;
+pub use record::{Held, Owner, Record, RunLock};
 
 /// Env variable: the ref prefix stage locks live under.
 pub const PREFIX_ENV: &str = "SST_LOCAL_STATE_LOCK_PREFIX";
@@ -37,6 +44,18 @@ pub const PREFIX_ENV: &str = "SST_LOCAL_STATE_LOCK_PREFIX";
 pub const DEFAULT_PREFIX: &str = "refs/heads/sst-local-state/lock";
 /// How long a lock is valid unless its holder says otherwise.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+/// The shortest ttl accepted: a lock with none would be expired when made.
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+/// The longest ttl accepted, 7 days: `run` renews its lock while the
+/// command runs, so only a `prepare --lock` … `commit` deploy needs its
+/// ttl to cover the whole deploy; a lock left by a killed run should not
+/// block the stage for longer.
+pub const MAX_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest wait for a held lock accepted, 7 days.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Create attempts in a row that may find the lock gone (released between
+/// our push and our look) before the refusal is taken for what it is.
+const VANISHED_MAX: u32 = 3;
 /// Where lock commits read from the remote are kept locally (never pushed).
 const SEEN_PREFIX: &str = "refs/sst-local-state/seen";
 /// The first pause while waiting for a held lock, and the longest.
@@ -63,8 +82,85 @@ pub struct LockRequest {
     pub ttl: Option<Duration>,
     /// How long to wait for a held lock; default zero (fail at once).
     pub timeout: Option<Duration>,
-    /// What the holder runs, recorded in the lock; default this process's arguments.
+    /// What the holder runs, recorded in the lock; default this process's
+    /// program and subcommand words (see [`recorded_command`]).
     pub command: Option<String>,
+    /// The `run` taking the lock: the lock is then that run's alone.
+    pub run: Option<RunLock>,
+}
+
+impl LockRequest {
+    /// Refuses a ttl outside [`MIN_TTL`]..=[`MAX_TTL`] and a timeout over
+    /// [`MAX_TIMEOUT`], naming the flag (or JS option) at fault.
+    pub fn check(&self, caller: Caller) -> Result<()> {
+        let shown = |d: Duration| humantime::format_duration(d).to_string();
+        if let Some(ttl) = self.ttl.filter(|t| !(MIN_TTL..=MAX_TTL).contains(t)) {
+            return Err(Error::option(
+                caller.name("lockTtl", "lock-ttl"),
+                format!(
+                    "{}: a lock's ttl must be from {} to {} (a lock with no ttl would be expired when made)",
+                    shown(ttl),
+                    shown(MIN_TTL),
+                    shown(MAX_TTL)
+                ),
+            ));
+        }
+        if let Some(timeout) = self.timeout.filter(|t| *t > MAX_TIMEOUT) {
+            return Err(Error::option(
+                caller.name("lockTimeout", "lock-timeout"),
+                format!(
+                    "{}: the longest wait is {}",
+                    shown(timeout),
+                    shown(MAX_TIMEOUT)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Commands that run another program, whose name is recorded too.
+const RUNNERS: [&str; 8] = [
+    "npx", "bunx", "pnpx", "node", "bun", "deno", "tsx", "ts-node",
+];
+
+/// What a lock and `run`'s messages record of command line `args`: the
+/// program's file name (with a runner such as `npx` or `node`, also the
+/// program or script it runs) and up to two subcommand words after it
+/// (`sst deploy`, `sst secret set`), then `…` for the rest. Other
+/// arguments are never recorded: they may hold a secret
+/// (`sst secret set StripeKey sk_live_…`), and a lock commit stays on the
+/// server and is shown to every other machine. A subcommand word is
+/// lowercase letters, digits, `-` and `:`, starting with a letter.
+pub fn recorded_command(args: &[String]) -> String {
+    let file_name = |a: &str| a.rsplit(['/', '\\']).next().unwrap_or(a).to_string();
+    let Some((program, rest)) = args.split_first() else {
+        return String::new();
+    };
+    let mut out = vec![file_name(program)];
+    let mut rest = rest.iter().peekable();
+    let runner = out[0].to_ascii_lowercase();
+    if RUNNERS.contains(&runner.trim_end_matches(".exe").trim_end_matches(".cmd")) {
+        if let Some(next) = rest.next_if(|a| !a.starts_with('-')) {
+            out.push(file_name(next));
+        }
+    }
+    let is_word = |a: &&String| {
+        a.len() <= 32
+            && a.starts_with(|c: char| c.is_ascii_lowercase())
+            && a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == ':')
+    };
+    for _ in 0..2 {
+        match rest.next_if(is_word) {
+            Some(word) => out.push(word.clone()),
+            None => break,
+        }
+    }
+    if rest.next().is_some() {
+        out.push("…".into());
+    }
+    out.join(" ")
 }
 
 /// Options of [`list`].
@@ -145,28 +241,26 @@ impl Holder {
     fn this_process(ctx: &StageContext, env: &Env, ttl: Duration, command: Option<&str>) -> Holder {
         let now = SystemTime::now();
         let ci = ci_env::detect(env);
-        let command = command.map(str::to_string).unwrap_or_else(|| {
-            std::env::args()
-                .map(|a| if a.contains(' ') { format!("{a:?}") } else { a })
-                .collect::<Vec<_>>()
-                .join(" ")
-        });
+        let command = command.map_or_else(
+            || recorded_command(&std::env::args().collect::<Vec<_>>()),
+            str::to_string,
+        );
         Holder {
             app: ctx.app.to_string(),
             stage: ctx.stage.to_string(),
-            host: one_line(&hostname(env)),
-            user: one_line(
-                env.non_empty("USER")
-                    .or_else(|| env.non_empty("USERNAME"))
-                    .unwrap_or("unknown"),
-            ),
+            host: hostname(env),
+            user: env
+                .non_empty("USER")
+                .or_else(|| env.non_empty("USERNAME"))
+                .unwrap_or("unknown")
+                .to_string(),
             pid: std::process::id(),
-            command: one_line(&redact_text(&command, &[])),
+            command: redact_text(&command, &[]),
             run_id: ci.as_ref().and_then(|c| ci_env::run_id(env, c.provider)),
             run_url: ci.as_ref().and_then(|c| c.run_url.clone()),
             ci: ci.map(|c| c.provider.to_string()),
-            created: humantime::format_rfc3339_seconds(now).to_string(),
-            expires: humantime::format_rfc3339_seconds(now + ttl).to_string(),
+            created: utc::rfc3339_of(now),
+            expires: expiry(now, ttl),
             ttl_seconds: ttl.as_secs(),
             nonce: format!("{:016x}", pause::random_u64()),
         }
@@ -174,15 +268,18 @@ impl Holder {
 
     /// The same holder with its expiry one ttl from now (a new nonce).
     fn renewed(&self) -> Holder {
-        let ttl = Duration::from_secs(self.ttl_seconds);
+        let ttl = Duration::from_secs(self.ttl_seconds).clamp(MIN_TTL, MAX_TTL);
         Holder {
-            expires: humantime::format_rfc3339_seconds(SystemTime::now() + ttl).to_string(),
+            expires: expiry(SystemTime::now(), ttl),
+            ttl_seconds: ttl.as_secs(),
             nonce: format!("{:016x}", pause::random_u64()),
             ..self.clone()
         }
     }
 
-    /// The lock commit's message: a subject and one trailer per field.
+    /// The lock commit's message: a subject and one trailer per field,
+    /// each value on one line (a newline in a CI variable would add a
+    /// trailer, such as a forged `Lock-Expires`).
     fn message(&self) -> String {
         let values = [
             Some(self.app.as_str()),
@@ -199,7 +296,7 @@ impl Holder {
             Some(&*self.ttl_seconds.to_string()),
             Some(self.nonce.as_str()),
         ]
-        .map(|v| v.map(str::to_string));
+        .map(|v| v.map(one_line));
         let trailers: Vec<String> = KEYS
             .iter()
             .zip(values)
@@ -207,16 +304,20 @@ impl Holder {
             .collect();
         format!(
             "sst-local-state lock: {}/{} [skip ci]\n\n{}\n",
-            self.app,
-            self.stage,
+            one_line(&self.app),
+            one_line(&self.stage),
             trailers.join("\n")
         )
     }
 
     /// The holder a lock commit's message names (None: not a lock commit).
+    /// A key given twice counts by its last line: the trailers this crate
+    /// writes come in [`KEYS`] order, so a line smuggled into an earlier
+    /// value (by a version that let newlines through) cannot override the
+    /// expiry.
     pub fn parse(message: &str) -> Option<Holder> {
         let get = |key: &str| {
-            message.lines().find_map(|line| {
+            message.lines().rev().find_map(|line| {
                 let (k, v) = line.split_once(": ")?;
                 (k == key).then(|| v.trim().to_string())
             })
@@ -274,12 +375,15 @@ impl Holder {
     }
 }
 
+/// `ttl` after `now` as RFC 3339 (never a panic: ttls are bounded, and a
+/// time `SystemTime` cannot hold, unreachable so, is rendered as `now`).
+fn expiry(now: SystemTime, ttl: Duration) -> String {
+    utc::rfc3339_of(now.checked_add(ttl).unwrap_or(now))
+}
+
 /// One line, no control characters, at most 200 characters.
 fn one_line(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let clean = crate::message::one_line(text);
     match clean.char_indices().nth(200) {
         Some((end, _)) => format!("{}…", &clean[..end]),
         None => clean,
@@ -347,6 +451,15 @@ impl LockInfo {
         }
     }
 
+    /// ` <url>` of the holder's CI run, or nothing.
+    pub fn run_url_suffix(&self) -> String {
+        self.holder
+            .as_ref()
+            .and_then(|h| h.run_url.as_deref())
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default()
+    }
+
     /// The age as `1h 2m 3s` (`?` when unknown).
     pub fn age(&self) -> String {
         self.age_seconds.map_or("?".into(), |s| {
@@ -357,18 +470,6 @@ impl LockInfo {
     fn oid(&self) -> Oid {
         Oid::from_str(&self.commit).expect("a commit id we read")
     }
-}
-
-/// What this checkout remembers of a lock it holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Held {
-    /// The lock ref.
-    pub lock_ref: String,
-    /// Our lock commit.
-    pub commit: String,
-    /// The remote it is on.
-    pub remote: String,
 }
 
 /// The result of [`lock`].
@@ -451,6 +552,25 @@ pub struct StageLock<'r> {
     /// `<prefix>/<app>/<stage>`.
     pub lock_ref: String,
     caller: Caller,
+    record: Record,
+    /// The `run` the lock is taken for (set by [`StageLock::take`]).
+    run: RefCell<Option<RunLock>>,
+}
+
+/// How one compare-and-swap of the lock ref went.
+enum Swap {
+    /// The ref was at the expected value; now it is at the new one.
+    Applied,
+    /// The ref was not at the expected value (the server's words).
+    Moved(String),
+}
+
+/// A lock now held, for the report.
+struct Taken {
+    holder: Holder,
+    commit: Oid,
+    broke: Option<LockInfo>,
+    already_held: bool,
 }
 
 impl<'r> StageLock<'r> {
@@ -467,118 +587,205 @@ impl<'r> StageLock<'r> {
         let remote = Remote::open(repo, &project::remote_name(remote, env, &ctx.settings), env)?;
         Ok(StageLock {
             lock_ref: format!("{prefix}/{}/{}", ctx.app, ctx.stage),
+            record: Record::of(repo, ctx)?,
             ctx,
             repo,
             remote,
             caller,
+            run: RefCell::new(None),
         })
     }
 
-    /// Takes the lock, waiting up to `timeout` for another holder, breaking
-    /// an expired lock; `progress` hears who holds it while waiting.
-    pub fn acquire(
-        &self,
-        env: &Env,
-        ttl: Duration,
-        timeout: Duration,
-        command: Option<&str>,
-        progress: &mut dyn FnMut(&str),
-    ) -> Result<LockReport> {
-        let started = Instant::now();
-        let mut waited = Duration::ZERO;
-        let report =
-            |holder: Holder, commit: Oid, attempts, broke, already_held, waited: Duration| {
-                LockReport {
-                    app: self.ctx.app.to_string(),
-                    stage: self.ctx.stage.to_string(),
-                    lock_ref: self.lock_ref.clone(),
-                    remote: self.remote.name.clone(),
-                    commit: commit.to_string(),
-                    holder,
-                    already_held,
-                    broke,
-                    attempts,
-                    waited_ms: waited.as_millis() as u64,
-                    duration_ms: started.elapsed().as_millis() as u64,
-                }
-            };
-        if let Some(held) = self.held()? {
-            if let Some(current) = self.current()? {
-                if current.commit == held.commit {
-                    if let Some(holder) = current.holder.clone() {
-                        return Ok(report(holder, current.oid(), 0, None, true, waited));
-                    }
-                }
-            }
-            self.forget()?;
-        }
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let holder = Holder::this_process(self.ctx, env, ttl, command);
-            let ours = self.write_commit(&holder, env)?;
-            if self.swap(Some(ours), None)? {
-                self.remember(ours)?;
-                return Ok(report(holder, ours, attempts, None, false, waited));
-            }
-            let Some(current) = self.current()? else {
-                continue; // released in the meantime
-            };
-            if current.expired {
-                if self.swap(Some(ours), Some(current.oid()))? {
-                    self.remember(ours)?;
-                    return Ok(report(holder, ours, attempts, Some(current), false, waited));
-                }
-                continue; // another run broke it first
-            }
-            let left = timeout.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                return Err(Error::LockHeld {
-                    lock_ref: self.lock_ref.clone(),
-                    holder: current.describe(),
-                    run_url: current.holder.as_ref().and_then(|h| h.run_url.clone()),
-                    waited: humantime::format_duration(Duration::from_secs(
-                        started.elapsed().as_secs(),
-                    ))
-                    .to_string(),
-                    unlock: self.unlock_hint(),
-                });
-            }
-            let url = current
-                .holder
-                .as_ref()
-                .and_then(|h| h.run_url.as_deref())
-                .map(|u| format!(" {u}"))
-                .unwrap_or_default();
-            progress(&format!(
-                "waiting for the lock of {}/{}: held by {}{url}",
-                self.ctx.app,
-                self.ctx.stage,
-                current.describe()
-            ));
-            let pause = pause::jittered(attempts, POLL_FIRST, POLL_CAP).min(left);
-            std::thread::sleep(pause);
-            waited += pause;
-        }
-    }
-
-    /// Takes the lock as `request` says (see [`StageLock::acquire`]).
+    /// Takes the lock as `request` says: waiting up to its timeout for
+    /// another holder, breaking an expired lock; `progress` hears who
+    /// holds it while waiting. A lock this checkout holds is used again,
+    /// unless a `run` that still runs holds it; for a `run`
+    /// (`request.run`) it becomes that run's by a compare-and-swap, so of
+    /// two runs only one gets it. A ttl or timeout out of bounds is
+    /// refused before anything is done.
     pub fn take(
         &self,
         request: &LockRequest,
         env: &Env,
         progress: &mut dyn FnMut(&str),
     ) -> Result<LockReport> {
-        self.acquire(
-            env,
+        request.check(self.caller)?;
+        self.run.replace(request.run.clone());
+        let started = Instant::now();
+        if let Some(taken) = self.reuse_held(request, env)? {
+            let attempts = u32::from(request.run.is_some());
+            return Ok(self.report(taken, attempts, Duration::ZERO, started));
+        }
+        self.acquire(request, env, started, progress)
+    }
+
+    /// The lock this checkout holds already, when this caller may use it
+    /// (None: it holds none, a `run` that still runs holds it, another run
+    /// won it, or the remote no longer has it: that record is forgotten).
+    fn reuse_held(&self, request: &LockRequest, env: &Env) -> Result<Option<Taken>> {
+        let Some(held) = self.held()? else {
+            return Ok(None);
+        };
+        let still = self.current()?.filter(|c| c.commit == held.commit);
+        let Some((current, holder)) = still.and_then(|c| Some((c.oid(), c.holder?))) else {
+            self.forget()?;
+            return Ok(None);
+        };
+        if request.run.is_none() {
+            self.remember(current)?; // the checkout's now (also one an ended run left)
+            return Ok(Some(Taken {
+                holder,
+                commit: current,
+                broke: None,
+                already_held: true,
+            }));
+        }
+        let ttl = request.ttl.unwrap_or(DEFAULT_TTL);
+        let holder = Holder::this_process(self.ctx, env, ttl, request.command.as_deref());
+        let ours = self.write_commit(&holder, env)?;
+        Ok(match self.swap(Some(ours), Some(current))? {
+            Swap::Applied => {
+                self.remember(ours)?;
+                Some(Taken {
+                    holder,
+                    commit: ours,
+                    broke: None,
+                    already_held: true,
+                })
+            }
+            Swap::Moved(_) => None,
+        })
+    }
+
+    /// Creates the lock (a create-only push), breaking an expired one, and
+    /// waits up to the request's timeout while another run holds it. A
+    /// refusal that is no lost race ends it at once.
+    fn acquire(
+        &self,
+        request: &LockRequest,
+        env: &Env,
+        started: Instant,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<LockReport> {
+        let (ttl, timeout) = (
             request.ttl.unwrap_or(DEFAULT_TTL),
             request.timeout.unwrap_or_default(),
-            request.command.as_deref(),
-            progress,
+        );
+        let (mut attempts, mut vanished, mut waited) = (0, 0, Duration::ZERO);
+        loop {
+            attempts += 1;
+            let holder = Holder::this_process(self.ctx, env, ttl, request.command.as_deref());
+            let ours = self.write_commit(&holder, env)?;
+            let mut taken = Taken {
+                holder,
+                commit: ours,
+                broke: None,
+                already_held: false,
+            };
+            let refused = match self.swap(Some(ours), None)? {
+                Swap::Applied => return self.won(taken, attempts, waited, started),
+                Swap::Moved(reason) => reason,
+            };
+            let Some(mut current) = self.current()? else {
+                // released in the meantime; refused again and again, it is
+                // no race but the server refusing the ref
+                vanished += 1;
+                if vanished < VANISHED_MAX {
+                    continue;
+                }
+                return Err(self.refused(refused));
+            };
+            vanished = 0;
+            if current.expired {
+                if let Swap::Applied = self.swap(Some(ours), Some(current.oid()))? {
+                    taken.broke = Some(current);
+                    return self.won(taken, attempts, waited, started);
+                }
+                // another run broke it first: that run holds it now
+                current = self.current()?.unwrap_or(current);
+            }
+            let left = timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(self.held_by(&current, started));
+            }
+            progress(&self.waiting_for(&current));
+            let pause = pause::jittered(attempts, POLL_FIRST, POLL_CAP).min(left);
+            std::thread::sleep(pause);
+            waited += pause;
+        }
+    }
+
+    /// The lock is ours: remembered, reported.
+    fn won(
+        &self,
+        taken: Taken,
+        attempts: u32,
+        waited: Duration,
+        started: Instant,
+    ) -> Result<LockReport> {
+        self.remember(taken.commit)?;
+        Ok(self.report(taken, attempts, waited, started))
+    }
+
+    fn report(
+        &self,
+        taken: Taken,
+        attempts: u32,
+        waited: Duration,
+        started: Instant,
+    ) -> LockReport {
+        LockReport {
+            app: self.ctx.app.to_string(),
+            stage: self.ctx.stage.to_string(),
+            lock_ref: self.lock_ref.clone(),
+            remote: self.remote.name.clone(),
+            commit: taken.commit.to_string(),
+            holder: taken.holder,
+            already_held: taken.already_held,
+            broke: taken.broke,
+            attempts,
+            waited_ms: waited.as_millis() as u64,
+            duration_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// `waiting for the lock of app/stage: held by … <run url>`.
+    fn waiting_for(&self, current: &LockInfo) -> String {
+        format!(
+            "waiting for the lock of {}/{}: held by {}{}",
+            self.ctx.app,
+            self.ctx.stage,
+            current.describe(),
+            current.run_url_suffix()
         )
     }
 
+    /// `LOCK_HELD`: `current` holds it, and the time-out has passed.
+    fn held_by(&self, current: &LockInfo, started: Instant) -> Error {
+        Error::LockHeld {
+            lock_ref: self.lock_ref.clone(),
+            holder: current.describe(),
+            run_url: current.holder.as_ref().and_then(|h| h.run_url.clone()),
+            waited: humantime::format_duration(Duration::from_secs(started.elapsed().as_secs()))
+                .to_string(),
+            unlock: self.unlock_hint(),
+        }
+    }
+
+    /// `LOCK_REF_REFUSED`: the server will not create the lock ref.
+    fn refused(&self, reason: String) -> Error {
+        Error::LockRefRefused {
+            lock_ref: self.lock_ref.clone(),
+            reason,
+            prefix: format!(
+                "{} (or env {PREFIX_ENV}, package.json sstLocalState.lockPrefix)",
+                self.caller.name("lockRefPrefix", "lock-ref-prefix")
+            ),
+        }
+    }
+
     /// Deletes the lock if this checkout holds it (`force`: whoever does).
+    /// A lock a `run` that still runs holds is not this caller's.
     pub fn release(&self, force: bool) -> Result<UnlockReport> {
         let started = Instant::now();
         let report = |released, was| UnlockReport {
@@ -593,11 +800,11 @@ impl<'r> StageLock<'r> {
         if !force {
             if let Some(held) = self.held()? {
                 let ours = Oid::from_str(&held.commit).map_err(|e| git_error("reading", &e))?;
-                if self.swap(None, Some(ours))? {
-                    self.forget()?;
+                let deleted = matches!(self.swap(None, Some(ours))?, Swap::Applied);
+                self.forget()?; // released, or not ours any more
+                if deleted {
                     return Ok(report(true, None));
                 }
-                self.forget()?; // it is not ours any more
             }
             return match self.current()? {
                 None => Ok(report(false, None)),
@@ -613,7 +820,7 @@ impl<'r> StageLock<'r> {
                 self.forget()?;
                 return Ok(report(false, None));
             };
-            if self.swap(None, Some(current.oid()))? {
+            if let Swap::Applied = self.swap(None, Some(current.oid()))? {
                 self.forget()?;
                 return Ok(report(true, Some(current)));
             }
@@ -645,43 +852,42 @@ impl<'r> StageLock<'r> {
         )))
     }
 
-    /// The lock this checkout holds on this ref, as it remembers it.
+    /// The lock this checkout holds on this ref, as it remembers it (none
+    /// when a `run` that still runs, other than this one, holds it).
     pub fn held(&self) -> Result<Option<Held>> {
-        let Some(bytes) = fsx::read_optional(&self.held_path()?)? else {
-            return Ok(None);
-        };
-        Ok(serde_json::from_slice::<Held>(&bytes)
-            .ok()
+        let run = self.run.borrow();
+        Ok(self
+            .record
+            .read_for(run.as_ref())?
             .filter(|h| h.lock_ref == self.lock_ref && h.remote == self.remote.name))
     }
 
-    /// Records that this checkout now holds lock commit `commit`.
+    /// Records that this checkout (or the `run` taking it) now holds lock
+    /// commit `commit`.
     pub fn remember(&self, commit: Oid) -> Result<()> {
         let held = Held {
             lock_ref: self.lock_ref.clone(),
             commit: commit.to_string(),
             remote: self.remote.name.clone(),
+            run: None,
         };
-        let json = serde_json::to_vec_pretty(&held).expect("serialises");
-        fsx::write_atomic(&self.held_path()?, &json, false)
+        self.record.write(held, self.run.borrow().as_ref())
     }
 
     /// Forgets the lock this checkout held.
     pub fn forget(&self) -> Result<()> {
-        fsx::remove_optional(&self.held_path()?)
-    }
-
-    fn held_path(&self) -> Result<Utf8PathBuf> {
-        held_path(self.repo, self.ctx)
+        self.record.remove(self.run.borrow().as_ref())
     }
 
     fn write_commit(&self, holder: &Holder, env: &Env) -> Result<Oid> {
         write_lock_commit(self.repo, holder, env)
     }
 
-    /// One compare-and-swap of the lock ref: `true` when it applied,
-    /// `false` when the ref was not at `expected`.
-    fn swap(&self, new: Option<Oid>, expected: Option<Oid>) -> Result<bool> {
+    /// One compare-and-swap of the lock ref. A refusal that is no lost
+    /// race is an error: the server's rules, or another ref in the lock
+    /// ref's way (`refs/heads/x` blocks `refs/heads/x/…`), which would be
+    /// refused however often it is tried.
+    fn swap(&self, new: Option<Oid>, expected: Option<Oid>) -> Result<Swap> {
         let update = RefUpdate {
             dst: self.lock_ref.clone(),
             new,
@@ -689,8 +895,15 @@ impl<'r> StageLock<'r> {
         };
         let pushed = self.remote.push_leased(&[update], false)?;
         match pushed.status(&self.lock_ref) {
-            Some(r) if r.ok => Ok(true),
-            Some(r) if is_moved(&r.summary) => Ok(false),
+            Some(r) if r.ok => Ok(Swap::Applied),
+            Some(_) if is_ref_name_conflict(&pushed.stderr) => {
+                Err(self.refused(remote_said(&pushed)))
+            }
+            Some(r) if is_moved(&r.summary) => Ok(Swap::Moved(format!(
+                "{}: {}",
+                r.summary,
+                remote_said(&pushed)
+            ))),
             Some(r) => Err(Error::PushRejected {
                 branch: self.lock_ref.clone(),
                 reason: format!("{} {}", r.summary, pushed.said),
@@ -716,11 +929,21 @@ impl<'r> StageLock<'r> {
     }
 }
 
-/// Where a checkout remembers the lock it holds on `ctx`'s stage.
-fn held_path(repo: &Repository, ctx: &StageContext) -> Result<Utf8PathBuf> {
-    Ok(gitx::utf8(repo.path())?
-        .join("sst-local-state")
-        .join(format!("lock-{}-{}.json", ctx.app, ctx.stage)))
+/// What the server said about a refused push: its `remote: error:` lines,
+/// else git's last lines.
+fn remote_said(pushed: &Pushed) -> String {
+    let errors: Vec<&str> = pushed
+        .stderr
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("remote:"))
+        .map(str::trim)
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    if errors.is_empty() {
+        pushed.said.clone()
+    } else {
+        errors.join(" / ")
+    }
 }
 
 /// A new parentless lock commit (empty tree) recording `holder`.
@@ -747,25 +970,31 @@ pub struct Carried {
     pub ours: Oid,
     /// What the ref becomes: `None` releases it, else the renewed lock commit.
     pub next: Option<Oid>,
-    held_path: Utf8PathBuf,
+    record: Record,
     remote: String,
+    run: Option<RunLock>,
 }
 
 impl Carried {
-    /// The lock held by this checkout on `ctx`'s stage on remote `remote`,
-    /// to be released (or, with `keep`, renewed for its ttl from now).
+    /// The lock held on `ctx`'s stage on remote `remote`, to be released
+    /// (or, with `keep`, renewed for its ttl from now): with `run`, the
+    /// lock commit that run took (whatever the checkout's record says
+    /// now: a lock lost meanwhile then fails the push as `LOCK_LOST`);
+    /// else the checkout's, unless a `run` that still runs holds it.
     pub fn held(
         repo: &Repository,
         ctx: &StageContext,
         remote: &str,
         keep: bool,
         env: &Env,
+        run: Option<&RunLock>,
     ) -> Result<Option<Carried>> {
-        let path = held_path(repo, ctx)?;
-        let Some(held) = fsx::read_optional(&path)?
-            .and_then(|bytes| serde_json::from_slice::<Held>(&bytes).ok())
-            .filter(|h| h.remote == remote)
-        else {
+        let record = Record::of(repo, ctx)?;
+        let held = match run {
+            Some(run) => run.held(),
+            None => record.read_for(None)?,
+        };
+        let Some(held) = held.filter(|h| h.remote == remote) else {
             return Ok(None);
         };
         let Ok(ours) = Oid::from_str(&held.commit) else {
@@ -789,8 +1018,9 @@ impl Carried {
             lock_ref: held.lock_ref,
             ours,
             next,
-            held_path: path,
+            record,
             remote: held.remote,
+            run: run.cloned(),
         }))
     }
 
@@ -803,19 +1033,21 @@ impl Carried {
         }
     }
 
-    /// After the push landed: the checkout forgets a released lock, or
-    /// remembers the renewed one.
+    /// After the push landed: the checkout (and the run) forgets a
+    /// released lock, or remembers the renewed one.
     pub fn settle(&self) -> Result<()> {
         match self.next {
-            None => fsx::remove_optional(&self.held_path),
+            None => self
+                .record
+                .remove_commit(&self.ours.to_string(), self.run.as_ref()),
             Some(next) => {
                 let held = Held {
                     lock_ref: self.lock_ref.clone(),
                     commit: next.to_string(),
                     remote: self.remote.clone(),
+                    run: None,
                 };
-                let json = serde_json::to_vec_pretty(&held).expect("serialises");
-                fsx::write_atomic(&self.held_path, &json, false)
+                self.record.write(held, self.run.as_ref())
             }
         }
     }
@@ -986,6 +1218,78 @@ mod tests {
             h.describe(),
             "ci@runner-1 (pid 42, `sst-local-state run -- sst deploy`, github-actions run 77)"
         );
+    }
+
+    #[test]
+    fn a_newline_in_a_value_forges_no_trailer() {
+        let forged = Holder {
+            run_id: Some("42\nLock-Expires: 2000-01-01T00:00:00Z".into()),
+            command: "deploy\r\nLock-Ttl: 1".into(),
+            ..holder()
+        };
+        let message = forged.message();
+        assert!(!message.contains("\nLock-Expires: 2000"), "{message}");
+        let parsed = Holder::parse(&message).unwrap();
+        assert_eq!(parsed.expires, "2026-01-01T01:00:00Z");
+        assert_eq!(parsed.ttl_seconds, 3600);
+        assert_eq!(
+            parsed.run_id.as_deref(),
+            Some("42 Lock-Expires: 2000-01-01T00:00:00Z")
+        );
+        // a message an older version wrote with the line smuggled in: the
+        // real expiry comes later and wins
+        let old = holder().message().replace(
+            "Lock-CI-Run-Id: 77",
+            "Lock-CI-Run-Id: 77\nLock-Expires: 2000-01-01T00:00:00Z",
+        );
+        assert_eq!(Holder::parse(&old).unwrap().expires, "2026-01-01T01:00:00Z");
+    }
+
+    #[test]
+    fn a_recorded_command_is_the_program_and_its_subcommand_never_its_arguments() {
+        let rec =
+            |line: &str| recorded_command(&line.split(' ').map(str::to_string).collect::<Vec<_>>());
+        assert_eq!(rec("npx sst deploy --stage prod"), "npx sst deploy …");
+        assert_eq!(
+            rec("npx sst secret set StripeKey sk_live_123"),
+            "npx sst secret set …"
+        );
+        assert_eq!(rec("sst secret set stripekey hunter2"), "sst secret set …");
+        assert_eq!(rec("/usr/local/bin/sst deploy"), "sst deploy");
+        assert_eq!(
+            rec("/usr/bin/node /x/node_modules/sst-local-state/cli.js lock --stage prod"),
+            "node cli.js lock …"
+        );
+        assert_eq!(rec("sh -c echo"), "sh …");
+        assert_eq!(rec("npm run deploy:prod"), "npm run deploy:prod");
+        assert_eq!(rec("make"), "make");
+        assert_eq!(recorded_command(&[]), "");
+    }
+
+    #[test]
+    fn ttls_and_timeouts_are_bounded() {
+        let check = |ttl, timeout| {
+            LockRequest {
+                ttl,
+                timeout,
+                ..LockRequest::default()
+            }
+            .check(Caller::Cli)
+        };
+        assert!(check(Some(MIN_TTL), Some(MAX_TIMEOUT)).is_ok());
+        assert!(check(Some(MAX_TTL), Some(Duration::ZERO)).is_ok());
+        assert!(check(None, None).is_ok());
+        let e = check(Some(Duration::ZERO), None).unwrap_err();
+        assert_eq!(e.code(), "INVALID_OPTION");
+        assert!(e.to_string().starts_with("invalid --lock-ttl: 0s: "), "{e}");
+        let e = check(None, Some(MAX_TIMEOUT + Duration::from_secs(1))).unwrap_err();
+        assert!(e.to_string().starts_with("invalid --lock-timeout: "), "{e}");
+        // a lock commit's own ttl is clamped on renewal
+        let huge = Holder {
+            ttl_seconds: u64::MAX,
+            ..holder()
+        };
+        assert_eq!(huge.renewed().ttl_seconds, MAX_TTL.as_secs());
     }
 
     #[test]

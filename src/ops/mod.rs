@@ -1,8 +1,10 @@
 //! Operations: what the CLI and the JS API run.
 
+pub(crate) mod advice;
 pub mod commit;
 pub mod doctor;
 pub mod encrypt;
+pub(crate) mod follow;
 pub mod history;
 pub mod init;
 pub mod lock;

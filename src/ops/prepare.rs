@@ -18,10 +18,12 @@ use crate::gitx;
 use crate::guard;
 use crate::layout::{state_files, tool_dir, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
+use crate::new_stage::{self, Policy};
 use crate::ops::lock::{LockReport, LockRequest, StageLock};
 use crate::ops::tip;
 use crate::per_kind::PerKind;
 use crate::project::{self, CommonOptions, StageContext};
+use crate::removal;
 use crate::seal::Keyring;
 use crate::sst::lock::{read_sst_lock, SstLock};
 use crate::stage::repo::read_repo_state;
@@ -33,7 +35,8 @@ use crate::warning::Warning;
 pub struct PrepareOptions {
     /// Stage, app, paths.
     pub common: CommonOptions,
-    /// Back up config-dir files with unsaved changes, then overwrite them.
+    /// Overwrite diverged config-dir files and remove those the repository
+    /// lacks; every config-dir file it overwrites or removes is backed up first.
     pub force: bool,
     /// Report what would change; write nothing.
     pub dry_run: bool,
@@ -46,6 +49,11 @@ pub struct PrepareOptions {
     pub branch: Option<String>,
     /// The remote holding the lock and the branch; else as commit picks it.
     pub remote: Option<String>,
+    /// Whether a new stage (none of whose state the repository holds) may be
+    /// deployed; else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json`
+    /// `sstLocalState.newStages`, then: yes outside CI, no in CI
+    /// (`STAGE_UNKNOWN`, see [`crate::new_stage`]).
+    pub allow_new_stage: Option<bool>,
 }
 
 /// What prepare did (or would do) to one file.
@@ -58,8 +66,9 @@ pub enum Action {
     Unchanged,
     /// In neither place.
     Absent,
-    /// Removed from the config dir (with `force` only, after a backup): the
-    /// repository has no such file.
+    /// Removed from the config dir: the repository has no such file (with
+    /// `force`, after a backup; or under the lock, where the fetched branch
+    /// tip removed it and the config dir held it as last synced).
     Removed,
     /// Left as it is: SST changed it since the last sync (a deploy, `sst
     /// secret set`) and the repository did not; `commit` saves it.
@@ -107,7 +116,18 @@ enum Merge {
 /// | present | absent | restored |
 /// | absent | present, synced before | `STATE_MISSING_IN_REPO` (`force`: backed up, removed) |
 /// | absent | present, never synced | kept (a first deploy not committed yet) |
-fn three_way(repo: Option<BlobId>, config: Option<BlobId>, base: Option<BlobId>) -> Merge {
+///
+/// `from_tip`: the repository is the branch's tip, fetched under the stage
+/// lock, so a file it lacks was removed there (a rollback, a removed
+/// stage), not an old checkout's gap: a synced file the config dir holds
+/// unchanged is removed (it is in git history), one SST changed since is a
+/// divergence (`UNSAVED_STATE`).
+fn three_way(
+    repo: Option<BlobId>,
+    config: Option<BlobId>,
+    base: Option<BlobId>,
+    from_tip: bool,
+) -> Merge {
     match (repo, config) {
         (None, None) => Merge::Take(Action::Absent),
         (Some(r), Some(c)) if r == c => Merge::Take(Action::Unchanged),
@@ -116,6 +136,8 @@ fn three_way(repo: Option<BlobId>, config: Option<BlobId>, base: Option<BlobId>)
         (Some(r), Some(_)) if Some(r) == base => Merge::Kept,
         (Some(_), Some(_)) => Merge::Diverged,
         (None, Some(_)) if base.is_none() => Merge::Kept,
+        (None, Some(c)) if from_tip && Some(c) == base => Merge::Take(Action::Removed),
+        (None, Some(_)) if from_tip => Merge::Diverged,
         (None, Some(_)) => Merge::MissingInRepo,
     }
 }
@@ -154,9 +176,14 @@ pub struct PrepareReport {
     pub files: Vec<FileOutcome>,
     /// The repository has no checkpoint for the stage: SST will start a new one.
     pub first_deploy: bool,
-    /// The checkpoint's resource counts when there is one.
+    /// The stages the repository's state folder holds state for (a
+    /// checkpoint, secrets or a passphrase), sorted.
+    pub known_stages: Vec<String>,
+    /// The counts of the checkpoint SST starts from: the config dir's when
+    /// it is kept (SST changed it since the last sync), else the repository's.
     pub checkpoint: Option<CheckpointInfo>,
-    /// Where unsaved config-dir files were backed up (with `force`).
+    /// Where the config-dir files a forced prepare overwrote or removed were
+    /// backed up (with `force`, when it replaced any).
     pub backup_dir: Option<Utf8PathBuf>,
     /// Whether this was a dry run (nothing written).
     pub dry_run: bool,
@@ -177,7 +204,7 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
     let Some(request) = options.lock.as_ref().filter(|_| !options.dry_run) else {
-        return restore(options, env, ctx, None, started);
+        return restore(options, env, ctx, None, started, false);
     };
     let repo = gitx::discover(&ctx.project_root)?;
     let caller = options.common.caller;
@@ -188,20 +215,32 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let already_held = taken.already_held;
     let restored = pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
         .and_then(|branch| tip::refresh(&ctx, &repo, &lock.remote, &branch))
-        .and_then(|_| restore(options, env, ctx.clone(), Some(taken), started));
+        .and_then(|tip| {
+            restore(
+                options,
+                env,
+                ctx.clone(),
+                Some(taken),
+                started,
+                tip.is_some(),
+            )
+        });
     if restored.is_err() && !already_held {
         let _ = lock.release(false);
     }
     restored
 }
 
-/// Prepare's work once the lock (if any) is held.
+/// Prepare's work once the lock (if any) is held; `from_tip`: the
+/// worktree's stage files were just brought to the fetched branch tip under
+/// the lock, so a file it lacks was removed there (see [`three_way`]).
 fn restore(
     options: &PrepareOptions,
     env: &Env,
     ctx: StageContext,
     lock: Option<LockReport>,
     started: Instant,
+    from_tip: bool,
 ) -> Result<PrepareReport> {
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
@@ -212,6 +251,11 @@ fn restore(
             file: files[Kind::App].repo_path.clone(),
         });
     }
+    let known_stages = new_stage::known_stages(&ctx);
+    let caller = options.common.caller;
+    let policy = Policy::resolve(options.allow_new_stage, caller, env, &ctx.settings)?;
+    let config_has_checkpoint = files[Kind::App].config_path.is_file();
+    new_stage::check(&ctx, &known_stages, &policy, caller, config_has_checkpoint)?;
 
     // one run at a time per config dir: a concurrent prepare (another
     // project or stage: fallback files are shared) must not interleave
@@ -224,21 +268,23 @@ fn restore(
         guard::clean_config_temps(&ctx, &files);
     }
     let loaded = Marker::load(&ctx)?;
+    refuse_unsaved_removal(&ctx, &files, &repo, &loaded, options)?;
     if loaded == Loaded::Corrupt {
         warnings.push(Warning::MarkerCorrupt {
             file: crate::layout::marker_path(&ctx),
         });
     }
-    let plan = Plan::make(&files, &repo, &loaded.marker(), &mut warnings)?;
+    let plan = Plan::make(&files, &repo, &loaded.marker(), from_tip, &mut warnings)?;
     plan.refusals(options)?;
-    let backup_dir = plan.needs_backup().then(|| {
+    let backup_dir = plan.needs_backup(options.force).then(|| {
         tool_dir(&ctx)
             .join("backup")
             .join(ctx.app.as_str())
             .join(ctx.stage.as_str())
             .join(fsx::utc_stamp())
     });
-    let sst_lock = notices(&ctx, repo.info.checkpoint, &mut warnings);
+    let checkpoint = plan.checkpoint(&files, &repo);
+    let sst_lock = notices(&ctx, checkpoint, &mut warnings);
     if !options.dry_run {
         plan.apply(&ctx, &files, &repo, backup_dir.as_deref())?;
     }
@@ -249,8 +295,9 @@ fn restore(
         config_dir: ctx.config_dir.clone(),
         state_dir: ctx.state_dir_abs(),
         first_deploy: plan.first_deploy(&repo),
+        known_stages,
         files: plan.outcomes,
-        checkpoint: repo.info.checkpoint,
+        checkpoint,
         backup_dir,
         dry_run: options.dry_run,
         sst_lock,
@@ -302,6 +349,9 @@ struct Plan {
     unsaved: Vec<StateFile>,
     /// Config-dir files the repository lacks, synced before.
     missing_in_repo: Vec<StateFile>,
+    /// Config-dir files this prepare overwrites or removes (backed up first
+    /// with `force`).
+    replaced: Vec<StateFile>,
     /// The record of the sync this prepare makes.
     marker: Marker,
 }
@@ -311,21 +361,27 @@ impl Plan {
         files: &PerKind<StateFile>,
         repo: &RepoState,
         base: &Marker,
+        from_tip: bool,
         warnings: &mut Vec<Warning>,
     ) -> Result<Plan> {
         let mut plan = Plan {
             outcomes: Vec::new(),
             unsaved: Vec::new(),
             missing_in_repo: Vec::new(),
+            replaced: Vec::new(),
             marker: Marker::default(),
         };
         for file in files {
             let repo_hash = repo.hashes[file.kind];
             let config_hash = fsx::blob_hash_file(&file.config_path)?;
-            let action = match three_way(repo_hash, config_hash, base.hash(file.kind)) {
+            let action = match three_way(repo_hash, config_hash, base.hash(file.kind), from_tip) {
                 Merge::Diverged => {
                     plan.unsaved.push(file.clone());
-                    Action::Written
+                    if repo_hash.is_some() {
+                        Action::Written
+                    } else {
+                        Action::Removed
+                    }
                 }
                 Merge::MissingInRepo => {
                     plan.missing_in_repo.push(file.clone());
@@ -339,6 +395,10 @@ impl Plan {
                 }
                 Merge::Take(action) => action,
             };
+            let overwritten = action == Action::Written && config_hash.is_some();
+            if overwritten || action == Action::Removed {
+                plan.replaced.push(file.clone());
+            }
             plan.marker.files[file.kind] = repo_hash;
             plan.outcomes.push(FileOutcome {
                 kind: file.kind,
@@ -381,9 +441,26 @@ impl Plan {
         Ok(())
     }
 
-    /// Whether `force` overrides something (then it backs it up first).
-    fn needs_backup(&self) -> bool {
-        !self.unsaved.is_empty() || !self.missing_in_repo.is_empty()
+    /// Whether a forced prepare replaces config-dir files (then it backs
+    /// every one of them up first, whatever the reason it replaces them).
+    fn needs_backup(&self, force: bool) -> bool {
+        force && !self.replaced.is_empty()
+    }
+
+    /// The counts of the checkpoint SST will start from: the config dir's
+    /// when it is kept (SST changed it since the last sync), else the
+    /// repository's.
+    fn checkpoint(&self, files: &PerKind<StateFile>, repo: &RepoState) -> Option<CheckpointInfo> {
+        let kept = self
+            .outcomes
+            .iter()
+            .any(|f| f.kind == Kind::App && f.action == Action::Kept);
+        if !kept {
+            return repo.info.checkpoint;
+        }
+        let path = &files[Kind::App].config_path;
+        let bytes = fsx::read_optional(path).ok()??;
+        crate::state::check_checkpoint(path, &bytes).ok()
     }
 
     /// Neither the repository nor the config dir holds a checkpoint.
@@ -407,13 +484,7 @@ impl Plan {
         backup_dir: Option<&Utf8Path>,
     ) -> Result<()> {
         if let Some(dir) = backup_dir {
-            let overridden: Vec<StateFile> = self
-                .unsaved
-                .iter()
-                .chain(&self.missing_in_repo)
-                .cloned()
-                .collect();
-            back_up(ctx, dir, &overridden)?;
+            back_up(ctx, dir, &self.replaced)?;
         }
         let mut staged = fsx::Staged::default();
         for (file, outcome) in files.iter().zip(&self.outcomes) {
@@ -433,6 +504,35 @@ impl Plan {
         }
         self.marker.save(ctx)
     }
+}
+
+/// `REMOVAL_UNSAVED` (unless forced) when SST removed the stage from its
+/// config dir since the last sync (see [`crate::removal`]) and the
+/// repository still holds the stage: restoring it would undo a removal
+/// nobody committed; `commit` saves it.
+fn refuse_unsaved_removal(
+    ctx: &StageContext,
+    files: &PerKind<StateFile>,
+    repo: &RepoState,
+    synced: &Loaded,
+    options: &PrepareOptions,
+) -> Result<()> {
+    if options.force || !removal::removed_by_sst(ctx, synced, |k| files[k].config_path.exists()) {
+        return Ok(());
+    }
+    let held: Vec<Utf8PathBuf> = removal::OWN
+        .into_iter()
+        .filter(|&k| !ctx.passphrase_mode.mode.keeps_out(k))
+        .filter_map(|k| repo.set.path(k).map(Utf8Path::to_path_buf))
+        .collect();
+    if held.is_empty() {
+        return Ok(());
+    }
+    Err(Error::RemovalUnsaved {
+        stage: ctx.stage.to_string(),
+        files: held,
+        force: options.common.caller.force_flag(),
+    })
 }
 
 /// Warnings about SST's own lock and an interrupted run; the lock.

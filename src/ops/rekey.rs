@@ -1,15 +1,26 @@
-//! Rekey: re-encrypts every `.age` passphrase of the project to the current
-//! `age-recipients.txt`, in one commit pushed like a state commit. The
-//! running identity must decrypt every one of them (else `DECRYPT_FAILED`
-//! naming the file, nothing written); recipients unchanged since the last
-//! rekey (the record [`secrets::SEALED_TO_FILE`]) → no commit. Removing a
-//! line and running rekey revokes that key for the files from now on; what
-//! it could decrypt before stays decryptable by whoever kept a copy.
+//! Rekey: re-encrypts the `.age` passphrases of the project to the current
+//! `age-recipients.txt`, in one commit pushed like a state commit.
+//!
+//! Which files: every one not provably sealed to the current list
+//! ([`sealed_to::check`] is not [`Sealing::Current`]): its header must name
+//! the list's hash and hold as many X25519 stanzas as the list has keys.
+//! The record [`secrets::SEALED_TO_FILE`] is written for earlier versions
+//! and for people, never trusted: a file committed after it (by a clone
+//! holding an older list, or racing the rekey that wrote it) is what it
+//! cannot vouch for. Files sealed by an earlier version (no such stanza)
+//! are re-encrypted once.
+//!
+//! The running identity must decrypt every file to re-encrypt (else
+//! `DECRYPT_FAILED` naming the file, nothing written); every file current
+//! → no commit. Removing a line and running rekey revokes that key for the
+//! files from now on; what it could decrypt before stays decryptable by
+//! whoever kept a copy.
 
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::seal::{self, Keyring};
-use crate::secrets::{self, Change, Planned, SecretsOptions, SecretsReport};
+use crate::sealed_to::{self, Sealing};
+use crate::secrets::{self, Change, Planned, Scope, SecretsOptions, SecretsReport};
 
 /// Re-encrypts every `.age` passphrase to the current recipients (see the module docs).
 ///
@@ -22,55 +33,64 @@ pub fn rekey(options: &SecretsOptions, env: &Env) -> Result<SecretsReport> {
     let (repo, location) = secrets::open(options, env)?;
     let keyring = Keyring::new(env, &location.config_dir);
     secrets::run(options, env, &repo, location, |scope, base| {
-        let recipients_path = scope.tree_path(seal::RECIPIENTS_FILE);
-        let Some((recipients, recipients_bytes)) = scope.recipients()? else {
-            return Err(Error::option(
-                scope.work_path(&recipients_path).as_str(),
-                "does not exist: run `sst-local-state init` first",
-            ));
-        };
-        let folder = scope.tree_path("passphrase");
-        let sealed: Vec<String> = scope
-            .list(base, &folder)?
-            .into_iter()
-            .filter(|name| name.ends_with(".age"))
-            .map(|name| format!("{folder}/{name}"))
-            .collect();
-        let record_path = scope.tree_path(secrets::SEALED_TO_FILE);
-        let record = secrets::sealed_to(&recipients);
-        let mut planned = Planned {
-            passphrases: sealed.len(),
-            recipients: record
-                .split(|&b| b == b'\n')
-                .filter(|l| l.starts_with(b"age1"))
-                .count(),
-            ..Planned::default()
-        };
-        if sealed.is_empty() || scope.read(base, &record_path)?.as_deref() == Some(&record[..]) {
-            return Ok(planned);
-        }
-        // every file decrypts before any is written
-        let mut plaintexts = Vec::new();
-        for path in &sealed {
-            let ciphertext = scope.read(base, path)?.unwrap_or_default();
-            plaintexts.push(keyring.open(&scope.work_path(path), &ciphertext)?);
-        }
-        for (path, plain) in sealed.iter().zip(&plaintexts) {
-            planned.changes.push(Change {
-                path: path.clone(),
-                bytes: Some(seal::seal(plain, &recipients)),
-                label: "rekeyed",
-            });
-        }
-        planned.update(scope, base, record_path, record)?;
-        planned.update(scope, base, recipients_path, recipients_bytes)?;
-        planned.message = format!(
-            "chore(sst-state): re-encrypt {} passphrase{} to {} age recipient{} [skip ci]\n\nSST-Passphrases: rekeyed\n",
-            sealed.len(),
-            if sealed.len() == 1 { "" } else { "s" },
-            planned.recipients,
-            if planned.recipients == 1 { "" } else { "s" },
-        );
-        Ok(planned)
+        plan(scope, base, &keyring)
     })
+}
+
+/// The re-encryption of what `base` holds that is not sealed to the worktree's list.
+fn plan(scope: &Scope, base: Option<&git2::Commit>, keyring: &Keyring) -> Result<Planned> {
+    let recipients_path = scope.tree_path(seal::RECIPIENTS_FILE);
+    let Some((recipients, recipients_bytes)) = scope.recipients()? else {
+        return Err(Error::option(
+            scope.work_path(&recipients_path).as_str(),
+            "does not exist: run `sst-local-state init` first",
+        ));
+    };
+    let folder = scope.tree_path("passphrase");
+    let sealed: Vec<String> = scope
+        .list(base, &folder)?
+        .into_iter()
+        .filter(|name| name.ends_with(".age"))
+        .map(|name| format!("{folder}/{name}"))
+        .collect();
+    let record = secrets::sealed_to(&recipients);
+    let mut planned = Planned {
+        passphrases: sealed.len(),
+        recipients: record
+            .split(|&b| b == b'\n')
+            .filter(|l| l.starts_with(b"age1"))
+            .count(),
+        ..Planned::default()
+    };
+    // every file to re-encrypt decrypts before any is written
+    let mut plaintexts = Vec::new();
+    for path in &sealed {
+        let ciphertext = scope.read(base, path)?.unwrap_or_default();
+        if sealed_to::check(&ciphertext, &recipients) != Sealing::Current {
+            plaintexts.push((path, keyring.open(&scope.work_path(path), &ciphertext)?));
+        }
+    }
+    if plaintexts.is_empty() {
+        return Ok(planned);
+    }
+    for (path, plain) in &plaintexts {
+        planned.changes.push(Change {
+            path: path.to_string(),
+            bytes: Some(seal::seal(plain, &recipients)),
+            label: "rekeyed",
+        });
+    }
+    planned.update_record(scope, base, record)?;
+    planned.update(scope, base, recipients_path, recipients_bytes)?;
+    planned.message = message(plaintexts.len(), planned.recipients);
+    Ok(planned)
+}
+
+/// The commit message of a rekey of `files` passphrases to `recipients` keys.
+fn message(files: usize, recipients: usize) -> String {
+    format!(
+        "chore(sst-state): re-encrypt {files} passphrase{} to {recipients} age recipient{} [skip ci]\n\nSST-Passphrases: rekeyed\n",
+        if files == 1 { "" } else { "s" },
+        if recipients == 1 { "" } else { "s" },
+    )
 }

@@ -4,8 +4,10 @@
 //! rewritten), pushed like a state commit: a compare-and-swap on the branch
 //! with the lock released in the same atomic push. Refused when the
 //! passphrase at the revision differs from the current one (the secrets set
-//! since would become unreadable) unless forced. Cloud resources change
-//! only at the next deploy.
+//! since would become unreadable) unless forced; forced where no key
+//! decrypts both, the tip's passphrase file is kept (older ciphertext may
+//! open with a key a rekey removed since). Cloud resources change only at
+//! the next deploy.
 
 use std::time::{Duration, Instant};
 
@@ -17,11 +19,13 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::gitx::{self, TreeBlob};
 use crate::layout::{state_files, Kind};
+use crate::ops::follow;
 use crate::ops::history::open_repo;
 use crate::ops::lock::{Carried, LockRequest, StageLock};
 use crate::project::{self, CommonOptions, StageContext};
 use crate::remote::{git_error, PushOutcome, Remote};
 use crate::seal::Keyring;
+use crate::warning::Warning;
 
 /// What the user is told after every rollback.
 pub const CLOUD_NOTE: &str = "Only the state in the repository was rolled back: cloud resources change at the next deploy, which makes them match this state. Run `sst refresh` first (after `sst-local-state prepare`) to see how the cloud differs from it.";
@@ -81,8 +85,14 @@ pub struct RollbackReport {
     pub remote: String,
     /// The files changed.
     pub files: Vec<RolledFile>,
-    /// The passphrase differs at the revision (only with `force`).
+    /// The passphrase was rolled back too: the revision's differs from the
+    /// tip's (only with `force`).
     pub passphrase_changed: bool,
+    /// Whether the two passphrases were compared. False only with `force`
+    /// when no key at hand decrypts both: the tip's passphrase file is then
+    /// kept as it is (never older ciphertext, which keys removed since may
+    /// open) and `note` says so.
+    pub passphrase_compared: bool,
     /// The stage lock held during the rollback.
     pub lock_ref: String,
     /// Whether the lock was released.
@@ -93,6 +103,12 @@ pub struct RollbackReport {
     pub message: Option<String>,
     /// What a rollback does and does not do (cloud resources, `sst refresh`).
     pub note: String,
+    /// Whether this checkout's HEAD (and the stage's files in its worktree)
+    /// moved to the new commit: when HEAD was at the tip it was built on.
+    pub head_updated: bool,
+    /// Findings that did not stop the rollback (`CHECKOUT_BEHIND`: the exact
+    /// command that brings the new commit into this checkout).
+    pub warnings: Vec<Warning>,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
 }
@@ -179,7 +195,8 @@ fn passphrase_at(
 }
 
 /// Whether the passphrase differs between the two commits (same blobs:
-/// never; else the decrypted contents are compared).
+/// never; a tip without one, as after the stage's removal, has no secrets
+/// to orphan: never; else the decrypted contents are compared).
 fn passphrase_differs(
     repo: &Repository,
     to: &git2::Commit,
@@ -198,8 +215,10 @@ fn passphrase_differs(
         return Ok(false);
     }
     let plain = |bytes: Option<Vec<u8>>| bytes.map(|b| trimmed(&b));
-    Ok(plain(passphrase_at(repo, to, paths, keys)?)
-        != plain(passphrase_at(repo, tip, paths, keys)?))
+    let Some(now) = plain(passphrase_at(repo, tip, paths, keys)?) else {
+        return Ok(false);
+    };
+    Ok(plain(passphrase_at(repo, to, paths, keys)?) != Some(now))
 }
 
 /// A passphrase as text, without the whitespace around it.
@@ -213,6 +232,32 @@ struct Plan {
     removed: Vec<String>,
     files: Vec<RolledFile>,
     passphrase_changed: bool,
+    /// Why the passphrases were not compared (forced, no key for both).
+    not_compared: Option<String>,
+}
+
+/// How the note starts when the passphrases were not compared.
+const KEPT_NOTE: &str = "The passphrases could not be compared";
+
+/// The comparison of the revision's passphrase with the current one
+/// (`differs`), if it could be made: with `force`, one that needs a key or
+/// a variable this machine lacks is no comparison (`Err` with the note
+/// saying why and what was kept); any other failure, or any failure
+/// without `force`, stops the rollback.
+fn compared(differs: Result<bool>, force: bool) -> Result<std::result::Result<bool, String>> {
+    match differs {
+        Ok(d) => Ok(Ok(d)),
+        Err(e)
+            if force
+                && matches!(
+                    e.code(),
+                    "AGE_KEY_MISSING" | "DECRYPT_FAILED" | "PASSPHRASE_MISSING"
+                ) =>
+        {
+            Ok(Err(format!("{KEPT_NOTE} ({}: {e}): the tip's passphrase was kept as it is, never the revision's older ciphertext (a key removed since may open that). If the revision's passphrase differs, the restored secrets will not decrypt with it: run the rollback where a key decrypts both.", e.code())))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The stage's passphrase as this run has it, for the comparison with the
@@ -247,11 +292,10 @@ fn plan(
             Some(then) => now.map(|now| trimmed(&then) != trimmed(&now)),
         }),
     };
-    let differs = match differs {
-        Ok(d) => d,
-        // forced: what the passphrase was does not stop it
-        Err(_) if options.force => true,
-        Err(e) => return Err(e),
+    // forced without a key for both sides: the tip's passphrase stays
+    let (differs, not_compared) = match compared(differs, options.force)? {
+        Ok(d) => (d, None),
+        Err(why) => (false, Some(why)),
     };
     if differs && !options.force {
         return Err(Error::PassphraseChanged {
@@ -264,11 +308,16 @@ fn plan(
         });
     }
     let at_tip = files_at(tip, paths)?;
+    // a tip without a passphrase (the stage was removed) gets the revision's
+    let tip_has_passphrase = at_tip
+        .iter()
+        .any(|(p, o)| o.is_some() && paths.passphrase_paths().contains(&p));
     let mut plan = Plan {
         upserts: Vec::new(),
         removed: Vec::new(),
         files: Vec::new(),
         passphrase_changed: differs,
+        not_compared,
     };
     for (path, wanted) in files_at(to, paths)? {
         let is_passphrase = paths.passphrase_paths().contains(&&path);
@@ -276,7 +325,8 @@ fn plan(
             .iter()
             .find(|(p, _)| *p == path)
             .and_then(|(_, o)| *o);
-        if (is_passphrase && (env_mode || !differs)) || now == wanted {
+        let tip_keeps_it = env_mode || (!differs && tip_has_passphrase);
+        if (is_passphrase && tip_keeps_it) || now == wanted {
             continue;
         }
         match wanted {
@@ -306,22 +356,8 @@ fn commit_at<'r>(
     rev: &str,
     options: &RollbackOptions,
 ) -> Result<git2::Commit<'r>> {
-    repo.revparse_single(rev)
-        .and_then(|o| o.peel_to_commit())
-        .map_err(|e| {
-            Error::option(
-                options.common.caller.name("to", "to"),
-                format!(
-                    "{rev:?} names no commit: {}{}",
-                    e.message(),
-                    if repo.is_shallow() {
-                        " (this clone is shallow: fetch the history first, `git fetch --unshallow`)"
-                    } else {
-                        ""
-                    }
-                ),
-            )
-        })
+    crate::revision::commit_named(repo, rev)
+        .map_err(|reason| Error::option(options.common.caller.name("to", "to"), reason))
 }
 
 /// Restores the stage's files as they were at `options.to` in a new commit
@@ -403,7 +439,8 @@ fn under_lock(
         repo,
         remote,
         paths: Paths::of(ctx, rel_root),
-        keys: Keyring::new(env, &ctx.config_dir),
+        keys: Keyring::new(env, &ctx.config_dir)
+            .with_recipients_file(ctx.project_root.join(crate::layout::recipients_rel(ctx))),
         branch: pick_branch(
             &options.branch,
             options.common.caller,
@@ -436,14 +473,26 @@ fn under_lock(
         attempts += 1;
         match run.push(made.oid, &tip)? {
             Pushed::Landed { lock_released } => {
+                let (head_updated, warning) = follow::follow(
+                    ctx,
+                    repo,
+                    &follow::PushedCommit {
+                        remote: &remote.name,
+                        branch: &run.branch,
+                        pushed: made.oid,
+                        tip: tip.id(),
+                    },
+                );
                 return Ok(run.finished(RollbackReport {
                     commit: Some(made.oid.to_string()),
                     committed: true,
                     lock_released,
                     attempts,
                     message: Some(made.message),
+                    head_updated,
+                    warnings: warning.into_iter().collect(),
                     ..report
-                }))
+                }));
             }
             Pushed::Moved(reason) => run.pause(reason, attempts)?,
         }
@@ -562,11 +611,17 @@ impl<'a> LockedRollback<'a> {
             remote: self.remote.name.clone(),
             files: plan.files.clone(),
             passphrase_changed: plan.passphrase_changed,
+            passphrase_compared: plan.not_compared.is_none(),
             lock_ref: String::new(),
             lock_released: false,
             attempts,
             message: None,
-            note: CLOUD_NOTE.into(),
+            note: match &plan.not_compared {
+                None => CLOUD_NOTE.into(),
+                Some(why) => format!("{why} {CLOUD_NOTE}"),
+            },
+            head_updated: false,
+            warnings: Vec::new(),
             duration_ms: 0,
         }
     }
@@ -596,7 +651,7 @@ impl<'a> LockedRollback<'a> {
     /// landed, the lock's local record and the remote-tracking branch follow.
     fn push(&self, oid: Oid, tip: &git2::Commit) -> Result<Pushed> {
         let (repo, remote, branch) = (self.repo, self.remote, &self.branch);
-        let carried = Carried::held(repo, self.ctx, &remote.name, false, self.env)?;
+        let carried = Carried::held(repo, self.ctx, &remote.name, false, self.env, None)?;
         let along: Vec<_> = carried.iter().map(|c| c.update()).collect();
         match remote.push_along(oid, branch, Some(tip.id()), &along)? {
             PushOutcome::Accepted => {
@@ -662,9 +717,15 @@ fn rollback_message(
     if plan.passphrase_changed {
         extra.push("Rollback-Passphrase-Changed: forced".into());
     }
+    if plan.not_compared.is_some() {
+        extra.push(
+            "Rollback-Passphrase-Kept: forced, not compared (no key at hand decrypts both)".into(),
+        );
+    }
     let facts = message::MessageFacts {
         changed: plan.files.iter().map(|f| f.kind).collect(),
         extra,
+        removed: false,
         ..message::MessageFacts::default()
     };
     message::compose(ctx, Some(&template), &facts)

@@ -16,7 +16,7 @@ use crate::commit::{commit, CommitOptions, CommitReport};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::gitx;
-use crate::ops::lock::{self, LockRequest, UnlockOptions};
+use crate::ops::lock::{self, LockRequest, RunLock};
 use crate::prepare::{prepare, PrepareOptions, PrepareReport};
 use crate::project::{self, StageContext};
 use crate::remote::Remote;
@@ -35,6 +35,18 @@ pub struct RunOptions {
     pub lock: LockRequest,
     /// The command and its arguments.
     pub command: Vec<String>,
+}
+
+impl RunOptions {
+    /// These options with the stage lock taken, renewed and released as
+    /// `run`'s alone (not the checkout's: a second `run` there does not
+    /// use it).
+    fn for_run(&self, run: &RunLock) -> RunOptions {
+        let mut options = self.clone();
+        options.lock.run = Some(run.clone());
+        options.commit.run_lock = Some(run.clone());
+        options
+    }
 }
 
 /// The result of [`run`].
@@ -60,13 +72,18 @@ pub struct RunReport {
 /// always runs; `say` hears each step. A failed command is no error: its
 /// code is in the report. A failed commit is (and the lock then stays held
 /// unless the state is safe on a rescue branch, so no other run deploys
-/// from the older state: commit again, which releases it).
+/// from the older state: commit again, which releases it). The lock is
+/// this run's while it runs; once it has ended, a lock it left is the
+/// checkout's. Messages and the lock show the command as
+/// [`lock::recorded_command`] does: never its arguments.
 pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result<RunReport> {
     let started = Instant::now();
     let Some(program) = options.command.first() else {
         return Err(Error::Usage("run needs a command after `--`".into()));
     };
-    let shown = options.command.join(" ");
+    let shown = lock::recorded_command(&options.command);
+    let run_lock = RunLock::new();
+    let options = &options.for_run(&run_lock);
     let prepared = locked_prepare(options, &shown, env, say)?;
     let ctx = project::resolve(&options.prepare.common, env)?;
     let exit = run_renewing_lock(program, &shown, options, &ctx, env, say);
@@ -75,7 +92,7 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
         "the command exited with {}; saving the state",
         exit.code
     ));
-    let commit = save_state(options, left.trailers, exit, env, say)?;
+    let commit = save_state(options, &ctx, left.trailers, exit, env, say)?;
     Ok(RunReport {
         prepare: prepared,
         exit_code: exit.code,
@@ -118,6 +135,9 @@ fn locked_prepare(
     };
     let prepared = prepare(&prepare_options, env)?;
     if let Some(taken) = &prepared.lock {
+        if let Some(broke) = &taken.broke {
+            say(&format!("broke the expired lock of {}", broke.describe()));
+        }
         say(&format!(
             "locked {}/{} ({}); prepared {}",
             taken.app,
@@ -150,6 +170,7 @@ fn run_renewing_lock(
         project::remote_name(&options.prepare.remote, env, &ctx.settings),
         env.clone(),
         (ttl / 3).max(Duration::from_millis(500)),
+        options.lock.run.clone().unwrap_or_default(),
     );
     say(&format!("running `{shown}`"));
     let exit = match run_command(program, &options.command[1..], options) {
@@ -196,6 +217,7 @@ fn sst_lock_left(ctx: &StageContext, exit: Exit, say: &mut dyn FnMut(&str)) -> L
 /// branch; `say` tells which.
 fn save_state(
     options: &RunOptions,
+    ctx: &StageContext,
     trailers: Vec<String>,
     exit: Exit,
     env: &Env,
@@ -211,16 +233,9 @@ fn save_state(
     };
     commit(&commit_options, env).inspect_err(|error| {
         let safe_elsewhere = error.details().contains_key("rescueBranch");
-        if safe_elsewhere {
-            let _ = lock::unlock(
-                &UnlockOptions {
-                    common: options.prepare.common.clone(),
-                    remote: options.prepare.remote.clone(),
-                    prefix: options.lock.prefix.clone(),
-                    force: false,
-                },
-                env,
-            );
+        if let (true, Some(run)) = (safe_elsewhere, &options.lock.run) {
+            let remote = project::remote_name(&options.prepare.remote, env, &ctx.settings);
+            let _ = push_run_lock(ctx, &remote, env, run, false);
         } else {
             say("the stage lock stays held, so no other run deploys from the older state: fix the cause and run `sst-local-state commit` here (it saves the state and releases the lock), or `sst-local-state unlock` once the state is dealt with");
         }
@@ -240,21 +255,36 @@ struct Heartbeat {
     thread: std::thread::JoinHandle<Option<String>>,
 }
 
+/// Renews (`keep`) or releases the stage lock `run` holds, in a push of
+/// its own: `false` when the remote no longer holds it (or the run holds none).
+fn push_run_lock(
+    ctx: &StageContext,
+    remote: &str,
+    env: &Env,
+    run: &RunLock,
+    keep: bool,
+) -> Result<bool> {
+    let repo = gitx::discover(&ctx.project_root)?;
+    let Some(carried) = lock::Carried::held(&repo, ctx, remote, keep, env, Some(run))? else {
+        return Ok(false);
+    };
+    carried.push_alone(&Remote::open(&repo, remote, env)?)
+}
+
 impl Heartbeat {
-    fn start(ctx: StageContext, remote: String, env: Env, every: Duration) -> Heartbeat {
+    fn start(
+        ctx: StageContext,
+        remote: String,
+        env: Env,
+        every: Duration,
+        run: RunLock,
+    ) -> Heartbeat {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || loop {
             if stopped.recv_timeout(every) != Err(mpsc::RecvTimeoutError::Timeout) {
                 return None;
             }
-            let renewed = (|| -> Result<bool> {
-                let repo = gitx::discover(&ctx.project_root)?;
-                let Some(carried) = lock::Carried::held(&repo, &ctx, &remote, true, &env)? else {
-                    return Ok(false);
-                };
-                carried.push_alone(&Remote::open(&repo, &remote, &env)?)
-            })();
-            match renewed {
+            match push_run_lock(&ctx, &remote, &env, &run, true) {
                 Ok(true) => {}
                 Ok(false) => return Some("the stage lock could not be renewed: it is no longer this run's (someone ran `unlock --force`?); saving the state will say LOCK_LOST".into()),
                 // a network hiccup: the next beat tries again
@@ -271,7 +301,8 @@ impl Heartbeat {
     }
 }
 
-/// Runs the command with inherited stdio, forwarding SIGINT and SIGTERM.
+/// Runs the command with this process's stdin, stdout and stderr,
+/// forwarding SIGINT and SIGTERM.
 fn run_command(
     program: &str,
     args: &[String],
@@ -285,6 +316,8 @@ fn run_command(
         .map(|c| c.as_std_path());
     let mut command = Command::new(program::resolve(program, cwd));
     command.args(args);
+    let [stdin, stdout, stderr] = stdio::passed_on();
+    command.stdin(stdin).stdout(stdout).stderr(stderr);
     if let Some(cwd) = &options.prepare.common.cwd {
         command.current_dir(cwd);
     }
@@ -311,71 +344,151 @@ fn exit_of(status: ExitStatus) -> Exit {
     }
 }
 
+mod stdio {
+    //! The command gets this process's stdin, stdout and stderr. Node marks
+    //! fds 0-2 close-on-exec at start-up, so `Stdio::inherit()` would start
+    //! the command with all three closed; each is passed on as a duplicate
+    //! instead, which the child's `dup2` onto 0, 1, 2 makes inheritable.
+
+    use std::process::Stdio;
+
+    /// stdin, stdout and stderr for the command: a duplicate of ours when
+    /// it is open, else `Stdio::null()` (a closed one stays unusable).
+    #[cfg(unix)]
+    pub fn passed_on() -> [Stdio; 3] {
+        use std::os::fd::AsFd;
+        let dup = |fd: std::os::fd::BorrowedFd<'_>| {
+            fd.try_clone_to_owned()
+                .map_or_else(|_| Stdio::null(), Stdio::from)
+        };
+        [
+            dup(std::io::stdin().as_fd()),
+            dup(std::io::stdout().as_fd()),
+            dup(std::io::stderr().as_fd()),
+        ]
+    }
+
+    /// Elsewhere standard handles are inherited as they are.
+    #[cfg(not(unix))]
+    pub fn passed_on() -> [Stdio; 3] {
+        [Stdio::inherit(), Stdio::inherit(), Stdio::inherit()]
+    }
+}
+
 #[cfg(unix)]
 mod signals {
     //! SIGINT and SIGTERM sent to this process (by a CI runner, `kill`)
-    //! go on to the command; one the terminal sent its foreground group
-    //! reached the command already and is not sent twice.
+    //! go on to every command a `run` in it is running: one process may run
+    //! several at once (overlapping `runStage()` calls). One handler is
+    //! installed while any command runs, and the handlers it replaced are
+    //! restored when the last one ends, whatever the order they end in.
+    //! The commands' pids sit in a fixed table of atomics, which the handler
+    //! reads without locking (async-signal-safe). A signal the terminal sent
+    //! its foreground group reached the commands already and is not sent
+    //! twice.
 
     use std::sync::atomic::{AtomicI32, Ordering};
+    use std::sync::{Mutex, PoisonError};
 
-    static CHILD: AtomicI32 = AtomicI32::new(0);
+    /// Commands forwarded to at once; a run past that many is not forwarded to.
+    const SLOTS: usize = 64;
+    static CHILDREN: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
     const SIGNALS: [libc::c_int; 2] = [libc::SIGINT, libc::SIGTERM];
+
+    /// How many commands are forwarded to, and the handlers ours replaced.
+    struct Installed {
+        count: usize,
+        previous: Vec<(libc::c_int, libc::sigaction)>,
+    }
+
+    static INSTALLED: Mutex<Installed> = Mutex::new(Installed {
+        count: 0,
+        previous: Vec::new(),
+    });
 
     extern "C" fn forward(
         signal: libc::c_int,
         info: *mut libc::siginfo_t,
         _context: *mut libc::c_void,
     ) {
-        let pid = CHILD.load(Ordering::SeqCst);
         // SI_USER (kill), SI_QUEUE, SI_TKILL are <= 0; the terminal's is SI_KERNEL
         // SAFETY: the kernel hands a valid siginfo_t with SA_SIGINFO.
         let from_a_process = info.is_null() || unsafe { (*info).si_code } <= 0;
-        if pid > 0 && from_a_process {
-            // SAFETY: kill is async-signal-safe.
-            unsafe {
-                libc::kill(pid, signal);
+        if !from_a_process {
+            return;
+        }
+        for slot in &CHILDREN {
+            let pid = slot.load(Ordering::SeqCst);
+            if pid > 0 {
+                // SAFETY: kill is async-signal-safe.
+                unsafe {
+                    libc::kill(pid, signal);
+                }
             }
         }
     }
 
-    /// Forwarding while alive; the previous handlers are restored on drop.
+    /// Forwarding to one command while alive.
     pub struct Forward {
-        previous: Vec<(libc::c_int, libc::sigaction)>,
+        slot: Option<usize>,
     }
 
     impl Forward {
-        /// Forwards SIGINT and SIGTERM to process `pid`.
+        /// Forwards SIGINT and SIGTERM to process `pid` (also) until dropped.
         pub fn to(pid: u32) -> Forward {
-            CHILD.store(pid as i32, Ordering::SeqCst);
-            let mut previous = Vec::new();
-            for signal in SIGNALS {
-                // SAFETY: plain sigaction calls with zero-initialised structs.
-                unsafe {
-                    let mut action: libc::sigaction = std::mem::zeroed();
-                    action.sa_sigaction = forward as *const () as usize;
-                    action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
-                    libc::sigemptyset(&mut action.sa_mask);
-                    let mut old: libc::sigaction = std::mem::zeroed();
-                    if libc::sigaction(signal, &action, &mut old) == 0 {
-                        previous.push((signal, old));
-                    }
-                }
+            let pid = i32::try_from(pid).unwrap_or(0);
+            let slot = (pid > 0)
+                .then(|| {
+                    CHILDREN.iter().position(|s| {
+                        s.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                    })
+                })
+                .flatten();
+            let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+            if installed.count == 0 {
+                installed.previous = install();
             }
-            Forward { previous }
+            installed.count += 1;
+            Forward { slot }
         }
     }
 
     impl Drop for Forward {
         fn drop(&mut self) {
-            for (signal, old) in &self.previous {
-                // SAFETY: restores the action sigaction returned.
-                unsafe {
-                    libc::sigaction(*signal, old, std::ptr::null_mut());
+            if let Some(slot) = self.slot {
+                CHILDREN[slot].store(0, Ordering::SeqCst);
+            }
+            let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+            installed.count = installed.count.saturating_sub(1);
+            if installed.count == 0 {
+                for (signal, old) in installed.previous.drain(..) {
+                    // SAFETY: restores the action sigaction returned.
+                    unsafe {
+                        libc::sigaction(signal, &old, std::ptr::null_mut());
+                    }
                 }
             }
-            CHILD.store(0, Ordering::SeqCst);
         }
+    }
+
+    /// Installs [`forward`] for SIGINT and SIGTERM; the actions it replaced.
+    fn install() -> Vec<(libc::c_int, libc::sigaction)> {
+        let mut previous = Vec::new();
+        for signal in SIGNALS {
+            // SAFETY: plain sigaction calls with zero-initialised structs.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = forward as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, &action, &mut old) == 0 {
+                    previous.push((signal, old));
+                }
+            }
+        }
+        previous
     }
 }
 

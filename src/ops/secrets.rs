@@ -206,13 +206,28 @@ impl Planned {
     }
 }
 
+impl Planned {
+    /// Adds the record `record` (see [`sealed_to`]) unless `base` holds it already.
+    pub fn update_record(
+        &mut self,
+        scope: &Scope,
+        base: Option<&git2::Commit>,
+        record: Vec<u8>,
+    ) -> Result<()> {
+        self.update(scope, base, scope.tree_path(SEALED_TO_FILE), record)
+    }
+}
+
 /// The record of `recipients` (see [`SEALED_TO_FILE`]): sorted, one a line.
+/// For people and earlier versions (and `REKEY_NEEDED` after an edit of the
+/// list): what rekey decides by is each file's own header
+/// ([`crate::sealed_to`]).
 pub fn sealed_to(recipients: &[age::x25519::Recipient]) -> Vec<u8> {
     let mut keys: Vec<String> = recipients.iter().map(ToString::to_string).collect();
     keys.sort();
     keys.dedup();
     let mut text = String::from(
-        "# written by sst-local-state rekey/encrypt: the recipients every .age file here is encrypted to\n",
+        "# written by sst-local-state rekey/encrypt: the recipients they last encrypted the .age files here to\n# (each .age file's header names its own list: rekey checks those, not this record)\n",
     );
     for key in keys {
         text.push_str(&key);

@@ -16,6 +16,7 @@ use crate::fsx;
 use crate::layout::{state_files, Kind};
 use crate::marker::Marker;
 use crate::project::{self, CommonOptions};
+use crate::removal::{removed_by_sst, OWN};
 use crate::seal::Keyring;
 use crate::stage::repo::read_repo_state;
 use crate::state::{check_checkpoint, CheckpointInfo};
@@ -38,6 +39,10 @@ pub enum SyncState {
     Absent,
     /// Encrypted in the repository and no age key is configured to compare it.
     Encrypted,
+    /// SST removed the stage from the config dir since the last sync (`sst
+    /// remove` with `state.purge`); the repository still has it: `commit`
+    /// saves the removal.
+    RemovedInConfigDir,
 }
 
 impl SyncState {
@@ -52,6 +57,7 @@ impl SyncState {
             SyncState::OnlyInConfigDir => "only-in-config-dir",
             SyncState::Absent => "absent",
             SyncState::Encrypted => "encrypted",
+            SyncState::RemovedInConfigDir => "removed-in-config-dir",
         }
     }
 }
@@ -96,6 +102,9 @@ pub struct StatusReport {
     pub sst_lock: Option<SstLock>,
     /// Whether every file is in sync (or absent on both sides).
     pub clean: bool,
+    /// SST removed the stage from the config dir since the last sync (`sst
+    /// remove` with `state.purge`): `commit` saves the removal.
+    pub stage_removed: bool,
     /// Findings such as a corrupt file on one side.
     pub warnings: Vec<Warning>,
     /// Wall time in milliseconds.
@@ -105,6 +114,44 @@ pub struct StatusReport {
     pub passphrases: Vec<crate::passphrase_access::PassphraseAccess>,
 }
 
+/// The counts of the checkpoint `bytes` read from `path`, if any; one that
+/// cannot be read is a warning.
+fn summary(
+    path: &camino::Utf8Path,
+    bytes: Option<&[u8]>,
+    warnings: &mut Vec<Warning>,
+) -> Option<CheckpointInfo> {
+    match check_checkpoint(path, bytes?) {
+        Ok(info) => Some(info),
+        Err(e) => {
+            warnings.push(Warning::StateInvalid {
+                code: e.code(),
+                message: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// How one file compares: the repository's and the config dir's content,
+/// the last synced version's id, and whether SST removed the stage here.
+fn compare(
+    repo: Option<&[u8]>,
+    config: Option<&[u8]>,
+    base: Option<BlobId>,
+    removed: bool,
+) -> SyncState {
+    match (repo, config) {
+        (None, None) => SyncState::Absent,
+        (Some(_), None) if removed => SyncState::RemovedInConfigDir,
+        (Some(_), None) => SyncState::OnlyInRepo,
+        (None, Some(_)) => SyncState::OnlyInConfigDir,
+        (Some(r), Some(c)) if r == c => SyncState::InSync,
+        (Some(_), Some(c)) if base == Some(BlobId::of(c)) => SyncState::ChangedInRepo,
+        (Some(_), Some(_)) => SyncState::ChangedInConfigDir,
+    }
+}
+
 /// Compares the stage's state in the repository and the config dir.
 pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let started = Instant::now();
@@ -112,7 +159,9 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let all = state_files(&ctx);
     crate::guard::check_repo_paths(&ctx, &all)?;
     crate::guard::check_config_files(&all)?;
-    let marker = Marker::load(&ctx)?.marker();
+    let loaded = Marker::load(&ctx)?;
+    let stage_removed = removed_by_sst(&ctx, &loaded, |k| all[k].config_path.exists());
+    let marker = loaded.marker();
     let mut warnings = ctx.warnings.clone();
     let mut files = Vec::new();
     let mut checkpoints = (None, None);
@@ -126,35 +175,21 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
             .map_or_else(|| file.repo_path.clone(), |p| p.to_path_buf());
         let config = fsx::read_optional(&file.config_path)?;
         if file.kind == Kind::App {
-            let mut summary = |path: &camino::Utf8Path, bytes: &Option<Vec<u8>>| {
-                bytes
-                    .as_ref()
-                    .and_then(|b| match check_checkpoint(path, b) {
-                        Ok(info) => Some(info),
-                        Err(e) => {
-                            warnings.push(Warning::StateInvalid {
-                                code: e.code(),
-                                message: e.to_string(),
-                            });
-                            None
-                        }
-                    })
-            };
             checkpoints = (
-                summary(&file.repo_path, &repo),
-                summary(&file.config_path, &config),
+                summary(&file.repo_path, repo.as_deref(), &mut warnings),
+                summary(&file.config_path, config.as_deref(), &mut warnings),
             );
         }
-        let state = match (&repo, &config) {
-            _ if sealed.contains(&file.kind) => SyncState::Encrypted,
-            (None, None) => SyncState::Absent,
-            (Some(_), None) => SyncState::OnlyInRepo,
-            (None, Some(_)) => SyncState::OnlyInConfigDir,
-            (Some(r), Some(c)) if r == c => SyncState::InSync,
-            (Some(_), Some(c)) if marker.hash(file.kind) == Some(BlobId::of(c)) => {
-                SyncState::ChangedInRepo
-            }
-            (Some(_), Some(_)) => SyncState::ChangedInConfigDir,
+        let state = if sealed.contains(&file.kind) {
+            SyncState::Encrypted
+        } else {
+            let removed = stage_removed && OWN.contains(&file.kind);
+            compare(
+                repo.as_deref(),
+                config.as_deref(),
+                marker.hash(file.kind),
+                removed,
+            )
         };
         files.push(FileStatus {
             kind: file.kind,
@@ -177,6 +212,7 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
         clean: files
             .iter()
             .all(|f| matches!(f.state, SyncState::InSync | SyncState::Absent)),
+        stage_removed,
         files,
         repo_checkpoint: checkpoints.0,
         config_checkpoint: checkpoints.1,

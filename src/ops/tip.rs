@@ -1,62 +1,97 @@
-//! A locked prepare starts from the branch's newest state: under the stage
-//! lock, the stage's files in the worktree are brought up to the remote
-//! branch's tip (fetched), so a run that waited for the lock deploys from
-//! what the run before it saved, not from its own older checkout.
+//! The stage's files in the worktree made what a commit holds. A locked
+//! prepare starts from the branch's newest state: under the stage lock, the
+//! stage's files in the worktree are brought to the remote branch's tip
+//! (fetched), deletions included, so a run that waited for the lock deploys
+//! from what the run before it saved, not from its own older checkout. A
+//! state conflict puts the branch's state back in the worktree (ours is on
+//! the rescue branch), and a rollback that landed on the checked-out tip
+//! brings the worktree along.
 
 use camino::Utf8Path;
 use git2::{Oid, Repository};
 
 use crate::error::Result;
 use crate::fsx;
-use crate::gitx;
+use crate::gitx::{self, TreeBlob};
 use crate::guard;
 use crate::layout::{self, state_files};
 use crate::project::StageContext;
 use crate::remote::{git_error, Remote};
 
-/// Fetches `branch` and writes each of the stage's files its tip holds
-/// (state files, sealed passphrases, the recipients list) into the
-/// worktree where the worktree's differs; returns the tip (None: the
-/// remote has no such branch, nothing changed). Files the tip lacks are
-/// left as they are; HEAD and the index are not touched.
+/// Fetches `branch` and makes the stage's files in the worktree what its
+/// tip holds (see [`worktree_to`]); returns the tip (None: the remote has
+/// no such branch, nothing changed).
 pub fn refresh(
     ctx: &StageContext,
     repo: &Repository,
     remote: &Remote<'_>,
     branch: &str,
 ) -> Result<Option<Oid>> {
-    let files = state_files(ctx);
-    guard::check_repo_paths(ctx, &files)?;
+    guard::check_repo_paths(ctx, &state_files(ctx))?;
     let Some(tip) = remote.fetch_branch(branch)? else {
         return Ok(None);
     };
     let commit = repo
         .find_commit(tip)
         .map_err(|e| git_error("reading the fetched tip", &e))?;
+    worktree_to(ctx, repo, &commit)?;
+    Ok(Some(tip))
+}
+
+/// What [`worktree_to`] changed in the worktree.
+#[derive(Debug, Default)]
+pub struct Synced {
+    /// The files the worktree now holds, with their blobs (written or
+    /// already equal).
+    pub held: Vec<TreeBlob>,
+    /// Files removed (paths in the tree).
+    pub removed: Vec<String>,
+}
+
+/// Makes the stage's files in the worktree what `commit` holds: its state
+/// files (the shared fallback files too), sealed passphrases and the
+/// recipients list are written where the worktree's differ (mode 0600 for
+/// keys and secrets, staged in the git dir, never through a symbolic
+/// link); a state file or sealed passphrase `commit` lacks is removed (a
+/// recipients list it lacks is left: it may be a member's `init` not
+/// committed yet). HEAD and the index are not touched.
+pub fn worktree_to(
+    ctx: &StageContext,
+    repo: &Repository,
+    commit: &git2::Commit<'_>,
+) -> Result<Synced> {
+    let files = state_files(ctx);
+    guard::check_repo_paths(ctx, &files)?;
     let workdir = gitx::workdir(repo, &ctx.project_root)?;
     let rel_root = gitx::relative_to(&workdir, &ctx.project_root)?;
     let git_dir = gitx::utf8(repo.path())?;
-    let mut wanted = vec![(layout::recipients_rel(ctx), false)];
+    // (path from the project root, private, removed when the commit lacks it)
+    let mut wanted = vec![(layout::recipients_rel(ctx), false, false)];
     for file in files {
-        wanted.push((file.repo_rel.clone(), file.kind.is_private()));
+        wanted.push((file.repo_rel.clone(), file.kind.is_private(), true));
         if let Some(sealed) = file.sealed_rel {
-            wanted.push((sealed, false));
+            wanted.push((sealed, false, true));
         }
     }
-    for (rel, private) in wanted {
+    let mut synced = Synced::default();
+    for (rel, private, removable) in wanted {
         let path = gitx::tree_path(&rel_root, &rel);
-        let Some(blob) = gitx::blob_at(&commit, &path)? else {
-            continue;
-        };
         let file = workdir.join(&path);
         fsx::refuse_symlinks(&workdir, Utf8Path::new(&path))?;
-        if fsx::blob_hash_file(&file)? == Some(blob.into()) {
+        let Some(blob) = gitx::blob_at(commit, &path)? else {
+            if removable && file.exists() {
+                fsx::remove_optional(&file)?;
+                synced.removed.push(path);
+            }
             continue;
+        };
+        if fsx::blob_hash_file(&file)? != Some(blob.into()) {
+            let content = repo
+                .find_blob(blob)
+                .map_err(|e| git_error("reading a blob", &e))?;
+            fsx::write_atomic_via(&file, content.content(), private, &git_dir)?;
         }
-        let content = repo
-            .find_blob(blob)
-            .map_err(|e| git_error("reading a blob", &e))?;
-        fsx::write_atomic_via(&file, content.content(), private, &git_dir)?;
+        synced.held.push(TreeBlob { path, blob });
     }
-    Ok(Some(tip))
+    Ok(synced)
 }

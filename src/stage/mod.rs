@@ -3,10 +3,13 @@
 pub mod layout;
 pub mod marker;
 pub mod names;
+pub mod new_stage;
 pub mod passphrase_access;
 pub mod passphrase_mode;
 pub mod per_kind;
 pub mod project;
+pub mod removal;
 pub mod repo;
 pub mod seal;
+pub mod sealed_to;
 pub mod state;

@@ -31,26 +31,11 @@ pub struct PassphraseAccess {
     pub reason: Option<String>,
 }
 
-/// The number of recipients (X25519 and ssh stanzas; age also writes a random
-/// "grease" stanza that is no recipient) in the header of an age file, armored or not.
+/// The number of recipients (X25519 and ssh stanzas; not the random
+/// "grease" stanza age adds, nor the one naming the list it was sealed to)
+/// in the header of an age file, armored or not.
 pub fn count_recipients(ciphertext: &[u8]) -> Option<usize> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    age::armor::ArmoredReader::new(ciphertext)
-        .take(64 * 1024)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    if !text.starts_with("age-encryption.org/") {
-        return None;
-    }
-    let header = text.split("\n---").next()?;
-    Some(
-        header
-            .lines()
-            .filter(|l| l.starts_with("-> X25519 ") || l.starts_with("-> ssh-"))
-            .count(),
-    )
+    crate::sealed_to::header(ciphertext).map(|h| h.recipients)
 }
 
 /// The stage's passphrases and who can open them (`keyring` holds the keys

@@ -88,6 +88,10 @@ pub struct PackageSettings {
     pub passphrase: Option<String>,
     /// Where stage locks live on the remote (a ref prefix).
     pub lock_prefix: Option<String>,
+    /// Which new stages (none of whose state the repository holds) prepare
+    /// may deploy: `true`, `false`, or name patterns (`["pr-*"]`); default:
+    /// every one outside CI, none in CI.
+    pub new_stages: Option<crate::new_stage::NewStages>,
 }
 
 /// A project and stage with every common option resolved and validated.

@@ -87,31 +87,11 @@ pub fn read_repo_state(
             repo.insert(file.kind, file.repo_path.clone(), bytes);
         }
     }
-    if let Some(warning) = rekey_needed(ctx) {
+    if let Some(warning) = crate::sealed_to::rekey_needed(&ctx.project_root.join(&ctx.state_dir)) {
         warnings.push(warning);
     }
     Ok(RepoFiles {
         set: repo,
         unreadable,
     })
-}
-
-/// `REKEY_NEEDED` when the recipients file and the record of the keys the
-/// `.age` files are encrypted to (written by rekey/encrypt) list other keys.
-fn rekey_needed(ctx: &crate::project::StageContext) -> Option<Warning> {
-    let state = ctx.project_root.join(&ctx.state_dir);
-    let record = state.join(seal::SEALED_TO_FILE);
-    let recipients = state.join(seal::RECIPIENTS_FILE);
-    let keys = |path: &camino::Utf8Path| -> Option<std::collections::BTreeSet<String>> {
-        let text = std::fs::read_to_string(path).ok()?;
-        Some(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| l.starts_with("age1"))
-                .map(str::to_string)
-                .collect(),
-        )
-    };
-    let (sealed_to, listed) = (keys(&record)?, keys(&recipients)?);
-    (sealed_to != listed).then_some(Warning::RekeyNeeded { recipients, record })
 }

@@ -226,6 +226,14 @@ pub fn commit_all(repo: &git2::Repository, message: &str) -> git2::Oid {
         .unwrap()
 }
 
+/// Pushes `repo`'s main to its origin's main (as another run would).
+pub fn push_main(repo: &git2::Repository) {
+    repo.find_remote("origin")
+        .unwrap()
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+}
+
 /// The content of `path` in `commit`'s tree.
 pub fn blob_in(repo: &git2::Repository, commit: git2::Oid, path: &str) -> Option<Vec<u8>> {
     let tree = repo.find_commit(commit).unwrap().tree().unwrap();

@@ -64,10 +64,19 @@ pub struct MessageFacts {
     pub ci_run_url: Option<String>,
     /// More trailers (`Key: value`), from the caller (`run`: the command's exit code).
     pub extra: Vec<String>,
+    /// The commit removes the stage: SST deleted its files (`sst remove` with
+    /// `state.purge`); `changed` are the kinds removed.
+    pub removed: bool,
 }
 
 /// A one-line summary of the change (`deploy: 3 -> 5 resources`, `secrets`, ...).
 pub fn summary(facts: &MessageFacts) -> String {
+    if facts.removed {
+        let before = facts
+            .resources_before
+            .map_or(String::new(), |b| format!(", {b} -> 0 resources"));
+        return format!("remove: stage removed by SST{before}");
+    }
     let mut parts = Vec::new();
     if facts.changed.contains(&Kind::App) {
         let verb = facts
@@ -98,17 +107,31 @@ pub fn summary(facts: &MessageFacts) -> String {
     parts.join(", ")
 }
 
-/// The full commit message: the template's first line, a blank line, trailers.
+/// `text` on one line: each control character (newline, carriage return,
+/// tab, ...) becomes a space, so a value cannot add a line to a message.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The full commit message: the template's first line, a blank line,
+/// trailers, each on one line (a newline in a value, such as a CI
+/// variable's, cannot forge another trailer).
 pub fn compose(ctx: &StageContext, template: Option<&str>, facts: &MessageFacts) -> String {
     let subject = template
         .unwrap_or(DEFAULT_TEMPLATE)
         .replace("{app}", ctx.app.as_str())
         .replace("{stage}", ctx.stage.as_str())
-        .replace("{summary}", &summary(facts));
+        .replace("{summary}", &one_line(&summary(facts)));
     let mut trailers = vec![
         format!("SST-App: {}", ctx.app),
         format!("SST-Stage: {}", ctx.stage),
     ];
+    if facts.removed && facts.update.is_none() {
+        // SST's purge deleted its update records too
+        trailers.push("SST-Command: remove".to_string());
+    }
     if let Some(update) = &facts.update {
         trailers.push(format!("SST-Update-Id: {}", update.id));
         if let Some(command) = &update.command {
@@ -132,6 +155,7 @@ pub fn compose(ctx: &StageContext, template: Option<&str>, facts: &MessageFacts)
         trailers.push(format!("CI-Run: {url}"));
     }
     trailers.extend(facts.extra.iter().cloned());
+    let trailers: Vec<String> = trailers.iter().map(|t| one_line(t)).collect();
     format!("{}\n\n{}\n", subject.trim(), trailers.join("\n"))
 }
 

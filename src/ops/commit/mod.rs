@@ -14,6 +14,8 @@
 
 pub mod message;
 mod push;
+mod removal;
+mod reseal;
 pub mod rule;
 mod worktree;
 
@@ -46,6 +48,7 @@ use message::MessageFacts;
 pub use push::PUSH_TIMEOUT_ENV;
 pub(crate) use push::{backoff, push_budget};
 use rule::{Ids, Pending};
+pub(crate) use worktree::{move_head, HeadMove};
 
 /// Options of [`commit`].
 #[derive(Debug, Clone, Default)]
@@ -67,6 +70,9 @@ pub struct CommitOptions {
     pub keep_lock: bool,
     /// More trailers for the message (`Key: value`).
     pub trailers: Vec<String>,
+    /// The `run` committing: the lock carried is the one that run took
+    /// (none: the lock this checkout holds, unless a live run's).
+    pub run_lock: Option<lock::RunLock>,
 }
 
 /// One changed state file.
@@ -77,7 +83,8 @@ pub struct ChangedFile {
     pub kind: Kind,
     /// Path in the repository, relative to its root.
     pub path: String,
-    /// `added` or `modified`.
+    /// `added`, `modified`, or `removed` (SST removed the stage: `sst
+    /// remove` with `state.purge`).
     pub change: &'static str,
     /// Size in bytes.
     pub bytes: u64,
@@ -147,11 +154,13 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
     let mut run = Run::new(options, env, ctx, files, &state, &repo, timer)?;
     let target = run.target()?;
     if let (Some(t), false) = (&target, options.dry_run) {
-        run.carried = lock::Carried::held(&repo, &run.ctx, &t.remote.name, options.keep_lock, env)?;
+        let by = options.run_lock.as_ref();
+        run.carried =
+            lock::Carried::held(&repo, &run.ctx, &t.remote.name, options.keep_lock, env, by)?;
     }
     let base = run.choose_base(target.as_ref())?;
-    let plan = run.plan(&base)?;
-    if plan.outputs.is_empty() {
+    let mut plan = run.plan(&base)?;
+    if plan.is_empty() {
         if !options.dry_run {
             worktree::record_synced(&run.ctx, env, &state.collected, &state.loaded)?;
             run.lock_alone(target.as_ref())?;
@@ -167,7 +176,7 @@ pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
         };
         return Ok(run.report(target.as_ref(), plan.files, outcome));
     }
-    let landed = run.save(target.as_ref(), base, &plan)?;
+    let landed = run.save(target.as_ref(), base, &mut plan)?;
     run.lock_alone(target.as_ref())?;
     run.finish(target.as_ref(), plan, landed)
 }
@@ -277,11 +286,20 @@ struct Output<'a> {
     private: bool,
 }
 
-/// What to write, and how to say it.
+/// What to write (and remove), and how to say it.
 struct Plan<'a> {
     outputs: Vec<Output<'a>>,
+    /// Paths in the tree the commit removes (SST removed the stage).
+    removed: Vec<String>,
     files: Vec<ChangedFile>,
     message: String,
+}
+
+impl Plan<'_> {
+    /// Nothing to write or remove.
+    fn is_empty(&self) -> bool {
+        self.outputs.is_empty() && self.removed.is_empty()
+    }
 }
 
 /// How the commit ended on the branch.
@@ -467,7 +485,7 @@ impl<'a> Run<'a> {
                     .repo
                     .find_blob(sealed)
                     .map_err(|e| git_error("reading a blob", &e))?;
-                let bytes = seal::open(camino::Utf8Path::new(path), blob.content(), keys)?;
+                let bytes = seal::open(&self.workdir.join(path), blob.content(), keys)?;
                 Ok(Some(BlobId::of(&bytes)))
             }
             (true, Loaded::Found(m)) if m.hash(kind).is_some() => Ok(m.hash(kind)),
@@ -569,16 +587,18 @@ impl<'a> Run<'a> {
     fn plan(&mut self, base: &Base<'a>) -> Result<Plan<'a>> {
         let at_base = self.ids_in(base.commit.as_ref())?;
         let changes = rule::changed_kinds(&self.state.ours, &self.started_from, &at_base);
-        if changes.is_empty() {
+        let removed = self.removed_at(base)?;
+        if changes.is_empty() && removed.is_empty() {
             return Ok(Plan {
                 outputs: Vec::new(),
+                removed: Vec::new(),
                 files: Vec::new(),
                 message: String::new(),
             });
         }
         self.refuse_new_passphrase_over_the_repos(&changes, &at_base, base)?;
         let outputs = self.outputs(&changes, base)?;
-        let files = outputs
+        let mut files: Vec<ChangedFile> = outputs
             .iter()
             .filter_map(|o| {
                 let kind = o.kind?;
@@ -594,9 +614,20 @@ impl<'a> Run<'a> {
                 })
             })
             .collect();
+        files.extend(removed.iter().map(|(kind, path)| ChangedFile {
+            kind: *kind,
+            path: path.clone(),
+            change: "removed",
+            bytes: 0,
+        }));
+        let all = changes
+            .iter()
+            .copied()
+            .chain(removed.iter().map(|(k, _)| *k));
         Ok(Plan {
-            message: self.message(changes, base),
+            message: self.message(all.collect(), base, !removed.is_empty()),
             outputs,
+            removed: removed.into_iter().map(|(_, path)| path).collect(),
             files,
         })
     }
@@ -632,12 +663,16 @@ impl<'a> Run<'a> {
     }
 
     /// The files to write: a new passphrase only ever encrypted to the
-    /// team's age recipients (or in plain text when explicitly allowed),
-    /// and the recipients file with the first encrypted passphrase.
+    /// team's age recipients as the base lists them (see [`reseal`]; or in
+    /// plain text when explicitly allowed), and the recipients file with
+    /// the first encrypted passphrase.
     fn outputs(&mut self, changes: &BTreeSet<Kind>, base: &Base<'a>) -> Result<Vec<Output<'a>>> {
         let recipients = match self.ctx.passphrase_mode.mode {
             crate::passphrase_mode::PassphraseMode::Plain => None,
-            _ => self.recipients(changes.iter().any(|k| k.is_passphrase()))?,
+            _ => self.recipients_on(
+                base.commit.as_ref(),
+                changes.iter().any(|k| k.is_passphrase()),
+            )?,
         };
         let state: &'a ConfigDir = self.state;
         let mut outputs = Vec::new();
@@ -699,33 +734,6 @@ impl<'a> Run<'a> {
         Ok(outputs)
     }
 
-    /// The recipients file, parsed; a malformed one blocks only a commit
-    /// that has a passphrase to encrypt (`sealing`): a state-only commit
-    /// must not be blocked (in CI the state would be lost with the runner).
-    #[allow(clippy::type_complexity)]
-    fn recipients(
-        &mut self,
-        sealing: bool,
-    ) -> Result<Option<(Vec<age::x25519::Recipient>, Vec<u8>)>> {
-        let file = self
-            .ctx
-            .project_root
-            .join(layout::recipients_rel(&self.ctx));
-        let Some(bytes) = fsx::read_optional(&file)? else {
-            return Ok(None);
-        };
-        match seal::parse_recipients(&file, &String::from_utf8_lossy(&bytes)) {
-            Ok(keys) => Ok(Some((keys, bytes))),
-            Err(e) if sealing => Err(e),
-            Err(e) => {
-                self.warnings.push(Warning::RecipientsInvalid {
-                    reason: e.to_string(),
-                });
-                Ok(None)
-            }
-        }
-    }
-
     fn plaintext_allowed(&self) -> bool {
         self.env
             .non_empty(seal::PLAINTEXT_ENV)
@@ -735,17 +743,19 @@ impl<'a> Run<'a> {
     }
 
     /// The commit message: summary and audit trailers.
-    fn message(&self, changes: BTreeSet<Kind>, base: &Base<'a>) -> String {
+    fn message(&self, changes: BTreeSet<Kind>, base: &Base<'a>, removed: bool) -> String {
         let facts = MessageFacts {
             changed: changes,
             resources_before: base
                 .commit
                 .as_ref()
                 .and_then(|b| checkpoint_resources(self.repo, b, &self.tree_paths[Kind::App])),
-            resources_after: self.state.info.checkpoint.map(|c| c.resources),
+            resources_after: (self.state.info.checkpoint.map(|c| c.resources))
+                .or(removed.then_some(0)),
             update: message::newest_update(&self.ctx),
             ci_run_url: ci_env::detect(self.env).and_then(|ci| ci.run_url),
             extra: self.options.trailers.clone(),
+            removed,
         };
         let template = self
             .options

@@ -12,6 +12,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
 use crate::gitx::{self, TreeBlob};
+use crate::ops::{advice, tip};
 use crate::project::StageContext;
 use crate::remote::{git_error, PushOutcome, Remote};
 
@@ -26,7 +27,7 @@ impl<'a> Run<'a> {
         &mut self,
         target: Option<&Target<'a>>,
         mut base: Base<'a>,
-        plan: &Plan<'a>,
+        plan: &mut Plan<'a>,
     ) -> Result<Landed> {
         let blobs: Vec<TreeBlob> = plan
             .outputs
@@ -62,8 +63,7 @@ impl<'a> Run<'a> {
         };
         let conflicts = self.conflicts_at(base.commit.as_ref())?;
         if !conflicts.is_empty() {
-            worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
-            return Err(self.rescue(target, first, conflicts));
+            return Err(self.rescue(target, first, conflicts, base.commit.as_ref()));
         }
         landed.recorded = worktree::note_pushing(
             &self.ctx,
@@ -76,9 +76,9 @@ impl<'a> Run<'a> {
         self.push_until_landed(target, &mut base, plan, landed)
     }
 
-    /// A commit on `parent` of what `parent` does not hold yet (None: it
-    /// holds all of it, as after a rerun whose earlier push landed): never
-    /// an empty commit.
+    /// A commit on `parent` of what `parent` does not hold yet, and without
+    /// the removed files it still holds (None: nothing to do, as after a
+    /// rerun whose earlier push landed): never an empty commit.
     fn build(
         &self,
         parent: Option<&git2::Commit>,
@@ -104,10 +104,18 @@ impl<'a> Run<'a> {
                 needed.push(written.clone());
             }
         }
-        if needed.is_empty() {
+        let mut gone = Vec::new();
+        if let Some(p) = parent {
+            for path in &plan.removed {
+                if gitx::blob_at(p, path)?.is_some() {
+                    gone.push(path.clone());
+                }
+            }
+        }
+        if needed.is_empty() && gone.is_empty() {
             return Ok(None);
         }
-        let tree = gitx::tree_with(self.repo, parent, &needed)?;
+        let tree = gitx::tree_edited(self.repo, parent, &needed, &gone)?;
         if parent.is_some_and(|p| p.tree_id() == tree.id()) {
             return Ok(None);
         }
@@ -126,7 +134,7 @@ impl<'a> Run<'a> {
         &mut self,
         target: &Target<'a>,
         base: &mut Base<'a>,
-        plan: &Plan<'a>,
+        plan: &mut Plan<'a>,
         mut landed: Landed,
     ) -> Result<Landed> {
         let Target { remote, branch } = target;
@@ -140,8 +148,7 @@ impl<'a> Run<'a> {
                 .map_err(|e| kept(e, &self.ctx.config_dir))?
             {
                 PushOutcome::AlongRefused { dst, reason } => {
-                    worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
-                    return Err(self.lock_lost(target, oid, dst, reason));
+                    return Err(self.lock_lost(target, oid, dst, reason, base.commit.as_ref()));
                 }
                 PushOutcome::Accepted => {
                     self.lock_landed()?;
@@ -163,11 +170,12 @@ impl<'a> Run<'a> {
             let tip = self.fetch(remote, branch)?;
             let conflicts = self.conflicts_at(tip.as_ref())?;
             if !conflicts.is_empty() {
-                worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
-                return Err(self.rescue(target, oid, conflicts));
+                return Err(self.rescue(target, oid, conflicts, tip.as_ref()));
             }
             base.expected = tip.as_ref().map(|c| c.id());
             base.commit = tip.or_else(|| self.head.clone());
+            // a new passphrase is encrypted to the new tip's recipients
+            self.reseal_on(base.commit.as_ref(), plan, &mut landed.blobs)?;
             landed.parent = base.commit.as_ref().map(|c| c.id());
             landed.oid = self.build(base.commit.as_ref(), plan, &landed.blobs)?;
             let Some(rebuilt) = landed.oid else {
@@ -181,8 +189,8 @@ impl<'a> Run<'a> {
             };
             let Some(pause) = backoff(landed.attempts, budget.saturating_sub(started.elapsed()))
             else {
-                worktree::write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
-                return Err(self.busy(target, rebuilt, landed.attempts, budget));
+                let at = base.commit.as_ref();
+                return Err(self.busy(target, rebuilt, landed.attempts, budget, at));
             };
             std::thread::sleep(pause);
             self.timer.step(format!(
@@ -193,23 +201,44 @@ impl<'a> Run<'a> {
         Ok(landed)
     }
 
-    /// Pushes our commit to a rescue branch and builds the conflict error.
-    fn rescue(&self, target: &Target<'a>, oid: Oid, conflicts: Vec<String>) -> Error {
-        let (rescue_branch, kept) =
-            keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+    /// Pushes our commit to a rescue branch and builds the conflict error;
+    /// the worktree gets the branch's state (`at`) back, so that a prepare
+    /// afterwards sees the divergence (ours is in the config dir and on the
+    /// rescue branch), and the error says both ways out as commands.
+    fn rescue(
+        &self,
+        target: &Target<'a>,
+        oid: Oid,
+        conflicts: Vec<String>,
+        at: Option<&git2::Commit<'a>>,
+    ) -> Error {
+        let (rescue_branch, kept) = self.keep(target, oid, at);
+        let way_out = advice::after_conflict(
+            &self.options.common,
+            &self.ctx,
+            &rescue_branch.clone().unwrap_or_else(|| oid.to_string()),
+            (&target.remote.name, &target.branch),
+            self.removes_the_stage(),
+        );
         Error::StateConflict {
             branch: target.branch.clone(),
             paths: conflicts.join(", "),
-            rescue: format!("{kept} Resolve by deciding which state is right: compare both, then prepare the right one and deploy again (`sst refresh` reconciles the checkpoint with the cloud)."),
+            rescue: format!("{kept} {way_out}"),
             rescue_branch,
         }
     }
 
     /// The lock went while this run was saving: our state goes to a rescue
-    /// branch, never onto the branch.
-    fn lock_lost(&self, target: &Target<'a>, oid: Oid, lock_ref: String, reason: String) -> Error {
-        let (rescue_branch, kept) =
-            keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+    /// branch, never onto the branch; the worktree gets the branch's back.
+    fn lock_lost(
+        &self,
+        target: &Target<'a>,
+        oid: Oid,
+        lock_ref: String,
+        reason: String,
+        at: Option<&git2::Commit<'a>>,
+    ) -> Error {
+        let (rescue_branch, kept) = self.keep(target, oid, at);
         Error::LockLost {
             lock_ref,
             reason,
@@ -219,11 +248,17 @@ impl<'a> Run<'a> {
     }
 
     /// The branch kept moving for the whole budget: our state goes to a
-    /// rescue branch too, and the error says that running commit again is
-    /// all it takes.
-    fn busy(&self, target: &Target<'a>, oid: Oid, attempts: u32, budget: Duration) -> Error {
-        let (rescue_branch, kept) =
-            keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+    /// rescue branch too (the worktree gets the branch's back), and the
+    /// error says that running commit again is all it takes.
+    fn busy(
+        &self,
+        target: &Target<'a>,
+        oid: Oid,
+        attempts: u32,
+        budget: Duration,
+        at: Option<&git2::Commit<'a>>,
+    ) -> Error {
+        let (rescue_branch, kept) = self.keep(target, oid, at);
         Error::BranchBusy {
             branch: target.branch.clone(),
             attempts,
@@ -231,6 +266,34 @@ impl<'a> Run<'a> {
             kept: format!("{kept} Run commit again when the branch is quieter (or raise {PUSH_TIMEOUT_ENV}); no redeploy is needed."),
             rescue_branch,
         }
+    }
+
+    /// Keeps our commit on a rescue branch and puts the branch's state
+    /// (`at`, as this run last saw the branch) back in the worktree; the
+    /// rescue branch (when its push worked) and what to tell the user.
+    fn keep(
+        &self,
+        target: &Target<'a>,
+        oid: Oid,
+        at: Option<&git2::Commit<'a>>,
+    ) -> (Option<String>, String) {
+        let (rescue_branch, kept) =
+            keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+        let worktree = match at.map(|c| tip::worktree_to(&self.ctx, self.repo, c)) {
+            Some(Ok(_)) => format!(
+                "The worktree's state files are {}'s again.",
+                target.branch
+            ),
+            Some(Err(e)) => format!(
+                "Putting {}'s state files back in the worktree failed ({e}): `git checkout {}/{} -- {}` does it.",
+                target.branch, target.remote.name, target.branch, self.ctx.state_dir
+            ),
+            None => String::new(),
+        };
+        (
+            rescue_branch,
+            format!("{kept} {worktree}").trim_end().to_string(),
+        )
     }
 }
 
@@ -305,13 +368,13 @@ fn keep_on_rescue_branch(
         format!("local commit {oid}")
     };
     let failed = |why: String| {
-        format!("PUSHING IT TO RESCUE BRANCH {name} FAILED ({why}): this run's state is only on this machine: in SST's config dir {}, in the worktree and in {local_note}. Push it before this machine goes away (`git push {} {name}`).", ctx.config_dir, remote.name)
+        format!("PUSHING IT TO RESCUE BRANCH {name} FAILED ({why}): this run's state is only on this machine: in SST's config dir {} and in {local_note}. Push it before this machine goes away (`git push {} {name}`).", ctx.config_dir, remote.name)
     };
     match remote.push(oid, &name, None) {
         Ok(PushOutcome::Accepted) => (
             Some(name.clone()),
             format!(
-                "This run's state is on branch {name} of {} (commit {oid}), in the worktree and in SST's config dir.",
+                "This run's state is on branch {name} of {} (commit {oid}) and in SST's config dir.",
                 remote.name
             ),
         ),

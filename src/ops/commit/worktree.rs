@@ -31,7 +31,15 @@ impl<'a> Run<'a> {
         landed: Landed,
     ) -> Result<CommitReport> {
         write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+        remove(&self.ctx, &self.workdir, &plan.removed)?;
         let head_updated = self.follow_with_head(target, &landed)?;
+        if head_updated {
+            if let Err(e) = gitx::drop_index_entries(self.repo, &plan.removed) {
+                self.warnings.push(Warning::IndexNotRefreshed {
+                    reason: e.message().to_string(),
+                });
+            }
+        }
         record_synced(&self.ctx, self.env, &self.state.collected, &landed.recorded)?;
         self.timer.step("updated the worktree");
         let outcome = Outcome {
@@ -103,8 +111,19 @@ pub(super) fn write(
     Ok(())
 }
 
+/// Removes the files the commit removed (paths in the tree) from the
+/// worktree, never through a symbolic link.
+fn remove(ctx: &StageContext, workdir: &Utf8Path, removed: &[String]) -> Result<()> {
+    guard::check_repo_paths(ctx, &state_files(ctx))?;
+    for path in removed {
+        fsx::refuse_symlinks(workdir, Utf8Path::new(path))?;
+        fsx::remove_optional(&workdir.join(path))?;
+    }
+    Ok(())
+}
+
 /// What [`move_head`] did.
-enum HeadMove {
+pub(crate) enum HeadMove {
     /// HEAD (or its branch) points at the state commit; with a warning
     /// when the index could not be refreshed (a `git` holding its lock).
     Moved(Option<Warning>),
@@ -119,7 +138,7 @@ enum HeadMove {
 /// the index entries of our paths only. The move is a compare-and-swap
 /// against `expected`, where HEAD was when the run read it: a commit made
 /// meanwhile (the user's own) is never moved off its branch.
-fn move_head(
+pub(crate) fn move_head(
     repo: &Repository,
     oid: Oid,
     expected: Option<Oid>,
