@@ -45,7 +45,6 @@ pub use warning::Warning;
 
 // Short paths inside the crate.
 use git::{git_cli, gitx, probe, redact, remote, revision, urlmatch};
-use ops::commit::message;
 use sst::{config_dir, nesting, sst_config};
 use stage::{layout, marker, names, new_stage, per_kind, project, removal, state};
 use stage::{passphrase_access, passphrase_mode, sealed_to};

@@ -263,6 +263,18 @@ impl<'r> Remote<'r> {
         self.push_along(oid, branch, expected, &[])
     }
 
+    /// As git does after a push that landed: `refs/remotes/<remote>/<branch>`
+    /// follows the pushed commit (best effort: a stale tracking ref costs a
+    /// fetch later, never a wrong push, which is a compare-and-swap).
+    pub fn track_pushed(&self, branch: &str, oid: Oid) {
+        let _ = self.repo.reference(
+            &format!("refs/remotes/{}/{branch}", self.name),
+            oid,
+            true,
+            "sst-local-state: push",
+        );
+    }
+
     /// [`Remote::push`], with `along` updated in the same atomic push (git
     /// `--atomic`: every ref or none, each a compare-and-swap on the server).
     pub fn push_along(

@@ -10,7 +10,6 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::blob_id::BlobId;
-use crate::commit::pick_branch;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
@@ -213,7 +212,7 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         eprintln!("sst-local-state: {line}")
     })?;
     let already_held = taken.already_held;
-    let restored = pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
+    let restored = project::pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
         .and_then(|branch| tip::refresh(&ctx, &repo, &lock.remote, &branch))
         .and_then(|tip| {
             restore(

@@ -6,6 +6,7 @@
 use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 
+use crate::ci_env;
 use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -326,6 +327,42 @@ pub fn remote_name(explicit: &Option<String>, env: &Env, settings: &PackageSetti
         &settings.remote,
     )
     .unwrap_or_else(|| "origin".into())
+}
+
+/// The branch state commits go to: `--branch` (`explicit`) > env >
+/// `package.json` > CI variables > the checked-out branch.
+pub fn pick_branch(
+    explicit: &Option<String>,
+    caller: Caller,
+    settings: &PackageSettings,
+    env: &Env,
+    repo: &git2::Repository,
+) -> Result<String> {
+    let flag = caller.name("branch", "branch");
+    let chosen = pick(
+        explicit,
+        env.non_empty("SST_LOCAL_STATE_BRANCH"),
+        &settings.branch,
+    )
+    .or_else(|| ci_env::detect(env).and_then(|ci| ci.branch))
+    .or_else(|| {
+        let head = repo.head().ok()?;
+        head.is_branch()
+            .then(|| head.shorthand().ok().map(str::to_string))
+            .flatten()
+    })
+    .ok_or(Error::NoBranch)?;
+    let branch = chosen
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&chosen)
+        .to_string();
+    if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
+        return Err(Error::option(
+            flag,
+            format!("{branch:?} is not a valid branch name"),
+        ));
+    }
+    Ok(branch)
 }
 
 /// `cwd` made absolute against the process's working directory.

@@ -12,7 +12,6 @@
 //! The rules that decide what to write and when to stop are pure functions
 //! in [`rule`].
 
-pub mod message;
 mod push;
 mod removal;
 mod reseal;
@@ -37,16 +36,14 @@ use crate::guard;
 use crate::layout::{self, state_files, Kind, StateFile};
 use crate::marker::{Loaded, Marker};
 use crate::ops::lock;
+use crate::ops::message::{self, MessageFacts};
 use crate::per_kind::PerKind;
-use crate::project::{self, Caller, CommonOptions, PackageSettings, StageContext};
+use crate::project::{self, CommonOptions, StageContext};
 use crate::remote::{git_error, Remote};
 use crate::seal::{self, Keyring};
 use crate::state::{check_checkpoint, SetInfo, StateSet};
 use crate::warning::Warning;
-use message::MessageFacts;
 
-pub use push::PUSH_TIMEOUT_ENV;
-pub(crate) use push::{backoff, push_budget};
 use rule::{Ids, Pending};
 pub(crate) use worktree::{move_head, HeadMove};
 
@@ -393,10 +390,9 @@ impl<'a> Run<'a> {
         Ok(run)
     }
 
-    /// The lock's update landed with the push: the checkout records it.
-    fn lock_landed(&mut self) -> Result<()> {
+    /// The lock's update landed (and was settled: the checkout records it).
+    fn lock_landed(&mut self) {
         if let Some(carried) = &self.carried {
-            carried.settle()?;
             self.lock_landed = true;
             let done = if carried.next.is_some() {
                 "renewed"
@@ -405,7 +401,6 @@ impl<'a> Run<'a> {
             };
             self.timer.step(format!("{done} the stage lock"));
         }
-        Ok(())
     }
 
     /// Releases (or renews) the lock in a push of its own, when no state
@@ -415,7 +410,7 @@ impl<'a> Run<'a> {
             return Ok(());
         };
         if carried.push_alone(&target.remote)? {
-            self.lock_landed()?;
+            self.lock_landed();
         } else {
             self.warnings.push(Warning::LockNotHeld {
                 lock_ref: carried.lock_ref.clone(),
@@ -521,7 +516,7 @@ impl<'a> Run<'a> {
         }
         let remote_name = project::remote_name(&self.options.remote, self.env, &self.ctx.settings);
         let remote = Remote::open(self.repo, &remote_name, self.env)?;
-        let branch = pick_branch(
+        let branch = project::pick_branch(
             &self.options.branch,
             self.options.common.caller,
             &self.ctx.settings,
@@ -803,40 +798,4 @@ fn checkpoint_resources(repo: &Repository, commit: &git2::Commit, path: &str) ->
     check_checkpoint(camino::Utf8Path::new(path), blob.content())
         .ok()
         .map(|c| c.resources)
-}
-
-/// The branch state commits go to: `--branch` (`explicit`) > env >
-/// `package.json` > CI variables > the checked-out branch.
-pub fn pick_branch(
-    explicit: &Option<String>,
-    caller: Caller,
-    settings: &PackageSettings,
-    env: &Env,
-    repo: &Repository,
-) -> Result<String> {
-    let flag = Caller::name(caller, "branch", "branch");
-    let chosen = project::pick(
-        explicit,
-        env.non_empty("SST_LOCAL_STATE_BRANCH"),
-        &settings.branch,
-    )
-    .or_else(|| ci_env::detect(env).and_then(|ci| ci.branch))
-    .or_else(|| {
-        let head = repo.head().ok()?;
-        head.is_branch()
-            .then(|| head.shorthand().ok().map(str::to_string))
-            .flatten()
-    })
-    .ok_or(Error::NoBranch)?;
-    let branch = chosen
-        .strip_prefix("refs/heads/")
-        .unwrap_or(&chosen)
-        .to_string();
-    if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
-        return Err(Error::option(
-            flag,
-            format!("{branch:?} is not a valid branch name"),
-        ));
-    }
-    Ok(branch)
 }
