@@ -8,17 +8,17 @@ mod option_keys;
 mod options;
 pub mod passphrases;
 
-use crate::ops::{lock, run};
-use crate::{cli, commit, config_dir, error, prepare, render, status};
-
 use std::collections::{BTreeMap, HashMap};
 
-use napi_derive::napi;
-
-use crate::config_dir::Platform;
-use crate::env::Env as ProcessEnv;
 use napi::bindgen_prelude::{JsError, JsObjectValue, JsValue, Object, PromiseRaw, ToNapiValue};
 use napi::Env;
+use napi_derive::napi;
+
+use crate::cli::{self, render};
+use crate::env::Env as ProcessEnv;
+use crate::error;
+use crate::ops::{commit, lock, prepare, run, status};
+use crate::sst::config_dir::{self, Platform};
 use options::{js_options, optional_options_from_js, options_from_js, JsOptions};
 
 fn js_error(error: error::Error) -> napi::Error<String> {

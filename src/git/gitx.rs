@@ -6,7 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository};
 
 use crate::error::{Error, Result};
-use crate::remote::git_error;
+use crate::git::remote::git_error;
 
 /// The repository holding `project_root` (`NOT_A_GIT_REPO` when none).
 pub fn discover(project_root: &Utf8Path) -> Result<Repository> {

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::urlmatch::parse_url;
+use crate::git::urlmatch::parse_url;
 
 /// How long the probe may take to connect, and to wait for each read.
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -41,7 +41,7 @@ pub fn redirects(url: &str, service: &str) -> Probe {
     let Some(start) = origin(url) else {
         return Probe::Unknown(format!("not an http(s) URL: {url}"));
     };
-    let base = crate::remote::strip_userinfo(url);
+    let base = crate::git::redact::strip_userinfo(url);
     let mut next = format!("{}/info/refs?service={service}", base.trim_end_matches('/'));
     for _ in 0..MAX_HOPS {
         match request(&next) {
@@ -49,7 +49,7 @@ pub fn redirects(url: &str, service: &str) -> Probe {
             Ok(Some(location)) => {
                 let absolute = resolve(&next, &location);
                 if origin(&absolute).as_deref() != Some(start.as_str()) {
-                    return Probe::Elsewhere(crate::redact::redact_url(&absolute));
+                    return Probe::Elsewhere(crate::git::redact::redact_url(&absolute));
                 }
                 next = absolute;
             }

@@ -29,11 +29,11 @@ use serde::{Deserialize, Serialize};
 use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx;
+use crate::git::gitx;
+use crate::git::redact::redact_text;
+use crate::git::remote::{git_error, is_moved, is_ref_name_conflict, Pushed, RefUpdate, Remote};
 use crate::ops::pause;
-use crate::project::{self, Caller, CommonOptions, PackageSettings, StageContext};
-use crate::redact::redact_text;
-use crate::remote::{git_error, is_moved, is_ref_name_conflict, Pushed, RefUpdate, Remote};
+use crate::stage::project::{self, Caller, CommonOptions, PackageSettings, StageContext};
 use crate::utc;
 pub use record::{Held, Owner, Record, RunLock};
 

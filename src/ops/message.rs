@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::layout::{sst_update_dir, Kind};
-use crate::project::StageContext;
+use crate::stage::layout::{sst_update_dir, Kind};
+use crate::stage::project::StageContext;
 
 /// The identity used when neither git config nor `GIT_AUTHOR_*`/`GIT_COMMITTER_*` give one.
 pub const DEFAULT_NAME: &str = "sst-local-state";

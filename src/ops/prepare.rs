@@ -13,20 +13,20 @@ use crate::blob_id::BlobId;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx;
-use crate::guard;
-use crate::layout::{state_files, tool_dir, Kind, StateFile};
-use crate::marker::{Loaded, Marker};
-use crate::new_stage::{self, Policy};
+use crate::git::gitx;
 use crate::ops::lock::{LockReport, LockRequest, StageLock};
 use crate::ops::tip;
-use crate::per_kind::PerKind;
-use crate::project::{self, CommonOptions, StageContext};
-use crate::removal;
-use crate::seal::Keyring;
 use crate::sst::lock::{read_sst_lock, SstLock};
+use crate::stage::guard;
+use crate::stage::layout::{self, state_files, tool_dir, Kind, StateFile};
+use crate::stage::marker::{Loaded, Marker};
+use crate::stage::new_stage::{self, Policy};
+use crate::stage::per_kind::PerKind;
+use crate::stage::project::{self, CommonOptions, StageContext};
+use crate::stage::removal;
 use crate::stage::repo::read_repo_state;
-use crate::state::{CheckpointInfo, StateSet};
+use crate::stage::seal::Keyring;
+use crate::stage::state::{CheckpointInfo, StateSet};
 use crate::warning::Warning;
 
 /// Options of [`prepare`].
@@ -51,7 +51,7 @@ pub struct PrepareOptions {
     /// Whether a new stage (none of whose state the repository holds) may be
     /// deployed; else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json`
     /// `sstLocalState.newStages`, then: yes outside CI, no in CI
-    /// (`STAGE_UNKNOWN`, see [`crate::new_stage`]).
+    /// (`STAGE_UNKNOWN`, see [`crate::stage::new_stage`]).
     pub allow_new_stage: Option<bool>,
 }
 
@@ -270,7 +270,7 @@ fn restore(
     refuse_unsaved_removal(&ctx, &files, &repo, &loaded, options)?;
     if loaded == Loaded::Corrupt {
         warnings.push(Warning::MarkerCorrupt {
-            file: crate::layout::marker_path(&ctx),
+            file: crate::stage::layout::marker_path(&ctx),
         });
     }
     let plan = Plan::make(&files, &repo, &loaded.marker(), from_tip, &mut warnings)?;
@@ -309,7 +309,7 @@ fn restore(
 /// The stage's files in the repository, checked, with their content ids.
 struct RepoState {
     set: StateSet,
-    info: crate::state::SetInfo,
+    info: crate::stage::state::SetInfo,
     /// Content id of each file.
     hashes: PerKind<Option<BlobId>>,
 }
@@ -459,7 +459,7 @@ impl Plan {
         }
         let path = &files[Kind::App].config_path;
         let bytes = fsx::read_optional(path).ok()??;
-        crate::state::check_checkpoint(path, &bytes).ok()
+        crate::stage::state::check_checkpoint(path, &bytes).ok()
     }
 
     /// Neither the repository nor the config dir holds a checkpoint.
@@ -506,7 +506,7 @@ impl Plan {
 }
 
 /// `REMOVAL_UNSAVED` (unless forced) when SST removed the stage from its
-/// config dir since the last sync (see [`crate::removal`]) and the
+/// config dir since the last sync (see [`crate::stage::removal`]) and the
 /// repository still holds the stage: restoring it would undo a removal
 /// nobody committed; `commit` saves it.
 fn refuse_unsaved_removal(
@@ -540,7 +540,7 @@ fn notices(
     checkpoint: Option<CheckpointInfo>,
     warnings: &mut Vec<Warning>,
 ) -> Option<SstLock> {
-    let sst_lock = read_sst_lock(ctx);
+    let sst_lock = read_sst_lock(&layout::sst_lock_path(ctx));
     if let Some(lock) = &sst_lock {
         warnings.push(Warning::SstLock {
             path: lock.path.clone(),

@@ -16,16 +16,16 @@ use serde::Serialize;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx::{self, TreeBlob};
-use crate::layout::{state_files, Kind};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, Remote};
 use crate::ops::follow;
 use crate::ops::history::open_repo;
 use crate::ops::land::{self, Build, Landing, Lane, Tip, Why, PUSH_TIMEOUT_ENV};
 use crate::ops::lock::{Carried, LockRequest, StageLock};
 use crate::ops::message;
-use crate::project::{self, CommonOptions, StageContext};
-use crate::remote::{git_error, Remote};
-use crate::seal::Keyring;
+use crate::stage::layout::{state_files, Kind};
+use crate::stage::project::{self, CommonOptions, StageContext};
+use crate::stage::seal::Keyring;
 use crate::warning::Warning;
 
 /// What the user is told after every rollback.
@@ -357,7 +357,7 @@ fn commit_at<'r>(
     rev: &str,
     options: &RollbackOptions,
 ) -> Result<git2::Commit<'r>> {
-    crate::revision::commit_named(repo, rev)
+    crate::git::revision::commit_named(repo, rev)
         .map_err(|reason| Error::option(options.common.caller.name("to", "to"), reason))
 }
 
@@ -441,8 +441,10 @@ fn under_lock(
         repo,
         remote,
         paths: Paths::of(ctx, rel_root),
-        keys: Keyring::new(env, &ctx.config_dir)
-            .with_recipients_file(ctx.project_root.join(crate::layout::recipients_rel(ctx))),
+        keys: Keyring::new(env, &ctx.config_dir).with_recipients_file(
+            ctx.project_root
+                .join(crate::stage::layout::recipients_rel(ctx)),
+        ),
         branch: project::pick_branch(
             &options.branch,
             options.common.caller,
@@ -535,7 +537,7 @@ impl<'a> LockedRollback<'a> {
         if !self.ctx.passphrase_mode.mode.keeps_out(Kind::Passphrase) {
             return Current::Tip(tip);
         }
-        Current::Env(crate::passphrase_mode::from_env(
+        Current::Env(crate::stage::passphrase_mode::from_env(
             self.env,
             Kind::Passphrase,
             &self.ctx.passphrase_mode,

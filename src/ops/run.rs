@@ -12,15 +12,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::commit::{commit, CommitOptions, CommitReport};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx;
+use crate::git::gitx;
+use crate::git::remote::Remote;
+use crate::ops::commit::{commit, CommitOptions, CommitReport};
 use crate::ops::lock::{self, LockRequest, RunLock};
-use crate::prepare::{prepare, PrepareOptions, PrepareReport};
-use crate::project::{self, StageContext};
-use crate::remote::Remote;
+use crate::ops::prepare::{prepare, PrepareOptions, PrepareReport};
 use crate::sst::lock::{read_sst_lock, SstLock};
+use crate::stage::layout;
+use crate::stage::project::{self, StageContext};
 
 /// Options of [`run`].
 #[derive(Debug, Clone, Default)]
@@ -198,7 +199,7 @@ struct Left {
 /// The state commit's trailers for `exit`, and SST's lock when the command
 /// left it (said: the deploy did not finish cleanly).
 fn sst_lock_left(ctx: &StageContext, exit: Exit, say: &mut dyn FnMut(&str)) -> Left {
-    let sst_lock = read_sst_lock(ctx);
+    let sst_lock = read_sst_lock(&layout::sst_lock_path(ctx));
     let mut trailers = vec![format!("Run-Exit-Code: {}", exit.code)];
     if let Some(l) = &sst_lock {
         say(&format!(

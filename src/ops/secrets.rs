@@ -15,14 +15,14 @@ use crate::ci_env;
 use crate::env::Env;
 use crate::error::Result;
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, Remote};
 use crate::ops::land::{self, Build, Landing, Lane};
-use crate::project::{self, CommonOptions, Location};
-use crate::remote::{git_error, Remote};
-use crate::seal;
+use crate::stage::project::{self, CommonOptions, Location};
+use crate::stage::seal;
 use crate::warning::Warning;
 
-pub use crate::seal::SEALED_TO_FILE;
+pub use crate::stage::seal::SEALED_TO_FILE;
 
 /// Options of `rekey` and `encrypt`.
 #[derive(Debug, Clone, Default)]
@@ -221,7 +221,7 @@ impl Planned {
 /// The record of `recipients` (see [`SEALED_TO_FILE`]): sorted, one a line.
 /// For people and earlier versions (and `REKEY_NEEDED` after an edit of the
 /// list): what rekey decides by is each file's own header
-/// ([`crate::sealed_to`]).
+/// ([`crate::stage::sealed_to`]).
 pub fn sealed_to(recipients: &[age::x25519::Recipient]) -> Vec<u8> {
     let mut keys: Vec<String> = recipients.iter().map(ToString::to_string).collect();
     keys.sort();

@@ -7,11 +7,13 @@ use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 
 use crate::ci_env;
-use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::names::{App, Stage};
-use crate::sst_config::{read_app_config, AppConfig, ConfigParseError, StaticValue, MAX_NESTING};
+use crate::sst::config_dir::{resolve_config_dir, Platform};
+use crate::sst::sst_config::{
+    read_app_config, AppConfig, ConfigParseError, StaticValue, MAX_NESTING,
+};
+use crate::stage::names::{App, Stage};
 use crate::warning::Warning;
 
 /// The file SST looks for to find a project.
@@ -92,7 +94,7 @@ pub struct PackageSettings {
     /// Which new stages (none of whose state the repository holds) prepare
     /// may deploy: `true`, `false`, or name patterns (`["pr-*"]`); default:
     /// every one outside CI, none in CI.
-    pub new_stages: Option<crate::new_stage::NewStages>,
+    pub new_stages: Option<crate::stage::new_stage::NewStages>,
 }
 
 /// A project and stage with every common option resolved and validated.
@@ -113,7 +115,7 @@ pub struct StageContext {
     /// Non-fatal findings worth telling the user.
     pub warnings: Vec<crate::warning::Warning>,
     /// Where the stage passphrase lives, and where that was chosen.
-    pub passphrase_mode: crate::passphrase_mode::ChosenMode,
+    pub passphrase_mode: crate::stage::passphrase_mode::ChosenMode,
 }
 
 impl StageContext {
@@ -144,7 +146,7 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         )?,
         (None, None) => config.app_name()?,
     };
-    let passphrase_mode = crate::passphrase_mode::resolve(
+    let passphrase_mode = crate::stage::passphrase_mode::resolve(
         options.passphrase_mode.as_deref(),
         options.caller,
         env,

@@ -31,17 +31,17 @@ use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
-use crate::guard;
-use crate::layout::{self, state_files, Kind, StateFile};
-use crate::marker::{Loaded, Marker};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, Remote};
 use crate::ops::lock;
 use crate::ops::message::{self, MessageFacts};
-use crate::per_kind::PerKind;
-use crate::project::{self, CommonOptions, StageContext};
-use crate::remote::{git_error, Remote};
-use crate::seal::{self, Keyring};
-use crate::state::{check_checkpoint, SetInfo, StateSet};
+use crate::stage::guard;
+use crate::stage::layout::{self, state_files, Kind, StateFile};
+use crate::stage::marker::{Loaded, Marker};
+use crate::stage::per_kind::PerKind;
+use crate::stage::project::{self, CommonOptions, StageContext};
+use crate::stage::seal::{self, Keyring};
+use crate::stage::state::{check_checkpoint, SetInfo, StateSet};
 use crate::warning::Warning;
 
 use rule::{Ids, Pending};
@@ -237,7 +237,7 @@ impl ConfigDir {
         let loaded = Marker::load(ctx)?;
         drop(lock);
         // checks (a JSON scan of the checkpoint) and hashing run side by side
-        crate::passphrase_mode::check_config_passphrase(ctx, files, &collected, env)?;
+        crate::stage::passphrase_mode::check_config_passphrase(ctx, files, &collected, env)?;
         let (info, ours) = std::thread::scope(|scope| {
             let hashes = scope.spawn(|| {
                 // env mode: the passphrase is never ours to commit
@@ -663,7 +663,7 @@ impl<'a> Run<'a> {
     /// the first encrypted passphrase.
     fn outputs(&mut self, changes: &BTreeSet<Kind>, base: &Base<'a>) -> Result<Vec<Output<'a>>> {
         let recipients = match self.ctx.passphrase_mode.mode {
-            crate::passphrase_mode::PassphraseMode::Plain => None,
+            crate::stage::passphrase_mode::PassphraseMode::Plain => None,
             _ => self.recipients_on(
                 base.commit.as_ref(),
                 changes.iter().any(|k| k.is_passphrase()),
@@ -734,7 +734,7 @@ impl<'a> Run<'a> {
             .non_empty(seal::PLAINTEXT_ENV)
             .is_some_and(|v| v != "0" && v != "false")
             || self.ctx.settings.plaintext_passphrase == Some(true)
-            || self.ctx.passphrase_mode.mode == crate::passphrase_mode::PassphraseMode::Plain
+            || self.ctx.passphrase_mode.mode == crate::stage::passphrase_mode::PassphraseMode::Plain
     }
 
     /// The commit message: summary and audit trailers.

@@ -9,11 +9,11 @@ use git2::Oid;
 use super::{worktree, Base, Landed, Plan, Run, Target};
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, PushOutcome, Remote};
 use crate::ops::land::{self, Build, Built, Landing, Lane, Tip, Unlanded, Why, PUSH_TIMEOUT_ENV};
 use crate::ops::{advice, tip};
-use crate::project::StageContext;
-use crate::remote::{git_error, PushOutcome, Remote};
+use crate::stage::project::StageContext;
 use crate::warning::Warning;
 
 impl<'a> Run<'a> {

@@ -12,14 +12,14 @@ use crate::blob_id::BlobId;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
-use crate::guard;
-use crate::layout::{state_files, Kind};
-use crate::marker::{Loaded, Marker};
-use crate::per_kind::PerKind;
-use crate::project::StageContext;
-use crate::remote::git_error;
-use crate::state::StateSet;
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::git_error;
+use crate::stage::guard;
+use crate::stage::layout::{state_files, Kind};
+use crate::stage::marker::{Loaded, Marker};
+use crate::stage::per_kind::PerKind;
+use crate::stage::project::StageContext;
+use crate::stage::state::StateSet;
 use crate::warning::Warning;
 
 impl<'a> Run<'a> {
