@@ -689,23 +689,13 @@ pub fn run_stage<'env>(
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, RunResult>> {
     let core = options_from_js(options, "runStage").and_then(|options: RunOptions| {
-        let common = options.common();
         Ok(run::RunOptions {
+            common: options.common(),
             lock: options.lock_request(None)?,
-            prepare: prepare::PrepareOptions {
-                common: common.clone(),
-                branch: options.branch.clone(),
-                remote: options.remote.clone(),
-                allow_new_stage: options.allow_new_stage,
-                ..prepare::PrepareOptions::default()
-            },
-            commit: commit::CommitOptions {
-                common,
-                message: options.message,
-                branch: options.branch,
-                remote: options.remote,
-                ..commit::CommitOptions::default()
-            },
+            branch: options.branch,
+            remote: options.remote,
+            message: options.message,
+            allow_new_stage: options.allow_new_stage,
             command: options.command,
         })
     });

@@ -181,25 +181,15 @@ pub(super) fn run(args: &RunArgs, global: &GlobalArgs, env: &Env, ui: &mut Ui<'_
     Ok(report.exit_code)
 }
 
-/// The options of `run`: its prepare and commit share the stage, branch and remote.
+/// The options of `run`, given once for its prepare, lock and commit.
 fn run_options(args: &RunArgs, global: &GlobalArgs) -> RunOptions {
-    let common = args.stage.common(global);
     RunOptions {
-        prepare: PrepareOptions {
-            common: common.clone(),
-            branch: args.branch.clone(),
-            remote: args.place.remote.clone(),
-            allow_new_stage: args.allow_new_stage.then_some(true),
-            ..PrepareOptions::default()
-        },
-        commit: CommitOptions {
-            common,
-            message: args.message.clone(),
-            branch: args.branch.clone(),
-            remote: args.place.remote.clone(),
-            ..CommitOptions::default()
-        },
+        common: args.stage.common(global),
+        branch: args.branch.clone(),
+        remote: args.place.remote.clone(),
+        message: args.message.clone(),
         lock: args.wait.request(&args.place),
+        allow_new_stage: args.allow_new_stage.then_some(true),
         command: args.command.clone(),
     }
 }

@@ -202,6 +202,27 @@ pub struct PrepareReport {
 pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
+    prepare_resolved(options, env, ctx, started)
+}
+
+/// [`prepare`] of the stage `ctx`, resolved already from `options.common`
+/// (`run` resolves its stage once, for its prepare, its lock heartbeat and
+/// its commit).
+pub fn prepare_with_context(
+    options: &PrepareOptions,
+    ctx: StageContext,
+    env: &Env,
+) -> Result<PrepareReport> {
+    prepare_resolved(options, env, ctx, Instant::now())
+}
+
+/// [`prepare`] once the stage is resolved; `started`: when the run began.
+fn prepare_resolved(
+    options: &PrepareOptions,
+    env: &Env,
+    ctx: StageContext,
+    started: Instant,
+) -> Result<PrepareReport> {
     let Some(request) = options.lock.as_ref().filter(|_| !options.dry_run) else {
         return restore(options, env, ctx, None, started, false);
     };

@@ -141,8 +141,29 @@ pub struct CommitReport {
 
 /// Saves the stage's config-dir state to the repository, commits and pushes it.
 pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
-    let mut timer = Timer::start();
+    let timer = Timer::start();
     let ctx = project::resolve(&options.common, env)?;
+    commit_resolved(options, env, ctx, timer)
+}
+
+/// [`commit`] of the stage `ctx`, resolved already from `options.common`
+/// (`run` resolves its stage once, for its prepare, its lock heartbeat and
+/// its commit).
+pub fn commit_with_context(
+    options: &CommitOptions,
+    ctx: StageContext,
+    env: &Env,
+) -> Result<CommitReport> {
+    commit_resolved(options, env, ctx, Timer::start())
+}
+
+/// [`commit`] once the stage is resolved; `timer` started with the run.
+fn commit_resolved(
+    options: &CommitOptions,
+    env: &Env,
+    ctx: StageContext,
+    mut timer: Timer,
+) -> Result<CommitReport> {
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
     let state = ConfigDir::read(&ctx, &files, env, options.dry_run)?;
