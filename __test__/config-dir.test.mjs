@@ -1,6 +1,6 @@
 // resolveConfigDir() against the real SST CLI (`sst version --verbose`), its
 // error codes, and the CLI's `config-dir` command through the bin shim.
-import { test, describe } from 'node:test'
+import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, existsSync } from 'node:fs'
@@ -9,7 +9,9 @@ import { join } from 'node:path'
 import { createRequire } from 'node:module'
 
 import { SST_BIN, REPO_ROOT, BUN_BIN, sstEnv } from './helpers/sst.mjs'
-import { cli } from './helpers/common.mjs'
+import { cleanup, cli, tempDir } from './helpers/common.mjs'
+
+after(cleanup)
 
 const require = createRequire(import.meta.url)
 const { resolveConfigDir, runCli } = require('../index.js')
@@ -28,7 +30,7 @@ function sstVersion(vars) {
 }
 
 describe('resolveConfigDir parity with the real sst CLI (Linux rules)', { skip: process.platform !== 'linux' }, () => {
-  const home = mkdtempSync(join(tmpdir(), 'sls-home-'))
+  const home = tempDir('sls-home-')
   const cases = [
     ['default HOME', { HOME: home }],
     ['absolute XDG_CONFIG_HOME', { HOME: home, XDG_CONFIG_HOME: join(home, 'xdg') }],
@@ -65,7 +67,6 @@ describe('resolveConfigDir parity with the real sst CLI (Linux rules)', { skip: 
       })
     })
   }
-  test('cleanup', () => rmSync(home, { recursive: true, force: true }))
 })
 
 describe('resolveConfigDir for other platforms', () => {

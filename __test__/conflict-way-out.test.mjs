@@ -73,6 +73,7 @@ describe('after STATE_CONFLICT', () => {
     // the next run starts from it: nothing left to save, nothing refused
     assert.ok(existsSync(configCheckpoint(configB)))
     const locked = assertOk(cli(['prepare', '--stage', 'dev', '--config-dir', configB, '--lock', '--branch', 'main', '--json'], b), 'prepare --lock').json
+    assert.equal(locked.files.length, 5, JSON.stringify(locked.files))
     assert.ok(locked.files.every((f) => f.action !== 'written'), JSON.stringify(locked.files))
     const saved = assertOk(commitCli(b, configB, ['--branch', 'main', '--json']), 'commit').json
     assert.equal(saved.committed, false)

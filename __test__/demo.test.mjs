@@ -1,4 +1,4 @@
-// `npm run demo` (scripts/demo.mjs), the README's first command, runs the
+// `npm run demo` (scripts/demo.mjs), the README's demo command, runs the
 // main job end to end and shows what it claims to show.
 // Runs under `node --test` and `bun test`.
 import { test } from 'node:test'

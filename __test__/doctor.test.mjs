@@ -153,7 +153,8 @@ describe('doctorStage', () => {
     const stage = r.checks.find((c) => c.name === 'stage')
     assert.equal(stage.level, 'warning')
     assert.match(stage.fix, /set the `stage` option or set SST_STAGE/)
-    assert.ok(!r.checks.some((c) => c.name === 'state-files' || c.name === 'crashed-deploy'))
+    // every check but the stage's own (state-files, crashed-deploy, stage-lock); no git-push outside a repository
+    assert.deepEqual(r.checks.map((c) => c.name), ['sst-config', 'config-dir', 'passphrase-mode', 'git', 'stage', 'ci', 'sst-version'])
   })
 
   test('passphraseMode is honoured: env mode reads the passphrase from SST_PASSPHRASE (absent here), a bad value rejects with INVALID_OPTION, as the CLI refuses it', { skip: process.env.SST_PASSPHRASE ? 'SST_PASSPHRASE is set here' : false }, async () => {

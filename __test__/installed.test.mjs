@@ -95,7 +95,7 @@ describe('the packed packages', () => {
     const listing = run('tar', ['tzf', packed.root], REPO_ROOT)
     assert.equal(listing.status, 0)
     const files = listing.stdout.trim().split('\n').sort()
-    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'load.cjs', 'binding.cjs', 'cli.js', 'package.json', 'README.md', 'LICENSE']) {
+    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'load.cjs', 'binding.cjs', 'cli.js', 'package.json', 'README.md', 'LICENSE', 'docs/js-api.md', 'docs/troubleshooting.md']) {
       assert.ok(files.includes(`package/${f}`), `${f} in ${files.join(' ')}`)
     }
     assert.ok(!files.some((f) => f.endsWith('.node')), files.join(' '))

@@ -278,6 +278,7 @@ describe('passphraseMode (the CLI\'s --passphrase)', () => {
     // stageStatus reads the passphrase from the variable too
     const status = inChild('stageStatus', { ...base, passphraseMode: 'env' }, ci)
     assert.ok(status.result, JSON.stringify(status))
+    assert.equal(status.result.passphrases.length, 2, JSON.stringify(status.result.passphrases))
     assert.ok(status.result.passphrases.every((x) => x.form === 'env' && x.decryptable), JSON.stringify(status.result.passphrases))
 
     // a deploy; package.json's plain mode would commit the passphrase, the option never does

@@ -74,7 +74,8 @@ describe('prepare with the real SST CLI', () => {
 
     const status = await stageStatus({ stage: 'dev', cwd: project, configDir: join(homeB, 'sst') })
     assert.equal(status.clean, true)
-    assert.ok(status.files.every((f) => f.state === 'in-sync'))
+    assert.equal(status.files.length, 5, JSON.stringify(status.files))
+    assert.ok(status.files.every((f) => f.state === 'in-sync'), JSON.stringify(status.files))
   })
 
   test('without prepare, SST on machine B has no secrets (the seed recipe loses them)', SLOW, async () => {

@@ -85,12 +85,13 @@ for (const platform of platforms) {
 if (args.all && missing.length) throw new Error(`no binary in ${binaries} for: ${missing.join(', ')}`)
 if (tarballs.length === 0) throw new Error(`no ${binaryName}.<platform>.node in ${binaries}`)
 
-// The root package: its `files` plus README/CHANGELOG, and the optional
-// dependencies. devDependencies, scripts and overrides are for developing it.
+// The root package: its `files` (docs/ among them: the README links its pages)
+// plus README/CHANGELOG, and the optional dependencies. devDependencies, scripts and
+// overrides are for developing it.
 const dir = join(stage, 'root')
 mkdirSync(dir)
 for (const file of [...rootPkg.files, 'README.md', 'CHANGELOG.md', 'LICENSE']) {
-  if (existsSync(join(ROOT, file))) copyFileSync(join(ROOT, file), join(dir, file))
+  if (existsSync(join(ROOT, file))) cpSync(join(ROOT, file), join(dir, file), { recursive: true })
   else if (rootPkg.files.includes(file)) throw new Error(`${file} (listed in package.json "files") does not exist: run the napi build first`)
 }
 const { devDependencies, scripts, overrides, ...published } = rootPkg

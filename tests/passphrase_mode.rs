@@ -104,6 +104,7 @@ fn env_mode_prepares_from_the_variable_and_never_commits_the_passphrase() {
     .unwrap();
     let report = commit(&options, &env).unwrap();
     assert!(report.committed, "{report:?}");
+    assert_eq!(report.files.len(), 1, "{:?}", report.files);
     assert!(report.files.iter().all(|f| !f.path.contains("passphrase")));
 
     // a passphrase SST made itself (prepare did not run) is refused

@@ -26,6 +26,7 @@ fn restores_every_file_with_private_modes() {
     let report = run(&fx, "dev", |_| {}).unwrap();
     assert_eq!(report.app, "demo-app");
     assert!(!report.first_deploy);
+    assert_eq!(report.files.len(), 5, "{:?}", report.files);
     assert!(
         report.files.iter().all(|f| f.action == Action::Written),
         "{:?}",
@@ -61,6 +62,7 @@ fn restores_every_file_with_private_modes() {
     }
     // a second run changes nothing
     let again = run(&fx, "dev", |_| {}).unwrap();
+    assert_eq!(again.files.len(), 5, "{:?}", again.files);
     assert!(again.files.iter().all(|f| f.action == Action::Unchanged));
     let st = status(&fx.options("dev"), &fx.env()).unwrap();
     assert!(st.clean);
@@ -72,6 +74,7 @@ fn first_deploy_is_success_unless_state_is_required() {
     let fx = Fixture::new();
     let report = run(&fx, "dev", |_| {}).unwrap();
     assert!(report.first_deploy);
+    assert_eq!(report.files.len(), 5, "{:?}", report.files);
     assert!(report.files.iter().all(|f| f.action == Action::Absent));
     let err = run(&fx, "dev", |o| o.require_state = true).unwrap_err();
     assert_eq!(err.code(), "STATE_MISSING");
@@ -259,6 +262,7 @@ fn dry_run_writes_nothing() {
     let fx = Fixture::new();
     fx.repo_full_stage("dev");
     let report = run(&fx, "dev", |o| o.dry_run = true).unwrap();
+    assert_eq!(report.files.len(), 5, "{:?}", report.files);
     assert!(report.files.iter().all(|f| f.action == Action::Written));
     assert!(!fx.config.exists());
 }
@@ -413,6 +417,7 @@ fn a_corrupt_marker_is_reported_and_treated_as_absent() {
     let again = run(&fx, "dev", |_| {}).unwrap();
     let codes: Vec<_> = again.warnings.iter().map(|w| w.code()).collect();
     assert!(codes.contains(&"MARKER_CORRUPT"), "{codes:?}");
+    assert_eq!(again.files.len(), 5, "{:?}", again.files);
     assert!(
         again.files.iter().all(|f| f.action == Action::Unchanged),
         "{:?}",

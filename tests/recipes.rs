@@ -1,8 +1,9 @@
 //! Every `sst-local-state <command> …` shown to users parses with the real CLI
 //! definition (`sst_local_state::Cli`): the CI recipes (`examples/*.yml`),
-//! the example scripts (`examples/*.ts`) and the README's code blocks. A recipe
-//! that shows a flag the CLI lacks (or a README synopsis that lists one) fails
-//! here with its file, line and clap's error.
+//! the example scripts (`examples/*.ts`) and the code blocks of the
+//! documentation (`README.md`, `CONTRIBUTING.md`, `docs/*.md`). A recipe that
+//! shows a flag the CLI lacks (or a synopsis that lists one) fails here with
+//! its file, line and clap's error.
 //!
 //! An invocation is the word `sst-local-state` (after `npx`, `bunx`, a path, …)
 //! followed by a subcommand or a flag (by any word after a launcher such as
@@ -132,13 +133,25 @@ fn span_end(s: &str, start: usize, open: &str, close: &str) -> usize {
     s.len()
 }
 
-/// `s` with CI and shell variables and `<placeholders>` replaced by [`VALUE`].
+/// `s` with CI and shell variables and `<placeholders>` replaced by [`VALUE`],
+/// and a choice of words (`<age|env|plain>`) by its first word.
 fn expand(s: &str) -> String {
     let name_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::new();
     let mut i = 0;
     while i < s.len() {
         let rest = &s[i..];
+        let choice_len = rest.strip_prefix('<').map_or(0, |inner| {
+            inner
+                .find(|c: char| !(name_char(c) || c == '-' || c == '|'))
+                .filter(|&n| inner[..n].contains('|') && inner[n..].starts_with('>'))
+                .unwrap_or(0)
+        });
+        if choice_len > 0 {
+            out.push_str(rest[1..].split('|').next().unwrap());
+            i += choice_len + 2;
+            continue;
+        }
         let end = if rest.starts_with("${{") {
             Some(i + span_end(rest, 0, "${{", "}}"))
         } else if rest.starts_with("$(") {
@@ -350,7 +363,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
 ];
 
 #[test]
-fn every_invocation_in_the_examples_and_the_readme_parses() {
+fn every_invocation_in_the_examples_and_the_documentation_parses() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let subcommands = subcommands();
     let mut report = Vec::new();
@@ -400,16 +413,50 @@ fn every_invocation_in_the_examples_and_the_readme_parses() {
         report.extend(failures(&format!("examples/{name}"), &found));
     }
 
-    let readme = read(&root.join("README.md"));
-    let found = invocations(logical_lines(code_block_lines(&readme)), &subcommands);
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    assert!(docs.len() >= 5, "docs/*.md: {docs:?}");
+    let mut shown: Vec<&String> = Vec::new();
+    for path in [root.join("README.md"), root.join("CONTRIBUTING.md")]
+        .into_iter()
+        .chain(docs)
+    {
+        let name = path.strip_prefix(root).unwrap().display().to_string();
+        let text = read(&path);
+        let found = invocations(logical_lines(code_block_lines(&text)), &subcommands);
+        let firsts = || found.iter().filter_map(|inv| inv.argvs[0].first());
+        if name == "README.md" {
+            // the user's path: set up once, then prepare, deploy, commit
+            for sub in ["init", "prepare", "commit", "run"] {
+                assert!(
+                    firsts().any(|s| s == sub),
+                    "README.md: no code block shows `{TOOL} {sub}`: {found:#?}"
+                );
+            }
+        }
+        if name == "docs/cli.md" {
+            // the CLI reference shows every command
+            for sub in subcommands.iter().filter(|s| *s != "help") {
+                assert!(
+                    firsts().any(|s| s == sub),
+                    "docs/cli.md: no synopsis line for `{TOOL} {sub}`"
+                );
+            }
+        }
+        shown.extend(subcommands.iter().filter(|sub| firsts().any(|s| s == *sub)));
+        checked += found.len();
+        report.extend(failures(&name, &found));
+    }
     for sub in subcommands.iter().filter(|s| *s != "help") {
         assert!(
-            found.iter().any(|inv| inv.argvs[0].first() == Some(sub)),
-            "README.md: no code block shows `{TOOL} {sub}`: {found:#?}"
+            shown.contains(&sub),
+            "no code block of the documentation shows `{TOOL} {sub}`"
         );
     }
-    checked += found.len();
-    report.extend(failures("README.md", &found));
 
     assert!(checked >= 20, "only {checked} invocations found");
     assert!(
@@ -433,6 +480,7 @@ fn extraction_reads_ci_syntax_and_a_wrong_flag_fails() {
           --stage ${STAGE} --json | jq .
       // `bunx sst-local-state prepare --stage <stage>`, then "npx sst-local-state commit --stage prod".
       sst-local-state commit --stage <s> [--message <m>] [--branch <b>] [--no-push]
+      sst-local-state status --stage <s> [--passphrase <age|env|plain>]
       an sst-local-state-rescue branch; sst-local-state error[CODE]; import("sst-local-state")
     "#;
     let found = invocations(
@@ -462,6 +510,10 @@ fn extraction_reads_ci_syntax_and_a_wrong_flag_fails() {
                 v(&["commit", "--stage", VALUE, "--branch", VALUE]),
                 v(&["commit", "--stage", VALUE, "--no-push"]),
             ],
+            vec![
+                v(&["status", "--stage", VALUE]),
+                v(&["status", "--stage", VALUE, "--passphrase", "age"]),
+            ],
         ]
     );
     assert_eq!(
@@ -489,5 +541,40 @@ fn extraction_reads_ci_syntax_and_a_wrong_flag_fails() {
             && report[0].contains("--stag"),
         "{}",
         report[0]
+    );
+}
+
+/// The README's section for a fresh clone shows the two commands that run the
+/// demo and the whole test suite, as `package.json` defines them, and
+/// `.ci/run` (the CI's entry point) runs the second.
+#[test]
+fn the_readme_shows_the_demo_and_the_test_suite_that_ci_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = read(&root.join("README.md"));
+    let block: Vec<&str> = code_block_lines(&readme)
+        .into_iter()
+        .map(|(_, l)| strip_comment(l).trim())
+        .collect();
+    for command in ["npm ci && npm run demo", "npm ci && npm test"] {
+        assert!(
+            block.contains(&command),
+            "README.md: no code block line `{command}`"
+        );
+    }
+    let package: serde_json::Value =
+        serde_json::from_str(&read(&root.join("package.json"))).unwrap();
+    for script in ["demo", "test"] {
+        assert!(
+            package["scripts"][script].is_string(),
+            "package.json has no script {script}"
+        );
+    }
+    let ci = read(&root.join(".ci/run"));
+    let lines: Vec<&str> = ci.lines().map(str::trim).collect();
+    let install = lines.iter().position(|l| l.starts_with("npm ci"));
+    let test = lines.iter().position(|l| *l == "npm test");
+    assert!(
+        install.is_some() && test.is_some() && install < test,
+        ".ci/run must run `npm ci`, then `npm test`:\n{ci}"
     );
 }

@@ -366,6 +366,7 @@ fn status_says_who_can_open_each_passphrase_and_how_many_recipients_it_has() {
         );
     }
     let with_c = st(&with_key(&c));
+    assert_eq!(with_c.passphrases.len(), 2);
     assert!(with_c
         .passphrases
         .iter()

@@ -33,6 +33,7 @@ fn app_state(fx: &Fixture) -> SyncState {
 fn in_sync_after_prepare_is_clean() {
     let fx = prepared();
     let r = report(&fx);
+    assert_eq!(r.files.len(), 5, "{:?}", r.files);
     assert!(
         r.files.iter().all(|f| f.state == SyncState::InSync),
         "{:?}",
@@ -64,6 +65,7 @@ fn one_side_only_and_neither() {
     let fx = Fixture::new();
     fx.repo_full_stage("dev");
     let r = report(&fx);
+    assert_eq!(r.files.len(), 5, "{:?}", r.files);
     assert!(r.files.iter().all(|f| f.state == SyncState::OnlyInRepo));
     assert!(!r.clean);
 
@@ -71,12 +73,14 @@ fn one_side_only_and_neither() {
     std::fs::create_dir_all(fx.config_path("app", "").parent().unwrap().join("demo-app")).unwrap();
     std::fs::write(fx.config_path("app", "dev.json"), checkpoint(&["urn:x"])).unwrap();
     let r = report(&fx);
+    assert_eq!(r.files.len(), 5, "{:?}", r.files);
     assert_eq!(r.files.last().unwrap().state, SyncState::OnlyInConfigDir);
     assert!(r.files[..4].iter().all(|f| f.state == SyncState::Absent));
     assert!(!r.clean);
 
     let fx = Fixture::new();
     let r = report(&fx);
+    assert_eq!(r.files.len(), 5, "{:?}", r.files);
     assert!(r.files.iter().all(|f| f.state == SyncState::Absent));
     assert!(r.clean, "a stage with no state anywhere needs nothing");
 }

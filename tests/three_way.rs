@@ -172,6 +172,7 @@ fn a_new_stage_on_a_fresh_machine_is_still_a_first_deploy() {
     let fx = Fixture::new();
     let report = run(&fx, false).unwrap();
     assert!(report.first_deploy);
+    assert_eq!(report.files.len(), 5, "{:?}", report.files);
     assert!(report.files.iter().all(|f| f.action == Action::Absent));
     // then SST writes its first state; the next prepare keeps it
     std::fs::create_dir_all(fx.config_path("app", "").parent().unwrap().join("demo-app")).unwrap();

@@ -74,6 +74,17 @@ export const BASE_ENV = (() => {
   })
 })()
 
+/**
+ * The CI variables of the machine the tests run on (GitHub's runner sets
+ * CI=true and GITHUB_*) would make every in-process call behave as in CI
+ * (new stages refused, CI branch variables read): the tests set the CI they
+ * simulate themselves. Removed from this process's environment (Node passes
+ * that to the addon; Bun does not, so scripts/test.sh also runs the test
+ * runners without them).
+ */
+export const CI_VARS = /^(GITHUB_|GITLAB_|CI$|CI_|TF_BUILD$|BUILD_|SYSTEM_|BITBUCKET_|BUILDKITE|CIRCLE)/
+for (const key of Object.keys(process.env)) if (CI_VARS.test(key)) delete process.env[key]
+
 /** BASE_ENV with a fixed author and committer, for the test's own git commands. */
 export const GIT_ENV = {
   ...BASE_ENV,

@@ -27,7 +27,7 @@ fn js_error(error: error::Error) -> napi::Error<String> {
 
 /// Every `code` an error of sst-local-state carries (JS `err.code`, the
 /// CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
-/// README's troubleshooting table says what to do about each.
+/// troubleshooting table in docs/troubleshooting.md says what to do about each.
 #[napi(string_enum)]
 #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
 pub enum ErrorCode {

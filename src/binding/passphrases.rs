@@ -142,8 +142,8 @@ pub fn rekey_passphrases<'env>(
 /// Migrates every plain `<stateDir>/passphrase/<stage>.json` (and
 /// `_fallback.json`) to `.age` for the recipients in `age-recipients.txt`,
 /// removing the plain files, in one commit pushed like `commitStage`'s.
-/// `notes` says that git history still holds the plaintext (see the README
-/// for the remedies). Rejects with `INVALID_OPTION` when there is no
+/// `notes` says that git history still holds the plaintext (see
+/// docs/passphrases.md for the remedies). Rejects with `INVALID_OPTION` when there is no
 /// recipients file, and with the git codes of `commitStage`.
 #[napi(
     ts_args_type = "options?: PassphrasesOptions | undefined | null",

@@ -134,7 +134,7 @@ fn fix_for(e: &Error, caller: Caller) -> String {
         "STATE_CORRUPT" | "STATE_EMPTY" => "restore the last good version: `sst-local-state history --stage <s>`, then `sst-local-state show --stage <s> --rev <commit>`".into(),
         "PASSPHRASE_MISSING" | "PASSPHRASE_INVALID" | "SECRET_UNDECRYPTABLE" => "restore the passphrase that encrypted these secrets from git history; never let SST make a new one".into(),
         "STATE_SYMLINK" => "replace the link with a real folder or file".into(),
-        _ => "see the README's troubleshooting table for this code".into(),
+        _ => "see docs/troubleshooting.md for this code".into(),
     }
 }
 
@@ -432,7 +432,7 @@ fn git_push(ctx: &StageContext, env: &Env) -> Option<Check> {
                 "AUTH_FAILED" => "give this job push rights (GitHub: `permissions: contents: write`; Azure: `persistCredentials: true`; GitLab: a project token in the URL), or set SST_LOCAL_STATE_GIT_TOKEN",
                 "NETWORK_ERROR" => "check the remote's URL and that this machine reaches it",
                 "HOST_KEY_REJECTED" => "add the server's host key to ~/.ssh/known_hosts from a trusted source",
-                _ => "see the README's troubleshooting table for this code",
+                _ => "see docs/troubleshooting.md for this code",
             };
             Check::from_error(NAME, &e, fix)
         }

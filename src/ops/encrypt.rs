@@ -13,7 +13,7 @@ use crate::stage::seal::{self, Keyring};
 /// What the history still holds after `encrypt`, and the remedies.
 pub fn history_note(stages: &[String]) -> String {
     format!(
-        "git history still holds the plain passphrase of {}: anyone with a copy of the repository's history (every clone, fork and CI cache) can decrypt the secrets and the checkpoint's secret outputs of those stages. Remedies (README, \"Plain passphrases in git history\"): rotate the passphrase and re-encrypt the secrets and secret outputs, or rewrite history (git filter-repo, BFG) and replace every clone",
+        "git history still holds the plain passphrase of {}: anyone with a copy of the repository's history (every clone, fork and CI cache) can decrypt the secrets and the checkpoint's secret outputs of those stages. Remedies (docs/passphrases.md, \"Plain passphrases in git history\"): rotate the passphrase and re-encrypt the secrets and secret outputs, or rewrite history (git filter-repo, BFG) and replace every clone",
         stages.join(", ")
     )
 }
