@@ -9,9 +9,8 @@
 use git2::{Oid, Repository};
 
 use crate::error::Result;
-use crate::git::gitx;
+use crate::git::gitx::{self, move_head, HeadMove};
 use crate::git::remote::git_error;
-use crate::ops::commit::{move_head, HeadMove};
 use crate::ops::tip;
 use crate::stage::project::StageContext;
 use crate::warning::Warning;

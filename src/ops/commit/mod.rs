@@ -45,7 +45,6 @@ use crate::stage::state::{check_checkpoint, SetInfo, StateSet};
 use crate::warning::Warning;
 
 use rule::{Ids, Pending};
-pub(crate) use worktree::{move_head, HeadMove};
 
 /// Options of [`commit`].
 #[derive(Debug, Clone, Default)]
