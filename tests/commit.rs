@@ -5,8 +5,8 @@
 mod common;
 
 use common::{blob_in, checkpoint, Fixture};
-use sst_local_state::commit::{commit, CommitOptions};
-use sst_local_state::prepare::{prepare, PrepareOptions};
+use sst_local_state::ops::commit::{commit, CommitOptions};
+use sst_local_state::ops::prepare::{prepare, PrepareOptions};
 use sst_local_state::Env;
 
 fn options(fx: &Fixture, f: impl FnOnce(&mut CommitOptions)) -> CommitOptions {

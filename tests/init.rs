@@ -7,7 +7,7 @@ mod common;
 
 use camino::Utf8PathBuf;
 use common::Fixture;
-use sst_local_state::init::{init, InitOptions, InitReport};
+use sst_local_state::ops::init::{init, InitOptions, InitReport};
 use sst_local_state::Env;
 
 fn init_with(

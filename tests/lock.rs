@@ -242,7 +242,7 @@ fn a_ttl_or_timeout_out_of_bounds_is_invalid_option_and_nothing_is_locked() {
 /// `lock-a-b-c.json`: one app's commit or unlock released the other's lock.
 #[test]
 fn records_of_two_apps_never_collide_and_an_old_named_record_is_still_read() {
-    use sst_local_state::commit::{commit, CommitOptions};
+    use sst_local_state::ops::commit::{commit, CommitOptions};
     let fx = Fixture::new();
     let repo = fx.git_init();
     let bare = fx.add_origin(&repo);

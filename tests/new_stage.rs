@@ -8,7 +8,7 @@
 mod common;
 
 use common::{env_with, Fixture};
-use sst_local_state::prepare::{prepare, PrepareOptions, PrepareReport};
+use sst_local_state::ops::prepare::{prepare, PrepareOptions, PrepareReport};
 use sst_local_state::Caller;
 use sst_local_state::Result;
 

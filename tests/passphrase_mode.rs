@@ -6,8 +6,8 @@
 mod common;
 
 use common::{blob_in, commit_all, Fixture};
-use sst_local_state::commit::{commit, CommitOptions};
-use sst_local_state::prepare::{prepare, PrepareOptions};
+use sst_local_state::ops::commit::{commit, CommitOptions};
+use sst_local_state::ops::prepare::{prepare, PrepareOptions};
 
 /// A repository in env mode: dev's state and secrets, no passphrase file.
 fn env_project() -> (Fixture, git2::Repository) {

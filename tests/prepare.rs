@@ -3,14 +3,14 @@
 mod common;
 
 use common::{checkpoint, encrypt_with, Fixture};
-use sst_local_state::prepare::{prepare, Action, PrepareOptions};
-use sst_local_state::status::{status, SyncState};
+use sst_local_state::ops::prepare::{prepare, Action, PrepareOptions};
+use sst_local_state::ops::status::{status, SyncState};
 
 fn run(
     fx: &Fixture,
     stage: &str,
     f: impl FnOnce(&mut PrepareOptions),
-) -> sst_local_state::Result<sst_local_state::prepare::PrepareReport> {
+) -> sst_local_state::Result<sst_local_state::ops::prepare::PrepareReport> {
     let mut options = PrepareOptions {
         common: fx.options(stage),
         ..PrepareOptions::default()

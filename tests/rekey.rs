@@ -8,10 +8,10 @@ mod common;
 
 use camino::Utf8Path;
 use common::{blob_in, commit_all, Fixture};
-use sst_local_state::init::{init, InitOptions};
-use sst_local_state::rekey::rekey;
+use sst_local_state::ops::init::{init, InitOptions};
+use sst_local_state::ops::rekey::rekey;
+use sst_local_state::ops::secrets::SecretsOptions;
 use sst_local_state::seal;
-use sst_local_state::secrets::SecretsOptions;
 use sst_local_state::Env;
 
 struct Key {
@@ -248,7 +248,7 @@ fn encrypt_migrates_every_plain_passphrase_in_one_commit() {
     let (fx, repo, bare) = plain_project(&a);
     let before = tip(&bare);
     // no key needed to encrypt
-    let report = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
+    let report = sst_local_state::ops::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
     assert!(report.pushed, "{report:?}");
     let pushed = tip(&bare);
     assert_ne!(pushed, before);
@@ -307,7 +307,7 @@ fn encrypt_migrates_every_plain_passphrase_in_one_commit() {
         ("GITHUB_REPOSITORY", "o/r"),
         ("GITHUB_RUN_ID", "42"),
     ]);
-    sst_local_state::encrypt::encrypt(&options(&fx2), &ci).unwrap();
+    sst_local_state::ops::encrypt::encrypt(&options(&fx2), &ci).unwrap();
     let ci_msg = bare2
         .find_commit(tip(&bare2))
         .unwrap()
@@ -319,7 +319,7 @@ fn encrypt_migrates_every_plain_passphrase_in_one_commit() {
         "{ci_msg}"
     );
     // the record lets rekey see that nothing changed; encrypt again has nothing to do
-    let again = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
+    let again = sst_local_state::ops::encrypt::encrypt(&options(&fx), &fx.env()).unwrap();
     assert!(!again.committed);
     let rekeyed = rekey(&options(&fx), &with_key(&a)).unwrap();
     assert!(!rekeyed.committed, "{rekeyed:?}");
@@ -331,7 +331,7 @@ fn encrypt_needs_recipients_and_refuses_a_differing_pair() {
     let a = key();
     let (fx, _repo, bare) = plain_project(&a);
     std::fs::remove_file(fx.project.join("infra/state/age-recipients.txt")).unwrap();
-    let err = sst_local_state::encrypt::encrypt(&options(&fx), &fx.env()).unwrap_err();
+    let err = sst_local_state::ops::encrypt::encrypt(&options(&fx), &fx.env()).unwrap_err();
     assert!(err.to_string().contains("init"), "{err}");
     assert!(!err.to_string().contains("dev-passphrase"), "{err}");
 
@@ -342,7 +342,7 @@ fn encrypt_needs_recipients_and_refuses_a_differing_pair() {
     let mut o = options(&fx);
     o.no_push = true;
     o.branch = None;
-    let err = sst_local_state::encrypt::encrypt(&o, &with_key(&a)).unwrap_err();
+    let err = sst_local_state::ops::encrypt::encrypt(&o, &with_key(&a)).unwrap_err();
     assert!(err.to_string().contains("differs"), "{err}");
     assert!(
         !err.to_string().contains("another") && !err.to_string().contains("dev-passphrase"),
@@ -355,7 +355,7 @@ fn encrypt_needs_recipients_and_refuses_a_differing_pair() {
 fn status_says_who_can_open_each_passphrase_and_how_many_recipients_it_has() {
     let (a, b, c) = (key(), key(), key());
     let (fx, _repo, _bare) = sealed_project(&a, &b);
-    let st = |vars: &Env| sst_local_state::status::status(&fx.options("dev"), vars).unwrap();
+    let st = |vars: &Env| sst_local_state::ops::status::status(&fx.options("dev"), vars).unwrap();
     let with_a = st(&with_key(&a));
     assert_eq!(with_a.passphrases.len(), 2);
     for p in &with_a.passphrases {
@@ -391,7 +391,7 @@ fn prepare_and_status_say_when_a_rekey_is_due() {
     let valid = Fixture::new().passphrase();
     let (fx, _repo, _bare) = sealed_project_with(&a, &b, valid.as_bytes(), valid.as_bytes());
     let codes = |vars: &Env| -> Vec<&'static str> {
-        let st = sst_local_state::status::status(&fx.options("dev"), vars).unwrap();
+        let st = sst_local_state::ops::status::status(&fx.options("dev"), vars).unwrap();
         st.warnings.iter().map(|w| w.code()).collect()
     };
     // no record yet: nothing can be said
@@ -400,8 +400,8 @@ fn prepare_and_status_say_when_a_rekey_is_due() {
     assert!(!codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
     recipients(&fx, &[&a, &b, &c]);
     assert!(codes(&with_key(&a)).contains(&"REKEY_NEEDED"));
-    let prepared = sst_local_state::prepare::prepare(
-        &sst_local_state::prepare::PrepareOptions {
+    let prepared = sst_local_state::ops::prepare::prepare(
+        &sst_local_state::ops::prepare::PrepareOptions {
             common: fx.options("dev"),
             ..Default::default()
         },
@@ -419,7 +419,7 @@ fn prepare_and_status_say_when_a_rekey_is_due() {
     // env mode: a passphrase the repository still holds is named as not used
     let mut o = fx.options("dev");
     o.passphrase_mode = Some("env".into());
-    let st = sst_local_state::status::status(&o, &common::env_with(&[])).unwrap();
+    let st = sst_local_state::ops::status::status(&o, &common::env_with(&[])).unwrap();
     assert!(
         st.warnings
             .iter()
@@ -490,8 +490,8 @@ impl Machine {
         }
     }
 
-    fn commit(&self, stage: &str, key: &Key) -> sst_local_state::commit::CommitReport {
-        let options = sst_local_state::commit::CommitOptions {
+    fn commit(&self, stage: &str, key: &Key) -> sst_local_state::ops::commit::CommitReport {
+        let options = sst_local_state::ops::commit::CommitOptions {
             common: sst_local_state::CommonOptions {
                 stage: Some(stage.into()),
                 cwd: Some(self.dir.clone()),
@@ -501,7 +501,7 @@ impl Machine {
             branch: Some("main".into()),
             ..Default::default()
         };
-        sst_local_state::commit::commit(&options, &with_key(key)).unwrap()
+        sst_local_state::ops::commit::commit(&options, &with_key(key)).unwrap()
     }
 }
 
@@ -577,8 +577,8 @@ fn a_clone_made_before_a_revocation_seals_new_passphrases_to_the_branchs_list() 
 
     // the revoked key on a fresh clone: DECRYPT_FAILED names it, not listed
     let fresh = Machine::clone(&fx, "fresh");
-    let prepared = sst_local_state::prepare::prepare(
-        &sst_local_state::prepare::PrepareOptions {
+    let prepared = sst_local_state::ops::prepare::prepare(
+        &sst_local_state::ops::prepare::PrepareOptions {
             common: sst_local_state::CommonOptions {
                 stage: Some("qa".into()),
                 cwd: Some(fresh.dir.clone()),
@@ -661,7 +661,7 @@ fn rekey_repairs_files_sealed_to_a_stale_list_whatever_the_record_says() {
     .is_some());
 
     // status and prepare say a rekey is due, naming the files whose header shows it
-    let st = sst_local_state::status::status(&fx.options("dev"), &with_key(&a)).unwrap();
+    let st = sst_local_state::ops::status::status(&fx.options("dev"), &with_key(&a)).unwrap();
     let w = st
         .warnings
         .iter()
@@ -703,7 +703,7 @@ fn rekey_repairs_files_sealed_to_a_stale_list_whatever_the_record_says() {
     ] {
         assert_closed_to(&bare, now, stage, plain, &b, &[&a, &c]);
     }
-    let st = sst_local_state::status::status(&fx.options("dev"), &with_key(&a)).unwrap();
+    let st = sst_local_state::ops::status::status(&fx.options("dev"), &with_key(&a)).unwrap();
     assert!(
         !st.warnings.iter().any(|w| w.code() == "REKEY_NEEDED"),
         "{:?}",

@@ -10,9 +10,9 @@
 mod common;
 
 use common::{blob_in, Fixture};
-use sst_local_state::commit::{commit, CommitOptions, CommitReport};
-use sst_local_state::prepare::{prepare, PrepareOptions, PrepareReport};
-use sst_local_state::status::{status, SyncState};
+use sst_local_state::ops::commit::{commit, CommitOptions, CommitReport};
+use sst_local_state::ops::prepare::{prepare, PrepareOptions, PrepareReport};
+use sst_local_state::ops::status::{status, SyncState};
 use sst_local_state::Result;
 
 const APP: &str = "infra/state/app/dev.json";

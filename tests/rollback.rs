@@ -343,7 +343,7 @@ fn forced_without_a_key_a_rollback_never_undoes_a_rekey() {
     let bare = fx.add_origin(&repo);
     // k2 is revoked: removed from the list, rekey pushed (by a member holding k1)
     list(&[&k1]);
-    let mut rekey_options = sst_local_state::secrets::SecretsOptions {
+    let mut rekey_options = sst_local_state::ops::secrets::SecretsOptions {
         common: fx.options("dev"),
         branch: Some("main".into()),
         ..Default::default()
@@ -351,7 +351,7 @@ fn forced_without_a_key_a_rollback_never_undoes_a_rekey() {
     rekey_options.common.stage = None;
     let with_k1 = common::env_with(&[("SST_LOCAL_STATE_AGE_KEY", &k1.0)]);
     assert!(
-        sst_local_state::rekey::rekey(&rekey_options, &with_k1)
+        sst_local_state::ops::rekey::rekey(&rekey_options, &with_k1)
             .unwrap()
             .pushed
     );
@@ -398,7 +398,7 @@ fn forced_without_a_key_a_rollback_never_undoes_a_rekey() {
     );
     // rekey finds nothing undone
     assert!(
-        !sst_local_state::rekey::rekey(&rekey_options, &with_k1)
+        !sst_local_state::ops::rekey::rekey(&rekey_options, &with_k1)
             .unwrap()
             .committed
     );

@@ -8,8 +8,8 @@ mod common;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use common::{blob_in, checkpoint, Fixture};
-use sst_local_state::commit::{commit, CommitOptions};
-use sst_local_state::prepare::{prepare, PrepareOptions};
+use sst_local_state::ops::commit::{commit, CommitOptions};
+use sst_local_state::ops::prepare::{prepare, PrepareOptions};
 
 const APP: &str = "infra/state/app/dev.json";
 
@@ -28,7 +28,7 @@ fn prepare_into(
     fx: &Fixture,
     stage: &str,
     config: &Utf8Path,
-) -> sst_local_state::Result<sst_local_state::prepare::PrepareReport> {
+) -> sst_local_state::Result<sst_local_state::ops::prepare::PrepareReport> {
     let mut o = PrepareOptions {
         common: fx.options(stage),
         ..Default::default()

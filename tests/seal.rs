@@ -4,10 +4,10 @@
 mod common;
 
 use common::{blob_in, checkpoint, Fixture};
-use sst_local_state::commit::{commit, CommitOptions};
-use sst_local_state::init::{init, InitOptions};
-use sst_local_state::prepare::{prepare, PrepareOptions};
-use sst_local_state::status::{status, SyncState};
+use sst_local_state::ops::commit::{commit, CommitOptions};
+use sst_local_state::ops::init::{init, InitOptions};
+use sst_local_state::ops::prepare::{prepare, PrepareOptions};
+use sst_local_state::ops::status::{status, SyncState};
 use sst_local_state::Env;
 
 fn env(pairs: &[(&str, &str)]) -> Env {
@@ -34,7 +34,7 @@ fn first_deploy() -> (Fixture, git2::Repository) {
 fn commit_local(
     fx: &Fixture,
     vars: &Env,
-) -> sst_local_state::Result<sst_local_state::commit::CommitReport> {
+) -> sst_local_state::Result<sst_local_state::ops::commit::CommitReport> {
     commit(
         &CommitOptions {
             common: fx.options("dev"),

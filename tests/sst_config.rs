@@ -6,8 +6,8 @@
 mod common;
 
 use common::Fixture;
-use sst_local_state::prepare::{prepare, PrepareOptions, PrepareReport};
-use sst_local_state::status::status;
+use sst_local_state::ops::prepare::{prepare, PrepareOptions, PrepareReport};
+use sst_local_state::ops::status::status;
 
 /// A config whose `app()` returns `{ name: "deep", home, x: [[[…0…]]] }`, `depth` brackets deep.
 fn deep_config(fx: &Fixture, depth: usize, home: &str) {

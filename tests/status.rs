@@ -4,8 +4,8 @@
 mod common;
 
 use common::{checkpoint, Fixture};
-use sst_local_state::prepare::{prepare, PrepareOptions};
-use sst_local_state::status::{status, StatusReport, SyncState};
+use sst_local_state::ops::prepare::{prepare, PrepareOptions};
+use sst_local_state::ops::status::{status, StatusReport, SyncState};
 
 fn prepared() -> Fixture {
     let fx = Fixture::new();

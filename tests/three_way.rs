@@ -8,8 +8,8 @@ mod common;
 
 use camino::Utf8PathBuf;
 use common::{checkpoint, Fixture};
-use sst_local_state::commit::{commit, CommitOptions};
-use sst_local_state::prepare::{prepare, Action, PrepareOptions, PrepareReport};
+use sst_local_state::ops::commit::{commit, CommitOptions};
+use sst_local_state::ops::prepare::{prepare, Action, PrepareOptions, PrepareReport};
 use sst_local_state::Result;
 
 fn run(fx: &Fixture, force: bool) -> Result<PrepareReport> {

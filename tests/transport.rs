@@ -8,8 +8,8 @@ mod common;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use common::{checkpoint, Fixture};
-use sst_local_state::commit::{commit, CommitOptions, CommitReport};
-use sst_local_state::prepare::{prepare, PrepareOptions};
+use sst_local_state::ops::commit::{commit, CommitOptions, CommitReport};
+use sst_local_state::ops::prepare::{prepare, PrepareOptions};
 use sst_local_state::Env;
 use sst_local_state::Result;
 

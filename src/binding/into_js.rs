@@ -8,12 +8,12 @@ use super::{
     PassphraseAccess, PrepareResult, PreparedFile, RunResult, SstLockInfo, StatusResult, StepTime,
     UnlockResult, WarningInfo,
 };
-use crate::commit::{ChangedFile, CommitReport, Step};
+use crate::ops::commit::{ChangedFile, CommitReport, Step};
+use crate::ops::prepare::{FileOutcome, PrepareReport};
+use crate::ops::status::{self, StatusReport};
 use crate::ops::{lock, run};
-use crate::prepare::{FileOutcome, PrepareReport};
 use crate::sst::lock::SstLock;
-use crate::state::CheckpointInfo;
-use crate::status::{self, StatusReport};
+use crate::stage::state::CheckpointInfo;
 use crate::warning::Warning;
 
 impl From<lock::Holder> for LockHolder {
@@ -246,8 +246,8 @@ impl From<CommitReport> for CommitResult {
 #[cfg(test)]
 mod tests {
     use crate::ops::doctor::Level;
-    use crate::prepare::Action;
-    use crate::status::SyncState;
+    use crate::ops::prepare::Action;
+    use crate::ops::status::SyncState;
 
     #[test]
     fn as_str_is_the_serde_name() {

@@ -8,17 +8,17 @@ mod option_keys;
 mod options;
 pub mod passphrases;
 
-use crate::ops::{lock, run};
-use crate::{cli, commit, config_dir, error, prepare, render, status};
-
 use std::collections::{BTreeMap, HashMap};
 
-use napi_derive::napi;
-
-use crate::config_dir::Platform;
-use crate::env::Env as ProcessEnv;
 use napi::bindgen_prelude::{JsError, JsObjectValue, JsValue, Object, PromiseRaw, ToNapiValue};
 use napi::Env;
+use napi_derive::napi;
+
+use crate::cli::{self, render};
+use crate::env::Env as ProcessEnv;
+use crate::error;
+use crate::ops::{commit, lock, prepare, run, status};
+use crate::sst::config_dir::{self, Platform};
 use options::{js_options, optional_options_from_js, options_from_js, JsOptions};
 
 fn js_error(error: error::Error) -> napi::Error<String> {
@@ -689,23 +689,13 @@ pub fn run_stage<'env>(
     options: Object<'_>,
 ) -> napi::Result<PromiseRaw<'env, RunResult>> {
     let core = options_from_js(options, "runStage").and_then(|options: RunOptions| {
-        let common = options.common();
         Ok(run::RunOptions {
+            common: options.common(),
             lock: options.lock_request(None)?,
-            prepare: prepare::PrepareOptions {
-                common: common.clone(),
-                branch: options.branch.clone(),
-                remote: options.remote.clone(),
-                allow_new_stage: options.allow_new_stage,
-                ..prepare::PrepareOptions::default()
-            },
-            commit: commit::CommitOptions {
-                common,
-                message: options.message,
-                branch: options.branch,
-                remote: options.remote,
-                ..commit::CommitOptions::default()
-            },
+            branch: options.branch,
+            remote: options.remote,
+            message: options.message,
+            allow_new_stage: options.allow_new_stage,
             command: options.command,
         })
     });

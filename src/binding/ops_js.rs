@@ -16,7 +16,7 @@ use crate::ops::history::{self, HistoryEntry, HistoryReport};
 use crate::ops::prune::{self, PruneReport};
 use crate::ops::rollback::{self, RollbackReport};
 use crate::ops::show::{self, ShowReport, TypeCount};
-use crate::passphrase_mode::PassphraseMode;
+use crate::stage::passphrase_mode::PassphraseMode;
 
 js_options! {
     #[doc = "Options of `stageHistory`."]

@@ -12,7 +12,7 @@ use napi::Env;
 use super::option_keys;
 use crate::error;
 use crate::ops::lock::LockRequest;
-use crate::project::{Caller, CommonOptions};
+use crate::stage::project::{Caller, CommonOptions};
 
 /// Declares a `#[napi(object)]` options struct (with `Default`) and its
 /// [`JsOptions`] impl. Fields are written as usual, except that a shared

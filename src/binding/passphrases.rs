@@ -8,7 +8,7 @@ use napi_derive::napi;
 use super::options::{js_options, optional_options_from_js, JsOptions};
 use super::{spawn_blocking, WarningInfo};
 use crate::env::Env as ProcessEnv;
-use crate::secrets::{SecretsOptions, SecretsReport};
+use crate::ops::secrets::{SecretsOptions, SecretsReport};
 
 js_options! {
     #[doc = "Options of `rekeyPassphrases` and `encryptPassphrases`."]
@@ -136,7 +136,7 @@ pub fn rekey_passphrases<'env>(
     env: &'env Env,
     options: Option<Object<'_>>,
 ) -> napi::Result<PromiseRaw<'env, PassphrasesResult>> {
-    run(env, options, "rekeyPassphrases", crate::rekey::rekey)
+    run(env, options, "rekeyPassphrases", crate::ops::rekey::rekey)
 }
 
 /// Migrates every plain `<stateDir>/passphrase/<stage>.json` (and
@@ -153,5 +153,10 @@ pub fn encrypt_passphrases<'env>(
     env: &'env Env,
     options: Option<Object<'_>>,
 ) -> napi::Result<PromiseRaw<'env, PassphrasesResult>> {
-    run(env, options, "encryptPassphrases", crate::encrypt::encrypt)
+    run(
+        env,
+        options,
+        "encryptPassphrases",
+        crate::ops::encrypt::encrypt,
+    )
 }

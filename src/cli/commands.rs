@@ -6,15 +6,15 @@ use serde_json::json;
 
 use super::{render, to_json, CommitArgs, GlobalArgs, InitArgs, LockArgs, LocksArgs};
 use super::{PrepareArgs, RunArgs, SecretsArgs, StageArgs, Ui, UnlockArgs};
-use crate::commit::CommitOptions;
-use crate::config_dir::{resolve_config_dir, Platform};
 use crate::env::Env;
 use crate::error::Result;
-use crate::init::InitOptions;
+use crate::ops::commit::CommitOptions;
+use crate::ops::init::InitOptions;
 use crate::ops::lock::{ListOptions, LockOptions, UnlockOptions};
+use crate::ops::prepare::PrepareOptions;
 use crate::ops::run::RunOptions;
-use crate::prepare::PrepareOptions;
-use crate::project::{Caller, CommonOptions};
+use crate::sst::config_dir::{resolve_config_dir, Platform};
+use crate::stage::project::{Caller, CommonOptions};
 
 /// `prepare`: restores the stage's state; the paths it used with `--verbose`.
 pub(super) fn prepare(
@@ -36,7 +36,7 @@ pub(super) fn prepare(
         remote: args.locked.place.remote.clone(),
         allow_new_stage: args.allow_new_stage.then_some(true),
     };
-    let report = crate::prepare::prepare(&options, env)?;
+    let report = crate::ops::prepare::prepare(&options, env)?;
     ui.detail(&format!("project root {}", report.project_root));
     ui.detail(&format!("state folder {}", report.state_dir));
     for f in &report.files {
@@ -70,7 +70,7 @@ pub(super) fn commit(
         trailers: Vec::new(),
         run_lock: None,
     };
-    let report = crate::commit::commit(&options, env)?;
+    let report = crate::ops::commit::commit(&options, env)?;
     if let Some(url) = &report.remote_url {
         ui.detail(&format!("remote {url}"));
     }
@@ -87,7 +87,7 @@ pub(super) fn status(
     env: &Env,
     ui: &mut Ui<'_>,
 ) -> Result<()> {
-    let report = crate::status::status(&args.common(global), env)?;
+    let report = crate::ops::status::status(&args.common(global), env)?;
     ui.result(&render::status(&report), &to_json(&report));
     ui.warn_all(&report.warnings);
     Ok(())
@@ -106,7 +106,7 @@ pub(super) fn init(args: &InitArgs, global: &GlobalArgs, env: &Env, ui: &mut Ui<
         key_file: args.key_file.clone(),
         recipient: args.recipient.clone(),
     };
-    let report = crate::init::init(&options, env)?;
+    let report = crate::ops::init::init(&options, env)?;
     ui.result(&render::init(&report), &to_json(&report));
     Ok(())
 }
@@ -181,25 +181,15 @@ pub(super) fn run(args: &RunArgs, global: &GlobalArgs, env: &Env, ui: &mut Ui<'_
     Ok(report.exit_code)
 }
 
-/// The options of `run`: its prepare and commit share the stage, branch and remote.
+/// The options of `run`, given once for its prepare, lock and commit.
 fn run_options(args: &RunArgs, global: &GlobalArgs) -> RunOptions {
-    let common = args.stage.common(global);
     RunOptions {
-        prepare: PrepareOptions {
-            common: common.clone(),
-            branch: args.branch.clone(),
-            remote: args.place.remote.clone(),
-            allow_new_stage: args.allow_new_stage.then_some(true),
-            ..PrepareOptions::default()
-        },
-        commit: CommitOptions {
-            common,
-            message: args.message.clone(),
-            branch: args.branch.clone(),
-            remote: args.place.remote.clone(),
-            ..CommitOptions::default()
-        },
+        common: args.stage.common(global),
+        branch: args.branch.clone(),
+        remote: args.place.remote.clone(),
+        message: args.message.clone(),
         lock: args.wait.request(&args.place),
+        allow_new_stage: args.allow_new_stage.then_some(true),
         command: args.command.clone(),
     }
 }
@@ -211,7 +201,7 @@ pub(super) fn rekey(
     env: &Env,
     ui: &mut Ui<'_>,
 ) -> Result<()> {
-    let report = crate::rekey::rekey(&args.options(global), env)?;
+    let report = crate::ops::rekey::rekey(&args.options(global), env)?;
     secrets_result(ui, "rekey", &report);
     Ok(())
 }
@@ -223,13 +213,13 @@ pub(super) fn encrypt(
     env: &Env,
     ui: &mut Ui<'_>,
 ) -> Result<()> {
-    let report = crate::encrypt::encrypt(&args.options(global), env)?;
+    let report = crate::ops::encrypt::encrypt(&args.options(global), env)?;
     secrets_result(ui, "encrypt", &report);
     Ok(())
 }
 
 /// The result of a project-wide passphrase command, with its warnings.
-fn secrets_result(ui: &mut Ui<'_>, command: &str, report: &crate::secrets::SecretsReport) {
+fn secrets_result(ui: &mut Ui<'_>, command: &str, report: &crate::ops::secrets::SecretsReport) {
     ui.message_detail(report.message.as_deref());
     ui.result(&render::secrets(command, report), &to_json(report));
     ui.warn_all(&report.warnings);

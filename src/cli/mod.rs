@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::ops::lock::LockRequest;
-use crate::project::{Caller, CommonOptions};
+use crate::stage::project::{Caller, CommonOptions};
 
 fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("reports serialise to JSON")
@@ -119,8 +119,8 @@ struct SecretsArgs {
 }
 
 impl SecretsArgs {
-    fn options(&self, global: &GlobalArgs) -> crate::secrets::SecretsOptions {
-        crate::secrets::SecretsOptions {
+    fn options(&self, global: &GlobalArgs) -> crate::ops::secrets::SecretsOptions {
+        crate::ops::secrets::SecretsOptions {
             common: CommonOptions {
                 cwd: global.cwd.clone(),
                 state_dir: self.state_dir.clone(),

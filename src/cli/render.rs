@@ -4,11 +4,11 @@ use std::fmt::Write;
 
 use camino::Utf8Path;
 
-use crate::commit::CommitReport;
-use crate::init::InitReport;
+use crate::ops::commit::CommitReport;
+use crate::ops::init::InitReport;
 use crate::ops::lock::{LockInfo, LockReport, UnlockReport};
-use crate::prepare::{Action, PrepareReport};
-use crate::status::{StatusReport, SyncState};
+use crate::ops::prepare::{Action, PrepareReport};
+use crate::ops::status::{StatusReport, SyncState};
 
 fn rel<'a>(path: &'a Utf8Path, base: &Utf8Path) -> &'a Utf8Path {
     path.strip_prefix(base).unwrap_or(path)
@@ -68,7 +68,7 @@ pub fn prepare(r: &PrepareReport) -> String {
         let kept = r
             .files
             .iter()
-            .any(|f| f.kind == crate::Kind::App && f.action == Action::Kept);
+            .any(|f| f.kind == crate::stage::layout::Kind::App && f.action == Action::Kept);
         let whose = if kept {
             " (the config dir's, kept: commit saves it)"
         } else {
@@ -110,7 +110,7 @@ pub fn status(r: &StatusReport) -> String {
             r.stage
         );
     }
-    let count = |c: Option<crate::state::CheckpointInfo>| {
+    let count = |c: Option<crate::stage::state::CheckpointInfo>| {
         c.map_or("-".to_string(), |c| c.resources.to_string())
     };
     let _ = writeln!(
@@ -277,7 +277,7 @@ pub fn init(r: &InitReport) -> String {
 }
 
 /// The result of `rekey` / `encrypt`: what changed, where it went, and the notes.
-pub fn secrets(command: &str, r: &crate::secrets::SecretsReport) -> String {
+pub fn secrets(command: &str, r: &crate::ops::secrets::SecretsReport) -> String {
     let mut lines = Vec::new();
     let what = format!(
         "{} passphrase file{}, {} recipient{}",

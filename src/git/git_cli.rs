@@ -30,6 +30,9 @@ mod job;
 /// Env variable: the `git` to run (a path), or `none` to use the built-in
 /// libgit2 transport (HTTPS only) even where git is installed.
 pub const GIT_ENV: &str = "SST_LOCAL_STATE_GIT";
+/// Environment variable holding a token for HTTPS fetches and pushes (git
+/// gets it through a credential helper, libgit2 as a credential).
+pub const TOKEN_ENV: &str = "SST_LOCAL_STATE_GIT_TOKEN";
 /// Env variable: seconds one fetch or push may take (default 300).
 pub const TIMEOUT_ENV: &str = "SST_LOCAL_STATE_GIT_TIMEOUT";
 
@@ -114,7 +117,7 @@ impl GitCli {
             "GIT_CONFIG_SYSTEM",
             "GIT_CONFIG_NOSYSTEM",
             "GIT_CONFIG_COUNT",
-            crate::remote::TOKEN_ENV,
+            TOKEN_ENV,
         ]
         .iter()
         .filter_map(|k| Some((k.to_string(), env.get(k)?.to_string())))

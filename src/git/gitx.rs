@@ -1,12 +1,14 @@
 //! Local git plumbing shared by the commands: where the project sits in its
 //! repository, blob lookups in a commit's tree, trees built from a few
-//! upserted blobs, and index entries for files whose blob is known.
+//! upserted blobs, index entries for files whose blob is known, and HEAD
+//! moved to a new commit by compare-and-swap.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository};
 
 use crate::error::{Error, Result};
-use crate::remote::git_error;
+use crate::git::remote::git_error;
+use crate::warning::Warning;
 
 /// The repository holding `project_root` (`NOT_A_GIT_REPO` when none).
 pub fn discover(project_root: &Utf8Path) -> Result<Repository> {
@@ -164,4 +166,76 @@ fn index_entry(file: &Utf8Path, path: &str, blob: Oid) -> Option<git2::IndexEntr
 #[cfg(not(unix))]
 fn index_entry(_file: &Utf8Path, _path: &str, _blob: Oid) -> Option<git2::IndexEntry> {
     None
+}
+
+/// What [`move_head`] did.
+pub enum HeadMove {
+    /// HEAD (or its branch) points at the state commit; with a warning
+    /// when the index could not be refreshed (a `git` holding its lock).
+    Moved(Option<Warning>),
+    /// Another branch is checked out: left alone.
+    OtherBranch,
+    /// HEAD moved since this run read it (someone committed): left alone.
+    Raced,
+}
+
+/// Moves HEAD to `oid`, keeping an attached branch attached when it is the
+/// pushed branch (any other checked-out branch is left alone), and refreshes
+/// the index entries of our paths only. The move is a compare-and-swap
+/// against `expected`, where HEAD was when the run read it: a commit made
+/// meanwhile (the user's own) is never moved off its branch.
+pub fn move_head(
+    repo: &Repository,
+    oid: Oid,
+    expected: Option<Oid>,
+    branch: Option<&str>,
+    workdir: &Utf8Path,
+    blobs: &[TreeBlob],
+) -> Result<HeadMove> {
+    let g = |e: git2::Error| git_error("updating HEAD", &e);
+    let swap = |name: &str| -> Result<bool> {
+        let result = match expected {
+            Some(current) => {
+                repo.reference_matching(name, oid, true, current, "sst-local-state: state commit")
+            }
+            // an unborn branch: create it only if nobody did meanwhile
+            None => repo.reference(name, oid, false, "sst-local-state: state commit"),
+        };
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Exists
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(g(e)),
+        }
+    };
+    let head_ref = repo.find_reference("HEAD").map_err(g)?;
+    let attached = head_ref
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .map(str::to_string);
+    let swapped = match (attached, branch) {
+        // the checked-out branch is the one we committed to: move it along
+        (Some(target), Some(b)) if target == format!("refs/heads/{b}") => swap(&target)?,
+        (Some(target), None) => swap(&target)?,
+        // another branch is checked out: leave it alone
+        (Some(_), Some(_)) => return Ok(HeadMove::OtherBranch),
+        (None, _) => swap("HEAD")?,
+    };
+    if !swapped {
+        return Ok(HeadMove::Raced);
+    }
+    Ok(HeadMove::Moved(
+        refresh_index(repo, workdir, blobs)
+            .err()
+            .map(|e| Warning::IndexNotRefreshed {
+                reason: e.message().to_string(),
+            }),
+    ))
 }

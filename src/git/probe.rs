@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::urlmatch::parse_url;
+use crate::git::urlmatch::parse_url;
 
 // The TLS of https:// probes: OpenSSL with the system's CA certificates on
 // Linux and macOS, SChannel with the Windows certificate store on Windows.
@@ -50,7 +50,7 @@ pub fn redirects(url: &str, service: &str) -> Probe {
     let Some(start) = origin(url) else {
         return Probe::Unknown(format!("not an http(s) URL: {url}"));
     };
-    let base = crate::remote::strip_userinfo(url);
+    let base = crate::git::redact::strip_userinfo(url);
     let mut next = format!("{}/info/refs?service={service}", base.trim_end_matches('/'));
     for _ in 0..MAX_HOPS {
         match request(&next) {
@@ -58,7 +58,7 @@ pub fn redirects(url: &str, service: &str) -> Probe {
             Ok(Some(location)) => {
                 let absolute = resolve(&next, &location);
                 if origin(&absolute).as_deref() != Some(start.as_str()) {
-                    return Probe::Elsewhere(crate::redact::redact_url(&absolute));
+                    return Probe::Elsewhere(crate::git::redact::redact_url(&absolute));
                 }
                 next = absolute;
             }

@@ -1,5 +1,6 @@
 //! Redaction of credentials in URLs, HTTP `Authorization` headers and known
-//! secrets, so remote URLs, git errors and logs can be shown safely.
+//! secrets, so remote URLs, git errors and logs can be shown safely; and a
+//! URL's credentials taken out ([`strip_userinfo`]).
 //!
 //! Rules:
 //!
@@ -183,11 +184,37 @@ fn replace_ranges(text: &str, ranges: &[(usize, usize)]) -> String {
     out
 }
 
+/// `url` without `user[:password]@`.
+pub fn strip_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const GHP: &str = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+
+    #[test]
+    fn userinfo_is_stripped() {
+        assert_eq!(
+            strip_userinfo("https://org@dev.azure.com/o/p/_git/r"),
+            "https://dev.azure.com/o/p/_git/r"
+        );
+        assert_eq!(strip_userinfo("https://u:p@h/a@b"), "https://h/a@b");
+        assert_eq!(strip_userinfo("https://h/r"), "https://h/r");
+        assert_eq!(
+            strip_userinfo("git@github.com:o/r.git"),
+            "git@github.com:o/r.git"
+        );
+    }
 
     #[test]
     fn password_is_masked() {

@@ -1,6 +1,6 @@
 //! Fetch and push, exactly as `git fetch` / `git push` would in the same
 //! checkout: through the `git` command-line tool wherever it is installed
-//! (see [`crate::git_cli`]), for https, ssh and path remotes alike.
+//! (see [`crate::git::git_cli`]), for https, ssh and path remotes alike.
 //!
 //! Where there is no `git` (slim CI containers whose checkout the runner
 //! made), HTTPS remotes still work through libgit2: `http.extraheader`
@@ -26,12 +26,10 @@ use git2::{
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::git_cli::{self, Failure, GitCli};
-use crate::redact::{redact_text, redact_url};
-use crate::urlmatch::{extra_headers, ConfigEntry};
+use crate::git::git_cli::{self, Failure, GitCli, TOKEN_ENV};
+use crate::git::redact::{redact_text, redact_url, strip_userinfo};
+use crate::git::urlmatch::{extra_headers, ConfigEntry};
 
-/// Environment variable holding a token for HTTPS pushes.
-pub const TOKEN_ENV: &str = "SST_LOCAL_STATE_GIT_TOKEN";
 /// How many times a network failure is retried.
 const NETWORK_ATTEMPTS: u32 = 3;
 
@@ -134,7 +132,8 @@ impl<'r> Remote<'r> {
         }
         let headers = extra_headers(&entries, &raw_url);
         let has_auth_header = headers.iter().any(|h| is_authorization(h));
-        let url_has_password = crate::urlmatch::parse_url(&raw_url).is_some_and(|u| u.has_password);
+        let url_has_password =
+            crate::git::urlmatch::parse_url(&raw_url).is_some_and(|u| u.has_password);
         // Never an Authorization header and URL credentials at once.
         let url = if has_auth_header {
             strip_userinfo(&raw_url)
@@ -261,6 +260,18 @@ impl<'r> Remote<'r> {
     /// ref's own status (a rejected push can return `Ok` from libgit2).
     pub fn push(&self, oid: Oid, branch: &str, expected: Option<Oid>) -> Result<PushOutcome> {
         self.push_along(oid, branch, expected, &[])
+    }
+
+    /// As git does after a push that landed: `refs/remotes/<remote>/<branch>`
+    /// follows the pushed commit (best effort: a stale tracking ref costs a
+    /// fetch later, never a wrong push, which is a compare-and-swap).
+    pub fn track_pushed(&self, branch: &str, oid: Oid) {
+        let _ = self.repo.reference(
+            &format!("refs/remotes/{}/{branch}", self.name),
+            oid,
+            true,
+            "sst-local-state: push",
+        );
     }
 
     /// [`Remote::push`], with `along` updated in the same atomic push (git
@@ -540,13 +551,13 @@ impl<'r> Remote<'r> {
         if !sends_credentials || !self.url.contains("://") {
             return Ok(());
         }
-        match crate::probe::redirects(&self.url, service) {
-            crate::probe::Probe::Elsewhere(location) => Err(Error::RedirectRefused {
+        match crate::git::probe::redirects(&self.url, service) {
+            crate::git::probe::Probe::Elsewhere(location) => Err(Error::RedirectRefused {
                 url: self.display_url.clone(),
                 location,
             }),
             // no answer: libgit2 reports the real network error itself
-            crate::probe::Probe::SameOrigin | crate::probe::Probe::Unknown(_) => Ok(()),
+            crate::git::probe::Probe::SameOrigin | crate::git::probe::Probe::Unknown(_) => Ok(()),
         }
     }
 
@@ -582,11 +593,11 @@ impl<'r> Remote<'r> {
         let mut callbacks = RemoteCallbacks::new();
         let config = self.repo.config().ok();
         let mut calls = 0u32;
-        let home = crate::probe::origin(&self.url);
+        let home = crate::git::probe::origin(&self.url);
         callbacks.credentials(move |url, username, allowed| {
             calls += 1;
             // a credential only ever goes to the remote's own origin
-            if crate::probe::origin(url) != home {
+            if crate::git::probe::origin(url) != home {
                 return Err(git2::Error::new(
                     ErrorCode::Auth,
                     ErrorClass::Http,
@@ -814,7 +825,7 @@ fn configure_cli(
         settings.push(("http.followRedirects".to_string(), "false".to_string()));
     }
     if let (true, Some(origin)) = (has_token, http_origin(url)) {
-        let user = crate::urlmatch::parse_url(url).is_some_and(|u| u.user.is_some());
+        let user = crate::git::urlmatch::parse_url(url).is_some_and(|u| u.user.is_some());
         let username = if user {
             ""
         } else {
@@ -852,18 +863,6 @@ fn is_authorization(header: &str) -> bool {
         .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case("authorization"))
 }
 
-/// `url` without `user[:password]@`.
-pub fn strip_userinfo(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => url.to_string(),
-    }
-}
-
 /// A libgit2 failure as our error, with URL credentials and Authorization
 /// header values redacted.
 pub fn git_error(action: &str, e: &git2::Error) -> Error {
@@ -876,20 +875,6 @@ pub fn git_error(action: &str, e: &git2::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn userinfo_is_stripped() {
-        assert_eq!(
-            strip_userinfo("https://org@dev.azure.com/o/p/_git/r"),
-            "https://dev.azure.com/o/p/_git/r"
-        );
-        assert_eq!(strip_userinfo("https://u:p@h/a@b"), "https://h/a@b");
-        assert_eq!(strip_userinfo("https://h/r"), "https://h/r");
-        assert_eq!(
-            strip_userinfo("git@github.com:o/r.git"),
-            "git@github.com:o/r.git"
-        );
-    }
 
     #[test]
     fn errors_are_classified_by_libgit2_wording() {

@@ -3,7 +3,7 @@
 //! `--config-dir`, `--passphrase` when they were given), so that they can
 //! be run as written.
 
-use crate::project::{CommonOptions, StageContext};
+use crate::stage::project::{CommonOptions, StageContext};
 
 /// `--stage <stage>` and every other stage flag `options` gave, shell-quoted.
 pub fn stage_flags(options: &CommonOptions, ctx: &StageContext) -> String {

@@ -9,13 +9,13 @@ use serde::Serialize;
 use crate::ci_env;
 use crate::env::Env;
 use crate::error::Error;
-use crate::guard;
-use crate::layout::{recipients_rel, state_files, Kind};
-use crate::project::{self, Caller, CommonOptions, StageContext};
-use crate::seal::Keyring;
 use crate::sst::lock::read_sst_lock;
+use crate::stage::guard;
+use crate::stage::layout::{self, recipients_rel, state_files, Kind};
+use crate::stage::project::{self, Caller, CommonOptions, StageContext};
 use crate::stage::repo::read_repo_state;
-use crate::state::check_checkpoint;
+use crate::stage::seal::Keyring;
+use crate::stage::state::check_checkpoint;
 
 /// The `sst` versions this release is tested with.
 pub const TESTED_SST_VERSIONS: &[&str] = &["4.17.1"];
@@ -316,7 +316,7 @@ fn passphrase_mode(ctx: &StageContext, env: &Env) -> Check {
         Err(_) if allowed => check(NAME, Level::Warning, "no age-recipients.txt; plaintext passphrases are allowed by your settings").fix("run `sst-local-state init` and commit age-recipients.txt"),
         Err(_) => check(NAME, Level::Warning, format!("no {}: commit refuses a new passphrase (PLAINTEXT_PASSPHRASE)", recipients_rel(ctx)))
             .fix("run `sst-local-state init` and commit age-recipients.txt"),
-        Ok(text) => match crate::seal::parse_recipients(&recipients, &text) {
+        Ok(text) => match crate::stage::seal::parse_recipients(&recipients, &text) {
             Ok(list) if list.is_empty() => check(NAME, Level::Error, format!("{recipients} lists no recipient")).fix("run `sst-local-state init` to add your public key"),
             Ok(list) => check(NAME, Level::Ok, format!("passphrases are age-encrypted to {} recipient(s); no plaintext passphrase in the repository", list.len())),
             Err(e) => Check::from_error(NAME, &e, "fix or remove the malformed line (each line: an age1... public key, or a # comment)"),
@@ -326,14 +326,14 @@ fn passphrase_mode(ctx: &StageContext, env: &Env) -> Check {
 
 /// Which of `paths` git tracks (`None` outside a repository).
 fn gitx_index_paths(ctx: &StageContext, paths: &[Utf8PathBuf]) -> Option<Vec<String>> {
-    let repo = crate::gitx::discover(&ctx.project_root).ok()?;
-    let workdir = crate::gitx::workdir(&repo, &ctx.project_root).ok()?;
+    let repo = crate::git::gitx::discover(&ctx.project_root).ok()?;
+    let workdir = crate::git::gitx::workdir(&repo, &ctx.project_root).ok()?;
     let index = repo.index().ok()?;
     Some(
         paths
             .iter()
             .filter_map(|p| {
-                let rel = crate::gitx::relative_to(&workdir, p).ok()?;
+                let rel = crate::git::gitx::relative_to(&workdir, p).ok()?;
                 index
                     .get_path(rel.as_std_path(), 0)
                     .map(|_| rel.to_string())
@@ -353,7 +353,7 @@ fn remote_name(ctx: &StageContext, env: &Env) -> String {
 /// A git repository with a remote to push state commits to.
 fn git_repo(ctx: &StageContext, env: &Env) -> Check {
     const NAME: &str = "git";
-    let repo = match crate::gitx::discover(&ctx.project_root) {
+    let repo = match crate::git::gitx::discover(&ctx.project_root) {
         Ok(r) => r,
         Err(e) => {
             return Check::from_error(
@@ -384,10 +384,10 @@ fn git_repo(ctx: &StageContext, env: &Env) -> Check {
 /// the credential), and whether the branch accepts a push (a dry run).
 fn git_push(ctx: &StageContext, env: &Env) -> Option<Check> {
     const NAME: &str = "git-push";
-    let repo = crate::gitx::discover(&ctx.project_root).ok()?;
+    let repo = crate::git::gitx::discover(&ctx.project_root).ok()?;
     let name = remote_name(ctx, env);
     repo.find_remote(&name).ok()?;
-    let remote = match crate::remote::Remote::open(&repo, &name, env) {
+    let remote = match crate::git::remote::Remote::open(&repo, &name, env) {
         Ok(r) => r,
         Err(e) => {
             return Some(Check::from_error(
@@ -443,7 +443,7 @@ fn git_push(ctx: &StageContext, env: &Env) -> Option<Check> {
 fn crashed_deploy(ctx: &StageContext) -> Vec<Check> {
     const NAME: &str = "crashed-deploy";
     let mut out = Vec::new();
-    if let Some(lock) = read_sst_lock(ctx) {
+    if let Some(lock) = read_sst_lock(&layout::sst_lock_path(ctx)) {
         out.push(check(NAME, Level::Error, format!("SST's lock {} is held by `{}` since {}: the next deploy fails with \"Concurrent update detected\"", lock.path, lock.command, lock.created))
             .fix(format!("make sure no deploy of {} is running, then `sst unlock --stage {}`", ctx.stage, ctx.stage)));
     }
@@ -477,7 +477,7 @@ fn crashed_deploy(ctx: &StageContext) -> Vec<Check> {
 /// worth knowing whose it was).
 fn stage_lock(ctx: &StageContext, env: &Env) -> Option<Check> {
     const NAME: &str = "stage-lock";
-    let repo = crate::gitx::discover(&ctx.project_root).ok()?;
+    let repo = crate::git::gitx::discover(&ctx.project_root).ok()?;
     let name = remote_name(ctx, env);
     repo.find_remote(&name).ok()?;
     let unlock = format!("sst-local-state unlock --force --stage {}", ctx.stage);

@@ -6,9 +6,9 @@
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::names::{Stage, FALLBACK_STAGE};
-use crate::seal::{self, Keyring};
-use crate::secrets::{self, Change, Planned, SecretsOptions, SecretsReport};
+use crate::ops::secrets::{self, Change, Planned, SecretsOptions, SecretsReport};
+use crate::stage::names::{Stage, FALLBACK_STAGE};
+use crate::stage::seal::{self, Keyring};
 
 /// What the history still holds after `encrypt`, and the remedies.
 pub fn history_note(stages: &[String]) -> String {

@@ -8,12 +8,11 @@
 
 use git2::{Oid, Repository};
 
-use crate::commit::{move_head, HeadMove};
 use crate::error::Result;
-use crate::gitx;
+use crate::git::gitx::{self, move_head, HeadMove};
+use crate::git::remote::git_error;
 use crate::ops::tip;
-use crate::project::StageContext;
-use crate::remote::git_error;
+use crate::stage::project::StageContext;
 use crate::warning::Warning;
 
 /// Where the pushed commit is: `remote`'s `branch`, now at `pushed`, built

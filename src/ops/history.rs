@@ -25,10 +25,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx;
-use crate::layout::Kind;
-use crate::project::{self, CommonOptions, StageContext};
-use crate::remote::git_error;
+use crate::git::gitx;
+use crate::git::remote::git_error;
+use crate::stage::layout::Kind;
+use crate::stage::project::{self, CommonOptions, StageContext};
 
 /// What [`history`] takes.
 #[derive(Debug, Clone, Default)]
@@ -392,9 +392,9 @@ pub(crate) fn open_repo(ctx: &StageContext) -> Result<(Repository, camino::Utf8P
 pub(crate) fn commit_at<'r>(
     repo: &'r Repository,
     rev: &str,
-    caller: crate::project::Caller,
+    caller: crate::stage::project::Caller,
 ) -> Result<git2::Commit<'r>> {
-    crate::revision::commit_named(repo, rev)
+    crate::git::revision::commit_named(repo, rev)
         .map_err(|reason| Error::option(caller.name("rev", "rev"), reason))
 }
 

@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::project::{self, CommonOptions};
-use crate::seal;
+use crate::stage::project::{self, CommonOptions};
+use crate::stage::seal;
 
 /// Options of [`init`].
 #[derive(Debug, Clone, Default)]

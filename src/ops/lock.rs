@@ -29,11 +29,11 @@ use serde::{Deserialize, Serialize};
 use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx;
+use crate::git::gitx;
+use crate::git::redact::redact_text;
+use crate::git::remote::{git_error, is_moved, is_ref_name_conflict, Pushed, RefUpdate, Remote};
 use crate::ops::pause;
-use crate::project::{self, Caller, CommonOptions, PackageSettings, StageContext};
-use crate::redact::redact_text;
-use crate::remote::{git_error, is_moved, is_ref_name_conflict, Pushed, RefUpdate, Remote};
+use crate::stage::project::{self, Caller, CommonOptions, PackageSettings, StageContext};
 use crate::utc;
 pub use record::{Held, Owner, Record, RunLock};
 
@@ -383,7 +383,7 @@ fn expiry(now: SystemTime, ttl: Duration) -> String {
 
 /// One line, no control characters, at most 200 characters.
 fn one_line(text: &str) -> String {
-    let clean = crate::message::one_line(text);
+    let clean = crate::ops::message::one_line(text);
     match clean.char_indices().nth(200) {
         Some((end, _)) => format!("{}…", &clean[..end]),
         None => clean,
@@ -953,7 +953,7 @@ fn write_lock_commit(repo: &Repository, holder: &Holder, env: &Env) -> Result<Oi
         .and_then(|b| b.write())
         .and_then(|id| repo.find_tree(id))
         .map_err(|e| git_error("writing the lock commit", &e))?;
-    let (author, committer) = crate::message::identities(repo, env)?;
+    let (author, committer) = crate::ops::message::identities(repo, env)?;
     repo.commit(None, &author, &committer, &holder.message(), &tree, &[])
         .map_err(|e| git_error("writing the lock commit", &e))
 }

@@ -10,24 +10,23 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::blob_id::BlobId;
-use crate::commit::pick_branch;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx;
-use crate::guard;
-use crate::layout::{state_files, tool_dir, Kind, StateFile};
-use crate::marker::{Loaded, Marker};
-use crate::new_stage::{self, Policy};
+use crate::git::gitx;
 use crate::ops::lock::{LockReport, LockRequest, StageLock};
 use crate::ops::tip;
-use crate::per_kind::PerKind;
-use crate::project::{self, CommonOptions, StageContext};
-use crate::removal;
-use crate::seal::Keyring;
 use crate::sst::lock::{read_sst_lock, SstLock};
+use crate::stage::guard;
+use crate::stage::layout::{self, state_files, tool_dir, Kind, StateFile};
+use crate::stage::marker::{Loaded, Marker};
+use crate::stage::new_stage::{self, Policy};
+use crate::stage::per_kind::PerKind;
+use crate::stage::project::{self, CommonOptions, StageContext};
+use crate::stage::removal;
 use crate::stage::repo::read_repo_state;
-use crate::state::{CheckpointInfo, StateSet};
+use crate::stage::seal::Keyring;
+use crate::stage::state::{CheckpointInfo, StateSet};
 use crate::warning::Warning;
 
 /// Options of [`prepare`].
@@ -52,7 +51,7 @@ pub struct PrepareOptions {
     /// Whether a new stage (none of whose state the repository holds) may be
     /// deployed; else env `SST_LOCAL_STATE_NEW_STAGES`, `package.json`
     /// `sstLocalState.newStages`, then: yes outside CI, no in CI
-    /// (`STAGE_UNKNOWN`, see [`crate::new_stage`]).
+    /// (`STAGE_UNKNOWN`, see [`crate::stage::new_stage`]).
     pub allow_new_stage: Option<bool>,
 }
 
@@ -203,6 +202,27 @@ pub struct PrepareReport {
 pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
+    prepare_resolved(options, env, ctx, started)
+}
+
+/// [`prepare`] of the stage `ctx`, resolved already from `options.common`
+/// (`run` resolves its stage once, for its prepare, its lock heartbeat and
+/// its commit).
+pub fn prepare_with_context(
+    options: &PrepareOptions,
+    ctx: StageContext,
+    env: &Env,
+) -> Result<PrepareReport> {
+    prepare_resolved(options, env, ctx, Instant::now())
+}
+
+/// [`prepare`] once the stage is resolved; `started`: when the run began.
+fn prepare_resolved(
+    options: &PrepareOptions,
+    env: &Env,
+    ctx: StageContext,
+    started: Instant,
+) -> Result<PrepareReport> {
     let Some(request) = options.lock.as_ref().filter(|_| !options.dry_run) else {
         return restore(options, env, ctx, None, started, false);
     };
@@ -213,7 +233,7 @@ pub fn prepare(options: &PrepareOptions, env: &Env) -> Result<PrepareReport> {
         eprintln!("sst-local-state: {line}")
     })?;
     let already_held = taken.already_held;
-    let restored = pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
+    let restored = project::pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
         .and_then(|branch| tip::refresh(&ctx, &repo, &lock.remote, &branch))
         .and_then(|tip| {
             restore(
@@ -271,7 +291,7 @@ fn restore(
     refuse_unsaved_removal(&ctx, &files, &repo, &loaded, options)?;
     if loaded == Loaded::Corrupt {
         warnings.push(Warning::MarkerCorrupt {
-            file: crate::layout::marker_path(&ctx),
+            file: crate::stage::layout::marker_path(&ctx),
         });
     }
     let plan = Plan::make(&files, &repo, &loaded.marker(), from_tip, &mut warnings)?;
@@ -310,7 +330,7 @@ fn restore(
 /// The stage's files in the repository, checked, with their content ids.
 struct RepoState {
     set: StateSet,
-    info: crate::state::SetInfo,
+    info: crate::stage::state::SetInfo,
     /// Content id of each file.
     hashes: PerKind<Option<BlobId>>,
 }
@@ -460,7 +480,7 @@ impl Plan {
         }
         let path = &files[Kind::App].config_path;
         let bytes = fsx::read_optional(path).ok()??;
-        crate::state::check_checkpoint(path, &bytes).ok()
+        crate::stage::state::check_checkpoint(path, &bytes).ok()
     }
 
     /// Neither the repository nor the config dir holds a checkpoint.
@@ -507,7 +527,7 @@ impl Plan {
 }
 
 /// `REMOVAL_UNSAVED` (unless forced) when SST removed the stage from its
-/// config dir since the last sync (see [`crate::removal`]) and the
+/// config dir since the last sync (see [`crate::stage::removal`]) and the
 /// repository still holds the stage: restoring it would undo a removal
 /// nobody committed; `commit` saves it.
 fn refuse_unsaved_removal(
@@ -541,7 +561,7 @@ fn notices(
     checkpoint: Option<CheckpointInfo>,
     warnings: &mut Vec<Warning>,
 ) -> Option<SstLock> {
-    let sst_lock = read_sst_lock(ctx);
+    let sst_lock = read_sst_lock(&layout::sst_lock_path(ctx));
     if let Some(lock) = &sst_lock {
         warnings.push(Warning::SstLock {
             path: lock.path.clone(),

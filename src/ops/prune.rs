@@ -15,8 +15,9 @@ use serde::Serialize;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::project::{self, CommonOptions, StageContext};
 use crate::sst::lock::read_sst_lock;
+use crate::stage::layout;
+use crate::stage::project::{self, CommonOptions, StageContext};
 
 /// The folders of SST's run records, below `state/`.
 pub const RECORD_KINDS: [&str; 3] = ["update", "snapshot", "eventlog"];
@@ -118,7 +119,7 @@ pub fn prune(options: &PruneOptions, env: &Env) -> Result<PruneReport> {
         by_kind.push((kind, records(&ctx.config_dir.join(&rel))?));
     }
     let ids: BTreeSet<&String> = by_kind.iter().flat_map(|(_, r)| r.keys()).collect();
-    let locked_update_id = read_sst_lock(&ctx).and_then(|l| l.update_id);
+    let locked_update_id = read_sst_lock(&layout::sst_lock_path(&ctx)).and_then(|l| l.update_id);
     let kept: Vec<String> = ids
         .iter()
         .enumerate()

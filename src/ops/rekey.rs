@@ -18,9 +18,9 @@
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::seal::{self, Keyring};
-use crate::sealed_to::{self, Sealing};
-use crate::secrets::{self, Change, Planned, Scope, SecretsOptions, SecretsReport};
+use crate::ops::secrets::{self, Change, Planned, Scope, SecretsOptions, SecretsReport};
+use crate::stage::seal::{self, Keyring};
+use crate::stage::sealed_to::{self, Sealing};
 
 /// Re-encrypts every `.age` passphrase to the current recipients (see the module docs).
 ///

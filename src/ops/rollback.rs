@@ -9,22 +9,23 @@
 //! open with a key a rekey removed since). Cloud resources change only at
 //! the next deploy.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use git2::{Oid, Repository};
 use serde::Serialize;
 
-use crate::commit::{backoff, message, pick_branch, push_budget};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx::{self, TreeBlob};
-use crate::layout::{state_files, Kind};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, Remote};
 use crate::ops::follow;
 use crate::ops::history::open_repo;
+use crate::ops::land::{self, Build, Landing, Lane, Tip, Why, PUSH_TIMEOUT_ENV};
 use crate::ops::lock::{Carried, LockRequest, StageLock};
-use crate::project::{self, CommonOptions, StageContext};
-use crate::remote::{git_error, PushOutcome, Remote};
-use crate::seal::Keyring;
+use crate::ops::message;
+use crate::stage::layout::{state_files, Kind};
+use crate::stage::project::{self, CommonOptions, StageContext};
+use crate::stage::seal::Keyring;
 use crate::warning::Warning;
 
 /// What the user is told after every rollback.
@@ -356,7 +357,7 @@ fn commit_at<'r>(
     rev: &str,
     options: &RollbackOptions,
 ) -> Result<git2::Commit<'r>> {
-    crate::revision::commit_named(repo, rev)
+    crate::git::revision::commit_named(repo, rev)
         .map_err(|reason| Error::option(options.common.caller.name("to", "to"), reason))
 }
 
@@ -422,7 +423,8 @@ pub fn rollback(
 }
 
 /// The rollback proper, under the stage lock: builds the commit on the
-/// branch's tip and pushes it, again on the new tip while the branch moves.
+/// branch's tip and lands it (see [`land`]), the lock released by the same
+/// push, again on the new tip while the branch moves.
 fn under_lock(
     options: &RollbackOptions,
     env: &Env,
@@ -439,62 +441,61 @@ fn under_lock(
         repo,
         remote,
         paths: Paths::of(ctx, rel_root),
-        keys: Keyring::new(env, &ctx.config_dir)
-            .with_recipients_file(ctx.project_root.join(crate::layout::recipients_rel(ctx))),
-        branch: pick_branch(
+        keys: Keyring::new(env, &ctx.config_dir).with_recipients_file(
+            ctx.project_root
+                .join(crate::stage::layout::recipients_rel(ctx)),
+        ),
+        branch: project::pick_branch(
             &options.branch,
             options.common.caller,
             &ctx.settings,
             env,
             repo,
         )?,
-        budget: push_budget(env)?,
         started,
     };
-    let mut attempts = 0;
-    loop {
-        let tip = run.fetch_tip()?;
-        let to = commit_at(repo, &options.to, options)?;
-        run.require_state_at(&to)?;
-        let plan = plan(
-            repo,
-            &to,
-            &tip,
-            &run.paths,
-            &run.keys,
-            options,
-            run.current(&tip),
-        )?;
-        let report = run.report(&to, &tip, &plan, attempts);
-        if plan.files.is_empty() {
-            return Ok(run.finished(report));
+    let carried = Carried::held(repo, ctx, &remote.name, false, env, None)?;
+    let lane = Lane::new(remote, &run.branch, env)?.carrying(carried.as_ref());
+    let mut last = None;
+    let landing = land::land(&lane, None, &mut |tip| {
+        let (report, made) = run.build(tip)?;
+        let built = made.as_ref().map(|m| m.oid);
+        last = Some((report, made));
+        Ok(built.map_or(Build::Held, Build::Commit))
+    })?;
+    let (report, made) = last.expect("a landing builds at least once");
+    match (landing, made) {
+        (Landing::Landed { commit, attempts }, Some(made)) => {
+            let (head_updated, warning) = follow::follow(
+                ctx,
+                repo,
+                &follow::PushedCommit {
+                    remote: &remote.name,
+                    branch: &run.branch,
+                    pushed: commit.oid,
+                    tip: commit.on.unwrap_or(commit.oid),
+                },
+            );
+            Ok(run.finished(RollbackReport {
+                commit: Some(commit.oid.to_string()),
+                committed: true,
+                lock_released: carried.is_some(),
+                attempts,
+                message: Some(made.message),
+                head_updated,
+                warnings: warning.into_iter().collect(),
+                ..report
+            }))
         }
-        let made = run.commit(&to, &tip, &plan)?;
-        attempts += 1;
-        match run.push(made.oid, &tip)? {
-            Pushed::Landed { lock_released } => {
-                let (head_updated, warning) = follow::follow(
-                    ctx,
-                    repo,
-                    &follow::PushedCommit {
-                        remote: &remote.name,
-                        branch: &run.branch,
-                        pushed: made.oid,
-                        tip: tip.id(),
-                    },
-                );
-                return Ok(run.finished(RollbackReport {
-                    commit: Some(made.oid.to_string()),
-                    committed: true,
-                    lock_released,
-                    attempts,
-                    message: Some(made.message),
-                    head_updated,
-                    warnings: warning.into_iter().collect(),
-                    ..report
-                }));
-            }
-            Pushed::Moved(reason) => run.pause(reason, attempts)?,
+        (Landing::Unlanded(unlanded), _) => {
+            let note = match unlanded.why {
+                Why::LockLost { .. } => "The rollback was NOT pushed; run it again once the stage lock is free.".into(),
+                _ => format!("The rollback was NOT pushed: run it again when the branch is quieter (or raise {PUSH_TIMEOUT_ENV})."),
+            };
+            Err(unlanded.error(None, note))
+        }
+        (Landing::Held { attempts, .. } | Landing::Landed { attempts, .. }, _) => {
+            Ok(run.finished(RollbackReport { attempts, ..report }))
         }
     }
 }
@@ -517,8 +518,6 @@ struct LockedRollback<'a> {
     keys: Keyring<'a>,
     /// The branch rolled back.
     branch: String,
-    /// How long pushes may keep retrying.
-    budget: Duration,
     /// When the rollback started.
     started: Instant,
 }
@@ -531,17 +530,6 @@ struct Made {
     message: String,
 }
 
-/// What became of a push of the rollback commit.
-enum Pushed {
-    /// The branch (and the lock ref, when carried along) took it.
-    Landed {
-        /// Whether the lock was released by the same push.
-        lock_released: bool,
-    },
-    /// The branch moved meanwhile: why the remote refused.
-    Moved(String),
-}
-
 impl<'a> LockedRollback<'a> {
     /// The passphrase the revision's is compared with: the tip's, or in env
     /// mode the environment's.
@@ -549,17 +537,42 @@ impl<'a> LockedRollback<'a> {
         if !self.ctx.passphrase_mode.mode.keeps_out(Kind::Passphrase) {
             return Current::Tip(tip);
         }
-        Current::Env(crate::passphrase_mode::from_env(
+        Current::Env(crate::stage::passphrase_mode::from_env(
             self.env,
             Kind::Passphrase,
             &self.ctx.passphrase_mode,
         ))
     }
 
-    /// The branch's tip on the remote, fetched (`INVALID_OPTION` when the
-    /// remote has no such branch).
-    fn fetch_tip(&self) -> Result<git2::Commit<'a>> {
-        let tip_id = self.remote.fetch_branch(&self.branch)?.ok_or_else(|| {
+    /// The rollback planned on `tip` (`INVALID_OPTION` when the remote has
+    /// no such branch): its report, and its commit unless the tip holds the
+    /// revision's files already.
+    fn build(&self, tip: &Tip<'_>) -> Result<(RollbackReport, Option<Made>)> {
+        let tip = self.tip_commit(tip.id)?;
+        let options = self.options;
+        let to = commit_at(self.repo, &options.to, options)?;
+        self.require_state_at(&to)?;
+        let current = self.current(&tip);
+        let plan = plan(
+            self.repo,
+            &to,
+            &tip,
+            &self.paths,
+            &self.keys,
+            options,
+            current,
+        )?;
+        let report = self.report(&to, &tip, &plan);
+        if plan.files.is_empty() {
+            return Ok((report, None));
+        }
+        Ok((report, Some(self.commit(&to, &tip, &plan)?)))
+    }
+
+    /// The branch's tip, as fetched (`INVALID_OPTION` when the remote has
+    /// no such branch).
+    fn tip_commit(&self, tip: Option<Oid>) -> Result<git2::Commit<'a>> {
+        let tip_id = tip.ok_or_else(|| {
             Error::option(
                 self.options.common.caller.name("branch", "branch"),
                 format!(
@@ -592,13 +605,7 @@ impl<'a> LockedRollback<'a> {
     }
 
     /// The report of `plan` on `tip`, nothing committed yet.
-    fn report(
-        &self,
-        to: &git2::Commit,
-        tip: &git2::Commit,
-        plan: &Plan,
-        attempts: u32,
-    ) -> RollbackReport {
+    fn report(&self, to: &git2::Commit, tip: &git2::Commit, plan: &Plan) -> RollbackReport {
         RollbackReport {
             app: self.ctx.app.to_string(),
             stage: self.ctx.stage.to_string(),
@@ -614,7 +621,7 @@ impl<'a> LockedRollback<'a> {
             passphrase_compared: plan.not_compared.is_none(),
             lock_ref: String::new(),
             lock_released: false,
-            attempts,
+            attempts: 0,
             message: None,
             note: match &plan.not_compared {
                 None => CLOUD_NOTE.into(),
@@ -644,55 +651,6 @@ impl<'a> LockedRollback<'a> {
             .commit(None, &author, &committer, &message, &tree, &[tip])
             .map_err(|e| git_error("creating the rollback commit", &e))?;
         Ok(Made { oid, message })
-    }
-
-    /// Pushes `oid` onto the branch if it is still at `tip`, the stage lock
-    /// released along (atomically) when this checkout holds it; once
-    /// landed, the lock's local record and the remote-tracking branch follow.
-    fn push(&self, oid: Oid, tip: &git2::Commit) -> Result<Pushed> {
-        let (repo, remote, branch) = (self.repo, self.remote, &self.branch);
-        let carried = Carried::held(repo, self.ctx, &remote.name, false, self.env, None)?;
-        let along: Vec<_> = carried.iter().map(|c| c.update()).collect();
-        match remote.push_along(oid, branch, Some(tip.id()), &along)? {
-            PushOutcome::Accepted => {
-                if let Some(c) = &carried {
-                    c.settle()?;
-                }
-                let _ = repo.reference(
-                    &format!("refs/remotes/{}/{branch}", remote.name),
-                    oid,
-                    true,
-                    "sst-local-state: rollback",
-                );
-                Ok(Pushed::Landed {
-                    lock_released: carried.is_some(),
-                })
-            }
-            PushOutcome::AlongRefused { dst, reason } => Err(Error::LockLost {
-                lock_ref: dst,
-                reason,
-                rescue: "The rollback was NOT pushed; run it again once the stage lock is free."
-                    .into(),
-                rescue_branch: None,
-            }),
-            PushOutcome::Moved(reason) => Ok(Pushed::Moved(reason)),
-        }
-    }
-
-    /// Waits before attempt `attempts + 1` after the branch moved
-    /// (`PUSH_REJECTED` once the time budget is spent).
-    fn pause(&self, reason: String, attempts: u32) -> Result<()> {
-        let left = self.budget.saturating_sub(self.started.elapsed());
-        let Some(pause) = backoff(attempts, left) else {
-            return Err(Error::PushRejected {
-                branch: self.branch.clone(),
-                reason: format!(
-                    "{reason}: the branch kept moving; the rollback was NOT pushed, run it again"
-                ),
-            });
-        };
-        std::thread::sleep(pause);
-        Ok(())
     }
 }
 

@@ -5,6 +5,12 @@
 //! changed real resources, and SST's partial state must be kept), with the
 //! command's exit code in the trailers; the commit's push releases the lock.
 //! While the command runs, the lock is renewed every third of its ttl.
+//!
+//! One configuration serves the whole run: the options are given once
+//! ([`RunOptions`]), and the stage, the remote and the branch are resolved
+//! once, before the lock is taken ([`RunConfig`]); prepare, the lock
+//! heartbeat and commit all read them, so a command that edits
+//! `sst.config.ts` or `package.json` changes nothing of the run.
 
 use std::process::{Command, ExitStatus};
 use std::sync::mpsc;
@@ -12,40 +18,108 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::commit::{commit, CommitOptions, CommitReport};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx;
+use crate::git::gitx;
+use crate::git::remote::Remote;
+use crate::ops::commit::{commit_with_context, CommitOptions, CommitReport};
 use crate::ops::lock::{self, LockRequest, RunLock};
-use crate::prepare::{prepare, PrepareOptions, PrepareReport};
-use crate::project::{self, StageContext};
-use crate::remote::Remote;
+use crate::ops::prepare::{prepare_with_context, PrepareOptions, PrepareReport};
 use crate::sst::lock::{read_sst_lock, SstLock};
+use crate::stage::layout;
+use crate::stage::project::{self, CommonOptions, StageContext};
 
 mod program;
 
-/// Options of [`run`].
+/// Options of [`run`]: given once, for its prepare, its lock and its commit.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// How to prepare (stage, paths, branch, remote); the lock is always taken.
-    pub prepare: PrepareOptions,
-    /// How to commit (message, branch, remote).
-    pub commit: CommitOptions,
-    /// How to take the lock.
+    /// Stage, app, paths, passphrase mode.
+    pub common: CommonOptions,
+    /// The branch the state is prepared from and committed to; else env,
+    /// `package.json`, CI variables, the checked-out branch.
+    pub branch: Option<String>,
+    /// The remote holding the lock and the branch; else env
+    /// `SST_LOCAL_STATE_REMOTE`, `package.json`, `origin`.
+    pub remote: Option<String>,
+    /// The commit message template (as for commit).
+    pub message: Option<String>,
+    /// How to take the lock (always taken).
     pub lock: LockRequest,
+    /// Whether a new stage may be deployed (as for prepare).
+    pub allow_new_stage: Option<bool>,
     /// The command and its arguments.
     pub command: Vec<String>,
 }
 
-impl RunOptions {
-    /// These options with the stage lock taken, renewed and released as
-    /// `run`'s alone (not the checkout's: a second `run` there does not
-    /// use it).
-    fn for_run(&self, run: &RunLock) -> RunOptions {
-        let mut options = self.clone();
-        options.lock.run = Some(run.clone());
-        options.commit.run_lock = Some(run.clone());
-        options
+/// One run's configuration, resolved once: the stage, the remote and the
+/// branch that its prepare, its lock heartbeat and its commit all use,
+/// and the lock, this run's alone while it runs (not the checkout's: a
+/// second `run` there does not use it).
+struct RunConfig<'o> {
+    /// What was given.
+    options: &'o RunOptions,
+    /// The stage, resolved once for the whole run.
+    ctx: StageContext,
+    /// The remote's name.
+    remote: String,
+    /// The branch.
+    branch: String,
+    /// How the lock is taken, recording the command as `shown`.
+    lock: LockRequest,
+    /// The run the lock is taken for.
+    run: RunLock,
+}
+
+impl<'o> RunConfig<'o> {
+    /// Resolves the stage, the remote and the branch of `options` (the
+    /// errors of a prepare or commit that could not resolve them: before
+    /// anything is locked or run).
+    fn resolve(options: &'o RunOptions, shown: &str, env: &Env) -> Result<Self> {
+        let ctx = project::resolve(&options.common, env)?;
+        let repo = gitx::discover(&ctx.project_root)?;
+        let caller = options.common.caller;
+        let branch = project::pick_branch(&options.branch, caller, &ctx.settings, env, &repo)?;
+        let remote = project::remote_name(&options.remote, env, &ctx.settings);
+        let run = RunLock::new();
+        let lock = LockRequest {
+            command: Some(options.lock.command.clone().unwrap_or_else(|| shown.into())),
+            run: Some(run.clone()),
+            ..options.lock.clone()
+        };
+        Ok(RunConfig {
+            options,
+            ctx,
+            remote,
+            branch,
+            lock,
+            run,
+        })
+    }
+
+    /// What prepare is given: the lock always taken.
+    fn prepare_options(&self) -> PrepareOptions {
+        PrepareOptions {
+            common: self.options.common.clone(),
+            lock: Some(self.lock.clone()),
+            branch: Some(self.branch.clone()),
+            remote: Some(self.remote.clone()),
+            allow_new_stage: self.options.allow_new_stage,
+            ..PrepareOptions::default()
+        }
+    }
+
+    /// What commit is given: pushed, the run's lock released with it.
+    fn commit_options(&self, trailers: Vec<String>) -> CommitOptions {
+        CommitOptions {
+            common: self.options.common.clone(),
+            message: self.options.message.clone(),
+            branch: Some(self.branch.clone()),
+            remote: Some(self.remote.clone()),
+            trailers,
+            run_lock: Some(self.run.clone()),
+            ..CommitOptions::default()
+        }
     }
 }
 
@@ -82,17 +156,15 @@ pub fn run(options: &RunOptions, env: &Env, say: &mut dyn FnMut(&str)) -> Result
         return Err(Error::Usage("run needs a command after `--`".into()));
     };
     let shown = lock::recorded_command(&options.command);
-    let run_lock = RunLock::new();
-    let options = &options.for_run(&run_lock);
-    let prepared = locked_prepare(options, &shown, env, say)?;
-    let ctx = project::resolve(&options.prepare.common, env)?;
-    let exit = run_renewing_lock(program, &shown, options, &ctx, env, say);
-    let left = sst_lock_left(&ctx, exit, say);
+    let config = RunConfig::resolve(options, &shown, env)?;
+    let prepared = locked_prepare(&config, env, say)?;
+    let exit = run_renewing_lock(program, &shown, &config, env, say);
+    let left = sst_lock_left(&config.ctx, exit, say);
     say(&format!(
         "the command exited with {}; saving the state",
         exit.code
     ));
-    let commit = save_state(options, &ctx, left.trailers, exit, env, say)?;
+    let commit = save_state(&config, left.trailers, exit, env, say)?;
     Ok(RunReport {
         prepare: prepared,
         exit_code: exit.code,
@@ -112,28 +184,13 @@ struct Exit {
     signal: Option<i32>,
 }
 
-/// Prepares under the stage lock (taken for `shown`, the command line) and
-/// says what it took and restored.
+/// Prepares under the stage lock and says what it took and restored.
 fn locked_prepare(
-    options: &RunOptions,
-    shown: &str,
+    config: &RunConfig<'_>,
     env: &Env,
     say: &mut dyn FnMut(&str),
 ) -> Result<PrepareReport> {
-    let prepare_options = PrepareOptions {
-        lock: Some(LockRequest {
-            command: Some(
-                options
-                    .lock
-                    .command
-                    .clone()
-                    .unwrap_or_else(|| shown.to_string()),
-            ),
-            ..options.lock.clone()
-        }),
-        ..options.prepare.clone()
-    };
-    let prepared = prepare(&prepare_options, env)?;
+    let prepared = prepare_with_context(&config.prepare_options(), config.ctx.clone(), env)?;
     if let Some(taken) = &prepared.lock {
         if let Some(broke) = &taken.broke {
             say(&format!("broke the expired lock of {}", broke.describe()));
@@ -159,21 +216,20 @@ fn locked_prepare(
 fn run_renewing_lock(
     program: &str,
     shown: &str,
-    options: &RunOptions,
-    ctx: &StageContext,
+    config: &RunConfig<'_>,
     env: &Env,
     say: &mut dyn FnMut(&str),
 ) -> Exit {
-    let ttl = options.lock.ttl.unwrap_or(lock::DEFAULT_TTL);
+    let ttl = config.lock.ttl.unwrap_or(lock::DEFAULT_TTL);
     let heartbeat = Heartbeat::start(
-        ctx.clone(),
-        project::remote_name(&options.prepare.remote, env, &ctx.settings),
+        config.ctx.clone(),
+        config.remote.clone(),
         env.clone(),
         (ttl / 3).max(Duration::from_millis(500)),
-        options.lock.run.clone().unwrap_or_default(),
+        config.run.clone(),
     );
     say(&format!("running `{shown}`"));
-    let exit = match run_command(program, &options.command[1..], options) {
+    let exit = match run_command(program, &config.options.command[1..], config.options) {
         Ok(status) => exit_of(status),
         Err(e) => {
             say(&format!("cannot run `{program}`: {e}"));
@@ -200,7 +256,7 @@ struct Left {
 /// The state commit's trailers for `exit`, and SST's lock when the command
 /// left it (said: the deploy did not finish cleanly).
 fn sst_lock_left(ctx: &StageContext, exit: Exit, say: &mut dyn FnMut(&str)) -> Left {
-    let sst_lock = read_sst_lock(ctx);
+    let sst_lock = read_sst_lock(&layout::sst_lock_path(ctx));
     let mut trailers = vec![format!("Run-Exit-Code: {}", exit.code)];
     if let Some(l) = &sst_lock {
         say(&format!(
@@ -216,26 +272,16 @@ fn sst_lock_left(ctx: &StageContext, exit: Exit, say: &mut dyn FnMut(&str)) -> L
 /// that fails, the lock is released only if the state is safe on a rescue
 /// branch; `say` tells which.
 fn save_state(
-    options: &RunOptions,
-    ctx: &StageContext,
+    config: &RunConfig<'_>,
     trailers: Vec<String>,
     exit: Exit,
     env: &Env,
     say: &mut dyn FnMut(&str),
 ) -> Result<CommitReport> {
-    let commit_options = CommitOptions {
-        common: options.prepare.common.clone(),
-        trailers,
-        keep_lock: false,
-        no_push: false,
-        dry_run: false,
-        ..options.commit.clone()
-    };
-    commit(&commit_options, env).inspect_err(|error| {
-        let safe_elsewhere = error.details().contains_key("rescueBranch");
-        if let (true, Some(run)) = (safe_elsewhere, &options.lock.run) {
-            let remote = project::remote_name(&options.prepare.remote, env, &ctx.settings);
-            let _ = push_run_lock(ctx, &remote, env, run, false);
+    let options = config.commit_options(trailers);
+    commit_with_context(&options, config.ctx.clone(), env).inspect_err(|error| {
+        if error.details().contains_key("rescueBranch") {
+            let _ = push_run_lock(&config.ctx, &config.remote, env, &config.run, false);
         } else {
             say("the stage lock stays held, so no other run deploys from the older state: fix the cause and run `sst-local-state commit` here (it saves the state and releases the lock), or `sst-local-state unlock` once the state is dealt with");
         }
@@ -308,17 +354,12 @@ fn run_command(
     args: &[String],
     options: &RunOptions,
 ) -> std::io::Result<ExitStatus> {
-    let cwd = options
-        .prepare
-        .common
-        .cwd
-        .as_deref()
-        .map(|c| c.as_std_path());
+    let cwd = options.common.cwd.as_deref().map(|c| c.as_std_path());
     let mut command = Command::new(program::resolve(program, cwd));
     command.args(args);
     let [stdin, stdout, stderr] = stdio::passed_on();
     command.stdin(stdin).stdout(stdout).stderr(stderr);
-    if let Some(cwd) = &options.prepare.common.cwd {
+    if let Some(cwd) = &options.common.cwd {
         command.current_dir(cwd);
     }
     let mut child = command.spawn()?;
@@ -504,5 +545,84 @@ mod signals {
         pub fn to(_pid: u32) -> Forward {
             Forward
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A project (`sst.config.ts`, a `package.json` naming a remote and a
+    /// branch) in a fresh git repository.
+    fn project() -> (tempfile::TempDir, camino::Utf8PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = camino::Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+        let config = r#"export default $config({ app() { return { name: "demo", home: "local" }; }, async run() {} });"#;
+        std::fs::write(root.join("sst.config.ts"), config).unwrap();
+        let settings = r#"{ "sstLocalState": { "remote": "backup", "branch": "deploy" } }"#;
+        std::fs::write(root.join("package.json"), settings).unwrap();
+        git2::Repository::init(&root).unwrap();
+        (dir, root)
+    }
+
+    fn options(root: &camino::Utf8Path) -> RunOptions {
+        RunOptions {
+            common: CommonOptions {
+                stage: Some("dev".into()),
+                cwd: Some(root.to_path_buf()),
+                config_dir: Some(root.join("sst-config")),
+                ..CommonOptions::default()
+            },
+            command: vec!["true".into()],
+            ..RunOptions::default()
+        }
+    }
+
+    /// The remote and branch prepare, the heartbeat (`config.remote`) and
+    /// commit use, and whether prepare's lock and commit's are the run's.
+    fn used(config: &RunConfig<'_>) -> [(Option<String>, Option<String>, bool); 3] {
+        let prepare = config.prepare_options();
+        let commit = config.commit_options(Vec::new());
+        let heartbeat = Some(config.remote.clone());
+        let run_lock = prepare.lock.as_ref().is_some_and(|l| l.run.is_some());
+        [
+            (prepare.remote, prepare.branch, run_lock),
+            (heartbeat, Some(config.branch.clone()), true),
+            (commit.remote, commit.branch, commit.run_lock.is_some()),
+        ]
+    }
+
+    #[test]
+    fn one_configuration_gives_prepare_the_heartbeat_and_commit_one_remote_and_branch() {
+        let (_dir, root) = project();
+        let env = Env::from_pairs(&[]);
+        let given = options(&root);
+        let config = RunConfig::resolve(&given, "true", &env).unwrap();
+        let from_settings = (Some("backup".to_string()), Some("deploy".to_string()), true);
+        assert_eq!(used(&config), [(); 3].map(|()| from_settings.clone()));
+        assert_eq!(config.ctx.app.as_str(), "demo");
+        assert_eq!(config.lock.command.as_deref(), Some("true"));
+
+        let given = RunOptions {
+            remote: Some("origin".into()),
+            branch: Some("refs/heads/main".into()),
+            ..options(&root)
+        };
+        let config = RunConfig::resolve(&given, "true", &env).unwrap();
+        let explicit = (Some("origin".to_string()), Some("main".to_string()), true);
+        assert_eq!(used(&config), [(); 3].map(|()| explicit.clone()));
+    }
+
+    #[test]
+    fn a_branch_that_cannot_be_resolved_stops_the_run_before_anything_is_locked() {
+        let (_dir, root) = project();
+        let env = Env::from_pairs(&[]);
+        let given = RunOptions {
+            branch: Some("a..b".into()),
+            ..options(&root)
+        };
+        let e = RunConfig::resolve(&given, "true", &env).err().unwrap();
+        assert_eq!(e.code(), "INVALID_OPTION");
+        assert!(e.to_string().contains("options.branch"), "{e}");
     }
 }

@@ -1,28 +1,28 @@
 //! One commit of passphrase files for the whole project (not one stage):
-//! what `rekey` and `encrypt` write. Planned on the remote branch's tip,
-//! pushed as a compare-and-swap with the commit pipeline's time budget and
-//! pauses; when the branch moved, the plan is made again on the new tip
-//! (so another run's passphrase is re-encrypted too, never overwritten).
+//! what `rekey` and `encrypt` write. Planned on the remote branch's tip and
+//! landed as every commit is (see [`crate::ops::land`]); when the branch
+//! moved, the plan is made again on the new tip (so another run's
+//! passphrase is re-encrypted too, never overwritten).
 //! Also the record of whom the `.age` files are encrypted to.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use git2::{Oid, Repository};
 use serde::Serialize;
 
 use crate::ci_env;
-use crate::commit::pick_branch;
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
-use crate::project::{self, CommonOptions, Location};
-use crate::remote::{git_error, PushOutcome, Remote};
-use crate::seal;
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, Remote};
+use crate::ops::land::{self, Build, Landing, Lane};
+use crate::stage::project::{self, CommonOptions, Location};
+use crate::stage::seal;
 use crate::warning::Warning;
 
-pub use crate::seal::SEALED_TO_FILE;
+pub use crate::stage::seal::SEALED_TO_FILE;
 
 /// Options of `rekey` and `encrypt`.
 #[derive(Debug, Clone, Default)]
@@ -221,7 +221,7 @@ impl Planned {
 /// The record of `recipients` (see [`SEALED_TO_FILE`]): sorted, one a line.
 /// For people and earlier versions (and `REKEY_NEEDED` after an edit of the
 /// list): what rekey decides by is each file's own header
-/// ([`crate::sealed_to`]).
+/// ([`crate::stage::sealed_to`]).
 pub fn sealed_to(recipients: &[age::x25519::Recipient]) -> Vec<u8> {
     let mut keys: Vec<String> = recipients.iter().map(ToString::to_string).collect();
     keys.sort();
@@ -242,62 +242,115 @@ struct Target<'r> {
     branch: String,
 }
 
-/// Plans on the branch's tip, commits and pushes (see the module docs).
+/// Plans on the branch's tip, commits and lands the commit (see the module docs).
 pub fn run<'r>(
     options: &SecretsOptions,
     env: &Env,
     repo: &'r Repository,
     location: Location,
-    mut plan: impl FnMut(&Scope<'r>, Option<&git2::Commit<'r>>) -> Result<Planned>,
+    plan: impl FnMut(&Scope<'r>, Option<&git2::Commit<'r>>) -> Result<Planned>,
 ) -> Result<SecretsReport> {
     let started = Instant::now();
     let scope = Scope::new(repo, location)?;
     let git_dir = gitx::utf8(repo.path())?;
-    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
     let target = target(options, env, repo, &scope.location)?;
-    let mut base = Base::fetch(repo, target.as_ref(), head.as_ref())?;
-    let mut report = SecretsReport::empty(options, target.as_ref());
-    let budget = crate::commit::push_budget(env)?;
-    let ci_run = ci_env::detect(env).and_then(|ci| ci.run_url);
-    loop {
-        let mut planned = plan(&scope, base.commit.as_ref())?;
-        if let Some(url) = &ci_run {
-            planned.message.push_str(&format!("CI-Run: {url}\n"));
+    let mut planner = Planner {
+        scope: &scope,
+        env,
+        head: repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
+        ci_run: ci_env::detect(env).and_then(|ci| ci.run_url),
+        plan,
+        report: SecretsReport::empty(options, target.as_ref()),
+        last: None,
+    };
+    let pushed_to = match (&target, options.dry_run) {
+        (Some(t), false) => planner.land(t)?,
+        (Some(t), true) => {
+            planner.make(t.remote.fetch_branch(&t.branch)?, false)?;
+            None
         }
-        report.record(&planned);
-        if planned.changes.is_empty() || options.dry_run {
-            report.message = (!planned.changes.is_empty()).then_some(planned.message);
-            break;
-        }
-        let oid = build(repo, env, base.commit.as_ref(), &planned)?;
-        report.message = Some(planned.message.clone());
-        let pushed_to = match &target {
-            None => None,
-            Some(t) => {
-                report.attempts += 1;
-                if !t.push_unless_moved(repo, oid, base.expected)? {
-                    t.pause(report.attempts, budget, started)?;
-                    base = Base::fetch(repo, Some(t), head.as_ref())?;
-                    continue;
-                }
-                Some(t.branch.as_str())
-            }
-        };
+        (None, dry_run) => planner.make(None, !dry_run)?,
+    };
+    let Planner {
+        mut report,
+        last,
+        head,
+        ..
+    } = planner;
+    if let (Some(oid), Some((planned, parent))) = (pushed_to, last) {
         report.committed = true;
-        report.pushed = pushed_to.is_some();
+        report.pushed = target.is_some();
         report.commit = Some(oid.to_string());
         let landed = Landed {
             changes: &planned.changes,
             head: head.as_ref(),
-            parent: base.commit.as_ref(),
+            parent: parent.as_ref(),
             oid,
-            branch: pushed_to,
+            branch: target.as_ref().map(|t| t.branch.as_str()),
         };
         finish(&scope, &git_dir, &landed, &mut report)?;
-        break;
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Plans on a base and makes the commit of the plan; keeps the report and
+/// the last plan.
+struct Planner<'s, 'r, P> {
+    scope: &'s Scope<'r>,
+    env: &'s Env,
+    head: Option<git2::Commit<'r>>,
+    ci_run: Option<String>,
+    plan: P,
+    report: SecretsReport,
+    /// The last plan and the commit it was made on.
+    last: Option<(Planned, Option<git2::Commit<'r>>)>,
+}
+
+impl<'r, P> Planner<'_, 'r, P>
+where
+    P: FnMut(&Scope<'r>, Option<&git2::Commit<'r>>) -> Result<Planned>,
+{
+    /// Plans on `tip` (None: on HEAD) and, with `write`, commits the plan
+    /// unless it changes nothing; the commit.
+    fn make(&mut self, tip: Option<Oid>, write: bool) -> Result<Option<Oid>> {
+        let repo = self.scope.repo;
+        let base = tip_commit(repo, tip)?.or_else(|| self.head.clone());
+        let mut planned = (self.plan)(self.scope, base.as_ref())?;
+        if let Some(url) = &self.ci_run {
+            planned.message.push_str(&format!("CI-Run: {url}\n"));
+        }
+        self.report.record(&planned);
+        let changes = !planned.changes.is_empty();
+        self.report.message = changes.then(|| planned.message.clone());
+        let oid = match changes && write {
+            true => Some(build(repo, self.env, base.as_ref(), &planned)?),
+            false => None,
+        };
+        self.last = Some((planned, base));
+        Ok(oid)
+    }
+
+    /// Lands the plan's commit on `target`'s branch, planned again on the
+    /// new tip while the branch moves; the commit that landed (None: the
+    /// tip needs no change).
+    fn land(&mut self, target: &Target<'_>) -> Result<Option<Oid>> {
+        let lane = Lane::new(&target.remote, &target.branch, self.env)?;
+        let landing = land::land(&lane, None, &mut |tip| {
+            Ok(self.make(tip.id, true)?.map_or(Build::Held, Build::Commit))
+        })?;
+        match landing {
+            Landing::Landed { commit, attempts } => {
+                self.report.attempts = attempts;
+                Ok(Some(commit.oid))
+            }
+            Landing::Held { attempts, .. } => {
+                self.report.attempts = attempts;
+                Ok(None)
+            }
+            Landing::Unlanded(unlanded) => Err(unlanded.error(None, "Nothing was pushed and nothing in the worktree changed: run the command again when the branch is quieter.".into())),
+        }
+    }
 }
 
 impl<'r> Scope<'r> {
@@ -311,30 +364,6 @@ impl<'r> Scope<'r> {
             workdir,
             rel_root,
         })
-    }
-}
-
-/// What a plan is made on, and what the push expects the branch to be.
-struct Base<'r> {
-    /// The remote branch's tip as fetched (None: no such branch, or no push).
-    expected: Option<Oid>,
-    /// The commit to build on: that tip, else HEAD's commit (None: neither).
-    commit: Option<git2::Commit<'r>>,
-}
-
-impl<'r> Base<'r> {
-    /// Fetches the target branch (none with `no_push`); its tip, else `head`.
-    fn fetch(
-        repo: &'r Repository,
-        target: Option<&Target<'r>>,
-        head: Option<&git2::Commit<'r>>,
-    ) -> Result<Base<'r>> {
-        let expected = match target {
-            Some(t) => t.remote.fetch_branch(&t.branch)?,
-            None => None,
-        };
-        let commit = tip_commit(repo, expected)?.or_else(|| head.cloned());
-        Ok(Base { expected, commit })
     }
 }
 
@@ -377,45 +406,6 @@ impl SecretsReport {
     }
 }
 
-impl Target<'_> {
-    /// Pushes `oid` to the branch if it is still at `expected`, and moves
-    /// the remote-tracking branch; false (nothing pushed) when it moved.
-    fn push_unless_moved(
-        &self,
-        repo: &Repository,
-        oid: Oid,
-        expected: Option<Oid>,
-    ) -> Result<bool> {
-        if let PushOutcome::Moved(_) = self.remote.push(oid, &self.branch, expected)? {
-            return Ok(false);
-        }
-        let _ = repo.reference(
-            &format!("refs/remotes/{}/{}", self.remote.name, self.branch),
-            oid,
-            true,
-            "sst-local-state: push",
-        );
-        Ok(true)
-    }
-
-    /// Waits before the next attempt after `attempts` pushes found the
-    /// branch moved (`BRANCH_BUSY` once the time budget is spent).
-    fn pause(&self, attempts: u32, budget: Duration, started: Instant) -> Result<()> {
-        let left = budget.saturating_sub(started.elapsed());
-        let Some(pause) = crate::commit::backoff(attempts, left) else {
-            return Err(Error::BranchBusy {
-                branch: self.branch.clone(),
-                attempts,
-                seconds: budget.as_secs(),
-                kept: "Nothing was pushed and nothing in the worktree changed: run the command again when the branch is quieter.".into(),
-                rescue_branch: None,
-            });
-        };
-        std::thread::sleep(pause);
-        Ok(())
-    }
-}
-
 /// The fetched tip's commit (None: the branch does not exist).
 fn tip_commit(repo: &Repository, tip: Option<Oid>) -> Result<Option<git2::Commit<'_>>> {
     tip.map(|oid| repo.find_commit(oid))
@@ -445,7 +435,7 @@ fn target<'r>(
     let settings = &location.settings;
     let remote_name = project::remote_name(&options.remote, env, settings);
     let remote = Remote::open(repo, &remote_name, env)?;
-    let branch = pick_branch(&options.branch, options.common.caller, settings, env, repo)?;
+    let branch = project::pick_branch(&options.branch, options.common.caller, settings, env, repo)?;
     Ok(Some(Target { remote, branch }))
 }
 
@@ -485,7 +475,7 @@ fn build(
     let tree = repo
         .find_tree(tree_id)
         .map_err(|e| g("reading a tree", e))?;
-    let (author, committer) = crate::message::identities(repo, env)?;
+    let (author, committer) = crate::ops::message::identities(repo, env)?;
     let parents: Vec<&git2::Commit> = parent.into_iter().collect();
     repo.commit(None, &author, &committer, &planned.message, &tree, &parents)
         .map_err(|e| g("creating the commit", e))

@@ -10,11 +10,11 @@ use serde_json::value::RawValue;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::gitx;
+use crate::git::gitx;
+use crate::git::remote::git_error;
 use crate::ops::history::{author_time, commit_at, open_repo};
-use crate::project::{self, CommonOptions};
-use crate::remote::git_error;
-use crate::state::check_checkpoint;
+use crate::stage::project::{self, CommonOptions};
+use crate::stage::state::check_checkpoint;
 
 /// What [`show`] takes.
 #[derive(Debug, Clone, Default)]

@@ -13,13 +13,13 @@ use crate::blob_id::BlobId;
 use crate::env::Env;
 use crate::error::Result;
 use crate::fsx;
-use crate::layout::{state_files, Kind};
-use crate::marker::Marker;
-use crate::project::{self, CommonOptions};
-use crate::removal::{removed_by_sst, OWN};
-use crate::seal::Keyring;
+use crate::stage::layout::{self, state_files, Kind};
+use crate::stage::marker::Marker;
+use crate::stage::project::{self, CommonOptions};
+use crate::stage::removal::{removed_by_sst, OWN};
 use crate::stage::repo::read_repo_state;
-use crate::state::{check_checkpoint, CheckpointInfo};
+use crate::stage::seal::Keyring;
+use crate::stage::state::{check_checkpoint, CheckpointInfo};
 
 /// How one state file compares between the repository and the config dir.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -111,7 +111,7 @@ pub struct StatusReport {
     pub duration_ms: u64,
     /// The stage's passphrases: where they live, whether the keys at hand
     /// open them, how many age recipients they have.
-    pub passphrases: Vec<crate::passphrase_access::PassphraseAccess>,
+    pub passphrases: Vec<crate::stage::passphrase_access::PassphraseAccess>,
 }
 
 /// The counts of the checkpoint `bytes` read from `path`, if any; one that
@@ -157,8 +157,8 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let started = Instant::now();
     let ctx = project::resolve(options, env)?;
     let all = state_files(&ctx);
-    crate::guard::check_repo_paths(&ctx, &all)?;
-    crate::guard::check_config_files(&all)?;
+    crate::stage::guard::check_repo_paths(&ctx, &all)?;
+    crate::stage::guard::check_config_files(&all)?;
     let loaded = Marker::load(&ctx)?;
     let stage_removed = removed_by_sst(&ctx, &loaded, |k| all[k].config_path.exists());
     let marker = loaded.marker();
@@ -203,7 +203,7 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
             config_bytes: config.as_ref().map(|b| b.len() as u64),
         });
     }
-    let sst_lock = read_sst_lock(&ctx);
+    let sst_lock = read_sst_lock(&layout::sst_lock_path(&ctx));
     Ok(StatusReport {
         app: ctx.app.to_string(),
         stage: ctx.stage.to_string(),
@@ -218,7 +218,12 @@ pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
         config_checkpoint: checkpoints.1,
         sst_lock,
         warnings,
-        passphrases: crate::passphrase_access::access(&ctx, &state_files(&ctx), env, &keyring),
+        passphrases: crate::stage::passphrase_access::access(
+            &ctx,
+            &state_files(&ctx),
+            env,
+            &keyring,
+        ),
         duration_ms: started.elapsed().as_millis() as u64,
     })
 }

@@ -12,11 +12,11 @@ use git2::{Oid, Repository};
 
 use crate::error::Result;
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
-use crate::guard;
-use crate::layout::{self, state_files};
-use crate::project::StageContext;
-use crate::remote::{git_error, Remote};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, Remote};
+use crate::stage::guard;
+use crate::stage::layout::{self, state_files};
+use crate::stage::project::StageContext;
 
 /// Fetches `branch` and makes the stage's files in the worktree what its
 /// tip holds (see [`worktree_to`]); returns the tip (None: the remote has

@@ -1,11 +1,8 @@
 //! SST's own lock of a stage (`state/lock/<app>/<stage>.json` in its config
 //! dir): present while a deploy runs, or left by one that crashed.
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
-
-use crate::layout::sst_lock_path;
-use crate::project::StageContext;
 
 /// SST's lock file for a stage (present while a deploy runs, or after one crashed).
 #[derive(Debug, Clone, Serialize)]
@@ -21,8 +18,9 @@ pub struct SstLock {
     pub update_id: Option<String>,
 }
 
-/// SST's lock file for the stage, when present (`None` when absent or unreadable).
-pub fn read_sst_lock(ctx: &StageContext) -> Option<SstLock> {
+/// SST's lock file of a stage at `path` (`state/lock/<app>/<stage>.json`
+/// in its config dir), when present (`None` when absent or unreadable).
+pub fn read_sst_lock(path: &Utf8Path) -> Option<SstLock> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Raw {
@@ -31,15 +29,14 @@ pub fn read_sst_lock(ctx: &StageContext) -> Option<SstLock> {
         update_id: Option<String>,
         command: Option<String>,
     }
-    let path = sst_lock_path(ctx);
-    let bytes = std::fs::read(&path).ok()?;
+    let bytes = std::fs::read(path).ok()?;
     let raw: Raw = serde_json::from_slice(&bytes).unwrap_or(Raw {
         created: None,
         update_id: None,
         command: None,
     });
     Some(SstLock {
-        path,
+        path: path.to_path_buf(),
         command: raw.command.unwrap_or_else(|| "unknown".into()),
         created: raw.created.unwrap_or_else(|| "unknown".into()),
         update_id: raw.update_id,

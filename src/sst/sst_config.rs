@@ -5,7 +5,7 @@
 //! as a [`StaticValue`].
 //!
 //! The parser is recursive, so a deeply nested source could overflow the stack and kill the
-//! process: a source nesting deeper than [`MAX_NESTING`] (as [`crate::nesting`] counts) is
+//! process: a source nesting deeper than [`MAX_NESTING`] (as [`crate::sst::nesting`] counts) is
 //! refused before parsing, and anything shallower is parsed on a thread of its own whose stack
 //! holds that depth in debug and release builds, whichever thread calls [`read_app_config`].
 
@@ -19,7 +19,7 @@ use oxc_ast::ast::{
 use oxc_parser::Parser;
 use oxc_span::SourceType;
 
-use crate::nesting;
+use crate::sst::nesting;
 
 /// The deepest nesting [`read_app_config`] parses (brackets plus links of operator chains, as
 /// [`nesting::deepest`] counts them). Real configs stay far below it (a few dozen levels).

@@ -4,9 +4,9 @@
 use camino::Utf8PathBuf;
 use serde::{Deserialize, Serialize};
 
-use crate::names::FALLBACK_STAGE;
-use crate::per_kind::PerKind;
-use crate::project::StageContext;
+use crate::stage::names::FALLBACK_STAGE;
+use crate::stage::per_kind::PerKind;
+use crate::stage::project::StageContext;
 
 /// One kind of state file SST keeps for a stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -148,7 +148,7 @@ pub fn state_files(ctx: &StageContext) -> PerKind<StateFile> {
 
 /// The team's age recipients (public keys), relative to the project root.
 pub fn recipients_rel(ctx: &StageContext) -> Utf8PathBuf {
-    ctx.state_dir.join(crate::seal::RECIPIENTS_FILE)
+    ctx.state_dir.join(crate::stage::seal::RECIPIENTS_FILE)
 }
 
 /// Where `sst-local-state` keeps its own records in the config dir (SST never reads it).

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::blob_id::BlobId;
 use crate::error::Result;
 use crate::fsx;
-use crate::layout::{marker_path, Kind};
-use crate::per_kind::PerKind;
-use crate::project::StageContext;
+use crate::stage::layout::{marker_path, Kind};
+use crate::stage::per_kind::PerKind;
+use crate::stage::project::StageContext;
 
 /// Content hashes (git blob ids) per state file kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
-//! A stage of an SST app: where its state lives, its names, the state files and their checks, the record of the last sync, age sealing of passphrases, and reading the repository's state files.
+//! A stage of an SST app: where its state lives, its names, the state files and their checks, the guards around them (the config dir's lock, no symbolic links, no temporary files left), the record of the last sync, age sealing of passphrases, and reading the repository's state files.
 
+pub mod guard;
 pub mod layout;
 pub mod marker;
 pub mod names;

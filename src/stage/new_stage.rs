@@ -13,8 +13,8 @@ use serde::Deserialize;
 use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::names::FALLBACK_STAGE;
-use crate::project::{Caller, PackageSettings, StageContext};
+use crate::stage::names::FALLBACK_STAGE;
+use crate::stage::project::{Caller, PackageSettings, StageContext};
 
 /// Env variable: `1`/`true` (every new stage), `0`/`false` (none), or
 /// comma-separated name patterns (`pr-*,preview-*`).
@@ -130,7 +130,7 @@ pub fn known_stages(ctx: &StageContext) -> Vec<String> {
     let mut stages: Vec<String> = ["app", "secret", "passphrase"]
         .iter()
         .flat_map(|key| names_in(&state.join(key)))
-        .filter(|s| s != FALLBACK_STAGE && crate::names::Stage::parse(s, "").is_ok())
+        .filter(|s| s != FALLBACK_STAGE && crate::stage::names::Stage::parse(s, "").is_ok())
         .collect();
     stages.sort();
     stages.dedup();

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use crate::env::Env;
 use crate::fsx;
-use crate::layout::{Kind, StateFile};
-use crate::passphrase_mode::{self, PassphraseMode};
-use crate::project::StageContext;
-use crate::seal;
+use crate::stage::layout::{Kind, StateFile};
+use crate::stage::passphrase_mode::{self, PassphraseMode};
+use crate::stage::project::StageContext;
+use crate::stage::seal;
 
 /// One passphrase and who can open it.
 #[derive(Debug, Clone, Serialize)]
@@ -35,7 +35,7 @@ pub struct PassphraseAccess {
 /// "grease" stanza age adds, nor the one naming the list it was sealed to)
 /// in the header of an age file, armored or not.
 pub fn count_recipients(ciphertext: &[u8]) -> Option<usize> {
-    crate::sealed_to::header(ciphertext).map(|h| h.recipients)
+    crate::stage::sealed_to::header(ciphertext).map(|h| h.recipients)
 }
 
 /// The stage's passphrases and who can open them (`keyring` holds the keys

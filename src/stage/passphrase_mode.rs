@@ -16,9 +16,9 @@ use serde::Serialize;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::layout::{Kind, StateFile};
-use crate::project::{Caller, PackageSettings, StageContext};
-use crate::state::StateSet;
+use crate::stage::layout::{Kind, StateFile};
+use crate::stage::project::{Caller, PackageSettings, StageContext};
+use crate::stage::state::StateSet;
 
 /// Env variable choosing the mode.
 pub const MODE_ENV: &str = "SST_LOCAL_STATE_PASSPHRASE_MODE";

@@ -7,7 +7,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::layout::Kind;
+use crate::stage::layout::Kind;
 
 /// One value for each kind of state file, in [`Kind::ALL`] order: a total
 /// map (`PerKind<Option<T>>` where a kind may have none). It derefs to the

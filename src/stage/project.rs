@@ -6,11 +6,14 @@
 use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 use serde::Deserialize;
 
-use crate::config_dir::{resolve_config_dir, Platform};
+use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::names::{App, Stage};
-use crate::sst_config::{read_app_config, AppConfig, ConfigParseError, StaticValue, MAX_NESTING};
+use crate::sst::config_dir::{resolve_config_dir, Platform};
+use crate::sst::sst_config::{
+    read_app_config, AppConfig, ConfigParseError, StaticValue, MAX_NESTING,
+};
+use crate::stage::names::{App, Stage};
 use crate::warning::Warning;
 
 /// The file SST looks for to find a project.
@@ -91,7 +94,7 @@ pub struct PackageSettings {
     /// Which new stages (none of whose state the repository holds) prepare
     /// may deploy: `true`, `false`, or name patterns (`["pr-*"]`); default:
     /// every one outside CI, none in CI.
-    pub new_stages: Option<crate::new_stage::NewStages>,
+    pub new_stages: Option<crate::stage::new_stage::NewStages>,
 }
 
 /// A project and stage with every common option resolved and validated.
@@ -112,7 +115,7 @@ pub struct StageContext {
     /// Non-fatal findings worth telling the user.
     pub warnings: Vec<crate::warning::Warning>,
     /// Where the stage passphrase lives, and where that was chosen.
-    pub passphrase_mode: crate::passphrase_mode::ChosenMode,
+    pub passphrase_mode: crate::stage::passphrase_mode::ChosenMode,
 }
 
 impl StageContext {
@@ -143,7 +146,7 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         )?,
         (None, None) => config.app_name()?,
     };
-    let passphrase_mode = crate::passphrase_mode::resolve(
+    let passphrase_mode = crate::stage::passphrase_mode::resolve(
         options.passphrase_mode.as_deref(),
         options.caller,
         env,
@@ -326,6 +329,42 @@ pub fn remote_name(explicit: &Option<String>, env: &Env, settings: &PackageSetti
         &settings.remote,
     )
     .unwrap_or_else(|| "origin".into())
+}
+
+/// The branch state commits go to: `--branch` (`explicit`) > env >
+/// `package.json` > CI variables > the checked-out branch.
+pub fn pick_branch(
+    explicit: &Option<String>,
+    caller: Caller,
+    settings: &PackageSettings,
+    env: &Env,
+    repo: &git2::Repository,
+) -> Result<String> {
+    let flag = caller.name("branch", "branch");
+    let chosen = pick(
+        explicit,
+        env.non_empty("SST_LOCAL_STATE_BRANCH"),
+        &settings.branch,
+    )
+    .or_else(|| ci_env::detect(env).and_then(|ci| ci.branch))
+    .or_else(|| {
+        let head = repo.head().ok()?;
+        head.is_branch()
+            .then(|| head.shorthand().ok().map(str::to_string))
+            .flatten()
+    })
+    .ok_or(Error::NoBranch)?;
+    let branch = chosen
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&chosen)
+        .to_string();
+    if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
+        return Err(Error::option(
+            flag,
+            format!("{branch:?} is not a valid branch name"),
+        ));
+    }
+    Ok(branch)
 }
 
 /// `cwd` made absolute against the process's working directory.

@@ -7,9 +7,9 @@
 //! lost its config dir lost that record with it, and a config dir that
 //! never saw a prepare has none.
 
-use crate::layout::{sst_update_dir, Kind};
-use crate::marker::Loaded;
-use crate::project::StageContext;
+use crate::stage::layout::{sst_update_dir, Kind};
+use crate::stage::marker::Loaded;
+use crate::stage::project::StageContext;
 
 /// The stage's own files (the fallback files belong to every stage).
 pub const OWN: [Kind; 3] = [Kind::App, Kind::Secret, Kind::Passphrase];

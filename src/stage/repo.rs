@@ -3,10 +3,10 @@
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::layout::{Kind, StateFile};
-use crate::project::StageContext;
-use crate::seal::{self, Keyring};
-use crate::state::StateSet;
+use crate::stage::layout::{Kind, StateFile};
+use crate::stage::project::StageContext;
+use crate::stage::seal::{self, Keyring};
+use crate::stage::state::StateSet;
 use crate::warning::Warning;
 
 /// The stage's files as read from the repository's worktree.
@@ -37,7 +37,7 @@ pub fn read_repo_state(
     for file in files {
         // env mode: the passphrase comes from the environment, never the repository
         if ctx.passphrase_mode.mode.keeps_out(file.kind) {
-            let variable = crate::passphrase_mode::variable(env, file.kind);
+            let variable = crate::stage::passphrase_mode::variable(env, file.kind);
             for held in [file.sealed_path(ctx), Some(file.repo_path.clone())]
                 .into_iter()
                 .flatten()
@@ -48,10 +48,12 @@ pub fn read_repo_state(
                     variable,
                 });
             }
-            match crate::passphrase_mode::from_env(env, file.kind, &ctx.passphrase_mode) {
+            match crate::stage::passphrase_mode::from_env(env, file.kind, &ctx.passphrase_mode) {
                 Ok(bytes) => {
-                    let origin =
-                        format!("env {}", crate::passphrase_mode::variable(env, file.kind));
+                    let origin = format!(
+                        "env {}",
+                        crate::stage::passphrase_mode::variable(env, file.kind)
+                    );
                     repo.insert(file.kind, origin.into(), bytes);
                 }
                 Err(e) if strict => return Err(e),
@@ -87,7 +89,9 @@ pub fn read_repo_state(
             repo.insert(file.kind, file.repo_path.clone(), bytes);
         }
     }
-    if let Some(warning) = crate::sealed_to::rekey_needed(&ctx.project_root.join(&ctx.state_dir)) {
+    if let Some(warning) =
+        crate::stage::sealed_to::rekey_needed(&ctx.project_root.join(&ctx.state_dir))
+    {
         warnings.push(warning);
     }
     Ok(RepoFiles {

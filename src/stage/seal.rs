@@ -22,7 +22,7 @@ pub const RECIPIENTS_FILE: &str = "age-recipients.txt";
 /// `encrypt` last encrypted the `.age` files to: prepare warns that a
 /// rekey is due when `age-recipients.txt` lists other keys. Never trusted
 /// for a file: a file committed after the record is not covered by it, so
-/// rekey reads each file's own header ([`crate::sealed_to`]).
+/// rekey reads each file's own header ([`crate::stage::sealed_to`]).
 pub const SEALED_TO_FILE: &str = "passphrase/sealed-to.txt";
 /// Environment variable holding one or more `AGE-SECRET-KEY-1…` lines.
 pub const KEY_ENV: &str = "SST_LOCAL_STATE_AGE_KEY";
@@ -189,10 +189,10 @@ pub fn parse_recipients(path: &Utf8Path, text: &str) -> Result<Vec<Recipient>> {
 }
 
 /// `plaintext` encrypted to every recipient, ASCII-armored, with the
-/// stanza naming the list it is sealed to ([`crate::sealed_to`]).
+/// stanza naming the list it is sealed to ([`crate::stage::sealed_to`]).
 pub fn seal(plaintext: &[u8], recipients: &[Recipient]) -> Vec<u8> {
     assert!(!recipients.is_empty(), "at least one recipient");
-    let claim = crate::sealed_to::Claim(crate::sealed_to::list_hash(recipients));
+    let claim = crate::stage::sealed_to::Claim(crate::stage::sealed_to::list_hash(recipients));
     let all = recipients
         .iter()
         .map(|r| r as &dyn age::Recipient)

@@ -7,7 +7,7 @@
 //! files (`passphrase/sealed-to.txt`) proves nothing about a file written
 //! after it (a `commit` that sealed a new passphrase to an older list).
 //!
-//! So every file sealed here ([`crate::seal::seal`]: commit, rekey, encrypt)
+//! So every file sealed here ([`crate::stage::seal::seal`]: commit, rekey, encrypt)
 //! carries one more stanza, `-> sst-local-state/sealed-to <hash>` with an
 //! empty body, where `<hash>` is the SHA-256 of the list it was sealed to
 //! ([`list_hash`]). age implementations ignore stanzas of unknown types (age
@@ -157,7 +157,7 @@ pub fn check(ciphertext: &[u8], recipients: &[Recipient]) -> Sealing {
 /// the last rekey names other keys than `age-recipients.txt`, or a
 /// `passphrase/*.age` file is [`Sealing::Stale`] against it.
 pub fn rekey_needed(state: &Utf8Path) -> Option<Warning> {
-    let recipients = state.join(crate::seal::RECIPIENTS_FILE);
+    let recipients = state.join(crate::stage::seal::RECIPIENTS_FILE);
     let text = std::fs::read_to_string(&recipients).ok()?;
     let mut why = Vec::new();
     let keys = |text: &str| -> BTreeSet<String> {
@@ -167,13 +167,13 @@ pub fn rekey_needed(state: &Utf8Path) -> Option<Warning> {
             .map(str::to_string)
             .collect()
     };
-    let record = state.join(crate::seal::SEALED_TO_FILE);
+    let record = state.join(crate::stage::seal::SEALED_TO_FILE);
     if let Ok(recorded) = std::fs::read_to_string(&record) {
         if keys(&recorded) != keys(&text) {
             why.push(format!("{record} records other keys"));
         }
     }
-    if let Ok(list) = crate::seal::parse_recipients(&recipients, &text) {
+    if let Ok(list) = crate::stage::seal::parse_recipients(&recipients, &text) {
         for file in age_files(&state.join("passphrase")) {
             if let Ok(Some(bytes)) = fsx::read_optional(&file) {
                 if let Sealing::Stale(reason) = check(&bytes, &list) {
@@ -206,7 +206,7 @@ fn age_files(folder: &Utf8Path) -> Vec<camino::Utf8PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seal;
+    use crate::stage::seal;
 
     fn keys(n: usize) -> Vec<Recipient> {
         (0..n)

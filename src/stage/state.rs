@@ -16,8 +16,8 @@ use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::layout::Kind;
-use crate::per_kind::PerKind;
+use crate::stage::layout::Kind;
+use crate::stage::per_kind::PerKind;
 
 /// What a valid checkpoint tells about the stack.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -12,7 +12,6 @@
 //! The rules that decide what to write and when to stop are pure functions
 //! in [`rule`].
 
-pub mod message;
 mod push;
 mod removal;
 mod reseal;
@@ -32,23 +31,20 @@ use crate::ci_env;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
-use crate::guard;
-use crate::layout::{self, state_files, Kind, StateFile};
-use crate::marker::{Loaded, Marker};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, Remote};
 use crate::ops::lock;
-use crate::per_kind::PerKind;
-use crate::project::{self, Caller, CommonOptions, PackageSettings, StageContext};
-use crate::remote::{git_error, Remote};
-use crate::seal::{self, Keyring};
-use crate::state::{check_checkpoint, SetInfo, StateSet};
+use crate::ops::message::{self, MessageFacts};
+use crate::stage::guard;
+use crate::stage::layout::{self, state_files, Kind, StateFile};
+use crate::stage::marker::{Loaded, Marker};
+use crate::stage::per_kind::PerKind;
+use crate::stage::project::{self, CommonOptions, StageContext};
+use crate::stage::seal::{self, Keyring};
+use crate::stage::state::{check_checkpoint, SetInfo, StateSet};
 use crate::warning::Warning;
-use message::MessageFacts;
 
-pub use push::PUSH_TIMEOUT_ENV;
-pub(crate) use push::{backoff, push_budget};
 use rule::{Ids, Pending};
-pub(crate) use worktree::{move_head, HeadMove};
 
 /// Options of [`commit`].
 #[derive(Debug, Clone, Default)]
@@ -144,8 +140,29 @@ pub struct CommitReport {
 
 /// Saves the stage's config-dir state to the repository, commits and pushes it.
 pub fn commit(options: &CommitOptions, env: &Env) -> Result<CommitReport> {
-    let mut timer = Timer::start();
+    let timer = Timer::start();
     let ctx = project::resolve(&options.common, env)?;
+    commit_resolved(options, env, ctx, timer)
+}
+
+/// [`commit`] of the stage `ctx`, resolved already from `options.common`
+/// (`run` resolves its stage once, for its prepare, its lock heartbeat and
+/// its commit).
+pub fn commit_with_context(
+    options: &CommitOptions,
+    ctx: StageContext,
+    env: &Env,
+) -> Result<CommitReport> {
+    commit_resolved(options, env, ctx, Timer::start())
+}
+
+/// [`commit`] once the stage is resolved; `timer` started with the run.
+fn commit_resolved(
+    options: &CommitOptions,
+    env: &Env,
+    ctx: StageContext,
+    mut timer: Timer,
+) -> Result<CommitReport> {
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
     let state = ConfigDir::read(&ctx, &files, env, options.dry_run)?;
@@ -240,7 +257,7 @@ impl ConfigDir {
         let loaded = Marker::load(ctx)?;
         drop(lock);
         // checks (a JSON scan of the checkpoint) and hashing run side by side
-        crate::passphrase_mode::check_config_passphrase(ctx, files, &collected, env)?;
+        crate::stage::passphrase_mode::check_config_passphrase(ctx, files, &collected, env)?;
         let (info, ours) = std::thread::scope(|scope| {
             let hashes = scope.spawn(|| {
                 // env mode: the passphrase is never ours to commit
@@ -393,10 +410,9 @@ impl<'a> Run<'a> {
         Ok(run)
     }
 
-    /// The lock's update landed with the push: the checkout records it.
-    fn lock_landed(&mut self) -> Result<()> {
+    /// The lock's update landed (and was settled: the checkout records it).
+    fn lock_landed(&mut self) {
         if let Some(carried) = &self.carried {
-            carried.settle()?;
             self.lock_landed = true;
             let done = if carried.next.is_some() {
                 "renewed"
@@ -405,7 +421,6 @@ impl<'a> Run<'a> {
             };
             self.timer.step(format!("{done} the stage lock"));
         }
-        Ok(())
     }
 
     /// Releases (or renews) the lock in a push of its own, when no state
@@ -415,7 +430,7 @@ impl<'a> Run<'a> {
             return Ok(());
         };
         if carried.push_alone(&target.remote)? {
-            self.lock_landed()?;
+            self.lock_landed();
         } else {
             self.warnings.push(Warning::LockNotHeld {
                 lock_ref: carried.lock_ref.clone(),
@@ -521,7 +536,7 @@ impl<'a> Run<'a> {
         }
         let remote_name = project::remote_name(&self.options.remote, self.env, &self.ctx.settings);
         let remote = Remote::open(self.repo, &remote_name, self.env)?;
-        let branch = pick_branch(
+        let branch = project::pick_branch(
             &self.options.branch,
             self.options.common.caller,
             &self.ctx.settings,
@@ -668,7 +683,7 @@ impl<'a> Run<'a> {
     /// the first encrypted passphrase.
     fn outputs(&mut self, changes: &BTreeSet<Kind>, base: &Base<'a>) -> Result<Vec<Output<'a>>> {
         let recipients = match self.ctx.passphrase_mode.mode {
-            crate::passphrase_mode::PassphraseMode::Plain => None,
+            crate::stage::passphrase_mode::PassphraseMode::Plain => None,
             _ => self.recipients_on(
                 base.commit.as_ref(),
                 changes.iter().any(|k| k.is_passphrase()),
@@ -739,7 +754,7 @@ impl<'a> Run<'a> {
             .non_empty(seal::PLAINTEXT_ENV)
             .is_some_and(|v| v != "0" && v != "false")
             || self.ctx.settings.plaintext_passphrase == Some(true)
-            || self.ctx.passphrase_mode.mode == crate::passphrase_mode::PassphraseMode::Plain
+            || self.ctx.passphrase_mode.mode == crate::stage::passphrase_mode::PassphraseMode::Plain
     }
 
     /// The commit message: summary and audit trailers.
@@ -803,40 +818,4 @@ fn checkpoint_resources(repo: &Repository, commit: &git2::Commit, path: &str) ->
     check_checkpoint(camino::Utf8Path::new(path), blob.content())
         .ok()
         .map(|c| c.resources)
-}
-
-/// The branch state commits go to: `--branch` (`explicit`) > env >
-/// `package.json` > CI variables > the checked-out branch.
-pub fn pick_branch(
-    explicit: &Option<String>,
-    caller: Caller,
-    settings: &PackageSettings,
-    env: &Env,
-    repo: &Repository,
-) -> Result<String> {
-    let flag = Caller::name(caller, "branch", "branch");
-    let chosen = project::pick(
-        explicit,
-        env.non_empty("SST_LOCAL_STATE_BRANCH"),
-        &settings.branch,
-    )
-    .or_else(|| ci_env::detect(env).and_then(|ci| ci.branch))
-    .or_else(|| {
-        let head = repo.head().ok()?;
-        head.is_branch()
-            .then(|| head.shorthand().ok().map(str::to_string))
-            .flatten()
-    })
-    .ok_or(Error::NoBranch)?;
-    let branch = chosen
-        .strip_prefix("refs/heads/")
-        .unwrap_or(&chosen)
-        .to_string();
-    if !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
-        return Err(Error::option(
-            flag,
-            format!("{branch:?} is not a valid branch name"),
-        ));
-    }
-    Ok(branch)
 }

@@ -1,24 +1,20 @@
-//! Building the commit and pushing it: a compare-and-swap push, rebuilt on
-//! a moved tip while nothing conflicts, for up to a time budget; a conflict
-//! or a spent budget keeps our state on a rescue branch of its own.
-
-use std::time::{Duration, Instant};
+//! Building the commit and landing it (see [`crate::ops::land`]): a
+//! compare-and-swap push, rebuilt on a moved tip while nothing conflicts,
+//! for up to a time budget; a conflict, a lost lock or a spent budget
+//! keeps our state on a rescue branch of its own.
 
 use camino::Utf8Path;
 use git2::Oid;
 
 use super::{worktree, Base, Landed, Plan, Run, Target};
-use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::{git_error, PushOutcome, Remote};
+use crate::ops::land::{self, Build, Built, Landing, Lane, Tip, Unlanded, Why, PUSH_TIMEOUT_ENV};
 use crate::ops::{advice, tip};
-use crate::project::StageContext;
-use crate::remote::{git_error, PushOutcome, Remote};
-
-/// Env variable: seconds a commit keeps retrying a branch that other runs
-/// keep moving (default 300).
-pub const PUSH_TIMEOUT_ENV: &str = "SST_LOCAL_STATE_PUSH_TIMEOUT";
+use crate::stage::project::StageContext;
+use crate::warning::Warning;
 
 impl<'a> Run<'a> {
     /// Commits the plan on `base` and, with a target, pushes it until it
@@ -63,7 +59,18 @@ impl<'a> Run<'a> {
         };
         let conflicts = self.conflicts_at(base.commit.as_ref())?;
         if !conflicts.is_empty() {
-            return Err(self.rescue(target, first, conflicts, base.commit.as_ref()));
+            let unlanded = Unlanded {
+                why: Why::Conflict(conflicts),
+                branch: target.branch.clone(),
+                commit: Some(Built {
+                    oid: first,
+                    on: base.expected,
+                }),
+                tip: base.expected,
+                attempts: 0,
+                budget: std::time::Duration::ZERO,
+            };
+            return Err(self.kept_elsewhere(target, unlanded, base.commit.as_ref()));
         }
         landed.recorded = worktree::note_pushing(
             &self.ctx,
@@ -119,7 +126,7 @@ impl<'a> Run<'a> {
         if parent.is_some_and(|p| p.tree_id() == tree.id()) {
             return Ok(None);
         }
-        let (author, committer) = crate::message::identities(self.repo, self.env)?;
+        let (author, committer) = crate::ops::message::identities(self.repo, self.env)?;
         let parents: Vec<&git2::Commit> = parent.into_iter().collect();
         self.repo
             .commit(None, &author, &committer, &plan.message, &tree, &parents)
@@ -127,9 +134,10 @@ impl<'a> Run<'a> {
             .map_err(|e| git_error("creating the commit", &e))
     }
 
-    /// Pushes, and on a moved branch fetches, checks for conflicts and
-    /// rebuilds on the new tip, with growing jittered pauses until the
-    /// time budget runs out.
+    /// Lands the commit (see [`land`]): on a moved branch, checks the new
+    /// tip for conflicts and builds on it again (passphrases sealed again
+    /// to its recipients), until it lands or the budget is spent; what did
+    /// not land is kept on a rescue branch.
     fn push_until_landed(
         &mut self,
         target: &Target<'a>,
@@ -138,134 +146,128 @@ impl<'a> Run<'a> {
         mut landed: Landed,
     ) -> Result<Landed> {
         let Target { remote, branch } = target;
-        let budget = push_budget(self.env)?;
-        let started = Instant::now();
-        while let Some(oid) = landed.oid {
-            landed.attempts += 1;
-            let along: Vec<_> = self.carried.iter().map(|c| c.update()).collect();
-            let reason = match remote
-                .push_along(oid, branch, base.expected, &along)
-                .map_err(|e| kept(e, &self.ctx.config_dir))?
-            {
-                PushOutcome::AlongRefused { dst, reason } => {
-                    return Err(self.lock_lost(target, oid, dst, reason, base.commit.as_ref()));
-                }
-                PushOutcome::Accepted => {
-                    self.lock_landed()?;
-                    self.timer
-                        .step(format!("pushed to {} {branch}", remote.name));
-                    // as git does: the remote-tracking ref follows the push
-                    let _ = self.repo.reference(
-                        &format!("refs/remotes/{}/{branch}", remote.name),
-                        oid,
-                        true,
-                        "sst-local-state: push",
-                    );
-                    return Ok(landed);
-                }
-                PushOutcome::Moved(reason) => reason,
-            };
-            self.timer
-                .step(format!("push rejected ({reason}): {branch} moved"));
-            let tip = self.fetch(remote, branch)?;
-            let conflicts = self.conflicts_at(tip.as_ref())?;
-            if !conflicts.is_empty() {
-                return Err(self.rescue(target, oid, conflicts, tip.as_ref()));
+        let carried = self.carried.clone();
+        let lane = Lane::new(remote, branch, self.env)?.carrying(carried.as_ref());
+        let first = landed.oid.map(|oid| Built {
+            oid,
+            on: base.expected,
+        });
+        let landing = land::land(&lane, first, &mut |tip| {
+            self.build_on_moved(target, tip, base, plan, &mut landed)
+        })
+        .map_err(|e| kept(e, &self.ctx.config_dir))?;
+        match landing {
+            Landing::Landed { attempts, .. } => {
+                landed.attempts = attempts;
+                self.lock_landed();
+                self.timer
+                    .step(format!("pushed to {} {branch}", remote.name));
+                Ok(landed)
             }
-            base.expected = tip.as_ref().map(|c| c.id());
-            base.commit = tip.or_else(|| self.head.clone());
-            // a new passphrase is encrypted to the new tip's recipients
-            self.reseal_on(base.commit.as_ref(), plan, &mut landed.blobs)?;
-            landed.parent = base.commit.as_ref().map(|c| c.id());
-            landed.oid = self.build(base.commit.as_ref(), plan, &landed.blobs)?;
-            let Some(rebuilt) = landed.oid else {
-                self.warnings
-                    .push(crate::warning::Warning::AlreadyOnBranch {
-                        branch: branch.clone(),
-                        commit: landed.parent.map_or_else(String::new, |p| p.to_string()),
-                    });
-                self.timer.step("the new tip already holds this state");
-                break;
-            };
-            let Some(pause) = backoff(landed.attempts, budget.saturating_sub(started.elapsed()))
-            else {
-                let at = base.commit.as_ref();
-                return Err(self.busy(target, rebuilt, landed.attempts, budget, at));
-            };
-            std::thread::sleep(pause);
-            self.timer.step(format!(
-                "rebuilt on the new tip as {}",
-                &rebuilt.to_string()[..12]
-            ));
+            Landing::Held { attempts, .. } => {
+                landed.attempts = attempts;
+                Ok(landed)
+            }
+            Landing::Unlanded(unlanded) => Err(self.not_landed(target, unlanded)),
         }
-        Ok(landed)
     }
 
-    /// Pushes our commit to a rescue branch and builds the conflict error;
-    /// the worktree gets the branch's state (`at`) back, so that a prepare
+    /// The commit again on the tip a rejected push found (see
+    /// [`land::land`]): a conflict when another run changed our files
+    /// there, else the plan rebuilt on it (a new passphrase encrypted to
+    /// its recipients); nothing when it holds our state already.
+    fn build_on_moved(
+        &mut self,
+        target: &Target<'a>,
+        tip: &Tip<'_>,
+        base: &mut Base<'a>,
+        plan: &mut Plan<'a>,
+        landed: &mut Landed,
+    ) -> Result<Build> {
+        let Target { remote, branch } = target;
+        let reason = tip.moved.unwrap_or_default();
+        self.timer
+            .step(format!("push rejected ({reason}): {branch} moved"));
+        self.timer.step(format!("fetched {} {branch}", remote.name));
+        let at = self.commit_at(tip.id)?;
+        let conflicts = self.conflicts_at(at.as_ref())?;
+        if !conflicts.is_empty() {
+            return Ok(Build::Conflict(conflicts));
+        }
+        base.expected = tip.id;
+        base.commit = at.or_else(|| self.head.clone());
+        // a new passphrase is encrypted to the new tip's recipients
+        self.reseal_on(base.commit.as_ref(), plan, &mut landed.blobs)?;
+        landed.parent = base.commit.as_ref().map(|c| c.id());
+        landed.oid = self.build(base.commit.as_ref(), plan, &landed.blobs)?;
+        let Some(rebuilt) = landed.oid else {
+            self.warnings.push(Warning::AlreadyOnBranch {
+                branch: branch.clone(),
+                commit: landed.parent.map_or_else(String::new, |p| p.to_string()),
+            });
+            self.timer.step("the new tip already holds this state");
+            return Ok(Build::Held);
+        };
+        self.timer.step(format!(
+            "rebuilt on the new tip as {}",
+            &rebuilt.to_string()[..12]
+        ));
+        Ok(Build::Commit(rebuilt))
+    }
+
+    /// The commit `id` names (None: none).
+    fn commit_at(&self, id: Option<Oid>) -> Result<Option<git2::Commit<'a>>> {
+        id.map(|oid| self.repo.find_commit(oid))
+            .transpose()
+            .map_err(|e| git_error("reading the fetched tip", &e))
+    }
+
+    /// The error of a commit that did not land: after a conflict the
+    /// worktree gets the new tip's state back, else that of the tip the
+    /// commit was built on (see [`Run::kept_elsewhere`]).
+    fn not_landed(&self, target: &Target<'a>, unlanded: Unlanded) -> Error {
+        let on = unlanded.commit.and_then(|c| c.on);
+        let at = match (&unlanded.why, self.commit_at(unlanded.tip)) {
+            (_, Ok(Some(tip))) => Some(tip),
+            (Why::Conflict(_), _) => None,
+            (_, _) => self
+                .commit_at(on)
+                .ok()
+                .flatten()
+                .or_else(|| self.head.clone()),
+        };
+        self.kept_elsewhere(target, unlanded, at.as_ref())
+    }
+
+    /// Keeps the commit that did not land on a rescue branch, puts the
+    /// branch's state (`at`) back in the worktree, so that a prepare
     /// afterwards sees the divergence (ours is in the config dir and on the
-    /// rescue branch), and the error says both ways out as commands.
-    fn rescue(
+    /// rescue branch), and gives the outcome's error, saying the ways out.
+    fn kept_elsewhere(
         &self,
         target: &Target<'a>,
-        oid: Oid,
-        conflicts: Vec<String>,
+        unlanded: Unlanded,
         at: Option<&git2::Commit<'a>>,
     ) -> Error {
+        let Some(Built { oid, .. }) = unlanded.commit else {
+            return unlanded.error(None, String::new());
+        };
         let (rescue_branch, kept) = self.keep(target, oid, at);
-        let way_out = advice::after_conflict(
-            &self.options.common,
-            &self.ctx,
-            &rescue_branch.clone().unwrap_or_else(|| oid.to_string()),
-            (&target.remote.name, &target.branch),
-            self.removes_the_stage(),
-        );
-        Error::StateConflict {
-            branch: target.branch.clone(),
-            paths: conflicts.join(", "),
-            rescue: format!("{kept} {way_out}"),
-            rescue_branch,
-        }
-    }
-
-    /// The lock went while this run was saving: our state goes to a rescue
-    /// branch, never onto the branch; the worktree gets the branch's back.
-    fn lock_lost(
-        &self,
-        target: &Target<'a>,
-        oid: Oid,
-        lock_ref: String,
-        reason: String,
-        at: Option<&git2::Commit<'a>>,
-    ) -> Error {
-        let (rescue_branch, kept) = self.keep(target, oid, at);
-        Error::LockLost {
-            lock_ref,
-            reason,
-            rescue: format!("{kept} Check what the run that took the lock deployed, then decide which state is right (`sst refresh` reconciles the checkpoint with the cloud)."),
-            rescue_branch,
-        }
-    }
-
-    /// The branch kept moving for the whole budget: our state goes to a
-    /// rescue branch too (the worktree gets the branch's back), and the
-    /// error says that running commit again is all it takes.
-    fn busy(
-        &self,
-        target: &Target<'a>,
-        oid: Oid,
-        attempts: u32,
-        budget: Duration,
-        at: Option<&git2::Commit<'a>>,
-    ) -> Error {
-        let (rescue_branch, kept) = self.keep(target, oid, at);
-        Error::BranchBusy {
-            branch: target.branch.clone(),
-            attempts,
-            seconds: budget.as_secs(),
-            kept: format!("{kept} Run commit again when the branch is quieter (or raise {PUSH_TIMEOUT_ENV}); no redeploy is needed."),
-            rescue_branch,
-        }
+        let note = match &unlanded.why {
+            Why::Conflict(_) => {
+                let way_out = advice::after_conflict(
+                    &self.options.common,
+                    &self.ctx,
+                    &rescue_branch.clone().unwrap_or_else(|| oid.to_string()),
+                    (&target.remote.name, &target.branch),
+                    self.removes_the_stage(),
+                );
+                format!("{kept} {way_out}")
+            }
+            Why::LockLost { .. } => format!("{kept} Check what the run that took the lock deployed, then decide which state is right (`sst refresh` reconciles the checkpoint with the cloud)."),
+            Why::Busy => format!("{kept} Run commit again when the branch is quieter (or raise {PUSH_TIMEOUT_ENV}); no redeploy is needed."),
+        };
+        unlanded.error(rescue_branch, note)
     }
 
     /// Keeps our commit on a rescue branch and puts the branch's state
@@ -295,27 +297,6 @@ impl<'a> Run<'a> {
             format!("{kept} {worktree}").trim_end().to_string(),
         )
     }
-}
-
-pub(crate) fn push_budget(env: &Env) -> Result<Duration> {
-    match env.non_empty(PUSH_TIMEOUT_ENV) {
-        None => Ok(Duration::from_secs(300)),
-        Some(v) => v.trim().parse().map(Duration::from_secs).map_err(|_| {
-            Error::option(
-                format!("env {PUSH_TIMEOUT_ENV}"),
-                format!("{v:?} is not a whole number of seconds"),
-            )
-        }),
-    }
-}
-
-/// The pause before push attempt `attempts + 1`: random in the upper half
-/// of 100 ms × 2^(attempts-1), capped at 3 s, so racing runs spread out;
-/// `None` when it would not fit in what is left of the budget.
-pub(crate) fn backoff(attempts: u32, left: Duration) -> Option<Duration> {
-    let pause =
-        crate::ops::pause::jittered(attempts, Duration::from_millis(100), Duration::from_secs(3));
-    (pause < left).then_some(pause)
 }
 
 /// A fetch or push failure, saying that nothing was lost: the config dir is
@@ -382,19 +363,5 @@ fn keep_on_rescue_branch(
             (None, failed(reason))
         }
         Err(e) => (None, failed(e.to_string())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_is_capped_and_respects_the_budget() {
-        let big = Duration::from_secs(600);
-        let first = backoff(1, big).unwrap();
-        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-        assert!(backoff(10, big).unwrap() <= Duration::from_secs(3));
-        assert!(backoff(1, Duration::ZERO).is_none());
     }
 }

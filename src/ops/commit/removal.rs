@@ -1,14 +1,14 @@
 //! The commit of a stage SST removed (`sst remove` with `state.purge`,
-//! see [`crate::removal`]): the stage's own files the base holds are
+//! see [`crate::stage::removal`]): the stage's own files the base holds are
 //! removed from the tree, in a commit that says so (`remove: stage removed
 //! by SST`, `SST-Command: remove`); history keeps them and `rollback`
 //! brings them back. The shared fallback files are never removed.
 
 use super::{Base, Run};
 use crate::error::Result;
-use crate::gitx;
-use crate::layout::Kind;
-use crate::removal::{removed_by_sst, OWN};
+use crate::git::gitx;
+use crate::stage::layout::Kind;
+use crate::stage::removal::{removed_by_sst, OWN};
 
 impl<'a> Run<'a> {
     /// Whether SST removed the stage since the last sync (this run's commit

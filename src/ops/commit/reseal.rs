@@ -14,10 +14,10 @@ use age::x25519::Recipient;
 use super::{Output, Plan, Run};
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
-use crate::remote::git_error;
-use crate::seal;
-use crate::sealed_to::{self, Sealing};
+use crate::git::gitx::{self, TreeBlob};
+use crate::git::remote::git_error;
+use crate::stage::seal;
+use crate::stage::sealed_to::{self, Sealing};
 use crate::warning::Warning;
 
 /// A recipients list, parsed, with its bytes.

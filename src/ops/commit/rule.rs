@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 
 use crate::blob_id::BlobId;
-use crate::layout::Kind;
-use crate::per_kind::PerKind;
+use crate::stage::layout::Kind;
+use crate::stage::per_kind::PerKind;
 
 /// One content id per kind of state file (`None`: absent).
 pub type Ids = PerKind<Option<BlobId>>;

@@ -4,7 +4,6 @@
 //! being pushed).
 
 use camino::Utf8Path;
-use git2::{Oid, Repository};
 
 use super::rule::Ids;
 use super::{CommitReport, Landed, Outcome, Output, Plan, Run, Target};
@@ -12,14 +11,13 @@ use crate::blob_id::BlobId;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx::{self, TreeBlob};
-use crate::guard;
-use crate::layout::{state_files, Kind};
-use crate::marker::{Loaded, Marker};
-use crate::per_kind::PerKind;
-use crate::project::StageContext;
-use crate::remote::git_error;
-use crate::state::StateSet;
+use crate::git::gitx::{self, move_head, HeadMove};
+use crate::stage::guard;
+use crate::stage::layout::{state_files, Kind};
+use crate::stage::marker::{Loaded, Marker};
+use crate::stage::per_kind::PerKind;
+use crate::stage::project::StageContext;
+use crate::stage::state::StateSet;
 use crate::warning::Warning;
 
 impl<'a> Run<'a> {
@@ -120,78 +118,6 @@ fn remove(ctx: &StageContext, workdir: &Utf8Path, removed: &[String]) -> Result<
         fsx::remove_optional(&workdir.join(path))?;
     }
     Ok(())
-}
-
-/// What [`move_head`] did.
-pub(crate) enum HeadMove {
-    /// HEAD (or its branch) points at the state commit; with a warning
-    /// when the index could not be refreshed (a `git` holding its lock).
-    Moved(Option<Warning>),
-    /// Another branch is checked out: left alone.
-    OtherBranch,
-    /// HEAD moved since this run read it (someone committed): left alone.
-    Raced,
-}
-
-/// Moves HEAD to `oid`, keeping an attached branch attached when it is the
-/// pushed branch (any other checked-out branch is left alone), and refreshes
-/// the index entries of our paths only. The move is a compare-and-swap
-/// against `expected`, where HEAD was when the run read it: a commit made
-/// meanwhile (the user's own) is never moved off its branch.
-pub(crate) fn move_head(
-    repo: &Repository,
-    oid: Oid,
-    expected: Option<Oid>,
-    branch: Option<&str>,
-    workdir: &Utf8Path,
-    blobs: &[TreeBlob],
-) -> Result<HeadMove> {
-    let g = |e: git2::Error| git_error("updating HEAD", &e);
-    let swap = |name: &str| -> Result<bool> {
-        let result = match expected {
-            Some(current) => {
-                repo.reference_matching(name, oid, true, current, "sst-local-state: state commit")
-            }
-            // an unborn branch: create it only if nobody did meanwhile
-            None => repo.reference(name, oid, false, "sst-local-state: state commit"),
-        };
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    git2::ErrorCode::Modified | git2::ErrorCode::Exists
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(g(e)),
-        }
-    };
-    let head_ref = repo.find_reference("HEAD").map_err(g)?;
-    let attached = head_ref
-        .symbolic_target()
-        .ok()
-        .flatten()
-        .map(str::to_string);
-    let swapped = match (attached, branch) {
-        // the checked-out branch is the one we committed to: move it along
-        (Some(target), Some(b)) if target == format!("refs/heads/{b}") => swap(&target)?,
-        (Some(target), None) => swap(&target)?,
-        // another branch is checked out: leave it alone
-        (Some(_), Some(_)) => return Ok(HeadMove::OtherBranch),
-        (None, _) => swap("HEAD")?,
-    };
-    if !swapped {
-        return Ok(HeadMove::Raced);
-    }
-    Ok(HeadMove::Moved(
-        gitx::refresh_index(repo, workdir, blobs)
-            .err()
-            .map(|e| Warning::IndexNotRefreshed {
-                reason: e.message().to_string(),
-            }),
-    ))
 }
 
 /// Notes in the stage's marker what this run is about to push (under the

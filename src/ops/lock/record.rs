@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsx;
-use crate::gitx;
+use crate::git::gitx;
 use crate::ops::pause;
-use crate::project::StageContext;
+use crate::stage::project::StageContext;
 
 /// What this checkout remembers of a lock it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,8 +10,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::fsx::{self, DirLock};
-use crate::layout::{self, StateFile};
-use crate::project::StageContext;
+use crate::stage::layout::{self, StateFile};
+use crate::stage::project::StageContext;
 
 /// How long a run waits for another run's config-dir lock by default.
 const LOCK_WAIT: Duration = Duration::from_secs(120);

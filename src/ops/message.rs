@@ -1,7 +1,10 @@
-//! What a state commit says and who makes it: the default message
-//! (`chore(sst-state): <app>/<stage> <summary> [skip ci]`) with git trailers
-//! for audit (stage, app, SST update id and command, resource counts, CI run
-//! URL), and the author/committer identity.
+//! What the commits of the operations say and who makes them: a state
+//! commit's default message (`chore(sst-state): <app>/<stage> <summary>
+//! [skip ci]`) with git trailers for audit (stage, app, SST update id and
+//! command, resource counts, CI run URL), which a rollback's message shares;
+//! values on one line (lock trailers too); and the author/committer
+//! identity of every commit this tool makes (state, rollback, passphrase
+//! and lock commits).
 
 use std::collections::BTreeSet;
 
@@ -9,8 +12,8 @@ use serde::Deserialize;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::layout::{sst_update_dir, Kind};
-use crate::project::StageContext;
+use crate::stage::layout::{sst_update_dir, Kind};
+use crate::stage::project::StageContext;
 
 /// The identity used when neither git config nor `GIT_AUTHOR_*`/`GIT_COMMITTER_*` give one.
 pub const DEFAULT_NAME: &str = "sst-local-state";
