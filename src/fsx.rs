@@ -1,7 +1,9 @@
-//! File-system primitives every command shares: atomic writes (temp file in
-//! the same directory + fsync + rename + directory fsync), optional reads,
-//! and content hashes (git blob ids, so a file can be compared with a git
-//! tree entry without reading the tree's blob).
+//! Safe file writes and reads for state files ("fs extras"): atomic writes
+//! (temp file in the same directory + fsync + rename + directory fsync),
+//! staged writes renamed into place together, the OS lock on a directory
+//! ([`DirLock`]), symlink refusal, optional reads, and content hashes (git
+//! blob ids, so a file can be compared with a git tree entry without reading
+//! the tree's blob).
 
 use std::io::Write;
 

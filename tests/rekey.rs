@@ -9,8 +9,8 @@ mod common;
 use camino::Utf8Path;
 use common::{blob_in, commit_all, Fixture};
 use sst_local_state::ops::init::{init, InitOptions};
+use sst_local_state::ops::passphrases::PassphrasesOptions;
 use sst_local_state::ops::rekey::rekey;
-use sst_local_state::ops::secrets::SecretsOptions;
 use sst_local_state::seal;
 use sst_local_state::Env;
 
@@ -28,13 +28,13 @@ fn with_key(k: &Key) -> Env {
     common::env_with(&[("SST_LOCAL_STATE_AGE_KEY", &k.secret)])
 }
 
-fn options(fx: &Fixture) -> SecretsOptions {
+fn options(fx: &Fixture) -> PassphrasesOptions {
     let mut common = fx.options("dev");
     common.stage = None;
-    SecretsOptions {
+    PassphrasesOptions {
         common,
         branch: Some("main".into()),
-        ..SecretsOptions::default()
+        ..PassphrasesOptions::default()
     }
 }
 

@@ -343,7 +343,7 @@ fn forced_without_a_key_a_rollback_never_undoes_a_rekey() {
     let bare = fx.add_origin(&repo);
     // k2 is revoked: removed from the list, rekey pushed (by a member holding k1)
     list(&[&k1]);
-    let mut rekey_options = sst_local_state::ops::secrets::SecretsOptions {
+    let mut rekey_options = sst_local_state::ops::passphrases::PassphrasesOptions {
         common: fx.options("dev"),
         branch: Some("main".into()),
         ..Default::default()

@@ -8,7 +8,7 @@ use napi_derive::napi;
 use super::options::{js_options, optional_options_from_js, JsOptions};
 use super::{spawn_blocking, WarningInfo};
 use crate::env::Env as ProcessEnv;
-use crate::ops::secrets::{SecretsOptions, SecretsReport};
+use crate::ops::passphrases::{self, PassphrasesReport};
 
 js_options! {
     #[doc = "Options of `rekeyPassphrases` and `encryptPassphrases`."]
@@ -68,8 +68,8 @@ pub struct PassphrasesResult {
     pub duration_ms: f64,
 }
 
-impl From<SecretsReport> for PassphrasesResult {
-    fn from(r: SecretsReport) -> Self {
+impl From<PassphrasesReport> for PassphrasesResult {
+    fn from(r: PassphrasesReport) -> Self {
         PassphrasesResult {
             committed: r.committed,
             commit: r.commit,
@@ -102,16 +102,20 @@ fn run<'env>(
     env: &'env Env,
     options: Option<Object<'_>>,
     function: &'static str,
-    work: fn(&SecretsOptions, &ProcessEnv) -> crate::error::Result<SecretsReport>,
+    work: fn(
+        &passphrases::PassphrasesOptions,
+        &ProcessEnv,
+    ) -> crate::error::Result<PassphrasesReport>,
 ) -> napi::Result<PromiseRaw<'env, PassphrasesResult>> {
-    let options =
-        optional_options_from_js(options, function).map(|o: PassphrasesOptions| SecretsOptions {
+    let options = optional_options_from_js(options, function).map(|o: PassphrasesOptions| {
+        passphrases::PassphrasesOptions {
             common: o.common(),
             branch: o.branch,
             remote: o.remote,
             no_push: !o.push.unwrap_or(true),
             dry_run: o.dry_run.unwrap_or(false),
-        });
+        }
+    });
     spawn_blocking(
         env,
         move || work(&options?, &ProcessEnv::process()),

@@ -219,7 +219,11 @@ pub(super) fn encrypt(
 }
 
 /// The result of a project-wide passphrase command, with its warnings.
-fn secrets_result(ui: &mut Ui<'_>, command: &str, report: &crate::ops::secrets::SecretsReport) {
+fn secrets_result(
+    ui: &mut Ui<'_>,
+    command: &str,
+    report: &crate::ops::passphrases::PassphrasesReport,
+) {
     ui.message_detail(report.message.as_deref());
     ui.result(&render::secrets(command, report), &to_json(report));
     ui.warn_all(&report.warnings);

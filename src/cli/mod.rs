@@ -119,8 +119,8 @@ struct SecretsArgs {
 }
 
 impl SecretsArgs {
-    fn options(&self, global: &GlobalArgs) -> crate::ops::secrets::SecretsOptions {
-        crate::ops::secrets::SecretsOptions {
+    fn options(&self, global: &GlobalArgs) -> crate::ops::passphrases::PassphrasesOptions {
+        crate::ops::passphrases::PassphrasesOptions {
             common: CommonOptions {
                 cwd: global.cwd.clone(),
                 state_dir: self.state_dir.clone(),

@@ -277,7 +277,7 @@ pub fn init(r: &InitReport) -> String {
 }
 
 /// The result of `rekey` / `encrypt`: what changed, where it went, and the notes.
-pub fn secrets(command: &str, r: &crate::ops::secrets::SecretsReport) -> String {
+pub fn secrets(command: &str, r: &crate::ops::passphrases::PassphrasesReport) -> String {
     let mut lines = Vec::new();
     let what = format!(
         "{} passphrase file{}, {} recipient{}",

@@ -1,7 +1,8 @@
-//! Local git plumbing shared by the commands: where the project sits in its
-//! repository, blob lookups in a commit's tree, trees built from a few
-//! upserted blobs, index entries for files whose blob is known, and HEAD
-//! moved to a new commit by compare-and-swap.
+//! Local git plumbing ("git extras", libgit2 on the local repository, no
+//! network): where the project sits in its repository, blob lookups in a
+//! commit's tree, trees built from a few upserted blobs, index entries for
+//! files whose blob is known, and HEAD moved to a new commit by
+//! compare-and-swap.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use git2::{build::TreeUpdateBuilder, FileMode, Oid, Repository};

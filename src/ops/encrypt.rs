@@ -6,7 +6,7 @@
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::ops::secrets::{self, Change, Planned, SecretsOptions, SecretsReport};
+use crate::ops::passphrases::{self, Change, PassphrasesOptions, PassphrasesReport, Planned};
 use crate::stage::names::{Stage, FALLBACK_STAGE};
 use crate::stage::seal::{self, Keyring};
 
@@ -26,10 +26,10 @@ pub fn history_note(stages: &[String]) -> String {
 /// both a plain and an `.age` passphrase that differ; `DECRYPT_FAILED` / `AGE_KEY_MISSING`
 /// when such an `.age` file must be compared and cannot be decrypted; the git errors of
 /// `commit`.
-pub fn encrypt(options: &SecretsOptions, env: &Env) -> Result<SecretsReport> {
-    let (repo, location) = secrets::open(options, env)?;
+pub fn encrypt(options: &PassphrasesOptions, env: &Env) -> Result<PassphrasesReport> {
+    let (repo, location) = passphrases::open(options, env)?;
     let keyring = Keyring::new(env, &location.config_dir);
-    secrets::run(options, env, &repo, location, |scope, base| {
+    passphrases::run(options, env, &repo, location, |scope, base| {
         let folder = scope.tree_path("passphrase");
         let names = scope.list(base, &folder)?;
         let stages: Vec<String> = names
@@ -52,7 +52,7 @@ pub fn encrypt(options: &SecretsOptions, env: &Env) -> Result<SecretsReport> {
                 "does not exist: run `sst-local-state init` first (the passphrases are encrypted to the keys it lists)",
             ));
         };
-        let record = secrets::sealed_to(&recipients);
+        let record = passphrases::sealed_to(&recipients);
         planned.recipients = recipients.len();
         for stage in &stages {
             let plain_path = format!("{folder}/{stage}.json");

@@ -4,7 +4,7 @@
 //! Which files: every one not provably sealed to the current list
 //! ([`sealed_to::check`] is not [`Sealing::Current`]): its header must name
 //! the list's hash and hold as many X25519 stanzas as the list has keys.
-//! The record [`secrets::SEALED_TO_FILE`] is written for earlier versions
+//! The record [`passphrases::SEALED_TO_FILE`] is written for earlier versions
 //! and for people, never trusted: a file committed after it (by a clone
 //! holding an older list, or racing the rekey that wrote it) is what it
 //! cannot vouch for. Files sealed by an earlier version (no such stanza)
@@ -18,7 +18,9 @@
 
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::ops::secrets::{self, Change, Planned, Scope, SecretsOptions, SecretsReport};
+use crate::ops::passphrases::{
+    self, Change, PassphrasesOptions, PassphrasesReport, Planned, Scope,
+};
 use crate::stage::seal::{self, Keyring};
 use crate::stage::sealed_to::{self, Sealing};
 
@@ -29,10 +31,10 @@ use crate::stage::sealed_to::{self, Sealing};
 /// `DECRYPT_FAILED` / `AGE_KEY_MISSING` naming the first file the running identity cannot
 /// decrypt; `INVALID_OPTION` for a missing or malformed recipients file; the git errors of
 /// `commit` (`NO_REMOTE`, `AUTH_FAILED`, `BRANCH_BUSY`, ...).
-pub fn rekey(options: &SecretsOptions, env: &Env) -> Result<SecretsReport> {
-    let (repo, location) = secrets::open(options, env)?;
+pub fn rekey(options: &PassphrasesOptions, env: &Env) -> Result<PassphrasesReport> {
+    let (repo, location) = passphrases::open(options, env)?;
     let keyring = Keyring::new(env, &location.config_dir);
-    secrets::run(options, env, &repo, location, |scope, base| {
+    passphrases::run(options, env, &repo, location, |scope, base| {
         plan(scope, base, &keyring)
     })
 }
@@ -53,7 +55,7 @@ fn plan(scope: &Scope, base: Option<&git2::Commit>, keyring: &Keyring) -> Result
         .filter(|name| name.ends_with(".age"))
         .map(|name| format!("{folder}/{name}"))
         .collect();
-    let record = secrets::sealed_to(&recipients);
+    let record = passphrases::sealed_to(&recipients);
     let mut planned = Planned {
         passphrases: sealed.len(),
         recipients: record

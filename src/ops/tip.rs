@@ -1,4 +1,5 @@
-//! The stage's files in the worktree made what a commit holds. A locked
+//! Bringing the stage's files in the worktree to a commit (the remote
+//! branch's tip, or a new commit on it): what a commit holds. A locked
 //! prepare starts from the branch's newest state: under the stage lock, the
 //! stage's files in the worktree are brought to the remote branch's tip
 //! (fetched), deletions included, so a run that waited for the lock deploys

@@ -26,7 +26,7 @@ pub use crate::stage::seal::SEALED_TO_FILE;
 
 /// Options of `rekey` and `encrypt`.
 #[derive(Debug, Clone, Default)]
-pub struct SecretsOptions {
+pub struct PassphrasesOptions {
     /// Project and paths (the stage is not used).
     pub common: CommonOptions,
     /// Branch to push to; else env, `package.json`, CI variables, the checked-out branch.
@@ -42,7 +42,7 @@ pub struct SecretsOptions {
 /// One file the commit changes.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SecretsFile {
+pub struct PassphraseFile {
     /// Path in the repository, relative to its root.
     pub path: String,
     /// `rekeyed`, `encrypted`, `removed` or `updated`.
@@ -52,7 +52,7 @@ pub struct SecretsFile {
 /// The result of `rekey` and `encrypt`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SecretsReport {
+pub struct PassphrasesReport {
     /// Whether a commit was made.
     pub committed: bool,
     /// The commit's id.
@@ -70,7 +70,7 @@ pub struct SecretsReport {
     /// How many recipients the files are now encrypted to.
     pub recipients: usize,
     /// Files changed.
-    pub files: Vec<SecretsFile>,
+    pub files: Vec<PassphraseFile>,
     /// Push attempts.
     pub attempts: u32,
     /// The commit message.
@@ -244,12 +244,12 @@ struct Target<'r> {
 
 /// Plans on the branch's tip, commits and lands the commit (see the module docs).
 pub fn run<'r>(
-    options: &SecretsOptions,
+    options: &PassphrasesOptions,
     env: &Env,
     repo: &'r Repository,
     location: Location,
     plan: impl FnMut(&Scope<'r>, Option<&git2::Commit<'r>>) -> Result<Planned>,
-) -> Result<SecretsReport> {
+) -> Result<PassphrasesReport> {
     let started = Instant::now();
     let scope = Scope::new(repo, location)?;
     let git_dir = gitx::utf8(repo.path())?;
@@ -260,7 +260,7 @@ pub fn run<'r>(
         head: repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
         ci_run: ci_env::detect(env).and_then(|ci| ci.run_url),
         plan,
-        report: SecretsReport::empty(options, target.as_ref()),
+        report: PassphrasesReport::empty(options, target.as_ref()),
         last: None,
     };
     let pushed_to = match (&target, options.dry_run) {
@@ -302,7 +302,7 @@ struct Planner<'s, 'r, P> {
     head: Option<git2::Commit<'r>>,
     ci_run: Option<String>,
     plan: P,
-    report: SecretsReport,
+    report: PassphrasesReport,
     /// The last plan and the commit it was made on.
     last: Option<(Planned, Option<git2::Commit<'r>>)>,
 }
@@ -367,10 +367,10 @@ impl<'r> Scope<'r> {
     }
 }
 
-impl SecretsReport {
+impl PassphrasesReport {
     /// The report before any plan: where it would push, nothing done.
-    fn empty(options: &SecretsOptions, target: Option<&Target>) -> SecretsReport {
-        SecretsReport {
+    fn empty(options: &PassphrasesOptions, target: Option<&Target>) -> PassphrasesReport {
+        PassphrasesReport {
             committed: false,
             commit: None,
             pushed: false,
@@ -398,7 +398,7 @@ impl SecretsReport {
         self.files = planned
             .changes
             .iter()
-            .map(|c| SecretsFile {
+            .map(|c| PassphraseFile {
                 path: c.path.clone(),
                 change: c.label,
             })
@@ -424,7 +424,7 @@ struct Landed<'a, 'r> {
 
 /// The remote and branch (None with `no_push`), resolved as `commit` resolves them.
 fn target<'r>(
-    options: &SecretsOptions,
+    options: &PassphrasesOptions,
     env: &Env,
     repo: &'r Repository,
     location: &Location,
@@ -487,7 +487,7 @@ fn finish(
     scope: &Scope,
     git_dir: &Utf8Path,
     landed: &Landed,
-    report: &mut SecretsReport,
+    report: &mut PassphrasesReport,
 ) -> Result<()> {
     let Landed {
         changes,
@@ -568,7 +568,7 @@ fn finish(
 }
 
 /// The repository and location of `options`.
-pub fn open(options: &SecretsOptions, env: &Env) -> Result<(Repository, Location)> {
+pub fn open(options: &PassphrasesOptions, env: &Env) -> Result<(Repository, Location)> {
     let location = project::resolve_location(&options.common, env)?;
     let repo = gitx::discover(&location.project_root)?;
     Ok((repo, location))
