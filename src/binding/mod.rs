@@ -7,6 +7,7 @@ pub mod ops_js;
 mod option_keys;
 mod options;
 pub mod passphrases;
+mod promise;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -14,7 +15,7 @@ use napi::bindgen_prelude::{JsError, JsObjectValue, JsValue, Object, PromiseRaw,
 use napi::Env;
 use napi_derive::napi;
 
-use crate::cli::{self, render};
+use crate::cli;
 use crate::env::Env as ProcessEnv;
 use crate::error;
 use crate::ops::{commit, lock, prepare, run, status};
@@ -826,7 +827,7 @@ where
             // "Unexpected error occurred": say what failed where it can be seen
             // the script node runs: its first argument that is not an option
             let script = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-            if let Some(line) = render::sst_eval_error_line(&error, script.as_deref()) {
+            if let Some(line) = promise::sst_eval_error_line(&error, script.as_deref()) {
                 eprintln!("{line}");
                 tell_terminal(&line);
             }
