@@ -6,7 +6,8 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::options::{js_options, optional_options_from_js, JsOptions};
-use super::{spawn_blocking, WarningInfo};
+use super::promise::spawn_blocking;
+use super::shared::WarningInfo;
 use crate::env::Env as ProcessEnv;
 use crate::ops::passphrases::{self, PassphrasesReport};
 

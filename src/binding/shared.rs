@@ -1,0 +1,68 @@
+//! The result objects several functions share (warnings, checkpoint
+//! counts, SST's lock), and their conversions from the core.
+
+use napi_derive::napi;
+
+use crate::sst::lock::SstLock;
+use crate::stage::state::CheckpointInfo;
+use crate::warning::Warning;
+
+/// A finding that did not stop the run.
+#[napi(object)]
+pub struct WarningInfo {
+    /// Stable code (`UNSAVED`, `SST_LOCK`, `HEAD_NOT_MOVED`, ...).
+    pub code: String,
+    /// What was found, and what to do about it.
+    pub message: String,
+}
+
+impl From<Warning> for WarningInfo {
+    fn from(w: Warning) -> Self {
+        WarningInfo {
+            code: w.code().into(),
+            message: w.to_string(),
+        }
+    }
+}
+
+/// Resource counts of a Pulumi checkpoint.
+#[napi(object)]
+pub struct CheckpointSummary {
+    /// Resources in `checkpoint.latest.resources`.
+    pub resources: u32,
+    /// Entries in `pending_operations` (non-zero: a run was interrupted).
+    pub pending_operations: u32,
+}
+
+impl From<CheckpointInfo> for CheckpointSummary {
+    fn from(c: CheckpointInfo) -> Self {
+        CheckpointSummary {
+            resources: c.resources,
+            pending_operations: c.pending_operations,
+        }
+    }
+}
+
+/// SST's lock for a stage (a deploy is running, or one crashed).
+#[napi(object)]
+pub struct SstLockInfo {
+    /// The lock file.
+    pub path: String,
+    /// The SST command that took it.
+    pub command: String,
+    /// When it was taken (RFC 3339).
+    pub created: String,
+    /// SST's update id of that run.
+    pub update_id: Option<String>,
+}
+
+impl From<SstLock> for SstLockInfo {
+    fn from(l: SstLock) -> Self {
+        SstLockInfo {
+            path: l.path.into_string(),
+            command: l.command,
+            created: l.created,
+            update_id: l.update_id,
+        }
+    }
+}
