@@ -7,6 +7,133 @@ use camino::Utf8PathBuf;
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Calls macro `$then` with the list of every error code, `Variant = "CODE",`
+/// each: the one list [`ErrorCode`] is declared from here, and the binding
+/// declares the JS `ErrorCode` type of `index.d.ts` from it too.
+macro_rules! with_error_codes {
+    ($then:path) => {
+        $then! {
+            StageRequired = "STAGE_REQUIRED",
+            InvalidStage = "INVALID_STAGE",
+            InvalidApp = "INVALID_APP",
+            AppNameUnresolved = "APP_NAME_UNRESOLVED",
+            SstConfigTooDeep = "SST_CONFIG_TOO_DEEP",
+            HomeNotLocal = "HOME_NOT_LOCAL",
+            ProjectNotFound = "PROJECT_NOT_FOUND",
+            ConfigDirRelativeXdg = "CONFIG_DIR_RELATIVE_XDG",
+            ConfigDirNoHome = "CONFIG_DIR_NO_HOME",
+            InvalidOption = "INVALID_OPTION",
+            StateMissing = "STATE_MISSING",
+            StateCorrupt = "STATE_CORRUPT",
+            StateEmpty = "STATE_EMPTY",
+            PassphraseInvalid = "PASSPHRASE_INVALID",
+            PassphraseMissing = "PASSPHRASE_MISSING",
+            SecretUndecryptable = "SECRET_UNDECRYPTABLE",
+            UnsavedState = "UNSAVED_STATE",
+            StateMissingInRepo = "STATE_MISSING_IN_REPO",
+            NotAGitRepo = "NOT_A_GIT_REPO",
+            NoRemote = "NO_REMOTE",
+            NoBranch = "NO_BRANCH",
+            AuthFailed = "AUTH_FAILED",
+            PushRejected = "PUSH_REJECTED",
+            StateConflict = "STATE_CONFLICT",
+            PassphraseMismatch = "PASSPHRASE_MISMATCH",
+            AgeKeyMissing = "AGE_KEY_MISSING",
+            DecryptFailed = "DECRYPT_FAILED",
+            PlaintextPassphrase = "PLAINTEXT_PASSPHRASE",
+            KeyFileInRepo = "KEY_FILE_IN_REPO",
+            NetworkError = "NETWORK_ERROR",
+            GitError = "GIT_ERROR",
+            IoError = "IO_ERROR",
+            Usage = "USAGE",
+            StateSymlink = "STATE_SYMLINK",
+            ConfigDirLocked = "CONFIG_DIR_LOCKED",
+            BranchBusy = "BRANCH_BUSY",
+            GitNotFound = "GIT_NOT_FOUND",
+            HostKeyRejected = "HOST_KEY_REJECTED",
+            RedirectRefused = "REDIRECT_REFUSED",
+            LockHeld = "LOCK_HELD",
+            LockNotHeld = "LOCK_NOT_HELD",
+            LockRefRefused = "LOCK_REF_REFUSED",
+            LockLost = "LOCK_LOST",
+            PassphraseChanged = "PASSPHRASE_CHANGED",
+            StageUnknown = "STAGE_UNKNOWN",
+            RemovalUnsaved = "REMOVAL_UNSAVED",
+        }
+    };
+}
+pub(crate) use with_error_codes;
+
+/// Declares [`ErrorCode`] from the list of [`with_error_codes!`].
+macro_rules! declare_error_code {
+    ($($variant:ident = $code:tt,)*) => {
+        /// The stable code of an [`Error`] (JS `err.code`, the CLI's `--json`
+        /// `"code"`, `error[CODE]` on the terminal); docs/troubleshooting.md
+        /// says what to do about each.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $(
+                #[doc = concat!("`", $code, "`")]
+                $variant,
+            )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of `index.d.ts`.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code as JS and the CLI show it (`"STATE_CORRUPT"`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+with_error_codes!(declare_error_code);
+
+impl ErrorCode {
+    /// The CLI's exit code for an error of this code: 2 usage, 3 stage lock
+    /// held by another run, 4 state conflict (or unsaved state, or a lost
+    /// lock: state on a rescue branch), 1 otherwise.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorCode::Usage => 2,
+            ErrorCode::LockHeld | ErrorCode::LockNotHeld => 3,
+            ErrorCode::StateConflict
+            | ErrorCode::LockLost
+            | ErrorCode::UnsavedState
+            | ErrorCode::StateMissingInRepo
+            | ErrorCode::RemovalUnsaved
+            | ErrorCode::PassphraseMismatch => 4,
+            _ => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the code's string: `e.code() == "LOCK_HELD"`.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// Every way an operation of `sst-local-state` can fail.
 ///
 /// Messages never contain a secret: no passphrase, secret value, token or
@@ -447,74 +574,62 @@ fn list(files: &[Utf8PathBuf]) -> String {
 }
 
 impl Error {
-    /// The stable code of this error (`"STATE_CORRUPT"`, ...).
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error (`STATE_CORRUPT`, ...).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::StageRequired => "STAGE_REQUIRED",
-            Error::InvalidStage { .. } => "INVALID_STAGE",
-            Error::InvalidApp { .. } => "INVALID_APP",
-            Error::AppNameUnresolved { .. } => "APP_NAME_UNRESOLVED",
-            Error::SstConfigTooDeep { .. } => "SST_CONFIG_TOO_DEEP",
-            Error::HomeNotLocal { .. } => "HOME_NOT_LOCAL",
-            Error::ProjectNotFound { .. } => "PROJECT_NOT_FOUND",
-            Error::ConfigDirRelativeXdg { .. } => "CONFIG_DIR_RELATIVE_XDG",
-            Error::ConfigDirNoHome { .. } => "CONFIG_DIR_NO_HOME",
-            Error::InvalidOption { .. } => "INVALID_OPTION",
-            Error::StateMissing { .. } => "STATE_MISSING",
-            Error::StateCorrupt { .. } => "STATE_CORRUPT",
-            Error::StateEmpty { .. } => "STATE_EMPTY",
-            Error::PassphraseInvalid { .. } => "PASSPHRASE_INVALID",
-            Error::PassphraseMissing { .. } => "PASSPHRASE_MISSING",
-            Error::SecretUndecryptable { .. } => "SECRET_UNDECRYPTABLE",
-            Error::UnsavedState { .. } => "UNSAVED_STATE",
-            Error::StateMissingInRepo { .. } => "STATE_MISSING_IN_REPO",
-            Error::NotAGitRepo { .. } => "NOT_A_GIT_REPO",
-            Error::NoRemote { .. } => "NO_REMOTE",
-            Error::NoBranch => "NO_BRANCH",
-            Error::AuthFailed { .. } => "AUTH_FAILED",
-            Error::PushRejected { .. } => "PUSH_REJECTED",
-            Error::StateConflict { .. } => "STATE_CONFLICT",
-            Error::PassphraseMismatch { .. } => "PASSPHRASE_MISMATCH",
-            Error::AgeKeyMissing { .. } => "AGE_KEY_MISSING",
-            Error::DecryptFailed { .. } => "DECRYPT_FAILED",
-            Error::PlaintextPassphrase { .. } => "PLAINTEXT_PASSPHRASE",
-            Error::KeyFileInRepo { .. } => "KEY_FILE_IN_REPO",
-            Error::Network { .. } => "NETWORK_ERROR",
-            Error::Git { .. } => "GIT_ERROR",
-            Error::Io { .. } => "IO_ERROR",
-            Error::Usage(_) => "USAGE",
-            Error::StateSymlink { .. } => "STATE_SYMLINK",
-            Error::ConfigDirLocked { .. } => "CONFIG_DIR_LOCKED",
-            Error::BranchBusy { .. } => "BRANCH_BUSY",
-            Error::GitNotFound { .. } => "GIT_NOT_FOUND",
-            Error::HostKeyRejected { .. } => "HOST_KEY_REJECTED",
-            Error::RedirectRefused { .. } => "REDIRECT_REFUSED",
-            Error::PassphraseEnvMissing { .. } => "PASSPHRASE_MISSING",
-            Error::LockHeld { .. } => "LOCK_HELD",
-            Error::LockNotHeld { .. } => "LOCK_NOT_HELD",
-            Error::LockRefRefused { .. } => "LOCK_REF_REFUSED",
-            Error::LockLost { .. } => "LOCK_LOST",
-            Error::PassphraseChanged { .. } => "PASSPHRASE_CHANGED",
-            Error::StageUnknown { .. } => "STAGE_UNKNOWN",
-            Error::RemovalUnsaved { .. } => "REMOVAL_UNSAVED",
+            Error::StageRequired => ErrorCode::StageRequired,
+            Error::InvalidStage { .. } => ErrorCode::InvalidStage,
+            Error::InvalidApp { .. } => ErrorCode::InvalidApp,
+            Error::AppNameUnresolved { .. } => ErrorCode::AppNameUnresolved,
+            Error::SstConfigTooDeep { .. } => ErrorCode::SstConfigTooDeep,
+            Error::HomeNotLocal { .. } => ErrorCode::HomeNotLocal,
+            Error::ProjectNotFound { .. } => ErrorCode::ProjectNotFound,
+            Error::ConfigDirRelativeXdg { .. } => ErrorCode::ConfigDirRelativeXdg,
+            Error::ConfigDirNoHome { .. } => ErrorCode::ConfigDirNoHome,
+            Error::InvalidOption { .. } => ErrorCode::InvalidOption,
+            Error::StateMissing { .. } => ErrorCode::StateMissing,
+            Error::StateCorrupt { .. } => ErrorCode::StateCorrupt,
+            Error::StateEmpty { .. } => ErrorCode::StateEmpty,
+            Error::PassphraseInvalid { .. } => ErrorCode::PassphraseInvalid,
+            Error::PassphraseMissing { .. } => ErrorCode::PassphraseMissing,
+            Error::SecretUndecryptable { .. } => ErrorCode::SecretUndecryptable,
+            Error::UnsavedState { .. } => ErrorCode::UnsavedState,
+            Error::StateMissingInRepo { .. } => ErrorCode::StateMissingInRepo,
+            Error::NotAGitRepo { .. } => ErrorCode::NotAGitRepo,
+            Error::NoRemote { .. } => ErrorCode::NoRemote,
+            Error::NoBranch => ErrorCode::NoBranch,
+            Error::AuthFailed { .. } => ErrorCode::AuthFailed,
+            Error::PushRejected { .. } => ErrorCode::PushRejected,
+            Error::StateConflict { .. } => ErrorCode::StateConflict,
+            Error::PassphraseMismatch { .. } => ErrorCode::PassphraseMismatch,
+            Error::AgeKeyMissing { .. } => ErrorCode::AgeKeyMissing,
+            Error::DecryptFailed { .. } => ErrorCode::DecryptFailed,
+            Error::PlaintextPassphrase { .. } => ErrorCode::PlaintextPassphrase,
+            Error::KeyFileInRepo { .. } => ErrorCode::KeyFileInRepo,
+            Error::Network { .. } => ErrorCode::NetworkError,
+            Error::Git { .. } => ErrorCode::GitError,
+            Error::Io { .. } => ErrorCode::IoError,
+            Error::Usage(_) => ErrorCode::Usage,
+            Error::StateSymlink { .. } => ErrorCode::StateSymlink,
+            Error::ConfigDirLocked { .. } => ErrorCode::ConfigDirLocked,
+            Error::BranchBusy { .. } => ErrorCode::BranchBusy,
+            Error::GitNotFound { .. } => ErrorCode::GitNotFound,
+            Error::HostKeyRejected { .. } => ErrorCode::HostKeyRejected,
+            Error::RedirectRefused { .. } => ErrorCode::RedirectRefused,
+            Error::PassphraseEnvMissing { .. } => ErrorCode::PassphraseMissing,
+            Error::LockHeld { .. } => ErrorCode::LockHeld,
+            Error::LockNotHeld { .. } => ErrorCode::LockNotHeld,
+            Error::LockRefRefused { .. } => ErrorCode::LockRefRefused,
+            Error::LockLost { .. } => ErrorCode::LockLost,
+            Error::PassphraseChanged { .. } => ErrorCode::PassphraseChanged,
+            Error::StageUnknown { .. } => ErrorCode::StageUnknown,
+            Error::RemovalUnsaved { .. } => ErrorCode::RemovalUnsaved,
         }
     }
 
-    /// The CLI exit code for this error: 2 usage, 3 stage lock held by
-    /// another run, 4 state conflict (or a lost lock: state on a rescue
-    /// branch), 1 otherwise.
+    /// The CLI exit code for this error ([`ErrorCode::exit_code`]).
     pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) => 2,
-            Error::LockHeld { .. } | Error::LockNotHeld { .. } => 3,
-            Error::StateConflict { .. }
-            | Error::LockLost { .. }
-            | Error::UnsavedState { .. }
-            | Error::StateMissingInRepo { .. }
-            | Error::RemovalUnsaved { .. }
-            | Error::PassphraseMismatch { .. } => 4,
-            _ => 1,
-        }
+        self.code().exit_code()
     }
 
     /// Machine-readable details beside `code` and `message` (JS error
@@ -682,7 +797,7 @@ mod tests {
                 flag: "--allow-new-stage".into(),
             },
         ];
-        let mut codes: Vec<_> = samples.iter().map(Error::code).collect();
+        let mut codes: Vec<_> = samples.iter().map(|e| e.code().as_str()).collect();
         for code in &codes {
             assert!(
                 code.chars().all(|c| c.is_ascii_uppercase() || c == '_'),

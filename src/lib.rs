@@ -39,7 +39,7 @@ mod warning;
 pub use blob_id::BlobId;
 pub use cli::{render, run as run_cli, Cli};
 pub use env::Env;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 pub use fsx::DirLock;
 pub use stage::layout::Kind;
 pub use stage::project::{Caller, CommonOptions};

@@ -81,7 +81,7 @@ pub enum Warning {
     #[error("[{code}] {message}")]
     StateInvalid {
         /// The error's code.
-        code: &'static str,
+        code: crate::error::ErrorCode,
         /// The error's message.
         message: String,
     },

@@ -5,6 +5,7 @@ mod common;
 
 use common::{env_with, Fixture};
 use sst_local_state::ops::doctor::{doctor, DoctorOptions, DoctorReport, Level};
+use sst_local_state::ErrorCode;
 
 fn run(fx: &Fixture, stage: Option<&str>, vars: &[(&str, &str)]) -> DoctorReport {
     let mut common = fx.options("dev");
@@ -102,10 +103,10 @@ fn sst_config_fails_outside_a_project_and_on_another_home() {
     .unwrap();
     let r = run(&fx, Some("dev"), &[]);
     assert_eq!(level(&r, "sst-config").0, Level::Error);
-    assert_eq!(r.checks[0].code, Some("HOME_NOT_LOCAL"));
+    assert_eq!(r.checks[0].code, Some(ErrorCode::HomeNotLocal));
     std::fs::remove_file(fx.project.join("sst.config.ts")).unwrap();
     let r = run(&fx, Some("dev"), &[]);
-    assert_eq!(r.checks[0].code, Some("PROJECT_NOT_FOUND"));
+    assert_eq!(r.checks[0].code, Some(ErrorCode::ProjectNotFound));
     // the CLI: exit 1, the JSON report on stdout
     let (code, out, _) = cli(&fx, &["doctor", "--stage", "dev", "--json"]);
     assert_eq!(code, 1);
@@ -134,7 +135,10 @@ fn state_files_fail_when_corrupt_or_the_key_is_missing() {
     fx.repo_write("app/dev.json", "{ not json");
     let r = run(&fx, Some("dev"), &[]);
     assert_eq!(level(&r, "state-files").0, Level::Error);
-    assert!(r.checks.iter().any(|c| c.code == Some("STATE_CORRUPT")));
+    assert!(r
+        .checks
+        .iter()
+        .any(|c| c.code == Some(ErrorCode::StateCorrupt)));
 
     let fx = healthy();
     std::fs::remove_file(sst_local_state::seal::default_key_file(&fx.config)).unwrap();
@@ -142,7 +146,7 @@ fn state_files_fail_when_corrupt_or_the_key_is_missing() {
     let c = r.checks.iter().find(|c| c.name == "state-files").unwrap();
     assert_eq!(
         (c.level, c.code),
-        (Level::Error, Some("AGE_KEY_MISSING")),
+        (Level::Error, Some(ErrorCode::AgeKeyMissing)),
         "{c:?}"
     );
 }
@@ -197,7 +201,7 @@ fn git_push_fails_when_the_remote_is_unreachable() {
     let c = r.checks.iter().find(|c| c.name == "git-push").unwrap();
     assert_eq!(
         (c.level, c.code),
-        (Level::Error, Some("NETWORK_ERROR")),
+        (Level::Error, Some(ErrorCode::NetworkError)),
         "{c:?}"
     );
     assert!(c.message.contains("127.0.0.1:9"), "{c:?}");

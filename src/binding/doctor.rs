@@ -7,6 +7,7 @@ use napi_derive::napi;
 
 use super::options::{js_options, optional_options_from_js, JsOptions};
 use super::promise::spawn_blocking;
+use super::shared::ErrorCode;
 use crate::env::Env as ProcessEnv;
 use crate::ops::doctor::{self, Check, DoctorReport};
 use crate::stage::passphrase_mode::PassphraseMode;
@@ -34,8 +35,7 @@ pub struct DoctorCheckInfo {
     /// How to fix it (absent when ok).
     pub fix: Option<String>,
     /// The error code behind an error, if any.
-    #[napi(ts_type = "ErrorCode")]
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
 }
 
 impl From<Check> for DoctorCheckInfo {

@@ -28,62 +28,6 @@ mod shared;
 mod show;
 mod status;
 
-use napi_derive::napi;
-
-/// Every `code` an error of sst-local-state carries (JS `err.code`, the
-/// CLI's `--json` `"code"`), for exhaustive handling in TypeScript. The
-/// troubleshooting table in docs/troubleshooting.md says what to do about each.
-#[napi(string_enum)]
-#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-pub enum ErrorCode {
-    STAGE_REQUIRED,
-    INVALID_STAGE,
-    INVALID_APP,
-    APP_NAME_UNRESOLVED,
-    SST_CONFIG_TOO_DEEP,
-    HOME_NOT_LOCAL,
-    PROJECT_NOT_FOUND,
-    CONFIG_DIR_RELATIVE_XDG,
-    CONFIG_DIR_NO_HOME,
-    INVALID_OPTION,
-    STATE_MISSING,
-    STATE_CORRUPT,
-    STATE_EMPTY,
-    PASSPHRASE_INVALID,
-    PASSPHRASE_MISSING,
-    SECRET_UNDECRYPTABLE,
-    UNSAVED_STATE,
-    STATE_MISSING_IN_REPO,
-    NOT_A_GIT_REPO,
-    NO_REMOTE,
-    NO_BRANCH,
-    AUTH_FAILED,
-    PUSH_REJECTED,
-    STATE_CONFLICT,
-    PASSPHRASE_MISMATCH,
-    AGE_KEY_MISSING,
-    DECRYPT_FAILED,
-    PLAINTEXT_PASSPHRASE,
-    KEY_FILE_IN_REPO,
-    NETWORK_ERROR,
-    GIT_ERROR,
-    IO_ERROR,
-    USAGE,
-    STATE_SYMLINK,
-    CONFIG_DIR_LOCKED,
-    BRANCH_BUSY,
-    GIT_NOT_FOUND,
-    HOST_KEY_REJECTED,
-    REDIRECT_REFUSED,
-    LOCK_HELD,
-    LOCK_NOT_HELD,
-    LOCK_REF_REFUSED,
-    LOCK_LOST,
-    PASSPHRASE_CHANGED,
-    STAGE_UNKNOWN,
-    REMOVAL_UNSAVED,
-}
-
 #[cfg(test)]
 mod tests {
     use super::options::JsOptions;

@@ -1,8 +1,9 @@
 //! The result objects several functions share (warnings, checkpoint
-//! counts, SST's lock), and their conversions from the core.
+//! counts, SST's lock, error codes), and their conversions from the core.
 
 use napi_derive::napi;
 
+use crate::error;
 use crate::sst::lock::SstLock;
 use crate::stage::state::CheckpointInfo;
 use crate::warning::Warning;
@@ -66,3 +67,28 @@ impl From<SstLock> for SstLockInfo {
         }
     }
 }
+
+/// Declares the JS `ErrorCode` from the core's one list of codes.
+macro_rules! js_error_code {
+    ($($variant:ident = $code:tt,)*) => {
+        #[doc = "Every `code` an error of sst-local-state carries (JS `err.code`, the"]
+        #[doc = "CLI's `--json` `\"code\"`), for exhaustive handling in TypeScript. The"]
+        #[doc = "troubleshooting table in docs/troubleshooting.md says what to do about each."]
+        #[napi(string_enum)]
+        pub enum ErrorCode {
+            $(
+                #[napi(value = $code)]
+                $variant,
+            )*
+        }
+
+        impl From<error::ErrorCode> for ErrorCode {
+            fn from(code: error::ErrorCode) -> Self {
+                match code {
+                    $(error::ErrorCode::$variant => ErrorCode::$variant,)*
+                }
+            }
+        }
+    };
+}
+error::with_error_codes!(js_error_code);

@@ -1,11 +1,21 @@
 //! The `sst-local-state` command line. Each command (or family: `lock.rs`
 //! holds lock, unlock and locks; `passphrases.rs` rekey and encrypt) has one
-//! file here holding its clap flags, the function that runs it (`run`) and
-//! its human rendering (`render`); `mod.rs` holds the parser, the
-//! subcommand list and the dispatch, `flags.rs` the flags several commands
-//! share, `ui.rs` where output goes. The exit codes are [`EXIT_CODES`]
-//! (`--help` prints them, `Error::exit_code` gives them; a test checks the
-//! three agree).
+//! file here holding its clap flags, the function that runs it and its human
+//! rendering (`render`); `mod.rs` holds the parser, the subcommand list and
+//! the dispatch, `flags.rs` the flags several commands share, `ui.rs` where
+//! output goes.
+//!
+//! Exit codes ([`EXIT_CODES`], printed by `--help`; an error's is
+//! `Error::exit_code`, and a test checks the three agree):
+//!
+//! - 0 ok
+//! - 1 error
+//! - 2 usage
+//! - 3 stage lock held by another run
+//! - 4 state conflict or unsaved state
+//!
+//! `run` exits with its command's code once the state is saved, `doctor`
+//! with 1 when a check is an error.
 
 mod commit;
 mod config_dir;
@@ -34,12 +44,29 @@ use crate::error::{Error, Result};
 use flags::GlobalArgs;
 pub use ui::Ui;
 
+/// The CLI's exit codes and what each means (an error's is
+/// `Error::exit_code`); `--help` and the module doc list them.
+pub const EXIT_CODES: [(i32, &str); 5] = [
+    (0, "ok"),
+    (1, "error"),
+    (2, "usage"),
+    (3, "stage lock held by another run"),
+    (4, "state conflict or unsaved state"),
+];
+
+/// The line `--help` ends with: every one of [`EXIT_CODES`].
+fn exit_codes_help() -> String {
+    let codes: Vec<String> = EXIT_CODES
+        .iter()
+        .map(|(code, meaning)| format!("{code} {meaning}"))
+        .collect();
+    format!("Exit codes: {}.", codes.join(", "))
+}
+
 /// Keep SST's local deploy state in git, safely, from any CI.
 #[derive(Debug, Parser)]
 #[command(name = "sst-local-state", version, about, propagate_version = true)]
-#[command(
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 stage lock held by another run, 4 state conflict or unsaved state."
-)]
+#[command(after_help = exit_codes_help())]
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -253,6 +280,39 @@ mod tests {
         assert_eq!(code, 2);
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["error"]["code"], "USAGE");
+    }
+
+    /// Every exit code an error has is in the table, every number of the
+    /// table but 0 is some error's, and `--help` and the module doc list
+    /// the table as it is.
+    #[test]
+    fn the_exit_code_table_is_what_errors_exit_with() {
+        use crate::error::ErrorCode;
+        use std::collections::BTreeSet;
+        let table: BTreeSet<i32> = EXIT_CODES.iter().map(|(code, _)| *code).collect();
+        assert_eq!(table.len(), EXIT_CODES.len(), "a code twice");
+        let mut used: BTreeSet<i32> = ErrorCode::ALL.iter().map(|c| c.exit_code()).collect();
+        assert!(ErrorCode::ALL.len() > 40);
+        used.insert(0);
+        assert_eq!(used, table, "exit codes of errors (and 0) vs EXIT_CODES");
+        let (code, out, _) = run_with(&["--help"], &[]);
+        assert_eq!(code, 0);
+        // clap wraps the line at 100 columns
+        let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(words.contains(&exit_codes_help()), "{out}");
+        let doc = include_str!("mod.rs");
+        for (code, meaning) in EXIT_CODES {
+            assert!(
+                doc.contains(&format!("//! - {code} {meaning}\n")),
+                "{code} {meaning}"
+            );
+        }
+        let listed = doc.lines().filter(|l| l.starts_with("//! - ")).count();
+        assert_eq!(
+            listed,
+            EXIT_CODES.len(),
+            "the module doc lists another code"
+        );
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Ui<'_> {
     pub(super) fn error(&mut self, error: &Error) {
         if self.json {
             let mut body = error.details();
-            body.insert("code".into(), error.code().into());
+            body.insert("code".into(), error.code().as_str().into());
             body.insert("message".into(), error.to_string().into());
             let _ = writeln!(self.out, "{}", json!({ "error": body }));
         } else {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::ci_env;
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::sst::lock::read_sst_lock;
 use crate::stage::guard;
 use crate::stage::layout::{self, recipients_rel, state_files, Kind};
@@ -57,7 +57,7 @@ pub struct Check {
     pub fix: Option<String>,
     /// The error code behind an error, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
+    pub code: Option<ErrorCode>,
 }
 
 /// What [`doctor`] takes.
@@ -117,23 +117,23 @@ fn give(caller: Caller, js: &str, flag: &str, value: &str) -> String {
 /// How to fix an error of reading or checking state.
 fn fix_for(e: &Error, caller: Caller) -> String {
     match e.code() {
-        "PROJECT_NOT_FOUND" => format!(
+        ErrorCode::ProjectNotFound => format!(
             "run it in the SST project, or {}",
             give(caller, "cwd", "cwd", "<dir>")
         ),
-        "HOME_NOT_LOCAL" => "return home: \"local\" from app() in sst.config.ts".into(),
-        "APP_NAME_UNRESOLVED" | "SST_CONFIG_TOO_DEEP" | "INVALID_APP" => format!(
+        ErrorCode::HomeNotLocal => "return home: \"local\" from app() in sst.config.ts".into(),
+        ErrorCode::AppNameUnresolved | ErrorCode::SstConfigTooDeep | ErrorCode::InvalidApp => format!(
             "{} or set SST_LOCAL_STATE_APP",
             give(caller, "app", "app", "<name>")
         ),
-        "CONFIG_DIR_RELATIVE_XDG" | "CONFIG_DIR_NO_HOME" => {
+        ErrorCode::ConfigDirRelativeXdg | ErrorCode::ConfigDirNoHome => {
             "set XDG_CONFIG_HOME to an absolute path, or HOME".into()
         }
-        "AGE_KEY_MISSING" => "set SST_LOCAL_STATE_AGE_KEY to your AGE-SECRET-KEY-1... line (or run `sst-local-state init` on this machine)".into(),
-        "DECRYPT_FAILED" => "your key is not a recipient of this passphrase: if age-recipients.txt lists your public key (the message says), a member whose key opens it runs `sst-local-state rekey`; if not, ask one to add it and rekey".into(),
-        "STATE_CORRUPT" | "STATE_EMPTY" => "restore the last good version: `sst-local-state history --stage <s>`, then `sst-local-state show --stage <s> --rev <commit>`".into(),
-        "PASSPHRASE_MISSING" | "PASSPHRASE_INVALID" | "SECRET_UNDECRYPTABLE" => "restore the passphrase that encrypted these secrets from git history; never let SST make a new one".into(),
-        "STATE_SYMLINK" => "replace the link with a real folder or file".into(),
+        ErrorCode::AgeKeyMissing => "set SST_LOCAL_STATE_AGE_KEY to your AGE-SECRET-KEY-1... line (or run `sst-local-state init` on this machine)".into(),
+        ErrorCode::DecryptFailed => "your key is not a recipient of this passphrase: if age-recipients.txt lists your public key (the message says), a member whose key opens it runs `sst-local-state rekey`; if not, ask one to add it and rekey".into(),
+        ErrorCode::StateCorrupt | ErrorCode::StateEmpty => "restore the last good version: `sst-local-state history --stage <s>`, then `sst-local-state show --stage <s> --rev <commit>`".into(),
+        ErrorCode::PassphraseMissing | ErrorCode::PassphraseInvalid | ErrorCode::SecretUndecryptable => "restore the passphrase that encrypted these secrets from git history; never let SST make a new one".into(),
+        ErrorCode::StateSymlink => "replace the link with a real folder or file".into(),
         _ => "see docs/troubleshooting.md for this code".into(),
     }
 }
@@ -429,9 +429,9 @@ fn git_push(ctx: &StageContext, env: &Env) -> Option<Check> {
         Ok(false) => check(NAME, Level::Warning, format!("{} through libgit2 (no git on PATH): push not checked; credentials: {credentials}", remote.display_url)).fix("install git to check push rights before a deploy"),
         Err(e) => {
             let fix = match e.code() {
-                "AUTH_FAILED" => "give this job push rights (GitHub: `permissions: contents: write`; Azure: `persistCredentials: true`; GitLab: a project token in the URL), or set SST_LOCAL_STATE_GIT_TOKEN",
-                "NETWORK_ERROR" => "check the remote's URL and that this machine reaches it",
-                "HOST_KEY_REJECTED" => "add the server's host key to ~/.ssh/known_hosts from a trusted source",
+                ErrorCode::AuthFailed => "give this job push rights (GitHub: `permissions: contents: write`; Azure: `persistCredentials: true`; GitLab: a project token in the URL), or set SST_LOCAL_STATE_GIT_TOKEN",
+                ErrorCode::NetworkError => "check the remote's URL and that this machine reaches it",
+                ErrorCode::HostKeyRejected => "add the server's host key to ~/.ssh/known_hosts from a trusted source",
                 _ => "see docs/troubleshooting.md for this code",
             };
             Check::from_error(NAME, &e, fix)

@@ -15,7 +15,7 @@ use git2::{Oid, Repository};
 use serde::Serialize;
 
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::git::gitx::{self, TreeBlob};
 use crate::git::remote::{git_error, Remote};
 use crate::ops::follow;
@@ -252,7 +252,7 @@ fn compared(differs: Result<bool>, force: bool) -> Result<std::result::Result<bo
             if force
                 && matches!(
                     e.code(),
-                    "AGE_KEY_MISSING" | "DECRYPT_FAILED" | "PASSPHRASE_MISSING"
+                    ErrorCode::AgeKeyMissing | ErrorCode::DecryptFailed | ErrorCode::PassphraseMissing
                 ) =>
         {
             Ok(Err(format!("{KEPT_NOTE} ({}: {e}): the tip's passphrase was kept as it is, never the revision's older ciphertext (a key removed since may open that). If the revision's passphrase differs, the restored secrets will not decrypt with it: run the rollback where a key decrypts both.", e.code())))

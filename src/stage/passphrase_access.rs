@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::env::Env;
+use crate::error::ErrorCode;
 use crate::fsx;
 use crate::stage::layout::{Kind, StateFile};
 use crate::stage::passphrase_mode::{self, PassphraseMode};
@@ -77,7 +78,7 @@ pub fn access(
                         out.recipients = count_recipients(&bytes);
                         match keyring.open(&path, &bytes) {
                             Ok(_) => out.decryptable = true,
-                            Err(e) if e.code() == "DECRYPT_FAILED" => {
+                            Err(e) if e.code() == ErrorCode::DecryptFailed => {
                                 out.reason = Some("not encrypted to the age keys at hand".into())
                             }
                             Err(e) => out.reason = Some(e.to_string()),
