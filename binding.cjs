@@ -835,12 +835,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CheckLevel = nativeBinding.CheckLevel
 module.exports.commitStage = nativeBinding.commitStage
 module.exports.doctorStage = nativeBinding.doctorStage
 module.exports.encryptPassphrases = nativeBinding.encryptPassphrases
 module.exports.ErrorCode = nativeBinding.ErrorCode
+module.exports.FileKind = nativeBinding.FileKind
 module.exports.listLocks = nativeBinding.listLocks
 module.exports.lockStage = nativeBinding.lockStage
+module.exports.PrepareAction = nativeBinding.PrepareAction
 module.exports.prepareStage = nativeBinding.prepareStage
 module.exports.pruneStage = nativeBinding.pruneStage
 module.exports.rekeyPassphrases = nativeBinding.rekeyPassphrases
@@ -851,4 +854,5 @@ module.exports.runStage = nativeBinding.runStage
 module.exports.showStage = nativeBinding.showStage
 module.exports.stageHistory = nativeBinding.stageHistory
 module.exports.stageStatus = nativeBinding.stageStatus
+module.exports.SyncState = nativeBinding.SyncState
 module.exports.unlockStage = nativeBinding.unlockStage

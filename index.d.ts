@@ -9,6 +9,9 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** How a check of `doctorStage` came out. */
+export type CheckLevel = 'ok' | 'warning' | 'error'
+
 /** Resource counts of a Pulumi checkpoint. */
 export interface CheckpointSummary {
   /** Resources in `checkpoint.latest.resources`. */
@@ -134,7 +137,7 @@ export declare function commitStage(options: CommitOptions): Promise<CommitResul
 /** One file a commit changed. */
 export interface CommittedFile {
   /** Which file. */
-  kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
+  kind: FileKind
   /** Path in the repository, relative to its root. */
   path: string
   /**
@@ -155,7 +158,7 @@ export interface DoctorCheckInfo {
    */
   name: string
   /** How it came out (`error`: will fail, fix it before deploying). */
-  level: 'ok' | 'warning' | 'error'
+  level: CheckLevel
   /** What was found. */
   message: string
   /** How to fix it (absent when ok). */
@@ -233,10 +236,16 @@ export declare function encryptPassphrases(options?: PassphrasesOptions | undefi
  */
 export type ErrorCode = 'STAGE_REQUIRED' | 'INVALID_STAGE' | 'INVALID_APP' | 'APP_NAME_UNRESOLVED' | 'SST_CONFIG_TOO_DEEP' | 'HOME_NOT_LOCAL' | 'PROJECT_NOT_FOUND' | 'CONFIG_DIR_RELATIVE_XDG' | 'CONFIG_DIR_NO_HOME' | 'INVALID_OPTION' | 'STATE_MISSING' | 'STATE_CORRUPT' | 'STATE_EMPTY' | 'PASSPHRASE_INVALID' | 'PASSPHRASE_MISSING' | 'SECRET_UNDECRYPTABLE' | 'UNSAVED_STATE' | 'STATE_MISSING_IN_REPO' | 'NOT_A_GIT_REPO' | 'NO_REMOTE' | 'NO_BRANCH' | 'AUTH_FAILED' | 'PUSH_REJECTED' | 'STATE_CONFLICT' | 'PASSPHRASE_MISMATCH' | 'AGE_KEY_MISSING' | 'DECRYPT_FAILED' | 'PLAINTEXT_PASSPHRASE' | 'KEY_FILE_IN_REPO' | 'NETWORK_ERROR' | 'GIT_ERROR' | 'IO_ERROR' | 'USAGE' | 'STATE_SYMLINK' | 'CONFIG_DIR_LOCKED' | 'BRANCH_BUSY' | 'GIT_NOT_FOUND' | 'HOST_KEY_REJECTED' | 'REDIRECT_REFUSED' | 'LOCK_HELD' | 'LOCK_NOT_HELD' | 'LOCK_REF_REFUSED' | 'LOCK_LOST' | 'PASSPHRASE_CHANGED' | 'STAGE_UNKNOWN' | 'REMOVAL_UNSAVED'
 
+/**
+ * Which state file: `app` (the checkpoint), `passphrase`, `secret`,
+ * `fallbackSecret`, `fallbackPassphrase`.
+ */
+export type FileKind = 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
+
 /** One state file in a `stageStatus` result. */
 export interface FileStatus {
   /** Which file. */
-  kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
+  kind: FileKind
   /** Path in the repository. */
   repoPath: string
   /** Path in SST's config dir. */
@@ -248,7 +257,7 @@ export interface FileStatus {
    * `removed-in-config-dir` (SST removed the stage here, `sst remove` with
    * `state.purge`: commit saves the removal).
    */
-  state: 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted' | 'removed-in-config-dir'
+  state: SyncState
   /** Size in the repository, when present. */
   repoBytes?: number
   /** Size in the config dir, when present. */
@@ -550,10 +559,13 @@ export interface PassphrasesResult {
   durationMs: number
 }
 
+/** What prepare did (or, with `dryRun`, would do) to one file. */
+export type PrepareAction = 'written' | 'unchanged' | 'absent' | 'removed' | 'kept'
+
 /** One state file in a `prepareStage` result. */
 export interface PreparedFile {
-  /** Which file: `app` (checkpoint), `passphrase`, `secret`, `fallbackSecret`, `fallbackPassphrase`. */
-  kind: 'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'
+  /** Which file. */
+  kind: FileKind
   /** Path in the repository. */
   repoPath: string
   /** Path in SST's config dir. */
@@ -564,7 +576,7 @@ export interface PreparedFile {
    * not (`commit` saves it); `removed` with `force`, or with `lock` when
    * the fetched branch tip removed a file the config dir holds as last synced.
    */
-  action: 'written' | 'unchanged' | 'absent' | 'removed' | 'kept'
+  action: PrepareAction
   /** Size of the repository's version in bytes (0 when absent). */
   bytes: number
 }
@@ -1164,6 +1176,9 @@ export interface StepTime {
   /** Milliseconds. */
   ms: number
 }
+
+/** How one state file compares between the repository and the config dir. */
+export type SyncState = 'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted' | 'removed-in-config-dir'
 
 /** One trailer of a commit message. */
 export interface TrailerInfo {

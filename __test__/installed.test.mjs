@@ -214,7 +214,7 @@ console.log(JSON.stringify({ cfg, files: report.files.length, kinds: [typeof pre
     writeFileSync(
       join(dir, 'check.mts'),
       `import { commitStage, doctorStage, prepareStage, pruneStage, resolveConfigDir, runCli, showStage, stageStatus } from 'sst-local-state'
-import type { CommitOptions, CommitResult, DoctorOptions, DoctorResult, ErrorCode, PrepareOptions, PrepareResult, PruneOptions, PruneResult, ResolveConfigDirOptions, ShowOptions, ShowResult, StageOptions, StatusResult, WarningInfo } from 'sst-local-state'
+import type { CheckLevel, CommitOptions, CommitResult, DoctorOptions, DoctorResult, ErrorCode, FileKind, PrepareAction, PrepareOptions, PrepareResult, PruneOptions, PruneResult, ResolveConfigDirOptions, ShowOptions, ShowResult, StageOptions, StatusResult, SyncState, WarningInfo } from 'sst-local-state'
 
 const prep: PrepareOptions = { stage: 'dev', cwd: '.', configDir: '/tmp/x', force: false, passphraseMode: 'env' }
 const com: CommitOptions = { stage: 'dev', push: false, message: 'm' }
@@ -227,7 +227,12 @@ export async function all(): Promise<number> {
   const w: WarningInfo[] = [...p.warnings, ...c.warnings]
   const dir: string = resolveConfigDir(rc)
   const code: number = await runCli(['--version'])
-  return w.length + dir.length + code + s.files.length
+  // result kinds are string literal unions: plain strings compare and assign
+  const kept: number = p.files.filter((f) => f.action === 'kept' && f.kind === 'app').length
+  const actions: PrepareAction[] = ['written', 'kept']
+  const kinds: FileKind[] = c.files.map((f) => f.kind).concat(['fallbackSecret'])
+  const synced: SyncState[] = s.files.map((f) => f.state).filter((x) => x === 'in-sync')
+  return w.length + dir.length + code + s.files.length + kept + actions.length + kinds.length + synced.length
 }
 export async function upkeep(): Promise<number> {
   const so: ShowOptions = { stage: 'dev', rev: 'HEAD~1', includeCheckpoint: true }
@@ -237,7 +242,8 @@ export async function upkeep(): Promise<number> {
   const pruned: PruneResult = await pruneStage(po)
   const kinds: Array<'update' | 'snapshot' | 'eventlog'> = pruned.removed.map((f) => f.kind)
   const d: DoctorResult = await doctorStage({ stage: 'dev' } satisfies DoctorOptions)
-  const failed: Array<ErrorCode | undefined> = d.checks.filter((c) => c.level === 'error').map((c) => c.code)
+  const level: CheckLevel = 'error'
+  const failed: Array<ErrorCode | undefined> = d.checks.filter((c) => c.level === level).map((c) => c.code)
   return shown.resources + (shown.checkpointJson?.length ?? 0) + types.length + kinds.length + failed.length + d.errors + (await doctorStage()).warnings
 }
 export function isConflict(err: unknown): boolean {

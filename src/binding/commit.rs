@@ -7,7 +7,7 @@ use napi_derive::napi;
 
 use super::options::{js_options, options_from_js, JsOptions};
 use super::promise::spawn_blocking;
-use super::shared::WarningInfo;
+use super::shared::{FileKind, WarningInfo};
 use crate::env::Env as ProcessEnv;
 use crate::ops::commit::{self, ChangedFile, CommitReport, Step};
 
@@ -33,8 +33,7 @@ js_options! {
 #[napi(object)]
 pub struct CommittedFile {
     /// Which file.
-    #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
-    pub kind: String,
+    pub kind: FileKind,
     /// Path in the repository, relative to its root.
     pub path: String,
     /// Whether the file is new in the branch, changed, or removed (SST
@@ -48,7 +47,7 @@ pub struct CommittedFile {
 impl From<ChangedFile> for CommittedFile {
     fn from(f: ChangedFile) -> Self {
         CommittedFile {
-            kind: f.kind.as_str().into(),
+            kind: f.kind.into(),
             path: f.path,
             change: f.change.into(),
             bytes: f.bytes as f64,

@@ -7,9 +7,9 @@ use napi_derive::napi;
 
 use super::options::{js_options, optional_options_from_js, JsOptions};
 use super::promise::spawn_blocking;
-use super::shared::ErrorCode;
+use super::shared::{js_kind, ErrorCode};
 use crate::env::Env as ProcessEnv;
-use crate::ops::doctor::{self, Check, DoctorReport};
+use crate::ops::doctor::{self, Check, DoctorReport, Level};
 use crate::stage::passphrase_mode::PassphraseMode;
 
 js_options! {
@@ -17,6 +17,15 @@ js_options! {
     #[doc = "the stage's checks are skipped, with a warning)."]
     pub struct DoctorOptions {
         stage, app, cwd, state_dir, config_dir, passphrase_mode,
+    }
+}
+
+js_kind! {
+    #[doc = "How a check of `doctorStage` came out."]
+    pub enum CheckLevel from Level {
+        Ok = "ok",
+        Warning = "warning",
+        Error = "error",
     }
 }
 
@@ -28,8 +37,7 @@ pub struct DoctorCheckInfo {
     /// `ci`, `sst-version`.
     pub name: String,
     /// How it came out (`error`: will fail, fix it before deploying).
-    #[napi(ts_type = "'ok' | 'warning' | 'error'")]
-    pub level: String,
+    pub level: CheckLevel,
     /// What was found.
     pub message: String,
     /// How to fix it (absent when ok).
@@ -42,7 +50,7 @@ impl From<Check> for DoctorCheckInfo {
     fn from(c: Check) -> Self {
         DoctorCheckInfo {
             name: c.name.into(),
-            level: c.level.as_str().into(),
+            level: c.level.into(),
             message: c.message,
             fix: c.fix,
             code: c.code.map(Into::into),

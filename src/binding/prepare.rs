@@ -8,9 +8,9 @@ use napi_derive::napi;
 use super::lock::LockResult;
 use super::options::{js_options, options_from_js, JsOptions};
 use super::promise::spawn_blocking;
-use super::shared::{CheckpointSummary, SstLockInfo, WarningInfo};
+use super::shared::{js_kind, CheckpointSummary, FileKind, SstLockInfo, WarningInfo};
 use crate::env::Env as ProcessEnv;
-use crate::ops::prepare::{self, FileOutcome, PrepareReport};
+use crate::ops::prepare::{self, Action, FileOutcome, PrepareReport};
 
 js_options! {
     #[doc = "Options of `prepareStage`."]
@@ -39,12 +39,22 @@ js_options! {
     }
 }
 
+js_kind! {
+    #[doc = "What prepare did (or, with `dryRun`, would do) to one file."]
+    pub enum PrepareAction from Action {
+        Written = "written",
+        Unchanged = "unchanged",
+        Absent = "absent",
+        Removed = "removed",
+        Kept = "kept",
+    }
+}
+
 /// One state file in a `prepareStage` result.
 #[napi(object)]
 pub struct PreparedFile {
-    /// Which file: `app` (checkpoint), `passphrase`, `secret`, `fallbackSecret`, `fallbackPassphrase`.
-    #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
-    pub kind: String,
+    /// Which file.
+    pub kind: FileKind,
     /// Path in the repository.
     pub repo_path: String,
     /// Path in SST's config dir.
@@ -53,8 +63,7 @@ pub struct PreparedFile {
     /// is, since SST changed it after the last sync and the repository did
     /// not (`commit` saves it); `removed` with `force`, or with `lock` when
     /// the fetched branch tip removed a file the config dir holds as last synced.
-    #[napi(ts_type = "'written' | 'unchanged' | 'absent' | 'removed' | 'kept'")]
-    pub action: String,
+    pub action: PrepareAction,
     /// Size of the repository's version in bytes (0 when absent).
     pub bytes: f64,
 }
@@ -62,10 +71,10 @@ pub struct PreparedFile {
 impl From<FileOutcome> for PreparedFile {
     fn from(f: FileOutcome) -> Self {
         PreparedFile {
-            kind: f.kind.as_str().into(),
+            kind: f.kind.into(),
             repo_path: f.repo_path.into_string(),
             config_path: f.config_path.into_string(),
-            action: f.action.as_str().into(),
+            action: f.action.into(),
             bytes: f.bytes as f64,
         }
     }

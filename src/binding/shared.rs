@@ -5,6 +5,7 @@ use napi_derive::napi;
 
 use crate::error;
 use crate::sst::lock::SstLock;
+use crate::stage::layout::Kind;
 use crate::stage::state::CheckpointInfo;
 use crate::warning::Warning;
 
@@ -92,3 +93,68 @@ macro_rules! js_error_code {
     };
 }
 error::with_error_codes!(js_error_code);
+
+/// Declares a JS string enum (`#[napi(string_enum)]`: a union of string
+/// literals in `index.d.ts`) mirroring the core's enum `$core` variant by
+/// variant, and its conversion from it. Each value must be the core's serde
+/// name, which the CLI's `--json` prints (`check_values`, tested below).
+macro_rules! js_kind {
+    ($(#[doc = $doc:literal])* pub enum $name:ident from $core:ident {
+        $($variant:ident = $value:tt,)*
+    }) => {
+        $(#[doc = $doc])*
+        #[::napi_derive::napi(string_enum)]
+        pub enum $name {
+            $(
+                #[napi(value = $value)]
+                $variant,
+            )*
+        }
+
+        impl From<$core> for $name {
+            fn from(core: $core) -> Self {
+                match core {
+                    $($core::$variant => $name::$variant,)*
+                }
+            }
+        }
+
+        #[cfg(test)]
+        impl $name {
+            /// Panics unless each value is the serde name of its core variant.
+            pub(super) fn check_values() {
+                $(
+                    assert_eq!(
+                        serde_json::to_value($core::$variant).unwrap(),
+                        $value,
+                        "{}::{}", stringify!($name), stringify!($variant)
+                    );
+                )*
+            }
+        }
+    };
+}
+pub(super) use js_kind;
+
+js_kind! {
+    #[doc = "Which state file: `app` (the checkpoint), `passphrase`, `secret`,"]
+    #[doc = "`fallbackSecret`, `fallbackPassphrase`."]
+    pub enum FileKind from Kind {
+        App = "app",
+        Passphrase = "passphrase",
+        Secret = "secret",
+        FallbackSecret = "fallbackSecret",
+        FallbackPassphrase = "fallbackPassphrase",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn js_kinds_are_the_serde_names_of_the_core() {
+        super::FileKind::check_values();
+        crate::binding::prepare::PrepareAction::check_values();
+        crate::binding::status::SyncState::check_values();
+        crate::binding::doctor::CheckLevel::check_values();
+    }
+}

@@ -7,9 +7,9 @@ use napi_derive::napi;
 
 use super::options::{js_options, optional_options_from_js, JsOptions};
 use super::promise::spawn_blocking;
-use super::shared::{CheckpointSummary, SstLockInfo, WarningInfo};
+use super::shared::{js_kind, CheckpointSummary, FileKind, SstLockInfo, WarningInfo};
 use crate::env::Env as ProcessEnv;
-use crate::ops::status::{self, StatusReport};
+use crate::ops::status::{self, StatusReport, SyncState as CoreSyncState};
 
 js_options! {
     #[doc = "Options every stage command takes."]
@@ -18,12 +18,25 @@ js_options! {
     }
 }
 
+js_kind! {
+    #[doc = "How one state file compares between the repository and the config dir."]
+    pub enum SyncState from CoreSyncState {
+        InSync = "in-sync",
+        ChangedInConfigDir = "changed-in-config-dir",
+        ChangedInRepo = "changed-in-repo",
+        OnlyInRepo = "only-in-repo",
+        OnlyInConfigDir = "only-in-config-dir",
+        Absent = "absent",
+        Encrypted = "encrypted",
+        RemovedInConfigDir = "removed-in-config-dir",
+    }
+}
+
 /// One state file in a `stageStatus` result.
 #[napi(object)]
 pub struct FileStatus {
     /// Which file.
-    #[napi(ts_type = "'app' | 'passphrase' | 'secret' | 'fallbackSecret' | 'fallbackPassphrase'")]
-    pub kind: String,
+    pub kind: FileKind,
     /// Path in the repository.
     pub repo_path: String,
     /// Path in SST's config dir.
@@ -33,10 +46,7 @@ pub struct FileStatus {
     /// `encrypted` (the repository's passphrase is age-encrypted and no key is configured);
     /// `removed-in-config-dir` (SST removed the stage here, `sst remove` with
     /// `state.purge`: commit saves the removal).
-    #[napi(
-        ts_type = "'in-sync' | 'changed-in-config-dir' | 'changed-in-repo' | 'only-in-repo' | 'only-in-config-dir' | 'absent' | 'encrypted' | 'removed-in-config-dir'"
-    )]
-    pub state: String,
+    pub state: SyncState,
     /// Size in the repository, when present.
     pub repo_bytes: Option<f64>,
     /// Size in the config dir, when present.
@@ -46,10 +56,10 @@ pub struct FileStatus {
 impl From<status::FileStatus> for FileStatus {
     fn from(f: status::FileStatus) -> Self {
         FileStatus {
-            kind: f.kind.as_str().into(),
+            kind: f.kind.into(),
             repo_path: f.repo_path.into_string(),
             config_path: f.config_path.into_string(),
-            state: f.state.as_str().into(),
+            state: f.state.into(),
             repo_bytes: f.repo_bytes.map(|b| b as f64),
             config_bytes: f.config_bytes.map(|b| b as f64),
         }
