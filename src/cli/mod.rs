@@ -5,6 +5,7 @@
 mod commands;
 mod ops;
 pub mod render;
+mod summary;
 
 use std::io::Write;
 use std::time::Duration;
@@ -93,6 +94,9 @@ enum Command {
     /// as a NEW commit on the branch (history is never rewritten), pushed with the lock's
     /// release. Cloud resources change only at the next deploy: run `sst refresh` first.
     Rollback(ops::RollbackArgs),
+    /// A stage's state change as Markdown for a CI job's summary: command, exit code, state
+    /// commit, lock wait, resources added, removed and changed by type.
+    Summary(summary::SummaryArgs),
 }
 
 /// Flags of the project-wide passphrase commands (`rekey`, `encrypt`).
@@ -488,6 +492,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<i32> {
         Command::Rollback(args) => ops::rollback(args, global, env, ui),
         Command::History(args) => ops::history(args, global, env, ui),
         Command::Show(args) => ops::show(args, global, env, ui),
+        Command::Summary(args) => summary::summary(args, global, env, ui),
         Command::Prune(args) => ops::prune(args, global, env, ui),
         Command::Rekey(args) => commands::rekey(args, global, env, ui),
         Command::Encrypt(args) => commands::encrypt(args, global, env, ui),
