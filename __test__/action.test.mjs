@@ -1,0 +1,286 @@
+// The GitHub Action (action.yml, action/main.mjs and action/post.mjs) run as
+// the runner runs a JavaScript action: `node` on its entries with the
+// runner's environment protocol (INPUT_<NAME>, GITHUB_OUTPUT, GITHUB_STATE
+// and STATE_<name> for post, GITHUB_STEP_SUMMARY, GITHUB_WORKSPACE,
+// RUNNER_TEMP, the GITHUB_* CI variables), in a checkout made as
+// actions/checkout makes it (depth 1, the token in http.<origin>.extraheader)
+// of a repository on the local smart-HTTP git server; the project has
+// sst-local-state in node_modules (a symlink to this repository) and its
+// lockfile. The deploy is a node script that writes SST's checkpoint into
+// the config dir. Cases: a deploy, a failing command, SIGTERM to main, main
+// killed with SIGKILL then post, two jobs on one stage, the age key never
+// written anywhere. Runs under `node --test` and `bun test`.
+import { test, describe, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { BASE_ENV, SLOW, assertOk, cleanup, cli, git, gitOk, tempDir } from './helpers/common.mjs'
+import { REPO_ROOT } from './helpers/sst.mjs'
+import { keyValues } from '../action/lib.mjs'
+import { gitServer, seededRepo, showBlob } from './helpers/state-repo.mjs'
+
+after(cleanup)
+
+const LOCK = 'refs/heads/sst-local-state/lock/demo-app/dev'
+const MAIN = join(REPO_ROOT, 'action', 'main.mjs')
+const POST = join(REPO_ROOT, 'action', 'post.mjs')
+
+/** A deploy: adds resource `name` to the checkpoint at once (SST writes as it goes), sleeps `sleep` ms, exits `code`. */
+function deployScript() {
+  const script = join(tempDir('sls-action-script-'), 'deploy.mjs')
+  writeFileSync(
+    script,
+    `import { readFileSync, writeFileSync } from 'node:fs'
+const [file, name, code = '0', sleep = '200'] = process.argv.slice(2)
+const state = JSON.parse(readFileSync(file, 'utf8'))
+state.checkpoint.latest.resources.push({ urn: 'urn:pulumi:dev::demo-app::sst:aws:Bucket$aws:s3/bucketV2:BucketV2::' + name, custom: true, type: 'aws:s3/bucketV2:BucketV2', id: name })
+writeFileSync(file, JSON.stringify(state, null, 2))
+console.log('deploying ' + name)
+await new Promise((r) => setTimeout(r, Number(sleep)))
+console.log('deployed ' + name)
+process.exit(Number(code))
+`,
+  )
+  return script
+}
+
+const resourcesOnBranch = (repo) => JSON.parse(showBlob(repo.path, 'main').toString()).checkpoint.latest.resources.map((r) => r.urn.split('::').pop())
+const lockOnServer = (repo) => {
+  const res = git(['--git-dir', repo.path, 'rev-parse', '--verify', '-q', LOCK])
+  return res.status === 0 ? res.stdout.trim() : null
+}
+const stateCommits = (repo) => gitOk(['--git-dir', repo.path, 'log', '--format=%s', 'main']).split('\n').filter((s) => s.startsWith('chore(sst-state)')).length
+
+/**
+ * One job on a fresh runner: a checkout as actions/checkout makes it, the
+ * package installed in the project, its own HOME (so its own SST config
+ * dir) and runner files. main(inputs) / post() run the entries.
+ */
+async function job(repo, name, server) {
+  const root = tempDir('sls-action-job-')
+  const workspace = join(root, 'work', 'app')
+  const temp = join(root, 'runner-temp')
+  const home = join(root, 'home')
+  for (const d of [workspace, temp, home]) mkdirSync(d, { recursive: true })
+  const origin = repo.basic
+  gitOk(['init', '-q'], workspace)
+  gitOk(['remote', 'add', 'origin', origin], workspace)
+  gitOk(['config', '--local', `http.${server.url}/.extraheader`, `AUTHORIZATION: ${server.basicHeader}`], workspace)
+  gitOk(['-c', 'protocol.version=2', 'fetch', '--no-tags', '--prune', '--no-recurse-submodules', '--depth=1', 'origin', '+refs/heads/main:refs/remotes/origin/main'], workspace)
+  gitOk(['checkout', '-q', '--force', '-B', 'main', 'refs/remotes/origin/main'], workspace)
+  mkdirSync(join(workspace, 'node_modules'))
+  symlinkSync(REPO_ROOT, join(workspace, 'node_modules', 'sst-local-state'), 'junction')
+  const version = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version
+  writeFileSync(
+    join(workspace, 'package-lock.json'),
+    JSON.stringify({ name: 'demo-app', lockfileVersion: 3, packages: { '': { name: 'demo-app' }, 'node_modules/sst-local-state': { version } } }),
+  )
+  const files = { output: join(temp, 'output'), state: join(temp, 'state'), summary: join(temp, 'summary') }
+  const runnerEnv = {
+    ...BASE_ENV,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STATE: files.state,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_SERVER_URL: server.url,
+    GITHUB_REPOSITORY: `basic/${repo.name}`,
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_REF_NAME: 'main',
+    GITHUB_REF_TYPE: 'branch',
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_SHA: gitOk(['rev-parse', 'HEAD'], workspace).trim(),
+    GITHUB_RUN_ID: String(Math.floor(Math.random() * 1e9)),
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_WORKFLOW: 'Deploy',
+    GITHUB_JOB: name,
+    RUNNER_TEMP: temp,
+    RUNNER_OS: 'Linux',
+  }
+  const configDir = JSON.parse(assertOk(cli(['config-dir', '--json'], workspace, runnerEnv), 'config-dir').stdout).configDir
+  const checkpoint = join(configDir, 'state', 'app', 'demo-app', 'dev.json')
+  let inputs = {}
+  const inputEnv = () => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
+  const start = (entry, extraEnv = {}) => {
+    const child = spawn(process.execPath, [entry], { cwd: workspace, env: { ...runnerEnv, ...inputEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const done = new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })))
+    return { child, done }
+  }
+  return {
+    workspace,
+    files,
+    checkpoint,
+    outputs: () => keyValues(files.output),
+    state: () => keyValues(files.state),
+    summary: () => (existsSync(files.summary) ? readFileSync(files.summary, 'utf8') : ''),
+    /** Starts main with these inputs (stage dev unless given). */
+    main(given) {
+      inputs = { stage: 'dev', ...given }
+      return start(MAIN)
+    },
+    /** Runs post as the runner does: main's state as STATE_<name>. */
+    post() {
+      const state = Object.fromEntries(Object.entries(keyValues(files.state)).map(([k, v]) => [`STATE_${k}`, v]))
+      return start(POST, state).done
+    },
+  }
+}
+
+const show = (res) => `exit ${res.status} ${res.signal ?? ''}\n--- stdout\n${res.stdout}\n--- stderr\n${res.stderr}`
+
+async function waitUntil(check, ms = 30_000) {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (check()) return true
+  return false
+}
+
+describe('the GitHub Action', () => {
+  test('a deploy: outputs, the step summary, one state commit, no lock left; post does nothing', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-deploy')
+    const script = deployScript()
+    const j = await job(repo, 'deploy', server)
+    const res = await j.main({ command: `node ${script} ${j.checkpoint} bucket1` }).done
+    assert.equal(res.status, 0, show(res))
+    assert.match(res.stdout, /deploying bucket1\n(.*\n)*deployed bucket1/, 'the command\'s output is in the log')
+    const tip = gitOk(['--git-dir', repo.path, 'rev-parse', 'main']).trim()
+    const out = j.outputs()
+    assert.equal(out['state-commit'], tip)
+    assert.equal(out.changed, 'true')
+    assert.equal(out['exit-code'], '0')
+    assert.deepEqual([out['resources-added'], out['resources-removed'], out['resources-changed']], ['1', '0', '0'])
+    assert.equal(stateCommits(repo), 1)
+    assert.ok(resourcesOnBranch(repo).includes('bucket1'))
+    assert.equal(lockOnServer(repo), null)
+    const summary = j.summary()
+    assert.match(summary, /\| stage \| `dev` \|/)
+    assert.match(summary, /\| exit code \| 0 \|/)
+    assert.ok(summary.includes(`(${server.url}/basic/${repo.name}/commit/${tip})`), summary)
+    assert.match(summary, /\| lock wait \| \d+\.\d s \|/)
+    assert.match(summary, /\| `aws:s3\/bucketV2:BucketV2` \| 1 \| 0 \| 0 \|/)
+    assert.ok(summary.includes('+ urn:pulumi:dev::demo-app::sst:aws:Bucket$aws:s3/bucketV2:BucketV2::bucket1'), summary)
+    const post = await j.post()
+    assert.equal(post.status, 0, show(post))
+    assert.match(post.stdout, /nothing to do \(main saved the state/)
+    assert.equal(stateCommits(repo), 1)
+  })
+
+  test('a failing command: its state is saved, exit-code is set, main fails with its code', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-failing')
+    const j = await job(repo, 'failing', server)
+    const res = await j.main({ command: `node ${deployScript()} ${j.checkpoint} half 3` }).done
+    assert.equal(res.status, 3, show(res))
+    assert.match(res.stdout, /::error::the command exited with 3/)
+    assert.equal(j.outputs()['exit-code'], '3')
+    assert.equal(j.outputs().changed, 'true')
+    assert.ok(resourcesOnBranch(repo).includes('half'))
+    assert.match(gitOk(['--git-dir', repo.path, 'log', '-1', '--format=%B', 'main']), /^Run-Exit-Code: 3$/m)
+    assert.match(j.summary(), /\| exit code \| 3 \|/)
+    assert.equal(lockOnServer(repo), null)
+  })
+
+  test('SIGTERM to main while the command runs: the command stops, the state is saved, the lock released; post does nothing', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-sigterm')
+    const j = await job(repo, 'sigterm', server)
+    const running = j.main({ command: `node ${deployScript()} ${j.checkpoint} cancelled 0 60000` })
+    assert.ok(await waitUntil(() => j.state().phase === 'command' && existsSync(j.checkpoint) && readFileSync(j.checkpoint, 'utf8').includes('cancelled')), 'the command did not start')
+    running.child.kill('SIGTERM')
+    const res = await running.done
+    assert.equal(res.status, 143, show(res))
+    assert.ok(resourcesOnBranch(repo).includes('cancelled'))
+    assert.equal(j.outputs()['exit-code'], '143')
+    assert.equal(lockOnServer(repo), null)
+    const post = await j.post()
+    assert.equal(post.status, 0, show(post))
+    assert.equal(stateCommits(repo), 1)
+  })
+
+  test('main killed with SIGKILL (with its command) while the command runs: post saves the state and releases the lock', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-sigkill')
+    const j = await job(repo, 'sigkill', server)
+    const running = j.main({ command: `node ${deployScript()} ${j.checkpoint} killed 0 60000` })
+    assert.ok(await waitUntil(() => j.state().phase === 'command' && existsSync(j.checkpoint) && readFileSync(j.checkpoint, 'utf8').includes('killed')), 'the command did not start')
+    process.kill(-running.child.pid, 'SIGKILL') // the runner kills the step's process tree
+    const res = await running.done
+    assert.equal(res.signal, 'SIGKILL')
+    assert.ok(lockOnServer(repo), 'the killed run holds the lock')
+    assert.ok(!resourcesOnBranch(repo).includes('killed'))
+    const post = await j.post()
+    assert.equal(post.status, 0, show(post))
+    assert.match(post.stdout, /saved the state as [0-9a-f]{40}; released the stage lock/)
+    assert.ok(resourcesOnBranch(repo).includes('killed'))
+    assert.equal(lockOnServer(repo), null)
+    assert.equal(j.outputs()['state-commit'], gitOk(['--git-dir', repo.path, 'rev-parse', 'main']).trim())
+    assert.equal(j.outputs()['resources-added'], '1')
+  })
+
+  test('two jobs on one stage at once: one waits for the lock, both land', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-two')
+    const script = deployScript()
+    const jobs = [await job(repo, 'a', server), await job(repo, 'b', server)]
+    const results = await Promise.all(jobs.map((j, i) => j.main({ command: `node ${script} ${j.checkpoint} job${i} 0 1500`, 'lock-timeout': '120s' }).done))
+    for (const res of results) assert.equal(res.status, 0, show(res))
+    const names = resourcesOnBranch(repo)
+    assert.ok(names.includes('job0') && names.includes('job1'), names.join(', '))
+    assert.equal(stateCommits(repo), 2)
+    assert.equal(lockOnServer(repo), null)
+    const waits = jobs.map((j) => Number(j.summary().match(/\| lock wait \| (\d+\.\d) s \|/)[1]))
+    assert.ok(Math.max(...waits) >= 0.5, `one job waited for the other: ${waits}`)
+  })
+
+  test('the age key never appears in the log, the outputs, the summary, the state or any file written', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-age')
+    // the stage's passphrase encrypted to a key, as `init` + `encrypt` leave it
+    const admin = join(tempDir('sls-action-admin-'), 'clone')
+    gitOk(['clone', '-q', repo.open, admin])
+    const keyFile = join(tempDir('sls-action-key-'), 'key.txt')
+    assertOk(cli(['init', '--key-file', keyFile], admin), 'init')
+    const key = readFileSync(keyFile, 'utf8').match(/^AGE-SECRET-KEY-1\S+$/m)[0]
+    gitOk(['add', '-A', 'infra/state'], admin)
+    gitOk(['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'recipients'], admin)
+    gitOk(['push', '-q', 'origin', 'HEAD:main'], admin)
+    assertOk(cli(['encrypt', '--branch', 'main'], admin, { SST_LOCAL_STATE_AGE_KEY: key }), 'encrypt')
+    assert.ok(showBlob(repo.path, 'main', 'infra/state/passphrase/dev.age'))
+
+    const j = await job(repo, 'age', server)
+    const res = await j.main({ command: `node ${deployScript()} ${j.checkpoint} secretive`, 'age-key': key }).done
+    assert.equal(res.status, 0, show(res))
+    assert.ok(resourcesOnBranch(repo).includes('secretive'), 'the key decrypted the passphrase')
+    const post = await j.post()
+    // the runner consumes ::add-mask:: (it masks the value in the log); nowhere else
+    const maskLines = res.stdout.split('\n').filter((l) => l.includes(key))
+    assert.deepEqual(maskLines, [`::add-mask::${key}`])
+    const places = {
+      'main stderr': res.stderr,
+      'post stdout': post.stdout,
+      'post stderr': post.stderr,
+      outputs: readFileSync(j.files.output, 'utf8'),
+      state: readFileSync(j.files.state, 'utf8'),
+      summary: j.summary(),
+    }
+    const walk = (dir) =>
+      readdirSync(dir).flatMap((f) => {
+        const p = join(dir, f)
+        const s = statSync(p, { throwIfNoEntry: false })
+        if (!s || f === 'node_modules') return []
+        return s.isDirectory() ? walk(p) : [p]
+      })
+    for (const file of [...walk(j.workspace), ...walk(join(j.files.output, '..'))]) places[file] = readFileSync(file, 'latin1')
+    places['the server'] = gitOk(['--git-dir', repo.path, 'cat-file', '--batch-all-objects', '--batch'])
+    assert.ok(Object.keys(places).length > 10)
+    for (const [where, text] of Object.entries(places)) assert.ok(!text.includes(key), `the age key is in ${where}`)
+  })
+})
