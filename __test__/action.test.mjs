@@ -16,10 +16,10 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-import { BASE_ENV, SLOW, assertOk, cleanup, cli, git, gitOk, tempDir } from './helpers/common.mjs'
+import { BASE_ENV, CLI, SLOW, assertOk, cleanup, cli, git, gitOk, tempDir } from './helpers/common.mjs'
 import { REPO_ROOT } from './helpers/sst.mjs'
 import { keyValues } from '../action/lib.mjs'
-import { gitServer, seededRepo, showBlob } from './helpers/state-repo.mjs'
+import { STATE, checkpoint, ciClone, gitServer, otherPipeline, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
 
@@ -27,18 +27,23 @@ const LOCK = 'refs/heads/sst-local-state/lock/demo-app/dev'
 const MAIN = join(REPO_ROOT, 'action', 'main.mjs')
 const POST = join(REPO_ROOT, 'action', 'post.mjs')
 
-/** A deploy: adds resource `name` to the checkpoint at once (SST writes as it goes), sleeps `sleep` ms, exits `code`. */
+/**
+ * A deploy: adds resource `name` to the checkpoint at once (SST writes as it
+ * goes), sleeps `sleep` ms (or, when `sleep` is a path, until that file
+ * exists), exits `code`.
+ */
 function deployScript() {
   const script = join(tempDir('sls-action-script-'), 'deploy.mjs')
   writeFileSync(
     script,
-    `import { readFileSync, writeFileSync } from 'node:fs'
+    `import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 const [file, name, code = '0', sleep = '200'] = process.argv.slice(2)
 const state = JSON.parse(readFileSync(file, 'utf8'))
 state.checkpoint.latest.resources.push({ urn: 'urn:pulumi:dev::demo-app::sst:aws:Bucket$aws:s3/bucketV2:BucketV2::' + name, custom: true, type: 'aws:s3/bucketV2:BucketV2', id: name })
 writeFileSync(file, JSON.stringify(state, null, 2))
 console.log('deploying ' + name)
-await new Promise((r) => setTimeout(r, Number(sleep)))
+if (Number.isNaN(Number(sleep))) while (!existsSync(sleep)) await new Promise((r) => setTimeout(r, 50))
+else await new Promise((r) => setTimeout(r, Number(sleep)))
 console.log('deployed ' + name)
 process.exit(Number(code))
 `,
@@ -46,7 +51,7 @@ process.exit(Number(code))
   return script
 }
 
-const resourcesOnBranch = (repo) => JSON.parse(showBlob(repo.path, 'main').toString()).checkpoint.latest.resources.map((r) => r.urn.split('::').pop())
+const resourcesOnBranch = (repo, rev = 'main') => JSON.parse(showBlob(repo.path, rev).toString()).checkpoint.latest.resources.map((r) => r.urn.split('::').pop())
 const lockOnServer = (repo) => {
   const res = git(['--git-dir', repo.path, 'rev-parse', '--verify', '-q', LOCK])
   return res.status === 0 ? res.stdout.trim() : null
@@ -117,6 +122,7 @@ async function job(repo, name, server) {
   }
   return {
     workspace,
+    env: runnerEnv,
     files,
     checkpoint,
     outputs: () => keyValues(files.output),
@@ -127,8 +133,9 @@ async function job(repo, name, server) {
       inputs = { stage: 'dev', ...given }
       return start(MAIN)
     },
-    /** Runs post as the runner does: main's state as STATE_<name>. */
-    post() {
+    /** Runs post as the runner does: main's inputs (or `given`, when main did not run here), main's state as STATE_<name>. */
+    post(given) {
+      if (given) inputs = { stage: 'dev', ...given }
       const state = Object.fromEntries(Object.entries(keyValues(files.state)).map(([k, v]) => [`STATE_${k}`, v]))
       return start(POST, state).done
     },
@@ -238,6 +245,76 @@ describe('the GitHub Action', () => {
     assert.equal(lockOnServer(repo), null)
     const waits = jobs.map((j) => Number(j.summary().match(/\| lock wait \| (\d+\.\d) s \|/)[1]))
     assert.ok(Math.max(...waits) >= 0.5, `one job waited for the other: ${waits}`)
+  })
+
+  test('the lock held by another run, no lock-timeout: main fails, lock-holder names the holder, the summary says so, nothing deployed; post leaves that lock', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-held')
+    const other = ciClone(repo.open)
+    const ci = { GITHUB_ACTIONS: 'true', GITHUB_RUN_ID: '777', GITHUB_SERVER_URL: server.url, GITHUB_REPOSITORY: `basic/${repo.name}` }
+    assertOk(cli(['lock', '--stage', 'dev'], other, ci), 'lock')
+    const theirs = lockOnServer(repo)
+    assert.ok(theirs)
+    const j = await job(repo, 'held', server)
+    const res = await j.main({ command: `node ${deployScript()} ${j.checkpoint} blocked` }).done
+    assert.notEqual(res.status, 0, show(res))
+    assert.doesNotMatch(res.stdout, /deploying blocked/)
+    const holder = j.outputs()['lock-holder']
+    assert.match(holder ?? '', /^\S+@\S+ \(pid \d+, `[^`]*`, github-actions run 777\)/, show(res))
+    assert.match(res.stdout, /::error::sst-local-state LOCK_HELD: /)
+    assert.match(j.summary(), /### sst-local-state: LOCK_HELD/)
+    assert.ok(j.summary().includes(holder), j.summary())
+    assert.equal(j.outputs()['state-commit'], undefined)
+    assert.equal(stateCommits(repo), 0)
+    assert.equal(lockOnServer(repo), theirs)
+    const post = await j.post()
+    assert.equal(post.status, 0, show(post))
+    assert.equal(lockOnServer(repo), theirs, "post leaves the other run's lock")
+  })
+
+  test('the stage changed on the branch while the command ran: STATE_CONFLICT, rescue-branch names the branch on the server holding this run\'s state', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-rescue')
+    const j = await job(repo, 'rescue', server)
+    const go = join(tempDir('sls-action-go-'), 'go')
+    const running = j.main({ command: `node ${deployScript()} ${j.checkpoint} ours 0 ${go}` })
+    assert.ok(await waitUntil(() => j.state().phase === 'command' && existsSync(j.checkpoint) && readFileSync(j.checkpoint, 'utf8').includes('ours')), 'the command did not start')
+    otherPipeline(repo, STATE, checkpoint(2, 'theirs'), 'refs/heads/main') // another run's state change lands on the stage
+    writeFileSync(go, '')
+    const res = await running.done
+    assert.notEqual(res.status, 0, show(res))
+    const rescue = j.outputs()['rescue-branch']
+    assert.match(rescue ?? '', /^sst-local-state\/rescue\/demo-app\/dev\/\S+$/, show(res))
+    assert.ok(resourcesOnBranch(repo, `refs/heads/${rescue}`).includes('ours'), 'the rescue branch holds this run\'s state')
+    assert.ok(resourcesOnBranch(repo).includes('theirs1'), "the branch keeps the other run's state")
+    assert.ok(!resourcesOnBranch(repo).includes('ours'))
+    assert.equal(j.outputs().changed, 'false')
+    assert.match(res.stdout, new RegExp(`::error::sst-local-state STATE_CONFLICT: .*${rescue}`))
+    assert.ok(j.summary().includes(`\`${rescue}\``), j.summary())
+    const post = await j.post()
+    assert.equal(post.status, 0, show(post))
+    assert.match(post.stdout, /nothing to do/)
+  })
+
+  test('main stopped after taking the lock, before its command started: post only releases the lock, says so, commits nothing', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-never')
+    const j = await job(repo, 'never', server)
+    // an older run's checkpoint left in this machine's config dir (a self-hosted runner)
+    mkdirSync(join(j.checkpoint, '..'), { recursive: true })
+    writeFileSync(j.checkpoint, checkpoint(3, 'stale'))
+    // what main leaves when killed between taking the lock and starting the command
+    assertOk(cli(['lock', '--stage', 'dev'], j.workspace, j.env), 'lock')
+    writeFileSync(j.files.state, `phase<<EOF\nstarted\nEOF\ncli<<EOF\n${CLI}\nEOF\n`)
+    assert.ok(lockOnServer(repo))
+    const post = await j.post({ command: 'never run' })
+    assert.equal(post.status, 0, show(post))
+    assert.match(post.stdout, /the command never started: nothing was deployed; released the stage lock/, show(post))
+    assert.match(j.summary(), /never started.*released the stage lock/)
+    assert.equal(lockOnServer(repo), null)
+    assert.equal(stateCommits(repo), 0)
+    assert.ok(!resourcesOnBranch(repo).some((r) => r.startsWith('stale')), 'post committed no checkpoint')
+    assert.equal(j.outputs()['state-commit'], undefined)
   })
 
   test('the age key never appears in the log, the outputs, the summary, the state or any file written', SLOW, async () => {
