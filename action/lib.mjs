@@ -6,7 +6,7 @@
 // GITHUB_STEP_SUMMARY; post reads main's state as STATE_<name>.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -131,10 +131,20 @@ function installedCli(root) {
   }
 }
 
+/** The project's .npmrc (the nearest from `dir` up to the repository's root), or null. */
+function projectNpmrc(dir) {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.npmrc'))) return join(d, '.npmrc')
+    if (existsSync(join(d, '.git')) || dirname(d) === d) return null
+  }
+}
+
 /**
  * The CLI to run: the project's own when its lockfile has the package and
  * it is installed, else `version` (or the pinned one, else the action's)
- * installed with npm into RUNNER_TEMP (the registry from npm's config).
+ * installed with npm into RUNNER_TEMP (the registry from npm's config:
+ * the environment, the user's, and the project's .npmrc, which npm reads
+ * from the install prefix, so it is copied there).
  */
 export function resolveCli(dir, wanted) {
   const locked = lockedVersion(dir)
@@ -147,6 +157,8 @@ export function resolveCli(dir, wanted) {
   let script = installedCli(prefix)
   if (!script) {
     mkdirSync(prefix, { recursive: true })
+    const npmrc = projectNpmrc(dir)
+    if (npmrc) copyFileSync(npmrc, join(prefix, '.npmrc'))
     log(`installing ${PACKAGE}@${version} into ${prefix}`)
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
     const res = spawnSync(npm, ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', `${PACKAGE}@${version}`], {
