@@ -192,6 +192,25 @@ describe('the GitHub Action', () => {
     assert.equal(j.outputs()['state-commit'], undefined)
   })
 
+  test('post cannot save the state and has no rescue branch (the remote unreachable): the lock stays held, post fails saying so', SLOW, async () => {
+    const server = await gitServer()
+    const repo = await seededRepo('action-unsaved')
+    const j = await job(repo, 'unsaved', server)
+    const running = j.main({ command: `node ${deployScript()} ${j.checkpoint} unsaved 0 60000` })
+    assert.ok(await waitUntil(() => j.state().phase === 'command' && existsSync(j.checkpoint) && readFileSync(j.checkpoint, 'utf8').includes('unsaved')), 'the command did not start')
+    process.kill(-running.child.pid, 'SIGKILL')
+    await running.done
+    const lock = lockOnServer(repo)
+    assert.ok(lock, 'the killed run holds the lock')
+    gitOk(['remote', 'set-url', 'origin', 'http://127.0.0.1:9/unreachable.git'], j.workspace)
+    const post = await j.post()
+    assert.equal(post.status, 1, show(post))
+    assert.match(post.stdout, /::error::sst-local-state \w+: .*the stage lock stays held so that no other run deploys from an older state/, show(post))
+    assert.equal(j.outputs()['rescue-branch'], undefined)
+    assert.equal(lockOnServer(repo), lock, 'the lock is kept')
+    assert.equal(stateCommits(repo), 0)
+  })
+
   test('the age key never appears in the log, the outputs, the summary, the state or any file written', SLOW, async () => {
     const server = await gitServer()
     const repo = await seededRepo('action-age')
