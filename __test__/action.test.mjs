@@ -15,11 +15,11 @@
 // action-install.test.mjs. Runs under `node --test` and `bun test`.
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { CLI, SLOW, assertOk, cleanup, cli, gitOk, tempDir } from './helpers/common.mjs'
-import { deployScript, job, lockOnServer, resourcesOnBranch, show, stateCommits, waitUntil } from './helpers/action.mjs'
+import { deployScript, job, lockOnServer, resourcesOnBranch, show, stateCommits } from './helpers/action.mjs'
 import { STATE, checkpoint, ciClone, gitServer, otherPipeline, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
 after(cleanup)
@@ -74,8 +74,7 @@ describe('the GitHub Action', () => {
     const server = await gitServer()
     const repo = await seededRepo('action-sigterm')
     const j = await job(repo, 'sigterm', server)
-    const running = j.main({ command: `node ${deployScript()} ${j.checkpoint} cancelled 0 60000` })
-    assert.ok(await waitUntil(() => j.state().phase === 'command' && existsSync(j.checkpoint) && readFileSync(j.checkpoint, 'utf8').includes('cancelled')), 'the command did not start')
+    const running = await j.deploying('cancelled')
     running.child.kill('SIGTERM')
     const res = await running.done
     assert.equal(res.status, 143, show(res))
@@ -91,8 +90,7 @@ describe('the GitHub Action', () => {
     const server = await gitServer()
     const repo = await seededRepo('action-sigkill')
     const j = await job(repo, 'sigkill', server)
-    const running = j.main({ command: `node ${deployScript()} ${j.checkpoint} killed 0 60000` })
-    assert.ok(await waitUntil(() => j.state().phase === 'command' && existsSync(j.checkpoint) && readFileSync(j.checkpoint, 'utf8').includes('killed')), 'the command did not start')
+    const running = await j.deploying('killed')
     process.kill(-running.child.pid, 'SIGKILL') // the runner kills the step's process tree
     const res = await running.done
     assert.equal(res.signal, 'SIGKILL')
@@ -152,8 +150,7 @@ describe('the GitHub Action', () => {
     const repo = await seededRepo('action-rescue')
     const j = await job(repo, 'rescue', server)
     const go = join(tempDir('sls-action-go-'), 'go')
-    const running = j.main({ command: `node ${deployScript()} ${j.checkpoint} ours 0 ${go}` })
-    assert.ok(await waitUntil(() => j.state().phase === 'command' && existsSync(j.checkpoint) && readFileSync(j.checkpoint, 'utf8').includes('ours')), 'the command did not start')
+    const running = await j.deploying('ours', go)
     otherPipeline(repo, STATE, checkpoint(2, 'theirs'), 'refs/heads/main') // another run's state change lands on the stage
     writeFileSync(go, '')
     const res = await running.done
@@ -196,8 +193,7 @@ describe('the GitHub Action', () => {
     const server = await gitServer()
     const repo = await seededRepo('action-unsaved')
     const j = await job(repo, 'unsaved', server)
-    const running = j.main({ command: `node ${deployScript()} ${j.checkpoint} unsaved 0 60000` })
-    assert.ok(await waitUntil(() => j.state().phase === 'command' && existsSync(j.checkpoint) && readFileSync(j.checkpoint, 'utf8').includes('unsaved')), 'the command did not start')
+    const running = await j.deploying('unsaved')
     process.kill(-running.child.pid, 'SIGKILL')
     await running.done
     const lock = lockOnServer(repo)

@@ -2,6 +2,7 @@
 // runner runs a JavaScript action): a job on a fresh runner with a checkout
 // of a repository on the local git server, and a deploy script standing in
 // for SST. Used by __test__/action*.test.mjs.
+import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -103,7 +104,9 @@ export async function job(repo, name, server, { installed = true, env = {} } = {
   const checkpoint = join(configDir, 'state', 'app', 'demo-app', 'dev.json')
   let inputs = {}
   const inputEnv = () => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]))
-  const start = (entry, extraEnv = {}) => {
+  /** Runs `entry` with `given` inputs (none: the last ones, as post gets main's). */
+  const start = (entry, extraEnv = {}, given = undefined) => {
+    if (given) inputs = given
     const child = spawn(process.execPath, [entry], { cwd: workspace, env: { ...runnerEnv, ...inputEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let stdout = ''
     let stderr = ''
@@ -122,14 +125,23 @@ export async function job(repo, name, server, { installed = true, env = {} } = {
     summary: () => (existsSync(files.summary) ? readFileSync(files.summary, 'utf8') : ''),
     /** Starts main with these inputs (stage dev unless given). */
     main(given) {
-      inputs = { stage: 'dev', ...given }
-      return start(MAIN)
+      return start(MAIN, {}, { stage: 'dev', ...given })
+    },
+    /**
+     * Starts main with a deploy that adds resource `name`, then waits until
+     * `sleep` (ms, or a file's path) has passed; resolves to main's
+     * { child, done } once the command has started and written its resource.
+     */
+    async deploying(name, sleep = '60000') {
+      const running = start(MAIN, {}, { stage: 'dev', command: `node ${deployScript()} ${checkpoint} ${name} 0 ${sleep}` })
+      const started = () => keyValues(files.state).phase === 'command' && existsSync(checkpoint) && readFileSync(checkpoint, 'utf8').includes(name)
+      assert.ok(await waitUntil(started), 'the command did not start')
+      return running
     },
     /** Runs post as the runner does: main's inputs (or `given`, when main did not run here), main's state as STATE_<name>. */
     post(given) {
-      if (given) inputs = { stage: 'dev', ...given }
       const state = Object.fromEntries(Object.entries(keyValues(files.state)).map(([k, v]) => [`STATE_${k}`, v]))
-      return start(POST, state).done
+      return start(POST, state, given && { stage: 'dev', ...given }).done
     },
   }
 }
