@@ -354,6 +354,7 @@ describe('release.yml', () => {
     assert.deepEqual(keys(must(release, 'on').body).sort(), ['push', 'workflow_dispatch'])
     assert.deepEqual(items(must(release, 'on', 'push', 'tags').body).map((i) => i[0].text), ['"v*"'])
     assert.equal(must(release, 'permissions', 'contents').value, 'read')
+    assert.equal(must(publish, 'permissions', 'contents').value, 'write') // the action's major tag
     for (const job of jobs) assert.match(must(release, 'jobs', job, 'timeout-minutes').value, /^\d+$/, job)
     assert.equal(must(publish, 'permissions', 'id-token').value, 'write')
     for (const job of jobs.filter((j) => j !== 'publish')) assert.equal(get(release, 'jobs', job, 'permissions'), undefined, job)
@@ -478,6 +479,25 @@ describe('release.yml', () => {
     const script = readFileSync(join(REPO_ROOT, 'scripts', 'publish.sh'), 'utf8')
     assert.match(script, /\*-\*\) tag=next ;;/)
     assert.match(script, /for tgz in "\$\{platform\[@\]\}" "\$root"; do/)
+  })
+
+  test('after publishing, a release moves the major tag (the GitHub Action\'s @v1) to its commit; a prerelease does not', needsBash, () => {
+    const names = steps(publish).map((s) => s.name ?? s.uses)
+    const move = step(publish, 'move the major tag')
+    assert.ok(names.indexOf(move.name) > names.indexOf(step(publish, 'npm publish (').name), names.join(' | '))
+    assert.equal(move.if, "${{ github.event_name == 'push' }}")
+    assert.equal(must(publish, 'permissions', 'contents').value, 'write')
+    const sha = 'a'.repeat(40)
+    const stubs = { git: 'exit 0' }
+    const release_ = runStep(move.run, { env: { VERSION: '1.4.2', GITHUB_SHA: sha }, stubs })
+    assert.equal(release_.status, 0, release_.stderr)
+    assert.deepEqual(release_.calls, [
+      ['git', 'tag', '-f', 'v1', sha],
+      ['git', 'push', '-f', 'origin', 'refs/tags/v1'],
+    ])
+    const pre = runStep(move.run, { env: { VERSION: '2.0.0-rc.1', GITHUB_SHA: sha }, stubs })
+    assert.equal(pre.status, 0, pre.stderr)
+    assert.deepEqual(pre.calls, [])
   })
 })
 

@@ -3,8 +3,8 @@
 # every `run:` script.
 #
 #   bash scripts/actionlint.sh
-#       Lint .github/workflows/*.yml (and examples/github-actions.yml when it
-#       exists). Exit 0: no findings; 1: findings, printed; other: failure.
+#       Lint .github/workflows/*.yml (and examples/github-actions*.yml when they
+#       exist). Exit 0: no findings; 1: findings, printed; other: failure.
 #   bash scripts/actionlint.sh [ACTIONLINT FLAGS] [FILE...]
 #       Lint exactly these files (default: as above), with these flags
 #       (e.g. -format '{{json .}}', -oneline).
@@ -119,7 +119,7 @@ done
 if [ "$files" -eq 0 ]; then
   cd "$ROOT"
   set -- "$@" .github/workflows/*.yml
-  [ ! -f examples/github-actions.yml ] || set -- "$@" examples/github-actions.yml
+  for f in examples/github-actions*.yml; do [ ! -f "$f" ] || set -- "$@" "$f"; done
 fi
 
 # -pyflakes=: no Python scripts here, and none of the machine's pyflakes.

@@ -82,6 +82,8 @@ auth:
     file: $root/htpasswd
     max_users: -1
 uplinks: {}
+# a debug addon stands in for a release build in some tests (tens of MB)
+max_body_size: 200mb
 packages:
   '**':
     access: \$all

@@ -664,9 +664,13 @@ impl Error {
                 }
             }
             Error::LockHeld {
-                lock_ref, run_url, ..
+                lock_ref,
+                holder,
+                run_url,
+                ..
             } => {
                 map.insert("lockRef".into(), lock_ref.as_str().into());
+                map.insert("holder".into(), holder.as_str().into());
                 if let Some(url) = run_url {
                     map.insert("runUrl".into(), url.as_str().into());
                 }

@@ -1,9 +1,9 @@
 // The publish path against a real registry: the release's packages, packed
 // by scripts/pack.mjs --all and published by scripts/publish.sh (the commands
 // release.yml runs), go to a local verdaccio (scripts/registry.sh, on
-// 127.0.0.1, no uplinks); fresh projects then install `sst-local-state` from
-// it with npm, pnpm and bun, each package manager choosing the platform
-// package itself, as they will from npmjs.org.
+// 127.0.0.1, no uplinks; started by helpers/registry.mjs); fresh projects
+// then install `sst-local-state` from it with npm, pnpm and bun, each package
+// manager choosing the platform package itself, as they will from npmjs.org.
 //
 // Binaries: the four Linux release builds in .tmp/release/ (scripts/
 // release-test.sh builds them). darwin and win32 cannot be built here: their
@@ -14,16 +14,15 @@
 // binary is missing.
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { BUN_BIN, REPO_ROOT } from '../helpers/sst.mjs'
-import { BASE_ENV, SLOW, assertOk, cleanup, tempDir } from '../helpers/common.mjs'
+import { SLOW, assertOk, cleanup, tempDir } from '../helpers/common.mjs'
+import { PLATFORMS, packRelease, publish, run as runIn, startRegistry } from '../helpers/registry.mjs'
 
 const PKG = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'))
 const VERSION = PKG.version
-const PLATFORMS = readdirSync(join(REPO_ROOT, 'npm')).sort()
 const BUILT = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl']
 const binary = (platform) => join(REPO_ROOT, '.tmp', 'release', `sst-local-state.${platform}.node`)
 const missing = BUILT.filter((p) => !existsSync(binary(p)))
@@ -39,16 +38,9 @@ let dist // pack.mjs --all output of this version
 /** The user's environment, npm's user config = the registry and its publishing credentials. */
 let ENV
 
-after(() => {
-  if (registry) spawnSync('bash', [join(REPO_ROOT, 'scripts', 'registry.sh'), 'stop', registry.root])
-  cleanup()
-})
+after(cleanup)
 
-function run(cmd, args, cwd, env = {}) {
-  const res = spawnSync(cmd, args, { cwd, env: { ...ENV, ...env }, encoding: 'utf8', timeout: 300_000 })
-  if (res.error) throw res.error
-  return res
-}
+const run = (cmd, args, cwd, env = {}) => runIn(cmd, args, cwd, { ...ENV, ...env })
 
 /** The packages `npm view` reports for `spec` (JSON), or null for a 404. */
 function view(spec, ...fields) {
@@ -57,21 +49,8 @@ function view(spec, ...fields) {
   return JSON.parse(assertOk(res, `npm view ${spec}`).stdout)
 }
 
-/**
- * Packs the release from `root` (a checkout, or a copy with another version)
- * with the stand-ins; returns the out dir.
- */
-function pack(root) {
-  const binaries = tempDir('sls-reg-binaries-')
-  for (const platform of PLATFORMS) {
-    const file = join(binaries, `sst-local-state.${platform}.node`)
-    if (BUILT.includes(platform)) cpSync(binary(platform), file)
-    else writeFileSync(file, `stand-in: ${platform} is not built on this machine\n`)
-  }
-  const out = tempDir('sls-reg-dist-')
-  assertOk(run(process.execPath, [join(root, 'scripts', 'pack.mjs'), '--all', '--binaries', binaries, '--out', out], root), 'pack.mjs --all')
-  return out
-}
+/** The release packed from `root` (a checkout, or a copy with another version), with the stand-ins; the out dir. */
+const pack = (root) => packRelease(root, Object.fromEntries(BUILT.map((p) => [p, binary(p)])), ENV)
 
 /** A fresh project whose .npmrc names the local registry (npm, pnpm and bun read it). */
 function project() {
@@ -87,19 +66,15 @@ const platformDirs = (dir) => (existsSync(dir) ? readdirSync(dir).filter((d) => 
 
 before(() => {
   if (opts.skip) return
-  ENV = { ...BASE_ENV, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
-  assertOk(run('bash', [join(REPO_ROOT, 'scripts', 'registry.sh'), 'install'], REPO_ROOT), 'registry.sh install')
-  const root = tempDir('sls-registry-')
-  const started = assertOk(run('bash', [join(REPO_ROOT, 'scripts', 'registry.sh'), 'start', root], REPO_ROOT, { REGISTRY_WATCH_PID: String(process.pid) }), 'registry.sh start')
-  registry = { root, url: started.stdout.trim() }
+  registry = startRegistry()
   assert.match(registry.url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
-  ENV.NPM_CONFIG_USERCONFIG = join(root, 'npmrc')
+  ENV = registry.env
   dist = pack(REPO_ROOT)
 })
 
 describe('publish (scripts/publish.sh) to a local registry', () => {
   test('publishes the eight platform packages, then the root, under dist-tag latest', opts, () => {
-    const res = assertOk(run('bash', [join(REPO_ROOT, 'scripts', 'publish.sh'), dist], REPO_ROOT), 'publish.sh')
+    const res = assertOk(publish(REPO_ROOT, dist, ENV), 'publish.sh')
     assert.match(res.stdout, new RegExp(`sst-local-state ${VERSION.replace(/\./g, '\\.')} and its 8 platform packages under dist-tag latest`))
     const published = [...res.stdout.matchAll(/^\+ (sst-local-state[\w-]*)@/gm)].map((m) => m[1])
     assert.deepEqual(published, [...PLATFORMS.map((p) => `sst-local-state-${p}`), 'sst-local-state'], 'the root package last')
@@ -115,7 +90,7 @@ describe('publish (scripts/publish.sh) to a local registry', () => {
 
   test('publishing the same version again skips every package and changes nothing', opts, () => {
     const before = view('sst-local-state', 'time')
-    const res = assertOk(run('bash', [join(REPO_ROOT, 'scripts', 'publish.sh'), dist], REPO_ROOT), 'publish.sh again')
+    const res = assertOk(publish(REPO_ROOT, dist, ENV), 'publish.sh again')
     const skipped = [...res.stdout.matchAll(/^publish: (sst-local-state[\w-]*)@[^ ]+ is already on the registry: skipped$/gm)].map((m) => m[1])
     assert.equal(skipped.length, 9, res.stdout)
     assert.doesNotMatch(res.stdout, /^\+ /m)
@@ -133,12 +108,12 @@ describe('publish (scripts/publish.sh) to a local registry', () => {
       writeFileSync(file, readFileSync(file, 'utf8').replace(`"version": "${VERSION}"`, `"version": "${pre}"`))
     }
     const out = pack(copy)
-    const dry = assertOk(run('bash', [join(copy, 'scripts', 'publish.sh'), out, '--dry-run'], copy), 'publish.sh --dry-run')
+    const dry = assertOk(publish(copy, out, ENV, '--dry-run'), 'publish.sh --dry-run')
     assert.match(dry.stdout + dry.stderr, /under dist-tag next \(dry run\)/)
     assert.match(dry.stderr, new RegExp(`\\(dry-run\\)`))
     assert.equal(view(`sst-local-state@${pre}`), null, 'the dry run published nothing')
 
-    assertOk(run('bash', [join(copy, 'scripts', 'publish.sh'), out], copy), 'publish.sh prerelease')
+    assertOk(publish(copy, out, ENV), 'publish.sh prerelease')
     assert.deepEqual(view('sst-local-state', 'dist-tags'), { latest: VERSION, next: pre })
     assert.deepEqual(view(`sst-local-state-linux-x64-gnu`, 'dist-tags'), { latest: VERSION, next: pre })
     // what a user installs is still the release

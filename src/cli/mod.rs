@@ -32,6 +32,7 @@ mod rollback;
 mod run;
 mod show;
 mod status;
+mod summary;
 mod ui;
 
 use std::io::Write;
@@ -115,6 +116,9 @@ enum Command {
     /// as a NEW commit on the branch (history is never rewritten), pushed with the lock's
     /// release. Cloud resources change only at the next deploy: run `sst refresh` first.
     Rollback(rollback::RollbackArgs),
+    /// A stage's state change as Markdown for a CI job's summary: command, exit code, state
+    /// commit, lock wait, resources added, removed and changed by type.
+    Summary(summary::SummaryArgs),
 }
 
 /// Runs the CLI with `argv` (without the program name) in environment
@@ -194,6 +198,7 @@ fn execute(cli: &Cli, env: &Env, ui: &mut Ui<'_>) -> Result<i32> {
         Command::Rollback(args) => rollback::run(args, global, env, ui),
         Command::History(args) => history::run(args, global, env, ui),
         Command::Show(args) => show::run(args, global, env, ui),
+        Command::Summary(args) => summary::run(args, global, env, ui),
         Command::Prune(args) => prune::run(args, global, env, ui),
         Command::Rekey(args) => passphrases::rekey(args, global, env, ui),
         Command::Encrypt(args) => passphrases::encrypt(args, global, env, ui),

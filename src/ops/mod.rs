@@ -19,4 +19,5 @@ pub mod rollback;
 pub mod run;
 pub mod show;
 pub mod status;
+pub mod summary;
 pub mod tip;
