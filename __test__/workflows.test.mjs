@@ -481,7 +481,7 @@ describe('release.yml', () => {
     assert.match(script, /for tgz in "\$\{platform\[@\]\}" "\$root"; do/)
   })
 
-  test('after publishing, a release moves the major tag (the GitHub Action\'s @v1) to its commit; a prerelease does not', needsBash, () => {
+  test('after publishing, a release moves the major tag (the GitHub Action\'s @v0, @v1) to its commit; a prerelease does not', needsBash, () => {
     const names = steps(publish).map((s) => s.name ?? s.uses)
     const move = step(publish, 'move the major tag')
     assert.ok(names.indexOf(move.name) > names.indexOf(step(publish, 'npm publish (').name), names.join(' | '))
@@ -494,6 +494,12 @@ describe('release.yml', () => {
     assert.deepEqual(release_.calls, [
       ['git', 'tag', '-f', 'v1', sha],
       ['git', 'push', '-f', 'origin', 'refs/tags/v1'],
+    ])
+    const zero = runStep(move.run, { env: { VERSION: '0.1.0', GITHUB_SHA: sha }, stubs })
+    assert.equal(zero.status, 0, zero.stderr)
+    assert.deepEqual(zero.calls, [
+      ['git', 'tag', '-f', 'v0', sha],
+      ['git', 'push', '-f', 'origin', 'refs/tags/v0'],
     ])
     const pre = runStep(move.run, { env: { VERSION: '2.0.0-rc.1', GITHUB_SHA: sha }, stubs })
     assert.equal(pre.status, 0, pre.stderr)
