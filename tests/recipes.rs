@@ -394,7 +394,7 @@ fn every_invocation_in_the_examples_and_the_documentation_parses() {
         let text = read(path);
         if ACTION_RECIPES.contains(&name.as_str()) {
             assert!(
-                text.contains("/sst-local-state@v1"),
+                text.contains("/sst-local-state@v0"),
                 "examples/{name}: does not use the action"
             );
             continue;
