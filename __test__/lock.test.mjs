@@ -13,10 +13,13 @@
 import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-import { SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, node, revParse, tempDir } from './helpers/common.mjs'
+import { BASE_ENV, CLI, SLOW, assertOk, cleanup, cli, cliAsync, git, gitOk, node, revParse, tempDir } from './helpers/common.mjs'
 import { REPO_ROOT } from './helpers/sst.mjs'
 import { ciClone, configCheckpoint, deploy, otherPipeline, raceOnce, seededRepo, showBlob } from './helpers/state-repo.mjs'
 
@@ -120,6 +123,29 @@ describe('lock over HTTP', () => {
       // the stale holder does not hold it any more: nothing to release
       assert.equal(assertOk(cli(['unlock', ...stageArgs], dirs[0]), 'stale unlock').json.released, false)
     }
+  })
+
+  test('a lock process killed after its push landed, before it heard so: unlock from its checkout releases the lock', SLOW, async () => {
+    const repo = await seededRepo('lock-killed-mid-push')
+    const dir = ciClone(repo.open)
+    // post-receive runs after the ref moved: the server holds the answer back
+    const hook = join(repo.path, 'hooks', 'post-receive')
+    mkdirSync(dirname(hook), { recursive: true })
+    writeFileSync(hook, '#!/bin/sh\ncat >/dev/null\nsleep 60\n')
+    chmodSync(hook, 0o755)
+    const child = spawn(process.execPath, [CLI, ...lockArgs()], { cwd: dir, env: BASE_ENV, stdio: 'ignore' })
+    const closed = once(child, 'close')
+    for (let i = 0; i < 600 && lockOnServer(repo) === null; i++) await sleep(100)
+    const taken = lockOnServer(repo)
+    assert.ok(taken, 'the lock push never landed')
+    child.kill('SIGKILL')
+    await closed
+    rmSync(hook)
+    assert.equal(lockOnServer(repo), taken)
+    const res = cli(['unlock', ...stageArgs], dir)
+    assertOk(res, 'unlock from the killed process\'s checkout')
+    assert.equal(res.json.released, true, res.stdout)
+    assert.equal(lockOnServer(repo), null, 'the lock is still on the server')
   })
 
   test('a waiter with --lock-timeout 20s gets the lock once the holder unlocks', SLOW, async () => {

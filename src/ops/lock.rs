@@ -682,6 +682,11 @@ impl<'r> StageLock<'r> {
                 broke: None,
                 already_held: false,
             };
+            // recorded before the push: a process killed after the push
+            // landed but before it heard so still holds it by its record
+            // (`unlock` releases it); a record of a push that never landed
+            // is forgotten, here or by the next `take`/`unlock`
+            self.remember(ours)?;
             let refused = match self.swap(Some(ours), None)? {
                 Swap::Applied => return self.won(taken, attempts, waited, started),
                 Swap::Moved(reason) => reason,
@@ -693,6 +698,7 @@ impl<'r> StageLock<'r> {
                 if vanished < VANISHED_MAX {
                     continue;
                 }
+                self.forget()?;
                 return Err(self.refused(refused));
             };
             vanished = 0;
@@ -704,6 +710,7 @@ impl<'r> StageLock<'r> {
                 // another run broke it first: that run holds it now
                 current = self.current()?.unwrap_or(current);
             }
+            self.forget()?; // not ours: another run holds it
             let left = timeout.saturating_sub(started.elapsed());
             if left.is_zero() {
                 return Err(self.held_by(&current, started));
