@@ -224,6 +224,9 @@ fn prepare_resolved(
     started: Instant,
 ) -> Result<PrepareReport> {
     let Some(request) = options.lock.as_ref().filter(|_| !options.dry_run) else {
+        if ctx.state_branch.is_some() {
+            return restore_from_state_branch(options, env, ctx, None, started);
+        }
         return restore(options, env, ctx, None, started, false);
     };
     let repo = gitx::discover(&ctx.project_root)?;
@@ -233,8 +236,31 @@ fn prepare_resolved(
         eprintln!("sst-local-state: {line}")
     })?;
     let already_held = taken.already_held;
-    let restored = project::pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
-        .and_then(|branch| tip::refresh(&ctx, &repo, &lock.remote, &branch))
+    let restored = if ctx.state_branch.is_some() {
+        restore_from_state_branch(options, env, ctx.clone(), Some(taken), started)
+    } else {
+        restore_from_branch(options, env, &ctx, &repo, &lock.remote, taken, started)
+    };
+    if restored.is_err() && !already_held {
+        let _ = lock.release(false);
+    }
+    restored
+}
+
+/// A locked prepare of the code branch: the stage's files in the worktree
+/// are brought to the fetched branch tip first.
+fn restore_from_branch(
+    options: &PrepareOptions,
+    env: &Env,
+    ctx: &StageContext,
+    repo: &git2::Repository,
+    remote: &crate::git::remote::Remote<'_>,
+    taken: LockReport,
+    started: Instant,
+) -> Result<PrepareReport> {
+    let caller = options.common.caller;
+    project::pick_branch(&options.branch, caller, &ctx.settings, env, repo)
+        .and_then(|branch| tip::refresh(ctx, repo, remote, &branch))
         .and_then(|tip| {
             restore(
                 options,
@@ -244,11 +270,39 @@ fn prepare_resolved(
                 started,
                 tip.is_some(),
             )
-        });
-    if restored.is_err() && !already_held {
-        let _ = lock.release(false);
+        })
+}
+
+/// State-branch mode: the repository's files are those of the state
+/// branch's tip on the remote (fetched into a folder of their own: the
+/// checkout is not touched), with the same checks, three-way rule and
+/// writes; a file the tip lacks was removed there (as under the lock).
+fn restore_from_state_branch(
+    options: &PrepareOptions,
+    env: &Env,
+    ctx: StageContext,
+    lock: Option<LockReport>,
+    started: Instant,
+) -> Result<PrepareReport> {
+    let branch = ctx.state_branch.clone().unwrap_or_default();
+    let repo = gitx::discover(&ctx.project_root)?;
+    let remote_name = project::remote_name(&options.remote, env, &ctx.settings);
+    let remote = crate::git::remote::Remote::open(&repo, &remote_name, env)?;
+    let at_tip = tip::state_branch_files(&ctx, &repo, &remote, &branch)?;
+    let tip_ctx = StageContext {
+        project_root: at_tip.project_root.clone(),
+        ..ctx.clone()
+    };
+    let mut report = restore(options, env, tip_ctx, lock, started, at_tip.tip.is_some())?;
+    // the report names the checkout's paths, not the fetched folder's
+    for file in &mut report.files {
+        if let Ok(rel) = file.repo_path.strip_prefix(&at_tip.project_root) {
+            file.repo_path = ctx.project_root.join(rel);
+        }
     }
-    restored
+    report.project_root = ctx.project_root.clone();
+    report.state_dir = ctx.state_dir_abs();
+    Ok(report)
 }
 
 /// Prepare's work once the lock (if any) is held; `from_tip`: the
