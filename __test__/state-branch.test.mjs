@@ -190,6 +190,9 @@ describe('state-branch mode with a protected main', () => {
     assert.equal(res.json?.error?.code, 'STATE_CONFLICT', res.stdout)
     const rescue = res.json.error.rescueBranch
     assert.match(rescue, /^sst-local-state\/rescue\/demo-app\/dev\//)
+    // the ways out are spelled for state-branch mode (no rollback: not supported there yet)
+    assert.match(res.json.error.message, /`sst-local-state prepare --stage dev .*--state-branch sst-state --force`/, res.json.error.message)
+    assert.doesNotMatch(res.json.error.message, /sst-local-state (rollback|show)/)
     assert.deepEqual(showBlob(repo.path, `refs/heads/${rescue}`), ours)
     assert.deepEqual(showBlob(repo.path, SB), theirs)
     assert.deepEqual(checkout(b.dir), before)
