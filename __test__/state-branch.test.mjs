@@ -246,7 +246,7 @@ describe('state-branch mode with a protected main', () => {
     landed = Buffer.from(next)
   })
 
-  test('a bad state branch name is INVALID_OPTION naming where it came from; commands without state-branch support refuse', SLOW, async () => {
+  test('a bad state branch name is INVALID_OPTION naming where it came from; a corrupt state branch changes nothing; commands without state-branch support refuse', SLOW, async () => {
     assert.ok(landed, 'needs the previous test')
     const dir = ciClone(repo.open)
     const configDir = freshConfigDir()
@@ -257,6 +257,19 @@ describe('state-branch mode with a protected main', () => {
     assert.equal(env.json?.error?.code, 'INVALID_OPTION', env.stdout)
     assert.match(env.json.error.message, /SST_LOCAL_STATE_STATE_BRANCH/)
     assert.ok(!existsSync(configDir), 'a refused run wrote the config dir')
+    // a corrupt checkpoint on a state branch: refused before anything is written, naming the
+    // copy of the branch's files prepare kept below the git dir
+    const other = ciClone(repo.open)
+    gitOk(['switch', '-q', '--orphan', 'bad-state'], other)
+    gitOk(['checkout', 'main', '--', 'infra/state'], other)
+    writeFileSync(join(other, STATE), '{"version": 3, "checkpoint": ')
+    gitOk(['add', 'infra/state'], other)
+    gitOk(['commit', '-q', '-m', 'corrupt'], other)
+    gitOk(['push', '-q', 'origin', 'bad-state'], other)
+    const corrupt = run('prepare', dir, configDir, ['--state-branch', 'bad-state', '--json'])
+    assert.equal(corrupt.json?.error?.code, 'STATE_CORRUPT', corrupt.stdout)
+    assert.ok(corrupt.json.error.message.includes(join(dir, '.git', 'sst-local-state', 'state-branch', 'bad-state', 'demo-app', 'dev', STATE)), corrupt.json.error.message)
+    assert.ok(!existsSync(configDir), 'a refused prepare wrote the config dir')
     for (const cmd of ['history', 'status', 'show']) {
       const res = run(cmd, dir, configDir, ['--state-branch', SB, '--json'])
       assert.equal(res.json?.error?.code, 'INVALID_OPTION', `${cmd}: ${res.stdout}`)

@@ -111,20 +111,21 @@ fn files_to(
 }
 
 /// The stage's files as a state branch's tip on the remote holds them (see
-/// [`state_branch_files`]), in a folder of their own that goes away with it.
+/// [`state_branch_files`]).
 pub struct TipFiles {
     /// The branch's tip (None: the remote has no such branch yet).
     pub tip: Option<Oid>,
-    /// Where the project's root is in that folder (its state folder below
-    /// it holds the tip's files).
+    /// Where the project's root is in the copy (its state folder below it
+    /// holds the tip's files).
     pub project_root: Utf8PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 /// State-branch mode: fetches `branch` (that branch alone) and writes the
-/// stage's files its tip holds into a new folder below the git dir, laid
-/// out as the worktree is; the checkout (worktree, index, HEAD, the code
-/// branch) is not touched.
+/// stage's files its tip holds into a folder of the stage's below the git
+/// dir (`sst-local-state/state-branch/<branch>/<app>/<stage>/`, laid out as
+/// the worktree is, made afresh each time and kept: messages name its
+/// files); the checkout (worktree, index, HEAD, the code branch) is not
+/// touched.
 pub fn state_branch_files(
     ctx: &StageContext,
     repo: &Repository,
@@ -136,13 +137,15 @@ pub fn state_branch_files(
     let rel_root = gitx::relative_to(&workdir, &ctx.project_root)?;
     let git_dir = gitx::utf8(repo.path())?;
     let tip = remote.fetch_branch(branch)?;
-    let scratch = git_dir.join("sst-local-state");
-    std::fs::create_dir_all(&scratch).map_err(|e| Error::io("creating", &scratch, e))?;
-    let dir = tempfile::Builder::new()
-        .prefix("state-branch-")
-        .tempdir_in(&scratch)
-        .map_err(|e| Error::io("creating a folder in", &scratch, e))?;
-    let root = gitx::utf8(dir.path())?;
+    let root = git_dir
+        .join("sst-local-state")
+        .join("state-branch")
+        .join(branch)
+        .join(ctx.app.as_str())
+        .join(ctx.stage.as_str());
+    if root.exists() {
+        std::fs::remove_dir_all(&root).map_err(|e| Error::io("removing", &root, e))?;
+    }
     let project_root = root.join(&rel_root);
     std::fs::create_dir_all(&project_root).map_err(|e| Error::io("creating", &project_root, e))?;
     if let Some(tip) = tip {
@@ -151,9 +154,5 @@ pub fn state_branch_files(
             .map_err(|e| git_error("reading the fetched tip", &e))?;
         files_to(ctx, repo, &commit, &root, &rel_root, &git_dir)?;
     }
-    Ok(TipFiles {
-        tip,
-        project_root,
-        _dir: dir,
-    })
+    Ok(TipFiles { tip, project_root })
 }
