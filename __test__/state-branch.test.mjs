@@ -207,16 +207,18 @@ describe('state-branch mode with a protected main', () => {
     const script = `
       const { prepareStage, commitStage } = require(${JSON.stringify(join(REPO_ROOT, 'index.js'))})
       const fs = require('node:fs')
-      const base = { stage: 'dev', cwd: process.argv[1], configDir: process.argv[2], stateBranch: ${JSON.stringify(SB)} }
+      const { SLS_DIR, SLS_CONFIG_DIR, SLS_CHECKPOINT, SLS_NEXT } = process.env
+      const base = { stage: 'dev', cwd: SLS_DIR, configDir: SLS_CONFIG_DIR, stateBranch: ${JSON.stringify(SB)} }
       ;(async () => {
         const prepared = await prepareStage(base)
-        const restored = fs.readFileSync(process.argv[3], 'utf8')
-        fs.writeFileSync(process.argv[3], process.argv[4])
+        const restored = fs.readFileSync(SLS_CHECKPOINT, 'utf8')
+        fs.writeFileSync(SLS_CHECKPOINT, SLS_NEXT)
         const committed = await commitStage(base)
         console.log(JSON.stringify({ prepared, restored, committed }))
       })().catch((e) => { console.log(JSON.stringify({ error: { code: e.code, message: e.message } })) })`
     const next = checkpoint(6, 'js')
-    const res = node(['-e', script, dir, configDir, configCheckpoint(configDir), next], undefined, PLAIN)
+    const env = { ...PLAIN, SLS_DIR: dir, SLS_CONFIG_DIR: configDir, SLS_CHECKPOINT: configCheckpoint(configDir), SLS_NEXT: next }
+    const res = node(['-e', script], undefined, env)
     assert.equal(res.status, 0, res.stdout + res.stderr)
     const out = JSON.parse(res.stdout)
     assert.equal(out.error, undefined, res.stdout)
@@ -236,9 +238,11 @@ describe('state-branch mode with a protected main', () => {
     const next = checkpoint(7, 'run')
     // the "deploy" checks that it starts from the state branch's state, then writes its own
     const script = `const fs = require('node:fs')
-      if (fs.readFileSync(process.argv[1], 'utf8') !== process.argv[3]) process.exit(9)
-      fs.writeFileSync(process.argv[1], process.argv[2])`
-    const res = run('run', dir, configDir, ['--state-branch', SB, '--json', '--', process.execPath, '-e', script, configCheckpoint(configDir), next, landed.toString()])
+      const { SLS_CHECKPOINT, SLS_NEXT, SLS_BEFORE } = process.env
+      if (fs.readFileSync(SLS_CHECKPOINT, 'utf8') !== SLS_BEFORE) process.exit(9)
+      fs.writeFileSync(SLS_CHECKPOINT, SLS_NEXT)`
+    const env = { SLS_CHECKPOINT: configCheckpoint(configDir), SLS_NEXT: next, SLS_BEFORE: landed.toString() }
+    const res = run('run', dir, configDir, ['--state-branch', SB, '--json', '--', process.execPath, '-e', script], env)
     assertOk(res, 'run --state-branch')
     assert.equal(showBlob(repo.path, SB).toString(), next)
     assert.deepEqual(checkout(dir), before)
