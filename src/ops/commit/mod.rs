@@ -163,6 +163,13 @@ fn commit_resolved(
     ctx: StageContext,
     mut timer: Timer,
 ) -> Result<CommitReport> {
+    // before anything is read: state-branch mode never writes HEAD
+    if let (true, Some(_)) = (options.no_push, &ctx.state_branch) {
+        return Err(Error::option(
+            options.common.caller.name("push", "no-push"),
+            "commits on HEAD, which state-branch mode never writes: push to the state branch, or leave state-branch mode",
+        ));
+    }
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
     let state = ConfigDir::read(&ctx, &files, env, options.dry_run)?;
@@ -536,12 +543,6 @@ impl<'a> Run<'a> {
     /// The remote and branch to push to (None with `no_push`).
     fn target(&self) -> Result<Option<Target<'a>>> {
         let caller = self.options.common.caller;
-        if let (true, Some(_)) = (self.options.no_push, &self.ctx.state_branch) {
-            return Err(Error::option(
-                caller.name("noPush", "no-push"),
-                "commits on HEAD, which state-branch mode never writes: push to the state branch, or leave state-branch mode",
-            ));
-        }
         if self.options.no_push {
             return Ok(None);
         }
