@@ -223,6 +223,8 @@ describe('state-branch mode with a protected main', () => {
     const out = JSON.parse(res.stdout)
     assert.equal(out.error, undefined, res.stdout)
     assert.equal(out.restored, landed.toString())
+    // the stages the state branch holds (main holds dev alone)
+    assert.deepEqual(out.prepared.knownStages, ['dev', 's1', 's2', 's3', 's4'])
     assert.equal(out.committed.branch, SB)
     assert.equal(out.committed.pushed, true)
     assert.equal(showBlob(repo.path, SB).toString(), next)

@@ -54,6 +54,12 @@ fn commit_lands_on_a_new_parentless_state_branch_and_prepare_reads_it_back() {
     )
     .unwrap();
     assert!(prepared.first_deploy);
+    // the checkout holds dev, the (absent) state branch nothing
+    assert!(
+        prepared.known_stages.is_empty(),
+        "{:?}",
+        prepared.known_stages
+    );
     let state = checkpoint(&["urn:a", "urn:b", "urn:c"]);
     for (key, content) in [("app", state.clone()), ("passphrase", fx.passphrase())] {
         let path = fx.config_path(key, "dev.json");
@@ -108,9 +114,25 @@ fn commit_lands_on_a_new_parentless_state_branch_and_prepare_reads_it_back() {
     )
     .unwrap();
     assert!(!prepared.first_deploy);
+    assert_eq!(prepared.known_stages, ["dev"]);
     let restored = other.join("state/app/demo-app/dev.json");
     assert_eq!(std::fs::read_to_string(restored).unwrap(), state);
     assert_eq!(checkout(&fx, &repo), before);
+
+    // a new stage's prepare knows the stages the state branch holds (its copy holds none)
+    let new_stage = prepare(
+        &PrepareOptions {
+            common: CommonOptions {
+                stage: Some("other".into()),
+                ..state_branch(&fx, &fx.root.join("new/sst"))
+            },
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    assert!(new_stage.first_deploy);
+    assert_eq!(new_stage.known_stages, ["dev"]);
 
     // without state-branch mode the checkout's (older) state is what prepare reads
     let in_tree = fx.root.join("in-tree/sst");

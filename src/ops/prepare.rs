@@ -227,7 +227,7 @@ fn prepare_resolved(
         if ctx.state_branch.is_some() {
             return restore_from_state_branch(options, env, ctx, None, started);
         }
-        return restore(options, env, ctx, None, started, false);
+        return restore(options, env, ctx, None, started, Source::default());
     };
     let repo = gitx::discover(&ctx.project_root)?;
     let caller = options.common.caller;
@@ -262,14 +262,11 @@ fn restore_from_branch(
     project::pick_branch(&options.branch, caller, &ctx.settings, env, repo)
         .and_then(|branch| tip::refresh(ctx, repo, remote, &branch))
         .and_then(|tip| {
-            restore(
-                options,
-                env,
-                ctx.clone(),
-                Some(taken),
-                started,
-                tip.is_some(),
-            )
+            let source = Source {
+                from_tip: tip.is_some(),
+                known_stages: None,
+            };
+            restore(options, env, ctx.clone(), Some(taken), started, source)
         })
 }
 
@@ -293,7 +290,11 @@ fn restore_from_state_branch(
         project_root: at_tip.project_root.clone(),
         ..ctx.clone()
     };
-    let mut report = restore(options, env, tip_ctx, lock, started, at_tip.tip.is_some())?;
+    let source = Source {
+        from_tip: at_tip.tip.is_some(),
+        known_stages: Some(at_tip.known_stages.clone()),
+    };
+    let mut report = restore(options, env, tip_ctx, lock, started, source)?;
     // the report names the checkout's paths, not the fetched folder's
     for file in &mut report.files {
         if let Ok(rel) = file.repo_path.strip_prefix(&at_tip.project_root) {
@@ -305,17 +306,28 @@ fn restore_from_state_branch(
     Ok(report)
 }
 
-/// Prepare's work once the lock (if any) is held; `from_tip`: the
-/// worktree's stage files were just brought to the fetched branch tip under
-/// the lock, so a file it lacks was removed there (see [`three_way`]).
+/// Where prepare's repository files come from.
+#[derive(Debug, Default)]
+struct Source {
+    /// The files are a fetched branch tip's (the worktree's brought to it
+    /// under the lock, or a state branch's), so a file it lacks was removed
+    /// there (see [`three_way`]).
+    from_tip: bool,
+    /// The stages the repository holds (None: those of the state folder read).
+    known_stages: Option<Vec<String>>,
+}
+
+/// Prepare's work once the lock (if any) is held, reading the repository's
+/// files as `source` says.
 fn restore(
     options: &PrepareOptions,
     env: &Env,
     ctx: StageContext,
     lock: Option<LockReport>,
     started: Instant,
-    from_tip: bool,
+    source: Source,
 ) -> Result<PrepareReport> {
+    let from_tip = source.from_tip;
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
     let mut warnings = ctx.warnings.clone();
@@ -325,7 +337,9 @@ fn restore(
             file: files[Kind::App].repo_path.clone(),
         });
     }
-    let known_stages = new_stage::known_stages(&ctx);
+    let known_stages = source
+        .known_stages
+        .unwrap_or_else(|| new_stage::known_stages(&ctx));
     let caller = options.common.caller;
     let policy = Policy::resolve(options.allow_new_stage, caller, env, &ctx.settings)?;
     let config_has_checkpoint = files[Kind::App].config_path.is_file();

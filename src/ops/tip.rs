@@ -17,6 +17,7 @@ use crate::git::gitx::{self, TreeBlob};
 use crate::git::remote::{git_error, Remote};
 use crate::stage::guard;
 use crate::stage::layout::{self, state_files};
+use crate::stage::new_stage;
 use crate::stage::project::StageContext;
 
 /// Fetches `branch` and makes the stage's files in the worktree what its
@@ -118,6 +119,8 @@ pub struct TipFiles {
     /// Where the project's root is in the copy (its state folder below it
     /// holds the tip's files).
     pub project_root: Utf8PathBuf,
+    /// The stages the tip holds state for (the copy holds only this one's).
+    pub known_stages: Vec<String>,
 }
 
 /// State-branch mode: fetches `branch` (that branch alone) and writes the
@@ -148,11 +151,45 @@ pub fn state_branch_files(
     }
     let project_root = root.join(&rel_root);
     std::fs::create_dir_all(&project_root).map_err(|e| Error::io("creating", &project_root, e))?;
+    let mut known_stages = Vec::new();
     if let Some(tip) = tip {
         let commit = repo
             .find_commit(tip)
             .map_err(|e| git_error("reading the fetched tip", &e))?;
         files_to(ctx, repo, &commit, &root, &rel_root, &git_dir)?;
+        known_stages = stages_at(ctx, repo, &commit, &rel_root)?;
     }
-    Ok(TipFiles { tip, project_root })
+    Ok(TipFiles {
+        tip,
+        project_root,
+        known_stages,
+    })
+}
+
+/// The stages `commit` holds state for (see [`new_stage::known_stages`]).
+fn stages_at(
+    ctx: &StageContext,
+    repo: &Repository,
+    commit: &git2::Commit<'_>,
+    rel_root: &Utf8Path,
+) -> Result<Vec<String>> {
+    let read = |e: git2::Error| git_error("reading the fetched tip", &e);
+    let tree = commit.tree().map_err(read)?;
+    let mut stems = Vec::new();
+    for key in new_stage::STAGE_FOLDERS {
+        let folder = gitx::tree_path(rel_root, &ctx.state_dir.join(key));
+        let Ok(entry) = tree.get_path(std::path::Path::new(&folder)) else {
+            continue;
+        };
+        if entry.kind() != Some(git2::ObjectType::Tree) {
+            continue;
+        }
+        let files = repo.find_tree(entry.id()).map_err(read)?;
+        stems.extend(
+            files
+                .iter()
+                .filter_map(|f| f.name().ok().and_then(new_stage::stem)),
+        );
+    }
+    Ok(new_stage::stages_named(stems.into_iter()))
 }
