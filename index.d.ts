@@ -42,6 +42,14 @@ export interface CommitOptions {
    */
   passphraseMode?: 'age' | 'env' | 'plain'
   /**
+   * State-branch mode: keep the stage's state on this branch of the remote instead of
+   * the code branch (`prepareStage` reads it from the branch's tip, `commitStage` and
+   * `runStage` land on it; the checkout is never written); else env
+   * `SST_LOCAL_STATE_STATE_BRANCH`, `package.json` `sstLocalState.stateBranch`, then none.
+   * Use it when the code branch is protected. See docs/state-branch.md.
+   */
+  stateBranch?: string
+  /**
    * Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default
    * `chore(sst-state): {app}/{stage} {summary} [skip ci]`; trailers are always added.
    */
@@ -603,6 +611,14 @@ export interface PrepareOptions {
    */
   passphraseMode?: 'age' | 'env' | 'plain'
   /**
+   * State-branch mode: keep the stage's state on this branch of the remote instead of
+   * the code branch (`prepareStage` reads it from the branch's tip, `commitStage` and
+   * `runStage` land on it; the checkout is never written); else env
+   * `SST_LOCAL_STATE_STATE_BRANCH`, `package.json` `sstLocalState.stateBranch`, then none.
+   * Use it when the code branch is protected. See docs/state-branch.md.
+   */
+  stateBranch?: string
+  /**
    * Overwrite config-dir files holding unsaved changes (and remove those the
    * repository lacks); every config-dir file it replaces is backed up first (`backupDir`).
    */
@@ -958,6 +974,14 @@ export interface RunOptions {
    * `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`.
    */
   passphraseMode?: 'age' | 'env' | 'plain'
+  /**
+   * State-branch mode: keep the stage's state on this branch of the remote instead of
+   * the code branch (`prepareStage` reads it from the branch's tip, `commitStage` and
+   * `runStage` land on it; the checkout is never written); else env
+   * `SST_LOCAL_STATE_STATE_BRANCH`, `package.json` `sstLocalState.stateBranch`, then none.
+   * Use it when the code branch is protected. See docs/state-branch.md.
+   */
+  stateBranch?: string
   /**
    * Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,
    * the CI's branch variables, then the checked-out branch).

@@ -14,7 +14,7 @@ use crate::ops::commit::{self, ChangedFile, CommitReport, Step};
 js_options! {
     #[doc = "Options of `commitStage`."]
     pub struct CommitOptions {
-        stage, app, cwd, state_dir, config_dir, passphrase_mode,
+        stage, app, cwd, state_dir, config_dir, passphrase_mode, state_branch,
         #[doc = "Message template: `{app}`, `{stage}`, `{summary}` are replaced. Default"]
         #[doc = "`chore(sst-state): {app}/{stage} {summary} [skip ci]`; trailers are always added."]
         pub message: Option<String>,

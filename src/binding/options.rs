@@ -57,6 +57,13 @@ macro_rules! js_options {
         #[doc = "`SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json` `sstLocalState.passphrase`, then `age`."]
         #[napi(ts_type = "'age' | 'env' | 'plain'")]
         pub passphrase_mode: Option<String>, $($rest)*); };
+    (@field $s:tt state_branch, $($rest:tt)*) => { $crate::binding::options::js_options!(@field $s
+        [state_branch] #[doc = "State-branch mode: keep the stage's state on this branch of the remote instead of"]
+        #[doc = "the code branch (`prepareStage` reads it from the branch's tip, `commitStage` and"]
+        #[doc = "`runStage` land on it; the checkout is never written); else env"]
+        #[doc = "`SST_LOCAL_STATE_STATE_BRANCH`, `package.json` `sstLocalState.stateBranch`, then none."]
+        #[doc = "Use it when the code branch is protected. See docs/state-branch.md."]
+        pub state_branch: Option<String>, $($rest)*); };
     (@field $s:tt branch, $($rest:tt)*) => { $crate::binding::options::js_options!(@field $s
         #[doc = "Branch to push to (else env `SST_LOCAL_STATE_BRANCH`, `package.json`,"]
         #[doc = "the CI's branch variables, then the checked-out branch)."]
@@ -121,6 +128,7 @@ pub(super) struct SharedOptions {
     pub state_dir: Option<String>,
     pub config_dir: Option<String>,
     pub passphrase_mode: Option<String>,
+    pub state_branch: Option<String>,
     pub lock_ref_prefix: Option<String>,
     pub lock_ttl: Option<String>,
     pub lock_timeout: Option<String>,
@@ -145,6 +153,7 @@ pub(super) trait JsOptions: FromNapiValue + Default {
             config_dir: shared.config_dir.map(Into::into),
             caller: Caller::Js,
             passphrase_mode: shared.passphrase_mode,
+            state_branch: shared.state_branch,
         }
     }
 

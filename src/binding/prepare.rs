@@ -15,7 +15,7 @@ use crate::ops::prepare::{self, Action, FileOutcome, PrepareReport};
 js_options! {
     #[doc = "Options of `prepareStage`."]
     pub struct PrepareOptions {
-        stage, app, cwd, state_dir, config_dir, passphrase_mode,
+        stage, app, cwd, state_dir, config_dir, passphrase_mode, state_branch,
         #[doc = "Overwrite config-dir files holding unsaved changes (and remove those the"]
         #[doc = "repository lacks); every config-dir file it replaces is backed up first (`backupDir`)."]
         pub force: Option<bool>,

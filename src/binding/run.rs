@@ -18,7 +18,7 @@ js_options! {
     pub struct RunOptions {
         #[doc = "The command and its arguments (`[\"npx\", \"sst\", \"deploy\", \"--stage\", \"prod\"]`), run in `cwd`."]
         pub command: Vec<String>,
-        stage, app, cwd, state_dir, config_dir, passphrase_mode, branch, remote,
+        stage, app, cwd, state_dir, config_dir, passphrase_mode, state_branch, branch, remote,
         #[doc = "Commit message template (as for `commitStage`)."]
         pub message: Option<String>,
         lock_ref_prefix, lock_ttl, lock_timeout,

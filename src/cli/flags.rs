@@ -45,6 +45,11 @@ pub(super) struct StageArgs {
     /// SST_PASSPHRASE), plain [default: env SST_LOCAL_STATE_PASSPHRASE_MODE, package.json, age].
     #[arg(long, value_name = "MODE", value_parser = ["age", "env", "plain"])]
     pub(super) passphrase: Option<String>,
+    /// State-branch mode: keep the state on this branch of the remote, not on the code branch
+    /// (prepare, commit, run) [default: env SST_LOCAL_STATE_STATE_BRANCH, package.json
+    /// stateBranch; none].
+    #[arg(long, value_name = "NAME")]
+    pub(super) state_branch: Option<String>,
 }
 
 impl StageArgs {
@@ -57,6 +62,7 @@ impl StageArgs {
             config_dir: self.config_dir.clone(),
             caller: Caller::Cli,
             passphrase_mode: self.passphrase.clone(),
+            state_branch: self.state_branch.clone(),
         }
     }
 }

@@ -17,6 +17,7 @@ pub fn stage_flags(options: &CommonOptions, ctx: &StageContext) -> String {
             options.config_dir.as_ref().map(ToString::to_string),
         ),
         ("--passphrase", options.passphrase_mode.clone()),
+        ("--state-branch", options.state_branch.clone()),
     ];
     for (flag, value) in given {
         if let Some(value) = value {
@@ -45,6 +46,15 @@ pub fn after_conflict(
         _ => format!("--branch {} --remote {}", quote(branch), quote(remote)),
     };
     let keep_branch = format!("`sst-local-state prepare {flags} --force` (it backs this run's config-dir files up, then restores the branch's)");
+    if ctx.state_branch.is_some() {
+        return format!(
+            "Decide which state is right (compare them: `git diff {remote}/{branch} {rescue} -- {}`). \
+To keep {remote}/{branch}'s: {keep_branch}, then `{refresh}` and deploy again. \
+To keep this run's (rollback does not support a state branch yet): commit the rescue branch's state files on {branch} by hand (`git checkout {rescue} -- {}` in a checkout of {branch}, commit, push), then `{refresh}`.",
+            quote(ctx.state_dir.as_str()),
+            quote(ctx.state_dir.as_str())
+        );
+    }
     if removal {
         return format!(
             "This run removed the stage (SST's purge); {remote}/{branch} changed it meanwhile. To keep {remote}/{branch}'s state: {keep_branch}, then `{refresh}`. \

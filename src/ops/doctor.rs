@@ -148,7 +148,9 @@ pub fn doctor(options: &DoctorOptions, env: &Env) -> DoctorReport {
     if !stage_given {
         common.stage = Some("doctor".into());
     }
-    match project::resolve(&common, env) {
+    let resolved = project::resolve(&common, env)
+        .and_then(|ctx| ctx.refuse_state_branch("doctor").map(|()| ctx));
+    match resolved {
         Err(e) => checks.push(Check::from_error("sst-config", &e, fix_for(&e, caller))),
         Ok(ctx) => {
             checks.push(check(

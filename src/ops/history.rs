@@ -407,6 +407,7 @@ pub(crate) fn author_time(commit: &git2::Commit<'_>) -> String {
 pub fn history(options: &HistoryOptions, env: &Env) -> Result<HistoryReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
+    ctx.refuse_state_branch("history")?;
     let (repo, rel_root) = open_repo(&ctx)?;
     let followed = Followed::of(&ctx, &rel_root);
     if options.rev.is_none() && repo.head().is_err() {

@@ -570,6 +570,7 @@ fn finish(
 /// The repository and location of `options`.
 pub fn open(options: &PassphrasesOptions, env: &Env) -> Result<(Repository, Location)> {
     let location = project::resolve_location(&options.common, env)?;
+    project::refuse_state_branch(location.state_branch.as_deref(), "rekey and encrypt")?;
     let repo = gitx::discover(&location.project_root)?;
     Ok((repo, location))
 }

@@ -224,7 +224,10 @@ fn prepare_resolved(
     started: Instant,
 ) -> Result<PrepareReport> {
     let Some(request) = options.lock.as_ref().filter(|_| !options.dry_run) else {
-        return restore(options, env, ctx, None, started, false);
+        if ctx.state_branch.is_some() {
+            return restore_from_state_branch(options, env, ctx, None, started);
+        }
+        return restore(options, env, ctx, None, started, Source::default());
     };
     let repo = gitx::discover(&ctx.project_root)?;
     let caller = options.common.caller;
@@ -233,35 +236,98 @@ fn prepare_resolved(
         eprintln!("sst-local-state: {line}")
     })?;
     let already_held = taken.already_held;
-    let restored = project::pick_branch(&options.branch, caller, &ctx.settings, env, &repo)
-        .and_then(|branch| tip::refresh(&ctx, &repo, &lock.remote, &branch))
-        .and_then(|tip| {
-            restore(
-                options,
-                env,
-                ctx.clone(),
-                Some(taken),
-                started,
-                tip.is_some(),
-            )
-        });
+    let restored = if ctx.state_branch.is_some() {
+        restore_from_state_branch(options, env, ctx.clone(), Some(taken), started)
+    } else {
+        restore_from_branch(options, env, &ctx, &repo, &lock.remote, taken, started)
+    };
     if restored.is_err() && !already_held {
         let _ = lock.release(false);
     }
     restored
 }
 
-/// Prepare's work once the lock (if any) is held; `from_tip`: the
-/// worktree's stage files were just brought to the fetched branch tip under
-/// the lock, so a file it lacks was removed there (see [`three_way`]).
+/// A locked prepare of the code branch: the stage's files in the worktree
+/// are brought to the fetched branch tip first.
+fn restore_from_branch(
+    options: &PrepareOptions,
+    env: &Env,
+    ctx: &StageContext,
+    repo: &git2::Repository,
+    remote: &crate::git::remote::Remote<'_>,
+    taken: LockReport,
+    started: Instant,
+) -> Result<PrepareReport> {
+    let caller = options.common.caller;
+    project::pick_branch(&options.branch, caller, &ctx.settings, env, repo)
+        .and_then(|branch| tip::refresh(ctx, repo, remote, &branch))
+        .and_then(|tip| {
+            let source = Source {
+                from_tip: tip.is_some(),
+                known_stages: None,
+            };
+            restore(options, env, ctx.clone(), Some(taken), started, source)
+        })
+}
+
+/// State-branch mode: the repository's files are those of the state
+/// branch's tip on the remote (fetched into a folder of their own: the
+/// checkout is not touched), with the same checks, three-way rule and
+/// writes; a file the tip lacks was removed there (as under the lock).
+fn restore_from_state_branch(
+    options: &PrepareOptions,
+    env: &Env,
+    ctx: StageContext,
+    lock: Option<LockReport>,
+    started: Instant,
+) -> Result<PrepareReport> {
+    let branch = ctx.state_branch.clone().unwrap_or_default();
+    let repo = gitx::discover(&ctx.project_root)?;
+    let remote_name = project::remote_name(&options.remote, env, &ctx.settings);
+    let remote = crate::git::remote::Remote::open(&repo, &remote_name, env)?;
+    let at_tip = tip::state_branch_files(&ctx, &repo, &remote, &branch)?;
+    let tip_ctx = StageContext {
+        project_root: at_tip.project_root.clone(),
+        ..ctx.clone()
+    };
+    let source = Source {
+        from_tip: at_tip.tip.is_some(),
+        known_stages: Some(at_tip.known_stages.clone()),
+    };
+    let mut report = restore(options, env, tip_ctx, lock, started, source)?;
+    // the report names the checkout's paths, not the fetched folder's
+    for file in &mut report.files {
+        if let Ok(rel) = file.repo_path.strip_prefix(&at_tip.project_root) {
+            file.repo_path = ctx.project_root.join(rel);
+        }
+    }
+    report.project_root = ctx.project_root.clone();
+    report.state_dir = ctx.state_dir_abs();
+    Ok(report)
+}
+
+/// Where prepare's repository files come from.
+#[derive(Debug, Default)]
+struct Source {
+    /// The files are a fetched branch tip's (the worktree's brought to it
+    /// under the lock, or a state branch's), so a file it lacks was removed
+    /// there (see [`three_way`]).
+    from_tip: bool,
+    /// The stages the repository holds (None: those of the state folder read).
+    known_stages: Option<Vec<String>>,
+}
+
+/// Prepare's work once the lock (if any) is held, reading the repository's
+/// files as `source` says.
 fn restore(
     options: &PrepareOptions,
     env: &Env,
     ctx: StageContext,
     lock: Option<LockReport>,
     started: Instant,
-    from_tip: bool,
+    source: Source,
 ) -> Result<PrepareReport> {
+    let from_tip = source.from_tip;
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
     let mut warnings = ctx.warnings.clone();
@@ -271,7 +337,9 @@ fn restore(
             file: files[Kind::App].repo_path.clone(),
         });
     }
-    let known_stages = new_stage::known_stages(&ctx);
+    let known_stages = source
+        .known_stages
+        .unwrap_or_else(|| new_stage::known_stages(&ctx));
     let caller = options.common.caller;
     let policy = Policy::resolve(options.allow_new_stage, caller, env, &ctx.settings)?;
     let config_has_checkpoint = files[Kind::App].config_path.is_file();

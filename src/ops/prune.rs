@@ -111,6 +111,7 @@ fn records(dir: &Utf8Path) -> Result<BTreeMap<String, (Utf8PathBuf, u64)>> {
 /// the newest `keep` runs (and never those of a run holding SST's lock).
 pub fn prune(options: &PruneOptions, env: &Env) -> Result<PruneReport> {
     let ctx = project::resolve(&options.common, env)?;
+    ctx.refuse_state_branch("prune")?;
     // every folder is checked before anything is removed
     let mut by_kind = Vec::new();
     for kind in RECORD_KINDS {

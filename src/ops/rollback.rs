@@ -370,6 +370,7 @@ pub fn rollback(
 ) -> Result<RollbackReport> {
     let started = Instant::now();
     let ctx = project::resolve(&options.common, env)?;
+    ctx.refuse_state_branch("rollback")?;
     let (repo, rel_root) = open_repo(&ctx)?;
     let stage_lock = StageLock::open(
         &ctx,

@@ -79,7 +79,11 @@ impl<'o> RunConfig<'o> {
         let ctx = project::resolve(&options.common, env)?;
         let repo = gitx::discover(&ctx.project_root)?;
         let caller = options.common.caller;
-        let branch = project::pick_branch(&options.branch, caller, &ctx.settings, env, &repo)?;
+        // state-branch mode: the state branch is the one prepared from and committed to
+        let branch = match &ctx.state_branch {
+            Some(state_branch) => state_branch.clone(),
+            None => project::pick_branch(&options.branch, caller, &ctx.settings, env, &repo)?,
+        };
         let remote = project::remote_name(&options.remote, env, &ctx.settings);
         let run = RunLock::new();
         let lock = LockRequest {

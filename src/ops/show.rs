@@ -99,6 +99,7 @@ struct Resource {
 /// The stage's checkpoint at `options.rev`. Reads git objects only.
 pub fn show(options: &ShowOptions, env: &Env) -> Result<ShowReport> {
     let ctx = project::resolve(&options.common, env)?;
+    ctx.refuse_state_branch("show")?;
     let (repo, rel_root) = open_repo(&ctx)?;
     let rev = options.rev.clone().unwrap_or_else(|| "HEAD".into());
     let commit = commit_at(&repo, &rev, options.common.caller)?;

@@ -156,6 +156,7 @@ fn compare(
 pub fn status(options: &CommonOptions, env: &Env) -> Result<StatusReport> {
     let started = Instant::now();
     let ctx = project::resolve(options, env)?;
+    ctx.refuse_state_branch("status")?;
     let all = state_files(&ctx);
     crate::stage::guard::check_repo_paths(&ctx, &all)?;
     crate::stage::guard::check_config_files(&all)?;

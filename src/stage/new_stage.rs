@@ -127,9 +127,20 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
 /// secrets or a passphrase), sorted; SST's `_fallback` left out.
 pub fn known_stages(ctx: &StageContext) -> Vec<String> {
     let state = ctx.state_dir_abs();
-    let mut stages: Vec<String> = ["app", "secret", "passphrase"]
-        .iter()
-        .flat_map(|key| names_in(&state.join(key)))
+    stages_named(
+        STAGE_FOLDERS
+            .iter()
+            .flat_map(|key| names_in(&state.join(key))),
+    )
+}
+
+/// The folders of the state folder whose files are named after their stage.
+pub const STAGE_FOLDERS: [&str; 3] = ["app", "secret", "passphrase"];
+
+/// The stages among the file stems `stems` of [`STAGE_FOLDERS`]' files
+/// (the fallback pair and names that are no stage left out), sorted, once each.
+pub fn stages_named(stems: impl Iterator<Item = String>) -> Vec<String> {
+    let mut stages: Vec<String> = stems
         .filter(|s| s != FALLBACK_STAGE && crate::stage::names::Stage::parse(s, "").is_ok())
         .collect();
     stages.sort();
@@ -144,13 +155,15 @@ fn names_in(dir: &Utf8Path) -> Vec<String> {
     };
     entries
         .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name();
-            name.strip_suffix(".json")
-                .or_else(|| name.strip_suffix(".age"))
-                .map(str::to_string)
-        })
+        .filter_map(|e| stem(e.file_name()))
         .collect()
+}
+
+/// The stem of a `.json` or `.age` file's name.
+pub fn stem(name: &str) -> Option<String> {
+    name.strip_suffix(".json")
+        .or_else(|| name.strip_suffix(".age"))
+        .map(str::to_string)
 }
 
 /// `STAGE_UNKNOWN` when the stage is new (the repository holds none of its

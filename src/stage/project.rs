@@ -67,6 +67,10 @@ pub struct CommonOptions {
     /// Where the passphrase lives (`age`, `env`, `plain`); else env
     /// `SST_LOCAL_STATE_PASSPHRASE_MODE`, `package.json`, `age`.
     pub passphrase_mode: Option<String>,
+    /// State-branch mode: the branch that holds the state (else env
+    /// `SST_LOCAL_STATE_STATE_BRANCH`, `package.json` `stateBranch`; none:
+    /// the state lives on the code branch).
+    pub state_branch: Option<String>,
 }
 
 /// The `"sstLocalState"` object of the project's `package.json`.
@@ -81,6 +85,8 @@ pub struct PackageSettings {
     pub config_dir: Option<String>,
     /// Branch to push state commits to.
     pub branch: Option<String>,
+    /// State-branch mode: the branch that holds the state.
+    pub state_branch: Option<String>,
     /// Remote to push to.
     pub remote: Option<String>,
     /// Commit message template.
@@ -116,12 +122,32 @@ pub struct StageContext {
     pub warnings: Vec<crate::warning::Warning>,
     /// Where the stage passphrase lives, and where that was chosen.
     pub passphrase_mode: crate::stage::passphrase_mode::ChosenMode,
+    /// State-branch mode: the branch holding the state (None: the code branch).
+    pub state_branch: Option<String>,
 }
 
 impl StageContext {
     /// The state folder as an absolute path.
     pub fn state_dir_abs(&self) -> Utf8PathBuf {
         self.project_root.join(&self.state_dir)
+    }
+
+    /// `INVALID_OPTION` in state-branch mode for a `command` that does not
+    /// support it yet (rather than reading the code branch's state).
+    pub fn refuse_state_branch(&self, command: &str) -> Result<()> {
+        refuse_state_branch(self.state_branch.as_deref(), command)
+    }
+}
+
+/// `INVALID_OPTION` when `state_branch` is set: `command` is not yet
+/// supported with a state branch.
+pub fn refuse_state_branch(state_branch: Option<&str>, command: &str) -> Result<()> {
+    match state_branch {
+        None => Ok(()),
+        Some(branch) => Err(Error::option(
+            "state branch",
+            format!("{command} is not yet supported with a state branch ({branch:?}): run it without state-branch mode (no --state-branch, env SST_LOCAL_STATE_STATE_BRANCH or package.json sstLocalState.stateBranch)"),
+        )),
     }
 }
 
@@ -135,6 +161,7 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         settings,
         state_dir,
         config_dir,
+        state_branch,
     } = resolve_location(options, env)?;
     let config = SstConfig::read(&project_root)?;
     let warnings = config.check_home(explicit_app.is_some() || settings.app.is_some())?;
@@ -161,6 +188,7 @@ pub fn resolve(options: &CommonOptions, env: &Env) -> Result<StageContext> {
         settings,
         warnings,
         passphrase_mode,
+        state_branch,
     })
 }
 
@@ -262,6 +290,8 @@ pub struct Location {
     pub state_dir: Utf8PathBuf,
     /// SST's config dir.
     pub config_dir: Utf8PathBuf,
+    /// State-branch mode: the branch holding the state.
+    pub state_branch: Option<String>,
 }
 
 /// Resolves the project root, settings, state folder and config dir of
@@ -299,13 +329,49 @@ pub fn resolve_location(options: &CommonOptions, env: &Env) -> Result<Location> 
         (None, None, None) => resolve_config_dir(env, Platform::current())?.into(),
     };
 
+    let state_branch = state_branch_of(options, env, &settings)?;
     Ok(Location {
         project_root,
         settings,
         state_dir,
         config_dir,
+        state_branch,
     })
 }
+
+/// State-branch mode's branch: the option > env
+/// `SST_LOCAL_STATE_STATE_BRANCH` > `package.json` `stateBranch`, checked
+/// as a branch name (`INVALID_OPTION` naming where it came from).
+fn state_branch_of(
+    options: &CommonOptions,
+    env: &Env,
+    settings: &PackageSettings,
+) -> Result<Option<String>> {
+    let (value, origin) = match (
+        &options.state_branch,
+        env.non_empty(STATE_BRANCH_ENV),
+        &settings.state_branch,
+    ) {
+        (Some(b), _, _) => (
+            b.clone(),
+            options.caller.name("stateBranch", "state-branch"),
+        ),
+        (None, Some(b), _) => (b.to_string(), format!("env {STATE_BRANCH_ENV}")),
+        (None, None, Some(b)) => (b.clone(), "package.json sstLocalState.stateBranch".into()),
+        (None, None, None) => return Ok(None),
+    };
+    let branch = value.strip_prefix("refs/heads/").unwrap_or(&value);
+    if branch.is_empty() || !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
+        return Err(Error::option(
+            origin,
+            format!("{value:?} is not a valid branch name"),
+        ));
+    }
+    Ok(Some(branch.to_string()))
+}
+
+/// Env variable choosing state-branch mode (the branch holding the state).
+pub const STATE_BRANCH_ENV: &str = "SST_LOCAL_STATE_STATE_BRANCH";
 
 /// The value of an option: the explicit one (flag or JS option), else the
 /// environment's, else `package.json`'s.
@@ -470,6 +536,54 @@ mod tests {
             assert_eq!(e.code(), "INVALID_OPTION", "{bad}");
             assert!(e.to_string().contains("--state-dir"));
         }
+    }
+
+    #[test]
+    fn state_branch_precedence_and_names() {
+        let settings = |b: Option<&str>| PackageSettings {
+            state_branch: b.map(str::to_string),
+            ..PackageSettings::default()
+        };
+        let options = |b: Option<&str>| CommonOptions {
+            state_branch: b.map(str::to_string),
+            caller: Caller::Cli,
+            ..CommonOptions::default()
+        };
+        let env = Env::from_pairs(&[(STATE_BRANCH_ENV, "from-env")]);
+        let none = Env::from_pairs(&[]);
+        let of = |o, e, s| state_branch_of(&options(o), e, &settings(s)).unwrap();
+        assert_eq!(of(Some("flag"), &env, Some("pkg")).as_deref(), Some("flag"));
+        assert_eq!(of(None, &env, Some("pkg")).as_deref(), Some("from-env"));
+        assert_eq!(of(None, &none, Some("pkg")).as_deref(), Some("pkg"));
+        assert_eq!(of(None, &none, None), None);
+        assert_eq!(
+            of(Some("refs/heads/sst-state"), &none, None).as_deref(),
+            Some("sst-state")
+        );
+        let bad =
+            |o, e, s: Option<&str>| state_branch_of(&options(o), e, &settings(s)).unwrap_err();
+        let e = bad(Some("a..b"), &none, None);
+        assert_eq!(e.code(), "INVALID_OPTION");
+        assert!(e.to_string().contains("--state-branch"), "{e}");
+        let spaced = Env::from_pairs(&[(STATE_BRANCH_ENV, "a b")]);
+        let e = bad(None, &spaced, None);
+        assert!(e.to_string().contains(STATE_BRANCH_ENV), "{e}");
+        let e = bad(None, &none, Some("x~"));
+        assert!(e.to_string().contains("sstLocalState.stateBranch"), "{e}");
+        let e = bad(Some(""), &none, None);
+        assert_eq!(e.code(), "INVALID_OPTION");
+    }
+
+    #[test]
+    fn state_branch_mode_refused_by_name() {
+        assert!(refuse_state_branch(None, "history").is_ok());
+        let e = refuse_state_branch(Some("sst-state"), "history").unwrap_err();
+        assert_eq!(e.code(), "INVALID_OPTION");
+        assert!(
+            e.to_string()
+                .contains("history is not yet supported with a state branch"),
+            "{e}"
+        );
     }
 
     #[test]

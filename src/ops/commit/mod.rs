@@ -163,6 +163,13 @@ fn commit_resolved(
     ctx: StageContext,
     mut timer: Timer,
 ) -> Result<CommitReport> {
+    // before anything is read: state-branch mode never writes HEAD
+    if let (true, Some(_)) = (options.no_push, &ctx.state_branch) {
+        return Err(Error::option(
+            options.common.caller.name("push", "no-push"),
+            "commits on HEAD, which state-branch mode never writes: push to the state branch, or leave state-branch mode",
+        ));
+    }
     let files = state_files(&ctx);
     guard::check_repo_paths(&ctx, &files)?;
     let state = ConfigDir::read(&ctx, &files, env, options.dry_run)?;
@@ -390,7 +397,11 @@ impl<'a> Run<'a> {
             tree_paths: files.map(|_, f| tree_path(&f.repo_rel)),
             sealed_paths: files.map(|_, f| f.sealed_rel.as_deref().map(tree_path)),
             recipients_path: tree_path(&layout::recipients_rel(&ctx)),
-            head: repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
+            // state-branch mode: the checkout's HEAD has nothing to do with the state
+            head: match ctx.state_branch {
+                Some(_) => None,
+                None => repo.head().ok().and_then(|h| h.peel_to_commit().ok()),
+            },
             warnings: ctx.warnings.clone(),
             keyring: Keyring::new(env, &ctx.config_dir),
             started_from: Ids::default(),
@@ -531,18 +542,22 @@ impl<'a> Run<'a> {
 
     /// The remote and branch to push to (None with `no_push`).
     fn target(&self) -> Result<Option<Target<'a>>> {
+        let caller = self.options.common.caller;
         if self.options.no_push {
             return Ok(None);
         }
         let remote_name = project::remote_name(&self.options.remote, self.env, &self.ctx.settings);
         let remote = Remote::open(self.repo, &remote_name, self.env)?;
-        let branch = project::pick_branch(
-            &self.options.branch,
-            self.options.common.caller,
-            &self.ctx.settings,
-            self.env,
-            self.repo,
-        )?;
+        let branch = match &self.ctx.state_branch {
+            Some(state_branch) => state_branch.clone(),
+            None => project::pick_branch(
+                &self.options.branch,
+                caller,
+                &self.ctx.settings,
+                self.env,
+                self.repo,
+            )?,
+        };
         Ok(Some(Target { remote, branch }))
     }
 

@@ -155,7 +155,12 @@ impl<'a> Run<'a> {
         let landing = land::land(&lane, first, &mut |tip| {
             self.build_on_moved(target, tip, base, plan, &mut landed)
         })
-        .map_err(|e| kept(e, &self.ctx.config_dir))?;
+        .map_err(|e| {
+            kept(
+                protected_hint(e, &self.ctx, self.options),
+                &self.ctx.config_dir,
+            )
+        })?;
         match landing {
             Landing::Landed { attempts, .. } => {
                 landed.attempts = attempts;
@@ -281,6 +286,8 @@ impl<'a> Run<'a> {
     ) -> (Option<String>, String) {
         let (rescue_branch, kept) =
             keep_on_rescue_branch(&self.ctx, self.repo, &target.remote, oid);
+        // state-branch mode: the checkout is never written
+        let at = at.filter(|_| self.ctx.state_branch.is_none());
         let worktree = match at.map(|c| tip::worktree_to(&self.ctx, self.repo, c)) {
             Some(Ok(_)) => format!(
                 "The worktree's state files are {}'s again.",
@@ -297,6 +304,30 @@ impl<'a> Run<'a> {
             format!("{kept} {worktree}").trim_end().to_string(),
         )
     }
+}
+
+/// A push the server refused by a hook (as a protected branch is), in
+/// code-branch mode: the message names state-branch mode as the way out.
+/// Other refusals are left as they are.
+fn protected_hint(error: Error, ctx: &StageContext, options: &super::CommitOptions) -> Error {
+    match error {
+        Error::PushRejected { branch, reason }
+            if ctx.state_branch.is_none() && refused_by_hook(&reason) =>
+        {
+            let flag = options.common.caller.name("stateBranch", "state-branch");
+            let reason = format!("{reason}; the branch looks protected: keep the state on a branch of its own with state-branch mode ({flag} <name>, env {} or package.json sstLocalState.stateBranch; see docs/state-branch.md)", crate::stage::project::STATE_BRANCH_ENV);
+            Error::PushRejected { branch, reason }
+        }
+        other => other,
+    }
+}
+
+/// Whether a push refusal came from a server-side hook or branch protection.
+fn refused_by_hook(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    ["hook declined", "protected branch", "gh006", "gh013"]
+        .iter()
+        .any(|s| reason.contains(s))
 }
 
 /// A fetch or push failure, saying that nothing was lost: the config dir is

@@ -28,9 +28,13 @@ impl<'a> Run<'a> {
         plan: Plan<'a>,
         landed: Landed,
     ) -> Result<CommitReport> {
-        write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
-        remove(&self.ctx, &self.workdir, &plan.removed)?;
-        let head_updated = self.follow_with_head(target, &landed)?;
+        // state-branch mode: the checkout is never written
+        let in_tree = self.ctx.state_branch.is_none();
+        if in_tree {
+            write(&self.ctx, &self.workdir, &self.git_dir, &plan.outputs)?;
+            remove(&self.ctx, &self.workdir, &plan.removed)?;
+        }
+        let head_updated = in_tree && self.follow_with_head(target, &landed)?;
         if head_updated {
             if let Err(e) = gitx::drop_index_entries(self.repo, &plan.removed) {
                 self.warnings.push(Warning::IndexNotRefreshed {
@@ -39,7 +43,9 @@ impl<'a> Run<'a> {
             }
         }
         record_synced(&self.ctx, self.env, &self.state.collected, &landed.recorded)?;
-        self.timer.step("updated the worktree");
+        if in_tree {
+            self.timer.step("updated the worktree");
+        }
         let outcome = Outcome {
             oid: landed.oid,
             message: Some(plan.message),
