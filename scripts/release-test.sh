@@ -16,7 +16,11 @@
 # Prints the time each step took. Cold (nothing built): about 25 minutes on
 # 2 cores; warm: about 3.
 #
-#   bash scripts/release-test.sh [--no-build]   (--no-build: steps 3 and 4 only)
+#   bash scripts/release-test.sh                 steps 1 to 4
+#   bash scripts/release-test.sh --no-build      steps 3 and 4
+#   bash scripts/release-test.sh --build-only    steps 1 to 3 (npm test runs them
+#                                                in the background, beside the JS tests)
+#   bash scripts/release-test.sh --tests-only    step 4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
@@ -47,14 +51,23 @@ musl_tests() {
   echo "release-test: the musl test binaries are static ($(basename "$exe"))"
 }
 
-if [ "${1:-}" != "--no-build" ]; then
+mode=${1:-all}
+case "$mode" in
+  all | --no-build | --build-only | --tests-only) ;;
+  *) echo "usage: release-test.sh [--no-build | --build-only | --tests-only]" >&2; exit 2 ;;
+esac
+if [ "$mode" = all ] || [ "$mode" = --build-only ]; then
   for target in aarch64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
     step "release build $target" bash scripts/release-build.sh --target "$target"
   done
   step "cargo test --target x86_64-unknown-linux-musl (cargo-zigbuild)" musl_tests
 fi
-step "Windows and macOS: dependency trees and clippy (scripts/cross-clippy.sh)" bash scripts/cross-clippy.sh
-step "installed and published: node --test __test__/release/*.test.mjs" \
-  node --test --test-concurrency=1 __test__/release/*.test.mjs
+if [ "$mode" != --tests-only ]; then
+  step "Windows and macOS: dependency trees and clippy (scripts/cross-clippy.sh)" bash scripts/cross-clippy.sh
+fi
+if [ "$mode" != --build-only ]; then
+  step "installed and published: node --test __test__/release/*.test.mjs" \
+    node --test --test-concurrency=1 __test__/release/*.test.mjs
+fi
 printf '\n==> release-test.sh: time per step\n'
 printf '%s\n' "${times[@]}"

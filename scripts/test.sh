@@ -2,7 +2,10 @@
 # The whole test suite (`npm test`): lint, Rust tests, the napi build, then
 # the same JS test files under Node's test runner, under bun, and (Linux x64)
 # under Node 18, 22 and 24; as root, the test servers as an unprivileged
-# user; then (Linux x64) the release's other targets (scripts/release-test.sh).
+# user; then (Linux x64) the release's other targets (scripts/release-test.sh):
+# their builds, the musl unit tests and the cross-target clippy run in the
+# background beside the JS tests (CPU-bound work beside mostly waiting work),
+# their tests after them.
 # Prints the time each step took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +25,13 @@ report() {
   printf '\n==> time per step (%ds in all)\n' $((SECONDS - started))
   printf '%s\n' "${times[@]}"
 }
-trap report EXIT
+# the release's other targets, built in the background (see below)
+bg_pid=
+bg_log=.tmp/release-test-build.log
+stop_background() {
+  if [ -n "$bg_pid" ]; then kill -- "-$bg_pid" 2>/dev/null || true; fi
+}
+trap 'stop_background; report' EXIT
 
 # napi builds with an explicit --target; give every cargo command the same
 # one so they all share target/<host>/ instead of building everything twice.
@@ -50,6 +59,11 @@ fi
 if [ "$linux_x64" -eq 1 ]; then
   step "release build (portable linux-x64-gnu), for __test__/installed.test.mjs"
   bash scripts/release-build.sh
+  mkdir -p .tmp
+  # a session of its own (setsid), so that a failing step stops it whole
+  setsid bash scripts/release-test.sh --build-only >"$bg_log" 2>&1 &
+  bg_pid=$!
+  echo "the release's other targets build in the background (pid $bg_pid, log $bg_log)"
 fi
 step "actionlint (GitHub Actions workflows, with shellcheck)"
 bash scripts/actionlint.sh --install
@@ -78,6 +92,15 @@ if [ "$(id -u)" -eq 0 ]; then
   bash scripts/unprivileged-test.sh
 fi
 if [ "$linux_x64" -eq 1 ]; then
-  step "the release's other targets (scripts/release-test.sh)"
-  bash scripts/release-test.sh
+  step "the release's other targets: builds, musl unit tests, cross clippy (background, scripts/release-test.sh --build-only)"
+  status=0
+  wait "$bg_pid" || status=$?
+  bg_pid=
+  cat "$bg_log"
+  if [ "$status" -ne 0 ]; then
+    echo "scripts/release-test.sh --build-only failed (exit $status)" >&2
+    exit "$status"
+  fi
+  step "the release's other targets: installed and published (scripts/release-test.sh --tests-only)"
+  bash scripts/release-test.sh --tests-only
 fi
