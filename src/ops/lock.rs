@@ -687,7 +687,7 @@ impl<'r> StageLock<'r> {
             // (`unlock` releases it); a record of a push that never landed
             // is forgotten, here or by the next `take`/`unlock`
             self.remember(ours)?;
-            let refused = match self.swap(Some(ours), None)? {
+            let refused = match self.swap_recorded(ours, None)? {
                 Swap::Applied => return self.won(taken, attempts, waited, started),
                 Swap::Moved(reason) => reason,
             };
@@ -703,7 +703,7 @@ impl<'r> StageLock<'r> {
             };
             vanished = 0;
             if current.expired {
-                if let Swap::Applied = self.swap(Some(ours), Some(current.oid()))? {
+                if let Swap::Applied = self.swap_recorded(ours, Some(current.oid()))? {
                     taken.broke = Some(current);
                     return self.won(taken, attempts, waited, started);
                 }
@@ -720,6 +720,20 @@ impl<'r> StageLock<'r> {
             std::thread::sleep(pause);
             waited += pause;
         }
+    }
+
+    /// Pushes lock commit `ours` (recorded before) in place of `expected`.
+    /// When the push fails, the record goes unless the remote holds `ours`
+    /// after all (then `unlock` releases it); when the remote cannot be
+    /// asked either, it stays (the next `take` or `unlock` checks it).
+    fn swap_recorded(&self, ours: Oid, expected: Option<Oid>) -> Result<Swap> {
+        self.swap(Some(ours), expected).inspect_err(|_| {
+            if let Ok(current) = self.current() {
+                if current.map(|c| c.oid()) != Some(ours) {
+                    let _ = self.forget();
+                }
+            }
+        })
     }
 
     /// The lock is ours: remembered, reported.
